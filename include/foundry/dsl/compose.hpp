@@ -1,0 +1,450 @@
+#pragma once
+/// @file compose.hpp
+/// The composer: `fused_kernel<"name", Dispatch, Stages...>` turns a list of
+/// stages into one kernel — entry-point name, source pieces, binding plan,
+/// threadgroup memory and dispatch rule — and checks the composition at
+/// compile time.
+///
+/// Emitted translation unit, in order (see `source.hpp`): Foundry's
+/// preamble, policy helpers, de-duplicated struct definitions, de-duplicated
+/// helper sources, then the generated code:
+///
+///   ALWAYS_INLINE void <name>_body(<arguments>, <threadgroup pointers>, <builtins>) {
+///     float v_inv_rms;                       // one variable per port
+///     { // stage rms_norm (prologue)
+///       ...                                  // snippet, placeholders resolved
+///     } // end stage rms_norm
+///     ...
+///   }
+///   [[kernel]] void <name>(<arguments with [[buffer(i)]]>, <builtins with attributes>) {
+///     threadgroup float tg_partial[32];      // threadgroup memory, declared here
+///     <name>_body(...);
+///   }
+///
+/// The body is target-neutral; only the entry point differs per target
+/// (`entry_point<K>(target)`).
+///
+/// Compile-time checks (each a `static_assert` whose message names the
+/// kernel, the stage and the conflict): two stages declaring one argument
+/// name with different handle types; a port consumed (or updated) with a
+/// type different from its producer's; a consumed port nobody produces; two
+/// producers of one port; no main stage, or stages out of prologue → main →
+/// epilogue order; more than 31 buffer arguments or clashing buffer indices;
+/// threadgroup memory over 32 KiB; SIMD-group functions with a threads per
+/// threadgroup that is not a multiple of 32; an unknown `$name` in a snippet.
+
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <vector>
+
+#include "foundry/core/ct_error.hpp"
+#include "foundry/core/ct_text.hpp"
+#include "foundry/core/type_list.hpp"
+#include "foundry/dsl/arg_list.hpp"
+#include "foundry/dsl/arguments.hpp"
+#include "foundry/dsl/builtins.hpp"
+#include "foundry/dsl/dispatch.hpp"
+#include "foundry/dsl/port.hpp"
+#include "foundry/dsl/source_piece.hpp"
+#include "foundry/dsl/stage.hpp"
+#include "foundry/metal/struct.hpp"
+
+namespace foundry {
+
+namespace detail {
+
+template <class T>
+inline constexpr char type_tag = 0;
+/// A constant-expression identity for type `T` (pointer equality only).
+template <class T>
+inline constexpr const void* type_id = &type_tag<T>;
+
+// --- merging argument lists by name (first declaration wins) -----------------
+
+template <class Acc, class L>
+struct merge_args;
+template <class Acc>
+struct merge_args<Acc, type_list<>> {
+  using type = Acc;
+};
+template <class... Acc, class A, class... Rest>
+struct merge_args<type_list<Acc...>, type_list<A, Rest...>> {
+  static constexpr bool seen = ((Acc::name.view() == A::name.view()) || ...);
+  using type = typename merge_args<
+      std::conditional_t<seen, type_list<Acc...>, type_list<Acc..., A>>, type_list<Rest...>>::type;
+};
+
+template <class L>
+struct policy_sources;
+template <class... Ps>
+struct policy_sources<type_list<Ps...>> {
+  using type = type_list<typename Ps::source...>;
+};
+
+// --- records gathered from the stages for checking and emission ------------
+
+enum class port_use { consume, produce, update };
+
+struct arg_rec {
+  std::string_view name;
+  const void* handle;
+  std::string_view metal_type;
+  bool optional;
+  std::size_t stage;
+};
+struct port_rec {
+  std::string_view name;
+  std::string_view type;
+  port_use use;
+  std::size_t stage;
+};
+struct tg_rec {
+  std::string_view name;
+  std::string_view type;
+  unsigned count;
+  unsigned bytes;
+  std::size_t stage;
+};
+struct stage_rec {
+  std::string_view name;
+  stage_role role;
+  std::string text;
+};
+
+template <class S>
+constexpr void gather_stage(std::size_t idx, std::vector<stage_rec>& stages,
+                            std::vector<arg_rec>& args, std::vector<port_rec>& ports,
+                            std::vector<tg_rec>& tgs) {
+  using T = stage_traits<S>;
+  stages.push_back({T::name, T::role, T::text()});
+  for_each_type(typename T::arguments{}, [&]<class A>() {
+    args.push_back({A::name.view(), type_id<typename A::handle>, A::handle::metal_element(),
+                    A::handle::optional, idx});
+  });
+  for_each_type(typename T::consumes{},
+                [&]<class P>() { ports.push_back({P::name.view(), P::metal_type_name(), port_use::consume, idx}); });
+  for_each_type(typename T::produces{},
+                [&]<class P>() { ports.push_back({P::name.view(), P::metal_type_name(), port_use::produce, idx}); });
+  for_each_type(typename T::updates{},
+                [&]<class P>() { ports.push_back({P::name.view(), P::metal_type_name(), port_use::update, idx}); });
+  for_each_type(typename T::threadgroup{}, [&]<class G>() {
+    tgs.push_back({G::name.view(), G::metal_type_name(), G::count, G::bytes, idx});
+  });
+}
+
+/// Everything known about a composition, gathered once per evaluation.
+template <class... Stages>
+struct composition {
+  std::vector<stage_rec> stages;
+  std::vector<arg_rec> args;
+  std::vector<port_rec> ports;
+  std::vector<tg_rec> tgs;
+
+  constexpr composition() {
+    std::size_t i = 0;
+    (gather_stage<Stages>(i++, stages, args, ports, tgs), ...);
+  }
+
+  /// What `$name` in stage `s` refers to: the emitted identifier, or empty.
+  constexpr std::string resolve(std::size_t s, std::string_view name, std::string& error) const {
+    int hits = 0;
+    std::string out;
+    for (const auto& p : ports)
+      if (p.stage == s && p.name == name && hits == 0) {
+        out = "v_" + std::string(name);
+        ++hits;
+      }
+    for (const auto& a : args)
+      if (a.stage == s && a.name == name) {
+        if (hits++ == 0) out = std::string(name);
+      }
+    for (const auto& g : tgs)
+      if (g.stage == s && g.name == name) {
+        if (hits++ == 0) out = "tg_" + std::string(name);
+      }
+    if (builtin_position(name) >= 0 && hits++ == 0) out = std::string(name);
+    if (name.starts_with("has_")) {
+      for (const auto& a : args)
+        if (a.stage == s && a.optional && a.name == name.substr(4) && hits++ == 0)
+          out = "(" + std::string(a.name) + "_present != 0u)";
+    }
+    if (hits > 1 && error.empty())
+      error = "stage " + std::string(stages[s].name) + ": $" + std::string(name) +
+              " is ambiguous (it names more than one of: port, argument, threadgroup array, builtin)";
+    if (hits == 0 && error.empty())
+      error = "stage " + std::string(stages[s].name) + ": $" + std::string(name) +
+              " is not a port, argument, threadgroup array or builtin this stage declares";
+    return out;
+  }
+
+  /// Stage `s`'s snippet with placeholders resolved; records used builtins.
+  constexpr std::string substitute(std::size_t s, std::string& error,
+                                   bool* used_builtins) const {
+    const std::string& t = stages[s].text;
+    std::string out;
+    for (std::size_t i = 0; i < t.size(); ++i) {
+      if (t[i] != '$') {
+        out += t[i];
+        continue;
+      }
+      if (i + 1 < t.size() && t[i + 1] == '$') {
+        out += '$';
+        ++i;
+        continue;
+      }
+      std::size_t j = i + 1;
+      while (j < t.size() && is_ident_char(t[j])) ++j;
+      const std::string_view name(t.data() + i + 1, j - i - 1);
+      if (name.empty()) {
+        if (error.empty())
+          error = "stage " + std::string(stages[s].name) + ": a $ not followed by a name";
+        return out;
+      }
+      if (const int b = builtin_position(name); b >= 0 && used_builtins) used_builtins[b] = true;
+      out += resolve(s, name, error);
+      i = j - 1;
+    }
+    return out;
+  }
+
+  constexpr bool stage_uses_simdgroups(std::size_t s) const {
+    const std::string_view t = stages[s].text;
+    return t.find("simd_") != std::string_view::npos ||
+           t.find("simdgroup") != std::string_view::npos;
+  }
+
+  constexpr unsigned threadgroup_bytes() const {
+    unsigned total = 0;
+    for (const auto& g : tgs) total += (g.bytes + 15u) & ~15u;  // 16-byte aligned slots
+    return total;
+  }
+
+  /// Empty when the composition is valid, else the first conflict found.
+  constexpr std::string check(std::uint32_t threads_per_threadgroup) const {
+    auto stage = [&](std::size_t i) { return "stage " + std::string(stages[i].name); };
+    // Stage order: prologues, at least one main, epilogues.
+    int mains = 0;
+    for (std::size_t i = 0; i < stages.size(); ++i) {
+      const stage_role r = stages[i].role;
+      mains += r == stage_role::main;
+      if (i > 0 && r < stages[i - 1].role)
+        return stage(i) + " (" + std::string(to_string(r)) + ") comes after " + stage(i - 1) +
+               " (" + std::string(to_string(stages[i - 1].role)) +
+               "); order must be prologue, main, epilogue";
+    }
+    if (mains == 0) return "the kernel has no main stage";
+    // Arguments: one handle type per name.
+    for (std::size_t i = 0; i < args.size(); ++i)
+      for (std::size_t j = 0; j < i; ++j)
+        if (args[i].name == args[j].name && args[i].handle != args[j].handle)
+          return stage(args[j].stage) + " and " + stage(args[i].stage) + " declare argument " +
+                 std::string(args[i].name) + " with different types (" +
+                 std::string(args[j].metal_type) + " vs " + std::string(args[i].metal_type) +
+                 " or a different kind)";
+    // Ports: one producer; consumers and updaters after it, with its type.
+    for (std::size_t i = 0; i < ports.size(); ++i) {
+      const auto& p = ports[i];
+      if (p.use == port_use::produce) {
+        for (std::size_t j = 0; j < i; ++j)
+          if (ports[j].name == p.name && ports[j].use == port_use::produce)
+            return stage(ports[j].stage) + " and " + stage(p.stage) + " both produce port " +
+                   std::string(p.name);
+        continue;
+      }
+      const port_rec* producer = nullptr;
+      for (const auto& q : ports)
+        if (q.name == p.name && q.use == port_use::produce && q.stage < p.stage) producer = &q;
+      if (!producer)
+        return stage(p.stage) + (p.use == port_use::update ? " updates" : " consumes") +
+               " port " + std::string(p.name) + " but no earlier stage produces it";
+      if (producer->type != p.type)
+        return stage(p.stage) + " expects port " + std::string(p.name) + " as " +
+               std::string(p.type) + " but " + stage(producer->stage) + " produces " +
+               std::string(producer->type);
+    }
+    // Threadgroup memory.
+    for (std::size_t i = 0; i < tgs.size(); ++i)
+      for (std::size_t j = 0; j < i; ++j)
+        if (tgs[i].name == tgs[j].name)
+          return stage(tgs[j].stage) + " and " + stage(tgs[i].stage) +
+                 " both declare threadgroup array " + std::string(tgs[i].name);
+    if (threadgroup_bytes() > max_threadgroup_memory)
+      return "threadgroup memory is " + to_text(threadgroup_bytes()) +
+             " bytes; the limit is 32768 (32 KiB)";
+    // SIMD-group functions need whole SIMD-groups.
+    for (std::size_t i = 0; i < stages.size(); ++i)
+      if (stage_uses_simdgroups(i) && threads_per_threadgroup % simdgroup_width != 0)
+        return stage(i) + " uses SIMD-group functions but the dispatch has " +
+               to_text(threads_per_threadgroup) +
+               " threads per threadgroup, not a multiple of 32";
+    // Placeholders.
+    std::string error;
+    for (std::size_t i = 0; i < stages.size() && error.empty(); ++i) (void)substitute(i, error, nullptr);
+    return error;
+  }
+};
+
+constexpr void indent_into(std::string& out, std::string_view text, std::string_view pad) {
+  bool line_start = true;
+  for (char c : text) {
+    if (line_start && c != '\n') out += pad;
+    out += c;
+    line_start = (c == '\n');
+  }
+  if (!text.empty() && text.back() != '\n') out += '\n';
+}
+
+}  // namespace detail
+
+/// Compile-time description of a fused kernel. See the file comment.
+///
+/// - `Name`: the entry-point name (a valid Metal identifier).
+/// - `Dispatch`: a dispatch rule (`dispatch.hpp`).
+/// - `Stages`: prologue stages, one or more main stages, epilogue stages.
+template <fixed_string Name, class Dispatch, stage... Stages>
+struct fused_kernel {
+  static constexpr auto name = Name;
+  using dispatch = Dispatch;
+  using stages = type_list<Stages...>;
+
+  /// Every argument of every stage, merged by name, optional-presence flags
+  /// inserted; declaration order decides buffer indices.
+  using argument_list = expand_optionals_t<
+      typename detail::merge_args<type_list<>, concat_t<typename stage_traits<Stages>::arguments...>>::type>;
+  /// The run-time argument values (`args.template set<"x">(buffer)`).
+  using arguments = argument_values<argument_list>;
+  using table = arg_table<argument_list>;
+
+  /// Policies used by the stages, each once.
+  using policies = unique_t<concat_t<typename stage_traits<Stages>::policies...>>;
+  /// Described structs to define: params arguments' and stages' `structs`.
+  using structs = unique_t<concat_t<params_structs_t<argument_list>,
+                                    typename stage_traits<Stages>::structs...>>;
+  /// Helper sources, policy helpers first, dependencies before dependents.
+  using policy_pieces = ordered_pieces_t<typename detail::policy_sources<policies>::type>;
+  using helper_pieces = ordered_pieces_t<concat_t<typename stage_traits<Stages>::helpers...>>;
+
+ private:
+  using comp = detail::composition<Stages...>;
+  struct error_gen {
+    static constexpr std::string text() {
+      std::string e = table::error();
+      if (e.empty()) e = comp().check(Dispatch::threads_per_threadgroup);
+      if (e.empty()) return {};
+      return "fused_kernel " + std::string(Name.view()) + ": " + e;
+    }
+  };
+  using error_text = frozen_text<error_gen>;
+  static_assert(ct_check<error_text::view().empty()>.template emit<error_text::fixed()>());
+  static constexpr bool valid = error_text::view().empty();
+
+  struct body_gen {
+    static constexpr std::string text() {
+      if constexpr (!valid) {
+        return {};
+      } else {
+        const comp c;
+        bool used[builtins.size()]{};
+        std::string error;
+        std::string blocks;
+        for (std::size_t s = 0; s < c.stages.size(); ++s) {
+          for (const auto& p : c.ports)
+            if (p.stage == s && p.use == detail::port_use::produce)
+              blocks += "  " + std::string(p.type) + " v_" + std::string(p.name) + ";\n";
+          const std::string sname(c.stages[s].name);
+          blocks += "  { // stage " + sname + " (" + std::string(to_string(c.stages[s].role)) + ")\n";
+          detail::indent_into(blocks, c.substitute(s, error, used), "    ");
+          blocks += "  } // end stage " + sname + "\n";
+        }
+        // Signature parameters: arguments, threadgroup pointers, used builtins.
+        std::string params, call, entry_params, entry_decls, cpu_call;
+        auto sep = [](std::string& s) { if (!s.empty()) s += ", "; };
+        for (std::size_t i = 0; i < table::size; ++i) {
+          const binding& b = table::plan[i];
+          const std::string slot = "L->args[" + to_text(table::indices[i]) + "]";
+          sep(params); params += table::parameter(i);
+          sep(call); call += std::string(b.name);
+          sep(entry_params);
+          entry_params += table::parameter(i) + " [[buffer(" + to_text(table::indices[i]) + ")]]";
+          sep(cpu_call);
+          const std::string decl = table::parameter(i);
+          const std::string type = decl.substr(0, decl.size() - b.name.size() - 1);
+          if (b.kind == arg_kind::bytes && type.back() == '&')
+            cpu_call += "*(" + type.substr(0, type.size() - 1) + "*)" + slot;
+          else
+            cpu_call += "(" + type + ")" + slot;
+        }
+        unsigned tg_offset = 0;
+        for (const auto& g : c.tgs) {
+          const std::string n = "tg_" + std::string(g.name);
+          const std::string t = "threadgroup " + std::string(g.type) + "*";
+          sep(params); params += t + " " + n;
+          sep(call); call += n;
+          sep(cpu_call); cpu_call += "(" + t + ")(T->threadgroup_memory + " + to_text(tg_offset) + ")";
+          tg_offset += (g.bytes + 15u) & ~15u;
+          entry_decls += "  threadgroup " + std::string(g.type) + " " + n + "[" + to_text(g.count) + "];\n";
+        }
+        for (std::size_t b = 0; b < builtins.size(); ++b) {
+          if (!used[b]) continue;
+          const std::string n(builtins[b].name);
+          sep(params); params += std::string(builtins[b].type) + " " + n;
+          sep(call); call += n;
+          sep(entry_params); entry_params += std::string(builtins[b].type) + " " + n + " [[" + n + "]]";
+          sep(cpu_call); cpu_call += "T->" + n;
+        }
+        const std::string kname(Name.view());
+        return "ALWAYS_INLINE void " + kname + "_body(" + params + ") {\n" + blocks + "}\n" +
+               '\x01' + "[[kernel]] void " + kname + "(" + entry_params + ") {\n" + entry_decls +
+               "  " + kname + "_body(" + call + ");\n}\n" + '\x01' +
+               "extern \"C\" void " + kname +
+               "__cpu(const foundry_cpu_launch* L, const foundry_cpu_thread* T) {\n  " + kname +
+               "_body(" + cpu_call + ");\n}\n";
+      }
+    }
+  };
+
+ public:
+  /// Binding plan, one row per argument in declaration order.
+  static constexpr const auto& plan = table::plan;
+  /// Threadgroup memory the kernel declares, in bytes.
+  static constexpr unsigned threadgroup_memory_bytes = comp().threadgroup_bytes();
+  /// True when some stage uses SIMD-group functions.
+  static constexpr bool uses_simdgroups = [] {
+    const comp c;
+    for (std::size_t i = 0; i < c.stages.size(); ++i)
+      if (c.stage_uses_simdgroups(i)) return true;
+    return false;
+  }();
+  /// The generated, target-neutral body function `<name>_body(...)`.
+  static constexpr std::string_view body_source() noexcept { return part(0); }
+  /// The Metal `[[kernel]]` entry point, declaring threadgroup memory and
+  /// calling the body.
+  static constexpr std::string_view metal_entry_source() noexcept { return part(1); }
+  /// The CPU backend's entry point `extern "C" void <name>__cpu(launch, thread)`
+  /// (see `backends/cpu/abi.h`).
+  static constexpr std::string_view cpu_entry_source() noexcept { return part(2); }
+  /// The CPU entry symbol name.
+  static constexpr auto cpu_entry_name = Name + fixed_string("__cpu");
+
+  /// The described struct definitions this kernel needs, in dependency order.
+  static constexpr std::string_view struct_source() noexcept {
+    return frozen_text<struct_gen>::view();
+  }
+
+ private:
+  static constexpr std::string_view part(int i) noexcept {
+    std::string_view all = frozen_text<body_gen>::view();
+    for (; i > 0; --i) all = all.substr(all.find('\x01') + 1);
+    return all.substr(0, all.find('\x01'));
+  }
+  template <class L>
+  struct struct_defs;
+  template <class... Ts>
+  struct struct_defs<type_list<Ts...>> {
+    static constexpr std::string text() { return metal::struct_definitions<Ts...>(); }
+  };
+  using struct_gen = struct_defs<structs>;
+};
+
+}  // namespace foundry

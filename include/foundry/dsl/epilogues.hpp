@@ -1,0 +1,116 @@
+#pragma once
+/// @file epilogues.hpp
+/// Epilogue stages: post-processing of a main stage's per-row result.
+///
+/// Row convention (every row-producing main stage follows it): the main
+/// stage produces
+///   `value`      (float) the row's result, valid in every thread of the row;
+///   `row`        (uint)  the output row index;
+///   `row_active` (bool)  `row` is inside the output (guards reads and writes);
+///   `writer`     (bool)  this thread stores the row (one thread per row).
+/// Epilogues update `value` in place; `store` writes it. Port and argument
+/// names are template parameters so two chains can coexist in one kernel.
+
+#include <cstdint>
+#include <string>
+
+#include "foundry/core/fixed_string.hpp"
+#include "foundry/core/type_list.hpp"
+#include "foundry/dsl/activations.hpp"
+#include "foundry/dsl/arguments.hpp"
+#include "foundry/dsl/port.hpp"
+#include "foundry/dsl/simd_reduce.hpp"
+#include "foundry/dsl/stage.hpp"
+
+namespace foundry::epi {
+
+/// `$value = $value + $bias[$row]` (bias: `input<float>`, one per row; with
+/// `Optional`, an `optional_input<float>` skipped when absent).
+template <fixed_string Bias = "bias", fixed_string Value = "value", bool Optional = false>
+struct bias_add {
+  static constexpr fixed_string name = "bias_add";
+  static constexpr stage_role role = stage_role::epilogue;
+  using arguments = type_list<arg<Bias, std::conditional_t<Optional, optional_input<float>, input<float>>>>;
+  using consumes = type_list<port<"row", std::uint32_t>, port<"row_active", bool>>;
+  using updates = type_list<port<Value, float>>;
+  static constexpr std::string emit() {
+    const std::string b = "$" + std::string(Bias.view()), v = "$" + std::string(Value.view());
+    std::string guard = "$row_active";
+    if (Optional) guard = "$has_" + std::string(Bias.view()) + " && $row_active";
+    return "if (" + guard + ") " + v + " += " + b + "[$row];";
+  }
+};
+
+/// `$value = Act::apply($value)`.
+template <class Act, fixed_string Value = "value", class T = float>
+struct activation {
+  static constexpr fixed_string name = "activation";
+  static constexpr stage_role role = stage_role::epilogue;
+  using updates = type_list<port<Value, T>>;
+  using helpers = type_list<typename Act::piece>;
+  static constexpr std::string emit() {
+    const std::string v = "$" + std::string(Value.view());
+    return v + " = " + std::string(Act::metal_name) + "::apply(" + v + ");";
+  }
+};
+
+/// SwiGLU (Shazeer, 2020): `out = SiLU(gate) · up`.
+template <fixed_string Gate = "gate", fixed_string Up = "up", fixed_string Out = "value">
+struct swiglu {
+  static constexpr fixed_string name = "swiglu";
+  static constexpr stage_role role = stage_role::epilogue;
+  using consumes = type_list<port<Gate, float>, port<Up, float>>;
+  using produces = type_list<port<Out, float>>;
+  using helpers = type_list<act::silu::piece>;
+  static constexpr std::string emit() {
+    return "$" + std::string(Out.view()) + " = ActSiLU::apply($" + std::string(Gate.view()) +
+           ") * $" + std::string(Up.view()) + ";";
+  }
+};
+
+/// Scaled residual add: `y = Act(alpha·value + bias) + beta·residual`, with
+/// `alpha`, `beta` scalars (float) and `bias`, `residual` optional buffers
+/// (one float per row; an absent one contributes 0).
+template <class Act = act::identity, fixed_string Value = "value">
+struct scaled_residual {
+  static constexpr fixed_string name = "scaled_residual";
+  static constexpr stage_role role = stage_role::epilogue;
+  using arguments = type_list<arg<"alpha", scalar<float>>, arg<"beta", scalar<float>>,
+                              arg<"bias", optional_input<float>>, arg<"residual", optional_input<float>>>;
+  using consumes = type_list<port<"row", std::uint32_t>, port<"row_active", bool>>;
+  using updates = type_list<port<Value, float>>;
+  using helpers = type_list<typename Act::piece>;
+  static constexpr std::string emit() {
+    const std::string v = "$" + std::string(Value.view());
+    return "float t = $alpha * " + v + ";\n"
+           "if ($has_bias && $row_active) t += $bias[$row];\n"
+           "t = " + std::string(Act::metal_name) + "::apply(t);\n"
+           "if ($has_residual && $row_active) t += $beta * $residual[$row];\n" +
+           v + " = t;";
+  }
+};
+
+/// SIMD-group reduction of a port in place (see `simd_reduce_ladder`).
+template <reduce_op Op, unsigned Lanes, fixed_string Value = "value", class T = float>
+struct simd_reduce {
+  static constexpr fixed_string name = "simd_reduce";
+  static constexpr stage_role role = stage_role::epilogue;
+  using updates = type_list<port<Value, T>>;
+  static constexpr std::string emit() {
+    return simd_reduce_ladder(Op, "$" + std::string(Value.view()), Lanes);
+  }
+};
+
+/// `if ($writer) $y[$row] = $value;` (y: `output<float>`).
+template <fixed_string Out = "y", fixed_string Value = "value">
+struct store {
+  static constexpr fixed_string name = "store";
+  static constexpr stage_role role = stage_role::epilogue;
+  using arguments = type_list<arg<Out, output<float>>>;
+  using consumes = type_list<port<"row", std::uint32_t>, port<"writer", bool>, port<Value, float>>;
+  static constexpr std::string emit() {
+    return "if ($writer) $" + std::string(Out.view()) + "[$row] = $" + std::string(Value.view()) + ";";
+  }
+};
+
+}  // namespace foundry::epi

@@ -1,0 +1,40 @@
+#pragma once
+/// @file simd_reduce.hpp
+/// Generated SIMD-group reduction ladders.
+///
+/// A butterfly (shuffle-xor) reduction over groups of `lanes` consecutive
+/// lanes: offsets lanes/2, lanes/4, …, 1. After it, every lane of a group
+/// holds the group's result. `lanes` = 32 reduces the whole SIMD-group (what
+/// `simd_sum` does); 8 reduces each aligned group of 8 lanes independently
+/// (used when a SIMD-group works on 4 rows at once).
+
+#include <string>
+#include <string_view>
+
+#include "foundry/core/ct_text.hpp"
+
+namespace foundry {
+
+/// The combining operation of a reduction.
+enum class reduce_op { add, max, min };
+
+/// Metal statements reducing variable `var` in place over aligned groups of
+/// `lanes` lanes (a power of two, 2…32) with `op`. Returns an empty string
+/// for `lanes` = 1; an invalid `lanes` makes the constant evaluation fail.
+constexpr std::string simd_reduce_ladder(reduce_op op, std::string_view var, unsigned lanes) {
+  if (lanes == 0 || lanes > 32 || (lanes & (lanes - 1)) != 0)
+    throw "simd_reduce_ladder: lanes must be a power of two from 1 to 32";
+  std::string out;
+  const std::string v(var);
+  for (unsigned off = lanes / 2; off >= 1; off /= 2) {
+    const std::string other = "simd_shuffle_xor(" + v + ", " + to_text(off) + "u)";
+    switch (op) {
+      case reduce_op::add: out += v + " += " + other + ";\n"; break;
+      case reduce_op::max: out += v + " = max(" + v + ", " + other + ");\n"; break;
+      case reduce_op::min: out += v + " = min(" + v + ", " + other + ");\n"; break;
+    }
+  }
+  return out;
+}
+
+}  // namespace foundry

@@ -1,0 +1,140 @@
+#pragma once
+/// @file stage.hpp
+/// Stages: the pieces a fused kernel is composed of.
+///
+/// A stage is a type with:
+///   - `static constexpr fixed_string name`       used in errors and line maps;
+///   - `static constexpr stage_role role`          prologue, main or epilogue;
+///   - `static constexpr std::string_view body`    its Metal snippet, or
+///     `static constexpr std::string emit()`       a constexpr function returning it;
+/// and, all optional (each a `type_list`):
+///   - `using arguments   = type_list<arg<"x", input<float>>, ...>;`
+///   - `using consumes    = type_list<port<"value", float>, ...>;`
+///   - `using produces    = ...;`  values this stage creates;
+///   - `using updates     = ...;`  values it reads and rewrites in place;
+///   - `using threadgroup = type_list<tg_array<"partial", float, 32>>;`
+///   - `using helpers     = type_list<source_piece<...>>;`
+///   - `using policies    = type_list<f16, q8_0>;`
+///   - `using structs     = type_list<MyParams>;`  extra described structs to define;
+///   - `using hook        = H;`  a hook merged into this (main) stage, see hook.hpp.
+///
+/// In the snippet, `$name` stands for a port, argument, threadgroup array or
+/// thread-position builtin; `$has_x` is true when optional buffer `x` is
+/// bound; `$$` is a literal `$`. The composer declares the variables, so a
+/// snippet assigns its produced ports (`$value = ...;`) and never declares
+/// them. Each snippet is emitted inside its own `{ }` block.
+
+#include <string>
+#include <string_view>
+#include <type_traits>
+
+#include "foundry/core/fixed_string.hpp"
+#include "foundry/core/type_list.hpp"
+
+namespace foundry {
+
+/// Where a stage sits in the fused body.
+enum class stage_role {
+  prologue,  ///< runs before the main stage (e.g. RMSNorm producing inv_rms)
+  main,      ///< the kernel's main computation (e.g. a GEMV)
+  epilogue,  ///< post-processes the main stage's result (bias, activation, store)
+};
+
+constexpr std::string_view to_string(stage_role r) noexcept {
+  return r == stage_role::prologue ? "prologue" : r == stage_role::main ? "main" : "epilogue";
+}
+
+namespace detail {
+template <class S> concept has_arguments = requires { typename S::arguments; };
+template <class S> concept has_consumes = requires { typename S::consumes; };
+template <class S> concept has_produces = requires { typename S::produces; };
+template <class S> concept has_updates = requires { typename S::updates; };
+template <class S> concept has_threadgroup = requires { typename S::threadgroup; };
+template <class S> concept has_helpers = requires { typename S::helpers; };
+template <class S> concept has_policies = requires { typename S::policies; };
+template <class S> concept has_structs = requires { typename S::structs; };
+template <class S> concept has_hook = requires { typename S::hook; };
+template <class S> concept has_emit = requires { { S::emit() } -> std::convertible_to<std::string>; };
+template <class S> concept has_body = requires { { S::body } -> std::convertible_to<std::string_view>; };
+template <class S> concept has_preamble = requires { { S::preamble() } -> std::convertible_to<std::string>; };
+
+#define FOUNDRY_STAGE_LIST(member)                                 \
+  template <class S>                                               \
+  struct member##_of {                                             \
+    using type = type_list<>;                                      \
+  };                                                               \
+  template <has_##member S>                                        \
+  struct member##_of<S> {                                          \
+    using type = typename S::member;                               \
+  }
+FOUNDRY_STAGE_LIST(arguments);
+FOUNDRY_STAGE_LIST(consumes);
+FOUNDRY_STAGE_LIST(produces);
+FOUNDRY_STAGE_LIST(updates);
+FOUNDRY_STAGE_LIST(threadgroup);
+FOUNDRY_STAGE_LIST(helpers);
+FOUNDRY_STAGE_LIST(policies);
+FOUNDRY_STAGE_LIST(structs);
+#undef FOUNDRY_STAGE_LIST
+
+template <class S>
+struct hook_of {
+  using type = void;
+};
+template <has_hook S>
+struct hook_of<S> {
+  using type = typename S::hook;
+};
+}  // namespace detail
+
+/// A type that can be used as a stage (see the file comment).
+template <class S>
+concept stage = requires {
+  { S::name.view() } -> std::convertible_to<std::string_view>;
+  { S::role } -> std::convertible_to<stage_role>;
+} && (detail::has_emit<S> || detail::has_body<S>);
+
+/// Uniform view of a stage: every optional member with its default, and the
+/// stage's hook (if any) merged in — the hook's arguments, ports,
+/// threadgroup memory, helpers and policies count as the stage's own, and
+/// its `preamble()` text is emitted first inside the stage's block.
+template <stage S>
+struct stage_traits {
+  using hook = typename detail::hook_of<S>::type;
+  static constexpr bool has_hook = !std::is_void_v<hook>;
+
+ private:
+  template <template <class> class Of>
+  using merged = std::conditional_t<has_hook,
+                                    concat_t<typename Of<std::conditional_t<has_hook, hook, S>>::type,
+                                             typename Of<S>::type>,
+                                    typename Of<S>::type>;
+
+ public:
+  static constexpr std::string_view name = S::name.view();
+  static constexpr stage_role role = S::role;
+  using arguments = merged<detail::arguments_of>;
+  using consumes = merged<detail::consumes_of>;
+  using produces = merged<detail::produces_of>;
+  using updates = merged<detail::updates_of>;
+  using threadgroup = merged<detail::threadgroup_of>;
+  using helpers = merged<detail::helpers_of>;
+  using policies = merged<detail::policies_of>;
+  using structs = merged<detail::structs_of>;
+
+  /// The stage's snippet (hook preamble first), placeholders unresolved.
+  static constexpr std::string text() {
+    std::string t;
+    if constexpr (has_hook) {
+      if constexpr (detail::has_preamble<hook>) t += hook::preamble();
+      if (!t.empty() && t.back() != '\n') t += '\n';
+    }
+    if constexpr (detail::has_emit<S>)
+      t += S::emit();
+    else
+      t += std::string_view(S::body);
+    return t;
+  }
+};
+
+}  // namespace foundry
