@@ -25,7 +25,6 @@
 /// argument value is the struct itself.
 
 #include <boost/describe/members.hpp>
-#include <boost/mp11/algorithm.hpp>
 #include <cstddef>
 #include <string>
 #include <string_view>
@@ -59,8 +58,8 @@ inline constexpr fixed_string<c_strlen(D::name)> member_name{std::string_view(D:
 
 template <class S, class L>
 struct described_args;
-template <class S, class... Ds>
-struct described_args<S, boost::mp11::mp_list<Ds...>> {
+template <class S, template <class...> class List, class... Ds>
+struct described_args<S, List<Ds...>> {
   using type = type_list<arg<member_name<Ds>,
                              std::remove_cvref_t<decltype(std::declval<S&>().*Ds::pointer)>>...>;
 };

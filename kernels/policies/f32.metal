@@ -1,0 +1,25 @@
+// F32 weight policy: one IEEE 754 binary32 value per weight, no scale.
+// Data plane: `float` per weight, row-major. Scale plane: unused.
+// Implements the loading contract of include/foundry/dsl/policy.hpp.
+struct PolicyF32 {
+  static ALWAYS_INLINE float load_scale(const device uchar* scales, uint block) {
+    (void)scales; (void)block;
+    return 1.0f;
+  }
+  static ALWAYS_INLINE float load_affine(const device uchar* scales, uint block) {
+    (void)scales; (void)block;
+    return 0.0f;
+  }
+  template <int N>
+  static ALWAYS_INLINE void load_weights(const device uchar* data, uint k, thread float* q) {
+    const device float* w = (const device float*)data + k;
+    for (int i = 0; i < N; ++i) q[i] = w[i];
+  }
+  template <int N>
+  static ALWAYS_INLINE float dot(const device uchar* data, uint k, thread const float* x) {
+    const device float* w = (const device float*)data + k;
+    float s = 0.0f;
+    for (int i = 0; i < N; ++i) s += w[i] * x[i];
+    return s;
+  }
+};
