@@ -63,13 +63,13 @@ struct gemv_row_major {
            "  uint k0 = $thread_index_in_simdgroup * 4u;\n"
            "  for (; k0 + 4u <= $k; k0 += 128u) {\n"
            "    float xv[4];\n"
-           "    for (int i = 0; i < 4; ++i) xv[i] = " + Hook::input("$x", "k0 + i") + ";\n"
+           "    for (int i = 0; i < 4; ++i) xv[i] = " + Hook::load_input("$x", "k0 + i") + ";\n"
            "    const uint b = k0 / " + wpb + "u;\n"
            "    acc += " + P + "::load_scale(ws, b) * " + P + "::dot<4>(wd, k0, xv);\n" +
            affine_chunk +
            "  }\n"
            "  for (uint k1 = ($k / 4u) * 4u + $thread_index_in_simdgroup; k1 < $k; k1 += 32u) {\n"
-           "    float xv[1] = {" + Hook::input("$x", "k1") + "};\n"
+           "    float xv[1] = {" + Hook::load_input("$x", "k1") + "};\n"
            "    const uint b = k1 / " + wpb + "u;\n"
            "    acc += " + P + "::load_scale(ws, b) * " + P + "::dot<1>(wd, k1, xv)" +
            affine_one + ";\n"

@@ -76,7 +76,7 @@ constexpr std::uint64_t scale_plane_bytes(std::uint64_t rows, std::uint64_t k) n
 /// `threadgroup`, `helpers`, and a constexpr `preamble()` returning Metal
 /// text with `$` placeholders; these are merged into the main stage that
 /// names it as `using hook = H;`. The main stage's `emit()` may call the
-/// hook's constexpr functions to read its input (e.g. `H::input("k")`).
+/// hook's constexpr functions to read its input (e.g. `H::load_input("$x", "k")`).
 template <class H>
 concept hook = weight_policy<typename H::policy>;
 
@@ -87,7 +87,7 @@ struct plain_input {
   using policies = type_list<P>;
   /// Expression for input element `k` of the input vector named by the
   /// main stage (`x` is the already resolved input pointer expression).
-  static constexpr std::string input(std::string_view x, std::string_view k) {
+  static constexpr std::string load_input(std::string_view x, std::string_view k) {
     return std::string(x) + "[" + std::string(k) + "]";
   }
 };

@@ -106,8 +106,8 @@ struct stage_traits {
  private:
   template <template <class> class Of>
   using merged = std::conditional_t<has_hook,
-                                    concat_t<typename Of<std::conditional_t<has_hook, hook, S>>::type,
-                                             typename Of<S>::type>,
+                                    concat_t<typename Of<S>::type,
+                                             typename Of<std::conditional_t<has_hook, hook, S>>::type>,
                                     typename Of<S>::type>;
 
  public:
