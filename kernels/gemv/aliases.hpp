@@ -24,18 +24,18 @@ using gemv_dispatch = simdgroup_per_row<size_arg<"n">, 4>;
 
 /// y = W·x, W in F16.
 using gemv_f16 = fused_kernel<"gemv_f16", gemv_dispatch,
-                              gemv_row_major<plain_input<policies::f16>>, epi::store<"y">>;
+                              gemv_row_major<plain_input<policies::f16>>, epi::store<"y", "value", size_arg<"n">>>;
 /// y = W·x, W in F32.
 using gemv_f32 = fused_kernel<"gemv_f32", gemv_dispatch,
-                              gemv_row_major<plain_input<policies::f32>>, epi::store<"y">>;
+                              gemv_row_major<plain_input<policies::f32>>, epi::store<"y", "value", size_arg<"n">>>;
 /// y = SiLU(W·x + bias), W in F16, bias optional (float[n]).
 using gemv_f16_bias_silu =
     fused_kernel<"gemv_f16_bias_silu", gemv_dispatch, gemv_row_major<plain_input<policies::f16>>,
-                 epi::bias_add<"bias", "value", true>, epi::activation<act::silu>, epi::store<"y">>;
+                 epi::bias_add<"bias", "value", true>, epi::activation<act::silu>, epi::store<"y", "value", size_arg<"n">>>;
 
 /// y = W·RMSNorm(x), W in F16: RMSNorm computed inside each threadgroup
 /// (arguments `gamma` float[k] and `eps` added).
 using rmsnorm_gemv_f16 = fused_kernel<"rmsnorm_gemv_f16", gemv_dispatch,
-                                      gemv_row_major<rmsnorm_input<policies::f16>>, epi::store<"y">>;
+                                      gemv_row_major<rmsnorm_input<policies::f16>>, epi::store<"y", "value", size_arg<"n">>>;
 
 }  // namespace foundry::kernels

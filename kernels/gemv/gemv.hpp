@@ -20,6 +20,7 @@
 
 #include "foundry/core/ct_text.hpp"
 #include "foundry/dsl/arguments.hpp"
+#include "foundry/dsl/dispatch.hpp"
 #include "foundry/dsl/policy.hpp"
 #include "foundry/dsl/port.hpp"
 #include "foundry/dsl/stage.hpp"
@@ -35,10 +36,15 @@ struct gemv_row_major {
   using hook = Hook;
   /// `w` (data plane), `w_scales` (scale plane; only for policies with a
   /// scale), `x`, `n` (rows), `k` (columns).
+  using rows = size_arg<"n">;
+  using cols = size_arg<"k">;
   using arguments = concat_t<
-      type_list<arg<"w", input<std::byte>>>,
-      std::conditional_t<policy::has_scale, type_list<arg<"w_scales", input<std::byte>>>, type_list<>>,
-      type_list<arg<"x", input<float>>, arg<"n", scalar<std::uint32_t>>, arg<"k", scalar<std::uint32_t>>>>;
+      type_list<arg<"w", input<std::byte, min_elements<data_plane_size<policy, rows, cols>>>>>,
+      std::conditional_t<policy::has_scale,
+                         type_list<arg<"w_scales", input<std::byte, min_elements<scale_plane_size<policy, rows, cols>>>>>,
+                         type_list<>>,
+      type_list<arg<"x", input<float, min_elements<cols>>>, arg<"n", scalar<std::uint32_t>>,
+                arg<"k", scalar<std::uint32_t>>>>;
   using produces = type_list<port<"value", float>, port<"row", std::uint32_t>,
                              port<"row_active", bool>, port<"writer", bool>>;
 

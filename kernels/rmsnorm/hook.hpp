@@ -18,6 +18,7 @@
 #include <string_view>
 
 #include "foundry/dsl/arguments.hpp"
+#include "foundry/dsl/dispatch.hpp"
 #include "foundry/dsl/policy.hpp"
 #include "foundry/dsl/port.hpp"
 
@@ -31,7 +32,7 @@ template <weight_policy P>
 struct rmsnorm_input {
   using policy = P;
   using policies = type_list<P>;
-  using arguments = type_list<arg<"gamma", input<float>>, arg<"eps", scalar<float>>>;
+  using arguments = type_list<arg<"gamma", input<float, min_elements<size_arg<"k">>>>, arg<"eps", scalar<float>>>;
   using produces = type_list<port<"inv_rms", float>>;
   using threadgroup = type_list<tg_array<"rms_partial", float, 32>>;
 

@@ -56,7 +56,7 @@ TEST(DslEmit, StandaloneSaxpy) {
 struct test_rms_prologue {
   static constexpr fd::fixed_string name = "rms";
   static constexpr fd::stage_role role = fd::stage_role::prologue;
-  using arguments = fd::type_list<fd::arg<"x", fd::input<float>>, fd::arg<"k", fd::scalar<std::uint32_t>>,
+  using arguments = fd::type_list<fd::arg<"x", fd::input<float, fd::min_elements<fd::size_arg<"k">>>>, fd::arg<"k", fd::scalar<std::uint32_t>>,
                                   fd::arg<"eps", fd::scalar<float>>>;
   using produces = fd::type_list<fd::port<"inv_rms", float>>;
   using threadgroup = fd::type_list<fd::tg_array<"partial", float, 32>>;

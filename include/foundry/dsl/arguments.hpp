@@ -88,7 +88,29 @@ struct as_metal {
   static constexpr std::string_view name = Name.view();
 };
 
+/// Declares how many elements a buffer must hold, so a too-small buffer is
+/// rejected at bind time: `input<float, min_elements<size_arg<"k">>>`.
+/// `S` is a size source (`size_arg`, `size_field`, `size_const`, or any type
+/// with `template <class Args> static uint64_t get(const Args&)`).
+template <class S>
+struct min_elements {
+  using source = S;
+};
+
 namespace detail {
+template <class O>
+inline constexpr bool is_min_elements = false;
+template <class S>
+inline constexpr bool is_min_elements<min_elements<S>> = true;
+template <class... Opts>
+struct extent_of {
+  using type = void;
+};
+template <class O, class... Rest>
+struct extent_of<O, Rest...> {
+  using type = std::conditional_t<is_min_elements<O>, O, typename extent_of<Rest...>::type>;
+};
+
 template <class O>
 inline constexpr bool is_at = false;
 template <unsigned I>
@@ -121,7 +143,7 @@ constexpr std::string_view metal_name() {
   return r;
 }
 template <class... Opts>
-inline constexpr bool options_valid = ((is_at<Opts> || is_as_metal<Opts>) && ...);
+inline constexpr bool options_valid = ((is_at<Opts> || is_as_metal<Opts> || is_min_elements<Opts>) && ...);
 }  // namespace detail
 
 /// How an argument travels to the kernel.
@@ -140,7 +162,7 @@ enum class access : std::uint8_t { read, write, read_write };
 template <class T, access Mode, bool Optional, class... Opts>
 struct buffer_handle {
   static_assert(detail::options_valid<Opts...>,
-                "foundry: buffer handle options must be at<i> or as_metal<\"name\">");
+                "foundry: buffer handle options must be at<i>, as_metal<\"name\"> or min_elements<S>");
   using element_type = T;
   static constexpr arg_kind kind = arg_kind::buffer;
   static constexpr access mode = Mode;
@@ -150,6 +172,8 @@ struct buffer_handle {
   static constexpr std::uint32_t element_bytes = sizeof(T);
   static constexpr dtype element_dtype = dtype_of<T>;
   static constexpr std::string_view metal_element() { return detail::metal_name<T, Opts...>(); }
+  /// `min_elements<S>` if given, else `void` (no size check beyond non-empty).
+  using extent = typename detail::extent_of<Opts...>::type;
 
   buffer_ref ref{};
 

@@ -101,12 +101,14 @@ struct simd_reduce {
   }
 };
 
-/// `if ($writer) $y[$row] = $value;` (y: `output<float>`).
-template <fixed_string Out = "y", fixed_string Value = "value">
+/// `if ($writer) $y[$row] = $value;` (y: `output<float>`; with `Rows` a size
+/// source, y must hold at least that many elements).
+template <fixed_string Out = "y", fixed_string Value = "value", class Rows = void>
 struct store {
   static constexpr fixed_string name = "store";
   static constexpr stage_role role = stage_role::epilogue;
-  using arguments = type_list<arg<Out, output<float>>>;
+  using arguments = type_list<arg<Out, std::conditional_t<std::is_void_v<Rows>, output<float>,
+                                                         output<float, min_elements<Rows>>>>>;
   using consumes = type_list<port<"row", std::uint32_t>, port<"writer", bool>, port<Value, float>>;
   static constexpr std::string emit() {
     return "if ($writer) $" + std::string(Out.view()) + "[$row] = $" + std::string(Value.view()) + ";";

@@ -71,6 +71,23 @@ constexpr std::uint64_t scale_plane_bytes(std::uint64_t rows, std::uint64_t k) n
   return rows * (k / P::weights_per_block) * P::scale_bytes;
 }
 
+/// Size source (see `min_elements`): data-plane bytes of a [Rows, K] matrix.
+template <weight_policy P, class Rows, class K>
+struct data_plane_size {
+  template <class Args>
+  static std::uint64_t get(const Args& a) {
+    return data_plane_bytes<P>(Rows::get(a), K::get(a));
+  }
+};
+/// Size source: scale-plane bytes of a [Rows, K] matrix.
+template <weight_policy P, class Rows, class K>
+struct scale_plane_size {
+  template <class Args>
+  static std::uint64_t get(const Args& a) {
+    return scale_plane_bytes<P>(Rows::get(a), K::get(a));
+  }
+};
+
 /// A hook: the policy choice of a main stage plus the preamble that prepares
 /// its input. It may declare, like a stage, `arguments`, ports,
 /// `threadgroup`, `helpers`, and a constexpr `preamble()` returning Metal
