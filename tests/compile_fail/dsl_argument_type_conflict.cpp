@@ -1,0 +1,42 @@
+// expect: fused_kernel residual_scale: stage scale_rows and stage add_residual declare argument x with different types
+// Two stages declare argument `x` with different handle types (input<float>
+// in the main stage, input<half> in the epilogue): one name, one buffer.
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include <foundry/dsl/dsl.hpp>
+
+namespace fd = foundry;
+
+// Main stage: value = 2 * x[row], one thread per row.
+struct scale_rows {
+  static constexpr fd::fixed_string name = "scale_rows";
+  static constexpr fd::stage_role role = fd::stage_role::main;
+  using arguments =
+      fd::type_list<fd::arg<"x", fd::input<float>>, fd::arg<"n", fd::scalar<std::uint32_t>>>;
+  using produces = fd::type_list<fd::port<"value", float>, fd::port<"row", std::uint32_t>,
+                                 fd::port<"row_active", bool>, fd::port<"writer", bool>>;
+  static constexpr std::string_view body =
+      "$row = $thread_position_in_grid.x;\n"
+      "$row_active = $row < $n;\n"
+      "$writer = $row_active;\n"
+      "$value = $row_active ? 2.0f * $x[$row] : 0.0f;";
+};
+
+// Epilogue: value += x[row], reading x as half.
+struct add_residual {
+  static constexpr fd::fixed_string name = "add_residual";
+  static constexpr fd::stage_role role = fd::stage_role::epilogue;
+  using arguments = fd::type_list<fd::arg<"x", fd::input<fd::half>>>;
+  using consumes = fd::type_list<fd::port<"row", std::uint32_t>, fd::port<"row_active", bool>>;
+  using updates = fd::type_list<fd::port<"value", float>>;
+  static constexpr std::string_view body = "if ($row_active) $value += float($x[$row]);";
+};
+
+using residual_scale = fd::fused_kernel<"residual_scale", fd::per_element<fd::size_arg<"n">>,
+                                        scale_rows, add_residual, fd::epi::store<"y">>;
+
+const std::string& residual_scale_source() {
+  return fd::metal_source<residual_scale>();
+}

@@ -1,0 +1,42 @@
+// expect: fused_kernel indexed_scale: stage row_index and stage scale_rows both produce port row
+// A prologue and the main stage both produce port `row`.
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include <foundry/dsl/dsl.hpp>
+
+namespace fd = foundry;
+
+// Prologue: the row index and its bounds check.
+struct row_index {
+  static constexpr fd::fixed_string name = "row_index";
+  static constexpr fd::stage_role role = fd::stage_role::prologue;
+  using arguments = fd::type_list<fd::arg<"n", fd::scalar<std::uint32_t>>>;
+  using produces = fd::type_list<fd::port<"row", std::uint32_t>, fd::port<"row_active", bool>>;
+  static constexpr std::string_view body =
+      "$row = $thread_position_in_grid.x;\n"
+      "$row_active = $row < $n;";
+};
+
+// Main stage: value = 2 * x[row], one thread per row.
+struct scale_rows {
+  static constexpr fd::fixed_string name = "scale_rows";
+  static constexpr fd::stage_role role = fd::stage_role::main;
+  using arguments =
+      fd::type_list<fd::arg<"x", fd::input<float>>, fd::arg<"n", fd::scalar<std::uint32_t>>>;
+  using produces = fd::type_list<fd::port<"value", float>, fd::port<"row", std::uint32_t>,
+                                 fd::port<"row_active", bool>, fd::port<"writer", bool>>;
+  static constexpr std::string_view body =
+      "$row = $thread_position_in_grid.x;\n"
+      "$row_active = $row < $n;\n"
+      "$writer = $row_active;\n"
+      "$value = $row_active ? 2.0f * $x[$row] : 0.0f;";
+};
+
+using indexed_scale = fd::fused_kernel<"indexed_scale", fd::per_element<fd::size_arg<"n">>,
+                                       row_index, scale_rows, fd::epi::store<"y">>;
+
+const std::string& indexed_scale_source() {
+  return fd::metal_source<indexed_scale>();
+}
