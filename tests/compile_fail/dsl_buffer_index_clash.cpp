@@ -1,4 +1,4 @@
-// expect: fused_kernel pinned_scale: arguments x and y both ask for buffer index 1
+// expect: fused_kernel pinned_scale: argument x of stage scale_rows and argument y of stage store_pinned both ask for buffer index 1
 // The main stage pins input `x` and a store epilogue pins output `y` to the
 // same buffer index with at<1>.
 #include <cstdint>

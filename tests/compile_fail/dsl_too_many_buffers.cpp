@@ -1,4 +1,4 @@
-// expect: fused_kernel sum30: the kernel has 32 buffer arguments but Metal allows at most 31
+// expect: fused_kernel sum30: stage store adds argument y, buffer argument number 32, but Metal allows at most 31
 // A main stage summing 30 input buffers: with `n` and the store's `y` the
 // kernel needs 32 [[buffer(i)]] slots.
 #include <cstdint>

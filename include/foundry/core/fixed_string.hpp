@@ -29,6 +29,9 @@ struct fixed_string {
   }
   constexpr explicit fixed_string(std::string_view s) noexcept {
     std::copy_n(s.data(), std::min(N, s.size()), data);
+    // Written explicitly: clang prints a char array NTTP as text in
+    // diagnostics only when its terminating NUL was stored.
+    data[N] = '\0';
   }
 
   /// Length in characters, without the terminating NUL.
@@ -54,6 +57,7 @@ constexpr fixed_string<A + B> operator+(const fixed_string<A>& a, const fixed_st
   fixed_string<A + B> r;
   std::copy_n(a.data, A, r.data);
   std::copy_n(b.data, B, r.data + A);
+  r.data[A + B] = '\0';
   return r;
 }
 

@@ -90,7 +90,9 @@ struct arg_rec {
   std::string_view name;
   const void* handle;
   std::string_view metal_type;
+  std::string_view kind;  // input, output, inout, optional_input, scalar, params
   bool optional;
+  int fixed_index;
   std::size_t stage;
 };
 struct port_rec {
@@ -110,17 +112,35 @@ struct stage_rec {
   std::string_view name;
   stage_role role;
   std::string text;
+  bool helpers_use_simdgroups;  // a helper or policy piece calls simd_* functions
 };
+
+template <class H>
+constexpr std::string_view handle_kind_name() {
+  if constexpr (H::kind == arg_kind::bytes) return is_params<H> ? "params" : "scalar";
+  else if constexpr (H::optional) return "optional_input";
+  else if constexpr (H::mode == access::read) return "input";
+  else if constexpr (H::mode == access::write) return "output";
+  else return "inout";
+}
+
+template <class... Pieces>
+constexpr bool pieces_use_simdgroups(type_list<Pieces...>) {
+  return ((std::string_view(Pieces::text).find("simd_") != std::string_view::npos) || ...);
+}
 
 template <class S>
 constexpr void gather_stage(std::size_t idx, std::vector<stage_rec>& stages,
                             std::vector<arg_rec>& args, std::vector<port_rec>& ports,
                             std::vector<tg_rec>& tgs) {
   using T = stage_traits<S>;
-  stages.push_back({T::name, T::role, T::text()});
+  using pieces = ordered_pieces_t<concat_t<typename T::helpers,
+                                           typename policy_sources<typename T::policies>::type>>;
+  stages.push_back({T::name, T::role, T::text(), pieces_use_simdgroups(pieces{})});
   for_each_type(typename T::arguments{}, [&]<class A>() {
-    args.push_back({A::name.view(), type_id<typename A::handle>, A::handle::metal_element(),
-                    A::handle::optional, idx});
+    using H = typename A::handle;
+    args.push_back({A::name.view(), type_id<H>, H::metal_element(), handle_kind_name<H>(), H::optional,
+                    H::fixed_index, idx});
   });
   for_each_type(typename T::consumes{},
                 [&]<class P>() { ports.push_back({P::name.view(), P::metal_type_name(), port_use::consume, idx}); });
@@ -146,71 +166,77 @@ struct composition {
     (gather_stage<Stages>(i++, stages, args, ports, tgs), ...);
   }
 
-  /// What `$name` in stage `s` refers to: the emitted identifier, or empty.
-  constexpr std::string resolve(std::size_t s, std::string_view name, std::string& error) const {
+  /// Appends to `out` what `$name` in stage `s` refers to (a port
+  /// `v_<name>`, an argument `<name>`, a threadgroup array `tg_<name>`, a
+  /// builtin, or `$has_<arg>`); sets `error` when it is unknown or ambiguous.
+  /// `out` may be null (validation only).
+  constexpr void resolve(std::size_t s, std::string_view name, std::string* out, std::string& error) const {
     int hits = 0;
-    std::string out;
+    std::string_view prefix, ident = name;
+    bool presence = false;
     for (const auto& p : ports)
-      if (p.stage == s && p.name == name && hits == 0) {
-        out = "v_" + std::string(name);
-        ++hits;
+      if (p.stage == s && p.name == name) {
+        hits = 1, prefix = "v_";
+        break;
       }
     for (const auto& a : args)
-      if (a.stage == s && a.name == name) {
-        if (hits++ == 0) out = std::string(name);
-      }
+      if (a.stage == s && a.name == name && hits++ == 0) prefix = "";
     for (const auto& g : tgs)
-      if (g.stage == s && g.name == name) {
-        if (hits++ == 0) out = "tg_" + std::string(name);
-      }
-    if (builtin_position(name) >= 0 && hits++ == 0) out = std::string(name);
-    if (name.starts_with("has_")) {
+      if (g.stage == s && g.name == name && hits++ == 0) prefix = "tg_";
+    if (builtin_position(name) >= 0 && hits++ == 0) prefix = "";
+    if (name.starts_with("has_"))
       for (const auto& a : args)
-        if (a.stage == s && a.optional && a.name == name.substr(4) && hits++ == 0)
-          out = "(" + std::string(a.name) + "_present != 0u)";
+        if (a.stage == s && a.optional && a.name == name.substr(4) && hits++ == 0) {
+          presence = true;
+          ident = a.name;
+        }
+    if (hits == 1) {
+      if (!out) return;
+      if (presence) {
+        *out += '(';
+        *out += ident;
+        *out += "_present != 0u)";
+      } else {
+        *out += prefix;
+        *out += ident;
+      }
+      return;
     }
-    if (hits > 1 && error.empty())
-      error = "stage " + std::string(stages[s].name) + ": $" + std::string(name) +
-              " is ambiguous (it names more than one of: port, argument, threadgroup array, builtin)";
-    if (hits == 0 && error.empty())
-      error = "stage " + std::string(stages[s].name) + ": $" + std::string(name) +
-              " is not a port, argument, threadgroup array or builtin this stage declares";
-    return out;
+    if (!error.empty()) return;
+    error = "stage " + std::string(stages[s].name) + ": $" + std::string(name);
+    error += hits > 1 ? " is ambiguous (it names more than one of: port, argument, threadgroup array, builtin)"
+                      : " is not a port, argument, threadgroup array or builtin this stage declares";
   }
 
-  /// Stage `s`'s snippet with placeholders resolved; records used builtins.
-  constexpr std::string substitute(std::size_t s, std::string& error,
-                                   bool* used_builtins) const {
-    const std::string& t = stages[s].text;
-    std::string out;
-    for (std::size_t i = 0; i < t.size(); ++i) {
-      if (t[i] != '$') {
-        out += t[i];
-        continue;
-      }
+  /// Stage `s`'s snippet with placeholders resolved, appended to `out` (or
+  /// only checked when `out` is null); records used builtins.
+  constexpr void substitute(std::size_t s, std::string* out, std::string& error, bool* used_builtins) const {
+    const std::string_view t = stages[s].text;
+    std::size_t done = 0;
+    for (std::size_t i = t.find('$'); i != std::string_view::npos; i = t.find('$', done)) {
+      if (out) out->append(t.substr(done, i - done));
       if (i + 1 < t.size() && t[i + 1] == '$') {
-        out += '$';
-        ++i;
+        if (out) *out += '$';
+        done = i + 2;
         continue;
       }
       std::size_t j = i + 1;
       while (j < t.size() && is_ident_char(t[j])) ++j;
-      const std::string_view name(t.data() + i + 1, j - i - 1);
+      const std::string_view name = t.substr(i + 1, j - i - 1);
       if (name.empty()) {
-        if (error.empty())
-          error = "stage " + std::string(stages[s].name) + ": a $ not followed by a name";
-        return out;
+        if (error.empty()) error = "stage " + std::string(stages[s].name) + ": a $ not followed by a name";
+        return;
       }
       if (const int b = builtin_position(name); b >= 0 && used_builtins) used_builtins[b] = true;
-      out += resolve(s, name, error);
-      i = j - 1;
+      resolve(s, name, out, error);
+      done = j;
     }
-    return out;
+    if (out) out->append(t.substr(done));
   }
 
   constexpr bool stage_uses_simdgroups(std::size_t s) const {
     const std::string_view t = stages[s].text;
-    return t.find("simd_") != std::string_view::npos ||
+    return stages[s].helpers_use_simdgroups || t.find("simd_") != std::string_view::npos ||
            t.find("simdgroup") != std::string_view::npos;
   }
 
@@ -239,9 +265,30 @@ struct composition {
       for (std::size_t j = 0; j < i; ++j)
         if (args[i].name == args[j].name && args[i].handle != args[j].handle)
           return stage(args[j].stage) + " and " + stage(args[i].stage) + " declare argument " +
-                 std::string(args[i].name) + " with different types (" +
-                 std::string(args[j].metal_type) + " vs " + std::string(args[i].metal_type) +
-                 " or a different kind)";
+                 std::string(args[i].name) + " with different types (" + std::string(args[j].kind) + "<" +
+                 std::string(args[j].metal_type) + "> vs " + std::string(args[i].kind) + "<" +
+                 std::string(args[i].metal_type) + ">, or different options)";
+    // Metal's limit of 31 buffer arguments: name the stage that goes over it.
+    {
+      std::size_t count = 0;
+      for (std::size_t i = 0; i < args.size(); ++i) {
+        bool seen = false;
+        for (std::size_t j = 0; j < i; ++j) seen = seen || args[j].name == args[i].name;
+        if (seen) continue;
+        count += args[i].optional ? 2 : 1;
+        if (count > max_buffer_arguments)
+          return stage(args[i].stage) + " adds argument " + std::string(args[i].name) +
+                 ", buffer argument number " + to_text(count) +
+                 ", but Metal allows at most 31 ([[buffer(0)]] to [[buffer(30)]])";
+      }
+    }
+    // Buffer indices fixed with at<i>: name the stages that clash.
+    for (std::size_t i = 0; i < args.size(); ++i)
+      for (std::size_t j = 0; j < i; ++j)
+        if (args[i].fixed_index >= 0 && args[i].fixed_index == args[j].fixed_index && args[i].name != args[j].name)
+          return "argument " + std::string(args[j].name) + " of " + stage(args[j].stage) + " and argument " +
+                 std::string(args[i].name) + " of " + stage(args[i].stage) + " both ask for buffer index " +
+                 to_text(static_cast<unsigned>(args[i].fixed_index));
     // Ports: one producer; consumers and updaters after it, with its type.
     for (std::size_t i = 0; i < ports.size(); ++i) {
       const auto& p = ports[i];
@@ -280,7 +327,7 @@ struct composition {
                " threads per threadgroup, not a multiple of 32";
     // Placeholders.
     std::string error;
-    for (std::size_t i = 0; i < stages.size() && error.empty(); ++i) (void)substitute(i, error, nullptr);
+    for (std::size_t i = 0; i < stages.size() && error.empty(); ++i) substitute(i, nullptr, error, nullptr);
     return error;
   }
 };
@@ -329,8 +376,8 @@ struct fused_kernel {
   using comp = detail::composition<Stages...>;
   struct error_gen {
     static constexpr std::string text() {
-      std::string e = table::error();
-      if (e.empty()) e = comp().check(Dispatch::threads_per_threadgroup);
+      std::string e = comp().check(Dispatch::threads_per_threadgroup);
+      if (e.empty()) e = table::error();
       if (e.empty()) return {};
       return "fused_kernel " + std::string(Name.view()) + ": " + e;
     }
@@ -354,7 +401,9 @@ struct fused_kernel {
               blocks += "  " + std::string(p.type) + " v_" + std::string(p.name) + ";\n";
           const std::string sname(c.stages[s].name);
           blocks += "  { // stage " + sname + " (" + std::string(to_string(c.stages[s].role)) + ")\n";
-          detail::indent_into(blocks, c.substitute(s, error, used), "    ");
+          std::string snippet;
+          c.substitute(s, &snippet, error, used);
+          detail::indent_into(blocks, snippet, "    ");
           blocks += "  } // end stage " + sname + "\n";
         }
         // Signature parameters: arguments, threadgroup pointers, used builtins.

@@ -99,6 +99,7 @@ struct standalone_kernel {
   };
   using error_text = frozen_text<error_gen>;
   static_assert(ct_check<error_text::view().empty()>.template emit<error_text::fixed()>());
+  static constexpr bool valid = error_text::view().empty();
 
   template <class L>
   struct struct_defs;
@@ -113,6 +114,7 @@ struct standalone_kernel {
   };
   struct entry_gen {
     static constexpr std::string text() {
+      if (!valid) return {};  // the static_assert above already reported why
       std::string entry, call, cpu_call;
       for (std::size_t i = 0; i < table::size; ++i) {
         const binding& b = table::plan[i];
@@ -156,7 +158,8 @@ struct standalone_kernel {
     return entries().substr(0, entries().find('\x01'));
   }
   static constexpr std::string_view cpu_entry_source() noexcept {
-    return entries().substr(entries().find('\x01') + 1);
+    const auto sep = entries().find('\x01');
+    return sep == std::string_view::npos ? std::string_view{} : entries().substr(sep + 1);
   }
 };
 

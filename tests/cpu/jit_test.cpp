@@ -1,0 +1,333 @@
+// The JIT: disk cache (another process hits it, damaged entries are
+// rebuilt, concurrent processes compiling one kernel both succeed),
+// compile errors in emitted-source terms with stage names, batches with
+// colliding helper names, another compiler, and checked (ASan) mode.
+//
+// Tests that need a second process re-run this executable with
+// --gtest_filter=JitChild.* and FOUNDRY_TEST_CHILD=<mode>; the JitChild
+// tests skip themselves when that variable is absent.
+
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "test_support.hpp"
+
+extern char** environ;
+
+namespace {
+
+using namespace foundry_test;
+namespace fs = std::filesystem;
+
+const char* double_source = R"(
+ALWAYS_INLINE void twice_body(const device float* x, device float* y, constant uint& n, uint i) {
+  if (i < n) y[i] = 2.0f * x[i];
+}
+)";
+
+fc::kernel_source twice_kernel() {
+  return {"twice",
+          std::string(double_source) +
+              entry("twice", "twice_body((const device float*)L->args[0], (device float*)L->args[1], "
+                             "*(constant uint*)L->args[2], T->thread_position_in_grid.x)"),
+          {}};
+}
+
+// Runs twice__cpu over 1000 elements; true if correct.
+bool run_twice(const fc::module& m) {
+  const uint32_t n = 1000;
+  std::vector<float> x(n), y = poisoned<float>(n);
+  for (uint32_t i = 0; i < n; ++i) x[i] = float(i) * 0.5f;
+  run(m, "twice__cpu", {x.data(), y.data(), const_cast<uint32_t*>(&n)}, {(n + 63) / 64, 1, 1}, {64, 1, 1});
+  for (uint32_t i = 0; i < n; ++i)
+    if (y[i] != float(i)) return false;
+  return true;
+}
+
+// A private cache folder per test, removed afterwards.
+struct temp_cache {
+  fs::path root;
+  temp_cache() {
+    root = fs::temp_directory_path() /
+           ("foundry-jit-test-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(root);
+    fs::create_directories(root);
+  }
+  ~temp_cache() {
+    std::error_code ec;
+    fs::remove_all(root, ec);
+  }
+  fc::jit_options options() const {
+    fc::jit_options o;
+    o.cache_dir = root;
+    return o;
+  }
+};
+
+struct child {
+  pid_t pid = -1;
+  fs::path log;
+};
+
+// Starts this executable again with extra environment entries.
+child spawn_self(const std::string& filter, const std::vector<std::string>& env_extra, const fs::path& log) {
+  std::vector<std::string> env(env_extra);
+  for (char** e = environ; *e != nullptr; ++e) {
+    const std::string kv = *e;
+    bool overridden = false;
+    for (const auto& x : env_extra) overridden = overridden || kv.substr(0, kv.find('=')) == x.substr(0, x.find('='));
+    if (!overridden) env.push_back(kv);
+  }
+  std::vector<char*> envp;
+  for (auto& s : env) envp.push_back(s.data());
+  envp.push_back(nullptr);
+  std::string exe = fs::read_symlink("/proc/self/exe").string(), f = "--gtest_filter=" + filter;
+  char* argv[] = {exe.data(), f.data(), nullptr};
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_adddup2(&fa, 1, 2);
+  child c;
+  c.log = log;
+  if (posix_spawn(&c.pid, exe.c_str(), &fa, nullptr, argv, envp.data()) != 0) c.pid = -1;
+  posix_spawn_file_actions_destroy(&fa);
+  return c;
+}
+
+int wait_child(const child& c, std::string& output) {
+  int status = 0;
+  if (c.pid < 0) return -1;
+  while (waitpid(c.pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  std::ifstream f(c.log);
+  output.assign(std::istreambuf_iterator<char>(f), {});
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+std::string child_mode() {
+  const char* m = std::getenv("FOUNDRY_TEST_CHILD");
+  return m != nullptr ? m : "";
+}
+
+// --- child halves ----------------------------------------------------------
+
+TEST(JitChild, CompileAndRun) {
+  if (child_mode() != "compile") GTEST_SKIP() << "runs as a child process only";
+  auto m = fc::compile(twice_kernel());
+  std::printf("from_disk_cache=%d\n", int(m->from_disk_cache()));
+  ASSERT_TRUE(run_twice(*m));
+}
+
+TEST(JitChild, OutOfBoundsWrite) {
+  if (child_mode() != "asan") GTEST_SKIP() << "runs as a child process only";
+  fc::jit_options o;
+  o.checked = true;
+  auto m = fc::compile({"oob",
+                        "ALWAYS_INLINE void oob_body(device float* y, uint i) {\n"
+                        "  y[i + 1] = 1.0f;  // writes one past the end for the last thread\n"
+                        "}\n" +
+                            entry("oob", "oob_body((device float*)L->args[0], T->thread_position_in_grid.x)"),
+                        {}},
+                       o);
+  fc::executor_options eo = fc::get_executor_options();
+  eo.stack_bytes = 256 * 1024;  // instrumented frames are larger
+  fc::set_executor_options(eo);
+  std::vector<float> y(64);
+  run(*m, "oob__cpu", {y.data()}, {1, 1, 1}, {64, 1, 1});
+  std::printf("no error reported\n");
+}
+
+// --- parent halves ---------------------------------------------------------
+
+TEST(JitCache, SecondProcessHitsDiskCache) {
+  temp_cache tc;
+  auto m = fc::compile(twice_kernel(), tc.options());
+  EXPECT_FALSE(m->from_disk_cache());
+  EXPECT_TRUE(run_twice(*m));
+  EXPECT_EQ(m->path().parent_path(), tc.root / "cpu");
+  EXPECT_EQ(m->path().filename().string(), m->key() + ".so");
+  // Same process: memoised, same module.
+  EXPECT_EQ(fc::compile(twice_kernel(), tc.options()).get(), m.get());
+
+  std::string out;
+  const int rc = wait_child(spawn_self("JitChild.CompileAndRun", {"FOUNDRY_TEST_CHILD=compile",
+                                                                  "FOUNDRY_CACHE_DIR=" + tc.root.string()},
+                                       tc.root / "child.log"),
+                            out);
+  EXPECT_EQ(rc, 0) << out;
+  EXPECT_NE(out.find("from_disk_cache=1"), std::string::npos) << out;
+}
+
+TEST(JitCache, DamagedEntryIsDeletedAndRebuilt) {
+  temp_cache tc;
+  fs::path so;
+  std::uintmax_t size = 0;
+  {
+    auto m = fc::compile(twice_kernel(), tc.options());
+    so = m->path();
+    size = fs::file_size(so);
+  }
+  for (int damage = 0; damage < 3; ++damage) {
+    SCOPED_TRACE("damage " + std::to_string(damage));
+    fc::clear_memory_cache();  // the module above is gone: next compile goes to disk
+    if (damage == 0) {
+      fs::resize_file(so, size / 2);  // truncated
+    } else if (damage == 1) {
+      std::fstream f(so, std::ios::in | std::ios::out | std::ios::binary);
+      f.seekp(static_cast<std::streamoff>(size / 3));
+      f.put('\x5a').put('\x5a').put('\x5a');  // bytes flipped in the middle
+    } else {
+      std::ofstream(so, std::ios::trunc) << "not an object";
+    }
+    auto m = fc::compile(twice_kernel(), tc.options());
+    EXPECT_FALSE(m->from_disk_cache());
+    EXPECT_TRUE(run_twice(*m));
+    EXPECT_TRUE(fc::detail::cache_entry_valid(so, m->key()));
+    EXPECT_EQ(fs::file_size(so), size);
+  }
+  // Nothing temporary is left behind.
+  for (const auto& e : fs::directory_iterator(tc.root / "cpu"))
+    EXPECT_EQ(e.path().string().find(".tmp."), std::string::npos) << e.path();
+}
+
+TEST(JitCache, ConcurrentProcessesCompilingOneKernelBothSucceed) {
+  temp_cache tc;
+  const std::vector<std::string> env = {"FOUNDRY_TEST_CHILD=compile", "FOUNDRY_CACHE_DIR=" + tc.root.string()};
+  child a = spawn_self("JitChild.CompileAndRun", env, tc.root / "a.log");
+  child b = spawn_self("JitChild.CompileAndRun", env, tc.root / "b.log");
+  std::string oa, ob;
+  EXPECT_EQ(wait_child(a, oa), 0) << oa;
+  EXPECT_EQ(wait_child(b, ob), 0) << ob;
+  auto m = fc::compile(twice_kernel(), tc.options());
+  EXPECT_TRUE(m->from_disk_cache());
+  EXPECT_TRUE(run_twice(*m));
+}
+
+TEST(JitCache, KeyCoversCompilerFlags) {
+  temp_cache tc;
+  auto o = tc.options();
+  auto a = fc::compile(twice_kernel(), o);
+  o.native = false;
+  auto b = fc::compile(twice_kernel(), o);
+  EXPECT_NE(a->key(), b->key());
+  EXPECT_TRUE(run_twice(*b));
+}
+
+TEST(JitErrors, SyntaxErrorNamesLineStageAndText) {
+  const std::string src =
+      "ALWAYS_INLINE void broken_body(device float* y, uint i) {\n"  // 1  stage prologue
+      "  float v = float(i);\n"                                      // 2  stage load
+      "  v = v * 2.0f\n"                                             // 3  stage compute
+      "  y[i] = v;\n"                                                // 4  stage store
+      "}\n" +
+      entry("broken", "broken_body((device float*)L->args[0], T->thread_position_in_grid.x)");
+  fc::kernel_source k{"broken", src,
+                      fc::stage_ranges({{1, 1, "prologue"}, {2, 2, "load"}, {3, 3, "compute"}, {4, 5, "store"}})};
+  try {
+    fc::compile(k);
+    FAIL() << "compiled";
+  } catch (const fc::compile_error& e) {
+    // gcc reports the missing ';' at the end of line 3, clang at line 4's
+    // start; both are the emitted source's own lines.
+    EXPECT_TRUE(e.line() == 3 || e.line() == 4) << e.what();
+    EXPECT_EQ(e.where().source, "broken");
+    EXPECT_EQ(e.stage(), e.line() == 3 ? "compute" : "store");
+    const std::string what = e.what();
+    EXPECT_NE(what.find("(stage " + e.stage() + ")"), std::string::npos) << what;
+    EXPECT_NE(what.find("broken.metal:" + std::to_string(e.line())), std::string::npos) << what;
+    EXPECT_NE(what.find(e.line() == 3 ? "v = v * 2.0f" : "y[i] = v;"), std::string::npos) << what;
+    EXPECT_NE(e.output().find("error"), std::string::npos);
+  }
+}
+
+TEST(JitErrors, ErrorInsidePreludeMapsToKernelLine) {
+  const std::string src =
+      "ALWAYS_INLINE void mixed_body(device float* y, uint i) {\n"
+      "  float4 v = float4(1.0f) + int4(1);  // mixed vector types\n"
+      "  y[i] = v.x;\n"
+      "}\n" +
+      entry("mixed", "mixed_body((device float*)L->args[0], T->thread_position_in_grid.x)");
+  try {
+    fc::compile({"mixed", src, fc::stage_ranges({{1, 4, "body"}})});
+    FAIL() << "compiled";
+  } catch (const fc::compile_error& e) {
+    EXPECT_EQ(e.line(), 2) << e.what();
+    EXPECT_EQ(e.stage(), "body");
+    EXPECT_NE(std::string(e.what()).find("different element types"), std::string::npos) << e.what();
+  }
+}
+
+TEST(JitBatch, SourcesGetTheirOwnNamespaces) {
+  // Both sources define `helper` and `Params`; only the entries are global.
+  auto make = [](const std::string& name, const std::string& factor) {
+    return fc::kernel_source{name,
+                             "struct Params { float f; };\n"
+                             "ALWAYS_INLINE float helper(float x) { return x * " + factor + "; }\n"
+                             "ALWAYS_INLINE void body(device float* y, uint i) { y[i] = helper(float(i)); }\n" +
+                                 entry(name, "body((device float*)L->args[0], T->thread_position_in_grid.x)"),
+                             {}};
+  };
+  std::vector<fc::kernel_source> batch = {make("times3", "3.0f"), make("times5", "5.0f")};
+  auto m = fc::prepare(batch);
+  std::vector<float> y(32);
+  run(*m, "times3__cpu", {y.data()}, {1, 1, 1}, {32, 1, 1});
+  EXPECT_EQ(y[7], 21.0f);
+  run(*m, "times5__cpu", {y.data()}, {1, 1, 1}, {32, 1, 1});
+  EXPECT_EQ(y[7], 35.0f);
+
+  std::vector<fc::kernel_source> dup = {make("same", "1.0f"), make("same", "2.0f")};
+  EXPECT_THROW(fc::prepare(dup), std::invalid_argument);
+  EXPECT_THROW(fc::compile({"bad name!", "", {}}), std::invalid_argument);
+}
+
+TEST(JitCompiler, AnotherCompilerFromOptions) {
+  const char* candidates[] = {"clang++", "clang++-16", "g++"};
+  const std::string current = fc::detail::resolve_compiler({});
+  for (const char* c : candidates) {
+    if (current == c) continue;
+    if (fc::detail::run_process({"sh", "-c", std::string("command -v ") + c}).exit_code != 0) continue;
+    temp_cache tc;
+    auto o = tc.options();
+    o.compiler = c;
+    auto m = fc::compile(twice_kernel(), o);
+    EXPECT_TRUE(run_twice(*m));
+    return;
+  }
+  GTEST_SKIP() << "no second compiler installed";
+}
+
+TEST(JitChecked, OutOfBoundsWriteIsDetected) {
+  const std::string runtime = fc::asan_runtime_path();
+  if (runtime.empty()) GTEST_SKIP() << "the JIT compiler has no ASan runtime";
+  temp_cache tc;
+  std::string out;
+  const int rc = wait_child(spawn_self("JitChild.OutOfBoundsWrite",
+                                       {"FOUNDRY_TEST_CHILD=asan", "FOUNDRY_CACHE_DIR=" + tc.root.string(),
+                                        "LD_PRELOAD=" + runtime, "ASAN_OPTIONS=detect_leaks=0"},
+                                       tc.root / "asan.log"),
+                            out);
+  EXPECT_NE(rc, 0) << out;
+  EXPECT_NE(out.find("AddressSanitizer"), std::string::npos) << out;
+  EXPECT_NE(out.find("heap-buffer-overflow"), std::string::npos) << out;
+  EXPECT_NE(out.find("oob.metal:2"), std::string::npos) << out;
+  EXPECT_EQ(out.find("no error reported"), std::string::npos) << out;
+}
+
+TEST(JitChecked, WithoutRuntimeLoadThrows) {
+  if (fc::asan_runtime_loaded()) GTEST_SKIP() << "this process has the ASan runtime";
+  if (fc::asan_runtime_path().empty()) GTEST_SKIP() << "the JIT compiler has no ASan runtime";
+  temp_cache tc;
+  auto o = tc.options();
+  o.checked = true;
+  EXPECT_THROW(fc::compile(twice_kernel(), o), fc::load_error);
+}
+
+}  // namespace

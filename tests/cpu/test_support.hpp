@@ -1,0 +1,108 @@
+#pragma once
+// Shared helpers for the CPU backend tests: seeded random inputs, poisoned
+// outputs, compiling test kernels and dispatching them.
+//
+// Every test draws fresh inputs: the seed comes from std::random_device
+// unless FOUNDRY_TEST_SEED is set, and it is attached to every failure
+// (SCOPED_TRACE) so a failing run can be replayed.
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <limits>
+#include <memory>
+#include <random>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include "foundry/backends/cpu/cpu.hpp"
+
+namespace foundry_test {
+
+namespace fc = foundry::cpu;
+
+/// The seed for this process: FOUNDRY_TEST_SEED or std::random_device.
+inline uint64_t seed() {
+  static const uint64_t s = [] {
+    if (const char* e = std::getenv("FOUNDRY_TEST_SEED")) return uint64_t(std::strtoull(e, nullptr, 10));
+    std::random_device rd;
+    return (uint64_t(rd()) << 32) ^ rd();
+  }();
+  return s;
+}
+
+/// A generator per test, seeded from seed() and the test's name (so tests
+/// draw independent streams but replay together).
+inline std::mt19937_64 rng() {
+  const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+  const std::string name = info ? std::string(info->test_suite_name()) + "." + info->name() : "";
+  return std::mt19937_64(seed() ^ std::hash<std::string>{}(name));
+}
+
+#define FOUNDRY_SEED_TRACE() SCOPED_TRACE("seed " + std::to_string(::foundry_test::seed()) + " (FOUNDRY_TEST_SEED)")
+
+template <class T>
+std::vector<T> random_vector(std::mt19937_64& g, std::size_t n, double lo, double hi) {
+  std::vector<T> v(n);
+  if constexpr (std::is_floating_point_v<T>) {
+    std::uniform_real_distribution<double> d(lo, hi);
+    for (auto& x : v) x = static_cast<T>(d(g));
+  } else {
+    std::uniform_int_distribution<long long> d(static_cast<long long>(lo), static_cast<long long>(hi));
+    for (auto& x : v) x = static_cast<T>(d(g));
+  }
+  return v;
+}
+
+/// An output buffer full of poison: NaN for floating point, 0xCD bytes
+/// otherwise, so an element the kernel never wrote fails the comparison.
+template <class T>
+std::vector<T> poisoned(std::size_t n) {
+  std::vector<T> v(n);
+  if constexpr (std::is_floating_point_v<T>) {
+    for (auto& x : v) x = std::numeric_limits<T>::quiet_NaN();
+  } else {
+    std::memset(static_cast<void*>(v.data()), 0xCD, n * sizeof(T));
+  }
+  return v;
+}
+
+/// |a - b| <= abs_tol + rel_tol * |b|, NaN only matches NaN.
+inline bool near(double a, double b, double rel_tol, double abs_tol = 0.0) {
+  if (std::isnan(b)) return std::isnan(a);
+  if (std::isinf(b)) return a == b;
+  return std::fabs(a - b) <= abs_tol + rel_tol * std::fabs(b);
+}
+
+/// Compiles a batch of test kernels once per process (shared by the tests
+/// of one executable), using the normal disk cache: results do not depend
+/// on whether it is warm, and a warm cache keeps reruns fast.
+inline std::shared_ptr<const fc::module> build(std::vector<fc::kernel_source> sources, fc::jit_options o = {}) {
+  return fc::prepare(sources, o);
+}
+
+/// Dispatches `entry` of `m` over `groups` x `tpt`.
+inline void run(const fc::module& m, const char* entry, std::vector<void*> args, fc::dim3 groups, fc::dim3 tpt,
+                std::size_t tg_bytes = 0) {
+  fc::dispatch_desc d;
+  d.kernel_name = entry;
+  d.entry = m.entry(entry);
+  d.args = args.data();
+  d.arg_count = static_cast<uint32_t>(args.size());
+  d.threadgroups_per_grid = groups;
+  d.threads_per_threadgroup = tpt;
+  d.threadgroup_memory_bytes = tg_bytes;
+  fc::dispatch(d);
+}
+
+/// The standard entry boilerplate: `extern "C" void <name>__cpu(L, T) { <call>; }`.
+inline std::string entry(const std::string& name, const std::string& call) {
+  return "extern \"C\" void " + name + "__cpu(const foundry_cpu_launch* L, const foundry_cpu_thread* T) {\n  " +
+         call + ";\n}\n";
+}
+
+}  // namespace foundry_test
