@@ -2,7 +2,7 @@
 /// @file errors.hpp
 /// Exceptions raised by the CPU backend.
 ///
-/// All derive from std::runtime_error so a caller that does not care which
+/// All derive from foundry::error (itself a std::runtime_error) so a caller that does not care which
 /// stage failed can catch one type; each carries the structured facts a tool
 /// (or a test) needs without parsing `what()`.
 
@@ -11,6 +11,8 @@
 #include <stdexcept>
 #include <string>
 #include <utility>
+
+#include "foundry/core/errors.hpp"
 
 namespace foundry::cpu {
 
@@ -21,7 +23,7 @@ namespace foundry::cpu {
 /// hang, typically); the CPU executor unwinds the threadgroup's fibers and
 /// raises this in the thread that called `dispatch`, after every worker has
 /// stopped.
-class barrier_divergence : public std::runtime_error {
+class barrier_divergence : public foundry::error {
  public:
   /// @param kernel        kernel name of the dispatch
   /// @param threadgroup   threadgroup_position_in_grid of the failing group
@@ -30,7 +32,7 @@ class barrier_divergence : public std::runtime_error {
   /// @param detail        which threads were where (source lines)
   barrier_divergence(std::string kernel, std::array<uint32_t, 3> threadgroup, uint32_t barrier_count,
                      const std::string& detail)
-      : std::runtime_error("kernel '" + kernel + "': barrier divergence in threadgroup (" +
+      : foundry::error("kernel '" + kernel + "': barrier divergence in threadgroup (" +
                            std::to_string(threadgroup[0]) + ", " + std::to_string(threadgroup[1]) + ", " +
                            std::to_string(threadgroup[2]) + ") at barrier #" +
                            std::to_string(barrier_count + 1) + ": " + detail),
@@ -57,7 +59,7 @@ class barrier_divergence : public std::runtime_error {
 /// belongs to (when the caller supplied a stage map), the first error
 /// message and the offending line's text; `output()` holds the compiler's
 /// complete output.
-class compile_error : public std::runtime_error {
+class compile_error : public foundry::compile_error {
  public:
   struct location {
     std::string source;  ///< kernel source name (without ".metal"); empty if unknown
@@ -69,7 +71,7 @@ class compile_error : public std::runtime_error {
   };
 
   compile_error(const std::string& what, location where, std::string output)
-      : std::runtime_error(what), where_(std::move(where)), output_(std::move(output)) {}
+      : foundry::compile_error(what), where_(std::move(where)), output_(std::move(output)) {}
 
   /// Where the first error is, in emitted-source terms.
   const location& where() const noexcept { return where_; }
@@ -87,9 +89,9 @@ class compile_error : public std::runtime_error {
 
 /// A module could not be loaded, a symbol is missing, or a checked-mode
 /// module needs a sanitizer runtime the process does not have.
-class load_error : public std::runtime_error {
+class load_error : public foundry::error {
  public:
-  using std::runtime_error::runtime_error;
+  using foundry::error::error;
 };
 
 }  // namespace foundry::cpu

@@ -1,0 +1,123 @@
+#pragma once
+/// @file backend.hpp
+/// The CPU backend behind the runtime interface: host-memory buffers, the
+/// JIT (jit.hpp) for compiling, the fiber scheduler (dispatch.hpp) for
+/// running. Dispatches run synchronously: `dispatch` returns when the grid
+/// is done, so `synchronize` has nothing to wait for.
+///
+///   foundry::executor ex{foundry::cpu::make_backend()};
+
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <new>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "foundry/backends/cpu/dispatch.hpp"
+#include "foundry/backends/cpu/jit.hpp"
+#include "foundry/core/errors.hpp"
+#include "foundry/dsl/source.hpp"
+#include "foundry/runtime/backend.hpp"
+
+namespace foundry::cpu {
+
+/// A compiled kernel: its module (kept loaded) and entry point.
+class cpu_pipeline final : public pipeline {
+ public:
+  cpu_pipeline(std::shared_ptr<const module> m, foundry_cpu_entry_fn entry, std::string name)
+      : module_(std::move(m)), entry_(entry), name_(std::move(name)) {}
+  std::string_view name() const noexcept override { return name_; }
+  foundry_cpu_entry_fn entry() const noexcept { return entry_; }
+
+ private:
+  std::shared_ptr<const module> module_;
+  foundry_cpu_entry_fn entry_;
+  std::string name_;
+};
+
+/// Options of the CPU backend.
+struct backend_options {
+  /// JIT settings (compiler, cache folder, checked mode, extra flags).
+  jit_options jit;
+};
+
+/// See the file comment.
+class cpu_backend final : public backend {
+ public:
+  explicit cpu_backend(backend_options o = {}) : opts_(std::move(o)) {}
+
+  std::string_view name() const noexcept override { return "cpu"; }
+  target code_target() const noexcept override { return target::cpu; }
+
+  /// Host memory, 64-byte aligned (cache lines; enough for every Metal type).
+  buffer_info allocate(std::size_t bytes, dtype type) override {
+    const std::size_t rounded = (bytes + 63) / 64 * 64;
+    void* p = std::aligned_alloc(64, rounded ? rounded : 64);
+    if (!p) throw error("cpu backend: cannot allocate " + std::to_string(bytes) + " bytes");
+    return {p, bytes, type, this};
+  }
+  void release(buffer_info& info) noexcept override {
+    std::free(info.native);
+    info.native = nullptr;
+  }
+  void* host_address(const buffer_info& info) const noexcept override { return info.native; }
+  void upload(const buffer_info& dst, std::size_t off, const void* src, std::size_t n) override {
+    std::memcpy(static_cast<unsigned char*>(dst.native) + off, src, n);
+  }
+  void download(const buffer_info& src, std::size_t off, void* dst, std::size_t n) override {
+    std::memcpy(dst, static_cast<const unsigned char*>(src.native) + off, n);
+  }
+
+  /// All kernels in one compiler invocation (one shared object).
+  std::vector<std::unique_ptr<pipeline>> compile(std::span<const compile_request> reqs) override {
+    std::vector<kernel_source> sources;
+    sources.reserve(reqs.size());
+    for (const compile_request& r : reqs) {
+      std::vector<stage_range> ranges;
+      for (const source_region& g : r.source->regions) ranges.push_back({g.first_line, g.last_line, g.origin});
+      sources.push_back({std::string(r.kernel), r.source->text, stage_ranges(std::move(ranges))});
+    }
+    std::shared_ptr<const module> m = prepare(sources, opts_.jit);
+    std::vector<std::unique_ptr<pipeline>> out;
+    for (const compile_request& r : reqs)
+      out.push_back(std::make_unique<cpu_pipeline>(m, m->entry(r.source->entry_name), std::string(r.kernel)));
+    return out;
+  }
+
+  void dispatch(const pipeline& p, std::span<const bound_argument> args, const dispatch_size& size,
+                std::uint32_t threadgroup_memory_bytes) override {
+    const auto& cp = static_cast<const cpu_pipeline&>(p);
+    std::uint32_t count = 0;
+    for (const bound_argument& a : args) count = std::max(count, a.index + 1);
+    table_.assign(count, nullptr);
+    for (const bound_argument& a : args)
+      table_[a.index] = a.kind == arg_kind::buffer
+                            ? static_cast<void*>(static_cast<unsigned char*>(a.buffer->native) + a.offset)
+                            : const_cast<void*>(a.bytes);  // read-only by the kernel (constant)
+    dispatch_desc d;
+    d.kernel_name = cp.name().data();
+    d.entry = cp.entry();
+    d.args = table_.data();
+    d.arg_count = count;
+    d.threadgroups_per_grid = {size.threadgroups_per_grid.x, size.threadgroups_per_grid.y,
+                               size.threadgroups_per_grid.z};
+    d.threads_per_threadgroup = {size.threads_per_threadgroup.x, size.threads_per_threadgroup.y,
+                                 size.threads_per_threadgroup.z};
+    d.threadgroup_memory_bytes = threadgroup_memory_bytes;
+    cpu::dispatch(d);
+  }
+  void synchronize() override {}
+
+ private:
+  backend_options opts_;
+  std::vector<void*> table_;
+};
+
+/// A CPU backend for `foundry::executor`.
+inline std::unique_ptr<backend> make_backend(backend_options o = {}) {
+  return std::make_unique<cpu_backend>(std::move(o));
+}
+
+}  // namespace foundry::cpu
