@@ -19,6 +19,7 @@
 
 #include "foundry/core/errors.hpp"
 #include "foundry/core/fixed_string.hpp"
+#include "foundry/dsl/argument_access.hpp"
 #include "foundry/dsl/builtins.hpp"
 
 namespace foundry {
@@ -65,7 +66,7 @@ template <fixed_string Name>
 struct size_arg {
   template <class Args>
   static std::uint64_t get(const Args& a) {
-    return static_cast<std::uint64_t>(a.template get<Name>().value);
+    return static_cast<std::uint64_t>(argument<Name>(a).value);
   }
 };
 
@@ -74,7 +75,7 @@ template <fixed_string Name, auto Member>
 struct size_field {
   template <class Args>
   static std::uint64_t get(const Args& a) {
-    return static_cast<std::uint64_t>(a.template get<Name>().value.*Member);
+    return static_cast<std::uint64_t>(argument<Name>(a).value.*Member);
   }
 };
 

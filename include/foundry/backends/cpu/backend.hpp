@@ -7,6 +7,7 @@
 ///
 ///   foundry::executor ex{foundry::cpu::make_backend()};
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
@@ -77,6 +78,10 @@ class cpu_backend final : public backend {
     for (const compile_request& r : reqs) {
       std::vector<stage_range> ranges;
       for (const source_region& g : r.source->regions) ranges.push_back({g.first_line, g.last_line, g.origin});
+      // Innermost first: a stage's lines also lie inside "generated kernel".
+      std::stable_sort(ranges.begin(), ranges.end(), [](const stage_range& a, const stage_range& b) {
+        return a.last_line - a.first_line < b.last_line - b.first_line;
+      });
       sources.push_back({std::string(r.kernel), r.source->text, stage_ranges(std::move(ranges))});
     }
     std::shared_ptr<const module> m = prepare(sources, opts_.jit);

@@ -1,0 +1,215 @@
+// Library kernels and composed kernels run end to end through the executor
+// on the CPU backend, against float64 references; plus the executor's
+// error paths (a stage with a syntax error, barrier divergence).
+//
+// Tolerance: outputs are float32 dot products over k ≤ 1536 terms, so the
+// relative error vs float64 is ~1e-7; 1e-5 catches any real mistake (a
+// wrong row, a dropped tail element) by orders of magnitude.
+#include <gtest/gtest.h>
+
+#include <boost/describe/class.hpp>
+#include <cmath>
+#include <foundry/backends/cpu/backend.hpp>
+#include <foundry/foundry.hpp>
+#include <kernels/library.hpp>
+
+#include "test_support.hpp"
+
+namespace fd = foundry;
+namespace fk = foundry::kernels;
+
+namespace {
+
+double rel_error(const std::vector<float>& y, const std::vector<double>& ref) {
+  double e = 0, n = 0;
+  for (std::size_t i = 0; i < ref.size(); ++i) {
+    e += (y[i] - ref[i]) * (y[i] - ref[i]);
+    n += ref[i] * ref[i];
+  }
+  return std::sqrt(e / n);
+}
+
+fd::executor& cpu() {
+  static fd::executor ex{fd::cpu::make_backend()};
+  return ex;
+}
+
+template <class W>
+std::vector<double> gemv_ref(const std::vector<W>& w, const std::vector<double>& x, std::size_t n) {
+  const std::size_t k = x.size();
+  std::vector<double> y(n);
+  for (std::size_t r = 0; r < n; ++r)
+    for (std::size_t i = 0; i < k; ++i) y[r] += double(float(w[r * k + i])) * x[i];
+  return y;
+}
+
+struct shape {
+  std::uint32_t n, k;
+};
+// Rows not multiples of 4 (rows per threadgroup), k not multiples of 4 or 32
+// (tail loop), and SmolLM2 shapes (576 → 960, 576 → 1536, 1536 → 576).
+const shape kShapes[] = {{1, 4}, {7, 33}, {33, 100}, {130, 64}, {960, 576}, {1536, 576}, {576, 1536}};
+
+template <class K, class W>
+void check_plain_gemv(const shape& s) {
+  FOUNDRY_SEED_TRACE();
+  SCOPED_TRACE(std::string(K::name.view()) + " n=" + std::to_string(s.n) + " k=" + std::to_string(s.k));
+  auto g = foundry_test::rng();
+  auto w = foundry_test::random_vector<float>(g, std::size_t{s.n} * s.k, -1, 1);
+  auto x = foundry_test::random_vector<float>(g, s.k, -1, 1);
+  std::vector<W> wq(w.begin(), w.end());
+  auto& ex = cpu();
+  fd::buffer wb = ex.upload(wq), xb = ex.upload(x), yb = ex.allocate<float>(s.n);
+  yb.fill_bytes(0xFF);
+  typename K::arguments a;
+  a.template set<"w">(wb).template set<"x">(xb).template set<"y">(yb).template set<"n">(s.n).template set<"k">(s.k);
+  ex.dispatch<K>(a);
+  ex.synchronize();
+  EXPECT_LT(rel_error(yb.read<float>(), gemv_ref(wq, std::vector<double>(x.begin(), x.end()), s.n)), 1e-5);
+}
+
+TEST(CpuExecutor, GemvF16) {
+  for (const shape& s : kShapes) check_plain_gemv<fk::gemv_f16, fd::half>(s);
+}
+TEST(CpuExecutor, GemvF32) {
+  for (const shape& s : kShapes) check_plain_gemv<fk::gemv_f32, float>(s);
+}
+
+TEST(CpuExecutor, GemvBiasSiluWithAndWithoutBias) {
+  FOUNDRY_SEED_TRACE();
+  auto g = foundry_test::rng();
+  const std::uint32_t n = 37, k = 96;
+  auto w = foundry_test::random_vector<float>(g, std::size_t{n} * k, -1, 1);
+  auto x = foundry_test::random_vector<float>(g, k, -1, 1);
+  auto bias = foundry_test::random_vector<float>(g, n, -1, 1);
+  std::vector<fd::half> wq(w.begin(), w.end());
+  auto& ex = cpu();
+  fd::buffer wb = ex.upload(wq), xb = ex.upload(x), bb = ex.upload(bias), yb = ex.allocate<float>(n);
+  auto ref = gemv_ref(wq, std::vector<double>(x.begin(), x.end()), n);
+  for (bool with_bias : {false, true}) {
+    yb.fill_bytes(0xFF);
+    fk::gemv_f16_bias_silu::arguments a;
+    a.set<"w">(wb).set<"x">(xb).set<"y">(yb).set<"n">(n).set<"k">(k);
+    if (with_bias) a.set<"bias">(bb);
+    ex.dispatch<fk::gemv_f16_bias_silu>(a);
+    std::vector<double> expect(n);
+    for (std::uint32_t r = 0; r < n; ++r) {
+      const double v = ref[r] + (with_bias ? bias[r] : 0.0);
+      expect[r] = v / (1.0 + std::exp(-v));
+    }
+    EXPECT_LT(rel_error(yb.read<float>(), expect), 1e-5) << "with_bias=" << with_bias;
+  }
+}
+
+TEST(CpuExecutor, RmsNormFusedGemv) {
+  FOUNDRY_SEED_TRACE();
+  auto g = foundry_test::rng();
+  for (const shape& s : {shape{5, 64}, shape{960, 576}}) {
+    auto w = foundry_test::random_vector<float>(g, std::size_t{s.n} * s.k, -1, 1);
+    auto x = foundry_test::random_vector<float>(g, s.k, -3, 3);
+    auto gamma = foundry_test::random_vector<float>(g, s.k, 0.5, 1.5);
+    std::vector<fd::half> wq(w.begin(), w.end());
+    const float eps = 1e-5f;
+    // RMSNorm reference: x̂ = x / sqrt(mean(x²) + eps) · gamma.
+    double ss = 0;
+    for (float v : x) ss += double(v) * v;
+    const double inv = 1.0 / std::sqrt(ss / s.k + eps);
+    std::vector<double> xn(s.k);
+    for (std::size_t i = 0; i < s.k; ++i) xn[i] = x[i] * inv * gamma[i];
+    auto& ex = cpu();
+    fd::buffer wb = ex.upload(wq), xb = ex.upload(x), gb = ex.upload(gamma), yb = ex.allocate<float>(s.n);
+    yb.fill_bytes(0xFF);
+    fk::rmsnorm_gemv_f16::arguments a;
+    a.set<"w">(wb).set<"x">(xb).set<"gamma">(gb).set<"eps">(eps).set<"y">(yb).set<"n">(s.n).set<"k">(s.k);
+    ex.dispatch<fk::rmsnorm_gemv_f16>(a);
+    EXPECT_LT(rel_error(yb.read<float>(), gemv_ref(wq, xn, s.n)), 1e-5) << "n=" << s.n;
+  }
+}
+
+// --- standalone kernel ----------------------------------------------------------
+
+struct saxpy_params {
+  float a;
+  std::uint32_t n;
+};
+FOUNDRY_METAL_STRUCT(saxpy_params, (a, n));
+struct saxpy_args {
+  fd::input<float> x;
+  fd::inout<float> y;
+  fd::params<saxpy_params> p;
+};
+BOOST_DESCRIBE_STRUCT(saxpy_args, (), (x, y, p))
+inline constexpr std::string_view saxpy_text = R"(ALWAYS_INLINE void saxpy_body(FOUNDRY_KERNEL_ARGS, uint3 thread_position_in_grid) {
+  const uint i = thread_position_in_grid.x;
+  if (i < p->n) y[i] = p->a * x[i] + y[i];
+}
+)";
+using saxpy = fd::standalone_kernel<"saxpy", saxpy_args, fd::per_element<fd::size_field<"p", &saxpy_params::n>, 64>,
+                                    fd::source_piece<"saxpy", saxpy_text>, fd::uses<"thread_position_in_grid">>;
+
+TEST(CpuExecutor, StandaloneKernel) {
+  FOUNDRY_SEED_TRACE();
+  auto g = foundry_test::rng();
+  const std::uint32_t n = 1000;  // not a multiple of the 64 threads per threadgroup
+  auto x = foundry_test::random_vector<float>(g, n, -1, 1);
+  auto y = foundry_test::random_vector<float>(g, n, -1, 1);
+  auto& ex = cpu();
+  fd::buffer xb = ex.upload(x), yb = ex.upload(y);
+  ex.dispatch<saxpy>(saxpy_args{xb, yb, saxpy_params{2.5f, n}});
+  const auto out = yb.read<float>();
+  std::vector<double> ref(n);
+  for (std::uint32_t i = 0; i < n; ++i) ref[i] = 2.5 * x[i] + y[i];
+  EXPECT_LT(rel_error(out, ref), 1e-6);
+}
+
+// --- error paths ------------------------------------------------------------------
+
+struct broken_stage {
+  static constexpr fd::fixed_string name = "broken";
+  static constexpr fd::stage_role role = fd::stage_role::epilogue;
+  using updates = fd::type_list<fd::port<"value", float>>;
+  static constexpr std::string_view body = "$value = $value * ;";
+};
+using broken_kernel = fd::fused_kernel<"broken_kernel", fk::gemv_dispatch,
+                                       fk::gemv_row_major<fd::plain_input<fd::policies::f32>>, broken_stage,
+                                       fd::epi::store<"y">>;
+
+TEST(CpuExecutor, CompileErrorNamesStageAndLine) {
+  try {
+    cpu().pipeline_for<broken_kernel>();
+    FAIL() << "expected a compile error";
+  } catch (const fd::compile_error& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("stage broken"), std::string::npos) << what;
+    EXPECT_NE(what.find("v_value = v_value * ;"), std::string::npos) << what;
+  }
+}
+
+// A stage that returns before the threadgroup barrier in some threads.
+struct early_return_stage {
+  static constexpr fd::fixed_string name = "early_return";
+  static constexpr fd::stage_role role = fd::stage_role::main;
+  using arguments = fd::type_list<fd::arg<"y", fd::output<float>>, fd::arg<"n", fd::scalar<std::uint32_t>>>;
+  using threadgroup = fd::type_list<fd::tg_array<"tmp", float, 64>>;
+  static constexpr std::string_view body = R"(if ($thread_position_in_grid.x >= $n) return;
+$tmp[$thread_index_in_threadgroup] = 1.0f;
+threadgroup_barrier(mem_flags::mem_threadgroup);
+$y[$thread_position_in_grid.x] = $tmp[0];)";
+};
+using early_return_kernel =
+    fd::fused_kernel<"early_return_kernel", fd::per_element<fd::size_arg<"n">, 64>, early_return_stage>;
+
+TEST(CpuExecutor, BarrierDivergenceIsAnErrorNotAHang) {
+  auto& ex = cpu();
+  fd::buffer yb = ex.allocate<float>(64);
+  early_return_kernel::arguments a;
+  a.set<"y">(yb).set<"n">(50u);
+  try {
+    ex.dispatch<early_return_kernel>(a);
+    FAIL() << "expected barrier divergence";
+  } catch (const fd::cpu::barrier_divergence& e) {
+    EXPECT_NE(std::string(e.what()).find("early_return_kernel"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
