@@ -11,7 +11,7 @@ namespace {
 template <class... Ks>
 void prepare_all(foundry::executor& ex, foundry::type_list<Ks...>) {
   ex.prepare<Ks...>();
-  (EXPECT_EQ(ex.pipeline_for<Ks>().name(), Ks::name.view()), ...);
+  ([&] { EXPECT_EQ(ex.pipeline_for<Ks>().name(), Ks::name.view()); }(), ...);
 }
 
 TEST(Library, EveryAliasCompilesOnTheCpuBackend) {
