@@ -1,0 +1,71 @@
+// The decode-step interface of the generation example.
+//
+// A decoder owns a model's runtime state (weights in the form its compute
+// path wants, the KV cache, scratch buffers) and runs one token at a time:
+//
+//   step(token, pos) -> next
+//
+// feeds `token` at position `pos` through every layer, appends its keys and
+// values to the cache at `pos`, and returns the greedy next token: the argmax
+// of the logits (the lowest id among equal maxima). The prompt is fed the same
+// way, one token per step, and the tokens predicted for positions inside the
+// prompt are ignored.
+//
+// Positions: pos must not exceed the number of positions already in the cache
+// (0, 1, 2, ... in order). A smaller pos rewinds: the cache keeps positions
+// [0, pos) and the sequence continues from there (pos == 0 starts a new one).
+// pos >= max_positions() is an error (std::out_of_range), as is a token
+// outside the vocabulary.
+//
+// Implementations: the float64 reference of the tests
+// (tests/model/support/reference_model.hpp, `--reference` in foundry-generate)
+// and the one on Foundry kernels (selected by --backend).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+
+namespace foundry::generate {
+
+class decoder {
+ public:
+  decoder() = default;
+  decoder(const decoder&) = delete;
+  decoder& operator=(const decoder&) = delete;
+  virtual ~decoder() = default;
+
+  /// Runs `token` at position `pos`; returns the argmax of the next-token
+  /// logits (see the file comment for the position rules).
+  virtual std::int32_t step(std::int32_t token, std::uint32_t pos) = 0;
+
+  /// The logits of the last step (vocabulary size values; empty before the
+  /// first step), valid until the next call. For sampling other than greedy;
+  /// a device implementation may copy them back only when asked.
+  virtual std::span<const float> logits() = 0;
+
+  /// Positions the KV cache holds (the most tokens one sequence can have).
+  virtual std::uint32_t max_positions() const = 0;
+
+  /// What runs the steps, for messages: "float64 reference", "cpu", ...
+  virtual std::string name() const = 0;
+
+  /// Seconds spent compiling kernels so far (0 for paths without kernels).
+  virtual double compile_seconds() const { return 0.0; }
+};
+
+/// The greedy choice: index of the largest value, the lowest one among equal
+/// maxima (and among NaNs, which never win over numbers). -1 when empty.
+template <class T>
+std::int32_t argmax(std::span<const T> values) {
+  std::int32_t best = -1;
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    if (values[i] != values[i]) continue;  // NaN
+    if (best < 0 || values[i] > values[static_cast<std::size_t>(best)])
+      best = static_cast<std::int32_t>(i);
+  }
+  return best;
+}
+
+}  // namespace foundry::generate

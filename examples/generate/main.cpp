@@ -1,0 +1,324 @@
+// foundry-generate: text generation with a Llama-architecture GGUF model
+// (SmolLM2-135M-Instruct, Q4_1), one token at a time, streamed to stdout.
+//
+//   foundry-generate --prompt "The quick brown fox" --max-tokens 32 --reference
+//   foundry-generate --chat --prompt "What is the capital of France?" --reference
+//
+// Generated text goes to stdout as it is produced; the model summary and the
+// final statistics (prompt tokens, generated tokens, tokens/s, time spent
+// compiling kernels) go to stderr. Decoding is greedy unless --temperature is
+// above 0, which samples from softmax(logits / T) with a generator seeded by
+// --seed. Generation stops after --max-tokens tokens, at an end-of-generation
+// token (<|im_end|>, <|endoftext|>; unless --ignore-eos), or when the context
+// is full.
+//
+// Decoders (examples/generate/decoder.hpp): --reference runs the float64
+// reference forward pass of the tests (tests/model/support/reference_model.hpp)
+// on the host; the decoder on Foundry kernels (--backend cpu|cuda|metal) is
+// not part of this build yet.
+#include <fmt/core.h>
+
+#include <algorithm>
+#include <charconv>
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <exception>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <random>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <vector>
+
+#include <foundry/core/errors.hpp>
+#include <foundry/io/gguf.hpp>
+
+#include "examples/generate/decoder.hpp"
+#include "examples/generate/gguf_tokenizer.hpp"
+#include "examples/generate/model.hpp"
+#include "examples/generate/tokenizer.hpp"
+#include "tests/model/support/reference_model.hpp"
+
+namespace gen = foundry::generate;
+
+namespace {
+
+constexpr std::string_view kModelFileName = "SmolLM2-135M-Instruct.Q4_1.gguf";
+
+struct options {
+  std::string prompt;
+  bool chat = false;
+  std::uint32_t max_tokens = 64;
+  std::string backend = "cpu";
+  bool backend_given = false;
+  bool reference = false;
+  std::string model;
+  std::uint64_t seed = 0;
+  double temperature = 0.0;
+  bool ignore_eos = false;
+};
+
+void print_usage(std::FILE* out) {
+  fmt::print(out,
+             "usage: foundry-generate [options]\n"
+             "\n"
+             "  --prompt TEXT       text to continue (with --chat: the user's message)\n"
+             "  --chat              wrap the prompt in the model's ChatML chat template\n"
+             "  --max-tokens N      most tokens to generate (default 64)\n"
+             "  --backend NAME      where the Foundry kernels run: cpu (default), cuda, metal\n"
+             "  --reference         run the float64 reference forward pass on the host\n"
+             "                      instead of Foundry kernels (slow; for checking)\n"
+             "  --model PATH        GGUF model (default: $FOUNDRY_MODEL_PATH, else\n"
+             "                      ${{FOUNDRY_CACHE_DIR:-${{XDG_CACHE_HOME:-~/.cache}}/foundry}}"
+             "/models/{})\n"
+             "  --temperature T     0 (default): greedy; above 0: sample from softmax(logits / T)\n"
+             "  --seed N            seed of the sampler (default 0; unused when greedy)\n"
+             "  --ignore-eos        keep generating past end-of-generation tokens\n"
+             "  --help              this text\n",
+             kModelFileName);
+}
+
+[[noreturn]] void usage_error(const std::string& message) {
+  fmt::print(stderr, "foundry-generate: {}\n", message);
+  print_usage(stderr);
+  std::exit(2);
+}
+
+template <class T>
+T parse_number(std::string_view option, std::string_view text) {
+  T value{};
+  const char* end = text.data() + text.size();
+  const auto [ptr, ec] = std::from_chars(text.data(), end, value);
+  if (ec != std::errc{} || ptr != end || text.empty())
+    usage_error(fmt::format("{}: '{}' is not a valid number", option, text));
+  return value;
+}
+
+double parse_double(std::string_view option, std::string_view text) {
+  // std::from_chars for double is not in every standard library this builds with.
+  const std::string s(text);
+  char* end = nullptr;
+  const double v = std::strtod(s.c_str(), &end);
+  if (s.empty() || end != s.c_str() + s.size() || !std::isfinite(v))
+    usage_error(fmt::format("{}: '{}' is not a valid number", option, text));
+  return v;
+}
+
+options parse_options(int argc, char** argv) {
+  options o;
+  bool have_prompt = false;
+  for (int i = 1; i < argc; ++i) {
+    std::string_view arg = argv[i];
+    std::optional<std::string_view> inline_value;
+    if (arg.starts_with("--")) {
+      if (const auto eq = arg.find('='); eq != std::string_view::npos) {
+        inline_value = arg.substr(eq + 1);
+        arg = arg.substr(0, eq);
+      }
+    }
+    auto value = [&]() -> std::string_view {
+      if (inline_value) return *inline_value;
+      if (i + 1 >= argc) usage_error(fmt::format("{} needs a value", arg));
+      return argv[++i];
+    };
+    auto flag = [&] {
+      if (inline_value) usage_error(fmt::format("{} takes no value", arg));
+    };
+    if (arg == "--prompt") {
+      o.prompt = value();
+      have_prompt = true;
+    } else if (arg == "--max-tokens") {
+      o.max_tokens = parse_number<std::uint32_t>(arg, value());
+    } else if (arg == "--backend") {
+      o.backend = value();
+      o.backend_given = true;
+      if (o.backend != "cpu" && o.backend != "cuda" && o.backend != "metal")
+        usage_error(fmt::format("--backend: unknown backend '{}' (cpu, cuda or metal)", o.backend));
+    } else if (arg == "--model") {
+      o.model = value();
+    } else if (arg == "--seed") {
+      o.seed = parse_number<std::uint64_t>(arg, value());
+    } else if (arg == "--temperature") {
+      o.temperature = parse_double(arg, value());
+      if (o.temperature < 0) usage_error("--temperature must not be negative");
+    } else if (arg == "--chat") {
+      flag();
+      o.chat = true;
+    } else if (arg == "--reference") {
+      flag();
+      o.reference = true;
+    } else if (arg == "--ignore-eos") {
+      flag();
+      o.ignore_eos = true;
+    } else if (arg == "--help" || arg == "-h") {
+      print_usage(stdout);
+      std::exit(0);
+    } else {
+      usage_error(fmt::format("unknown option '{}'", argv[i]));
+    }
+  }
+  if (!have_prompt) usage_error("--prompt is required");
+  if (o.reference && o.backend_given && o.backend != "cpu")
+    usage_error("--reference runs on the host; it cannot be combined with --backend " + o.backend);
+  return o;
+}
+
+// ${FOUNDRY_CACHE_DIR:-${XDG_CACHE_HOME:-~/.cache}/foundry}/models/<file>, as
+// scripts/setup.sh and tests/CMakeLists.txt have it.
+std::filesystem::path default_model_path() {
+  auto env = [](const char* name) -> std::string {
+    const char* v = std::getenv(name);
+    return v != nullptr ? v : "";
+  };
+  if (const std::string p = env("FOUNDRY_MODEL_PATH"); !p.empty()) return p;
+  std::filesystem::path cache;
+  if (const std::string c = env("FOUNDRY_CACHE_DIR"); !c.empty())
+    cache = c;
+  else if (const std::string x = env("XDG_CACHE_HOME"); !x.empty())
+    cache = std::filesystem::path(x) / "foundry";
+  else
+    cache = std::filesystem::path(env("HOME")) / ".cache" / "foundry";
+  return cache / "models" / kModelFileName;
+}
+
+// The decode path the options ask for. The decoder on Foundry kernels plugs
+// in here: it takes the same model (weights with their ggml types, views into
+// the mapped file) and max_positions.
+std::unique_ptr<gen::decoder> make_decoder(const options& o, const gen::llama_model& model,
+                                           std::uint32_t max_positions) {
+  if (o.reference) return std::make_unique<foundry::test::reference_decoder>(model, max_positions);
+  if (o.backend == "cuda" || o.backend == "metal")
+    throw foundry::backend_unavailable("backend " + o.backend + " is not available in this build");
+  throw foundry::backend_unavailable(
+      "backend cpu: the decoder on Foundry kernels is not available in this build yet; run with "
+      "--reference for the float64 reference forward pass");
+}
+
+// Picks the next token: the decoder's greedy choice, or a sample from
+// softmax(logits / temperature).
+class sampler {
+ public:
+  sampler(double temperature, std::uint64_t seed) : temperature_(temperature), rng_(seed) {}
+
+  std::int32_t pick(std::int32_t greedy, gen::decoder& d) {
+    if (temperature_ <= 0.0) return greedy;
+    const std::span<const float> logits = d.logits();
+    const float top = *std::max_element(logits.begin(), logits.end());
+    weights_.resize(logits.size());
+    for (std::size_t i = 0; i < logits.size(); ++i)
+      weights_[i] = std::exp((static_cast<double>(logits[i]) - top) / temperature_);
+    std::discrete_distribution<std::int32_t> dist(weights_.begin(), weights_.end());
+    return dist(rng_);
+  }
+
+ private:
+  double temperature_;
+  std::mt19937_64 rng_;
+  std::vector<double> weights_;
+};
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+int run(const options& o) {
+  const std::filesystem::path path =
+      o.model.empty() ? default_model_path() : std::filesystem::path(o.model);
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec))
+    throw std::runtime_error("model not found at " + path.string() +
+                             " (run scripts/setup.sh, or pass --model PATH)");
+
+  const auto t_load = std::chrono::steady_clock::now();
+  const gen::llama_model model = gen::llama_model::load(path);
+  const gen::tokenizer tok = gen::tokenizer_from_gguf(model.file());
+  fmt::print(stderr, "model: {}\n  {}\n  tensors: {}\n", path.string(), model.describe(),
+             model.type_summary());
+
+  const std::string text = o.chat ? gen::chatml_prompt(model.file(), o.prompt) : o.prompt;
+  const std::vector<std::int32_t> prompt =
+      tok.encode(text, gen::adds_bos(model.file()), /*parse_special=*/true);
+  if (prompt.empty()) throw std::runtime_error("the prompt encodes to no tokens");
+  const std::uint32_t n_ctx = model.hparams().n_ctx_train;
+  if (prompt.size() >= n_ctx)
+    throw std::runtime_error(
+        fmt::format("the prompt has {} tokens; the context holds {}", prompt.size(), n_ctx));
+  const auto max_positions = static_cast<std::uint32_t>(
+      std::min<std::uint64_t>(n_ctx, prompt.size() + std::uint64_t{o.max_tokens}));
+
+  const std::unique_ptr<gen::decoder> dec = make_decoder(o, model, max_positions);
+  fmt::print(stderr, "decoder: {} (loaded in {:.2f} s), prompt: {} tokens\n", dec->name(),
+             seconds_since(t_load), prompt.size());
+
+  // Prompt: one step per token; only the last step's prediction is used.
+  const auto t_prompt = std::chrono::steady_clock::now();
+  std::uint32_t pos = 0;
+  std::int32_t next = -1;
+  for (const std::int32_t id : prompt) next = dec->step(id, pos++);
+  const double prompt_seconds = seconds_since(t_prompt);
+
+  // Generation, streamed.
+  sampler pick(o.temperature, o.seed);
+  gen::stream_decoder stream(tok, /*render_special=*/o.ignore_eos);
+  const auto t_gen = std::chrono::steady_clock::now();
+  std::uint32_t generated = 0, decode_steps = 0;
+  std::string stop = o.max_tokens == 0 ? "--max-tokens 0" : "";
+  while (generated < o.max_tokens) {
+    const std::int32_t token = pick.pick(next, *dec);
+    if (token < 0) throw std::runtime_error("the decoder produced no valid logits");
+    if (!o.ignore_eos && tok.is_end_of_generation(token)) {
+      stop = "end of generation (" + tok.token_text(token) + ")";
+      break;
+    }
+    const std::string piece = stream.push(token);
+    std::fwrite(piece.data(), 1, piece.size(), stdout);
+    std::fflush(stdout);
+    ++generated;
+    if (generated == o.max_tokens) {
+      stop = "--max-tokens";
+      break;
+    }
+    if (pos >= max_positions) {
+      stop = "context full";
+      break;
+    }
+    next = dec->step(token, pos++);
+    ++decode_steps;
+  }
+  const std::string rest = stream.flush();
+  std::fwrite(rest.data(), 1, rest.size(), stdout);
+  std::fputc('\n', stdout);
+  std::fflush(stdout);
+  const double gen_seconds = seconds_since(t_gen);
+
+  // Rates are decoder steps per second (the first generated token comes from
+  // the prompt's last step).
+  auto rate = [](double n, double s) { return s > 0 ? n / s : 0.0; };
+  fmt::print(stderr,
+             "stopped: {}\nprompt tokens: {} ({:.1f} tokens/s), generated tokens: {} ({:.2f} "
+             "tokens/s), compiling kernels: {:.2f} s\n",
+             stop, prompt.size(), rate(static_cast<double>(prompt.size()), prompt_seconds),
+             generated, rate(static_cast<double>(decode_steps), gen_seconds),
+             dec->compile_seconds());
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const options o = parse_options(argc, argv);
+  try {
+    return run(o);
+  } catch (const std::exception& e) {
+    std::fflush(stdout);
+    fmt::print(stderr, "foundry-generate: {}\n", e.what());
+    return 1;
+  }
+}

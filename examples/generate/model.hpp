@@ -1,0 +1,383 @@
+// Llama-architecture model description for the generation example: the
+// hyper-parameters and the weight tensors of a GGUF file, checked and named.
+//
+// Header-only; depends on the GGUF reader only (no tokenizer, no kernels), so
+// both the Foundry decode path and the float64 reference of the tests load
+// the model through it.
+//
+// What is read (llama.cpp's names, `llama-arch.cpp`; `<arch>` is
+// general.architecture, which must be "llama"):
+//
+//   <arch>.block_count                      n_layer
+//   <arch>.embedding_length                 n_embd
+//   <arch>.attention.head_count             n_head
+//   <arch>.attention.head_count_kv          n_head_kv     (default n_head)
+//   <arch>.feed_forward_length              n_ff
+//   <arch>.context_length                   n_ctx_train
+//   <arch>.rope.freq_base                   rope_freq_base (default 10000)
+//   <arch>.rope.dimension_count             n_rot         (default head_dim)
+//   <arch>.attention.layer_norm_rms_epsilon rms_eps
+//   <arch>.attention.key_length / value_length, when present, must equal
+//                                           head_dim = n_embd / n_head
+//   tokenizer.ggml.tokens (its length)      n_vocab (<arch>.vocab_size, when
+//                                           present, must agree)
+//
+// Tensors (GGUF stores a weight of N rows by K columns as ne = [K, N]; every
+// row is K contiguous values of its ggml type):
+//
+//   token_embd.weight          [n_embd, n_vocab]  embedding; also the LM head
+//                                                 when output.weight is absent
+//   output_norm.weight         [n_embd]
+//   output.weight              [n_embd, n_vocab]  optional (tied otherwise)
+//   blk.<i>.attn_norm.weight   [n_embd]
+//   blk.<i>.attn_q.weight      [n_embd, n_head * head_dim]
+//   blk.<i>.attn_k.weight      [n_embd, n_head_kv * head_dim]
+//   blk.<i>.attn_v.weight      [n_embd, n_head_kv * head_dim]
+//   blk.<i>.attn_output.weight [n_head * head_dim, n_embd]
+//   blk.<i>.ffn_norm.weight    [n_embd]
+//   blk.<i>.ffn_gate.weight    [n_embd, n_ff]
+//   blk.<i>.ffn_up.weight      [n_embd, n_ff]
+//   blk.<i>.ffn_down.weight    [n_ff, n_embd]
+//
+// Unsupported variants are rejected with a model_error naming the file:
+// another architecture, RoPE scaling other than "none", partial rotary
+// dimensions (n_rot != head_dim), biases or other extra per-layer tensors are
+// not looked for (Llama GGUFs have none), a missing tensor or a tensor of the
+// wrong shape.
+//
+// The weights are views into the memory-mapped file, which the model owns:
+// they stay valid while the llama_model (or the one it was moved into) lives.
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <foundry/io/gguf.hpp>
+#include <foundry/quant/ggml_blocks.hpp>
+
+namespace foundry::generate {
+
+/// A model file this example cannot run: wrong architecture, missing or
+/// misshapen tensor, unsupported hyper-parameter. `what()` starts with
+/// "model: <path>: ". (Malformed GGUF files raise foundry::gguf_error.)
+class model_error : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+/// Hyper-parameters of a Llama model (see the file comment for their keys).
+struct llama_hparams {
+  std::uint32_t n_layer = 0;        ///< transformer blocks
+  std::uint32_t n_embd = 0;         ///< hidden size
+  std::uint32_t n_head = 0;         ///< query heads
+  std::uint32_t n_head_kv = 0;      ///< key/value heads (grouped-query attention)
+  std::uint32_t head_dim = 0;       ///< n_embd / n_head
+  std::uint32_t n_ff = 0;           ///< FFN inner size
+  std::uint32_t n_ctx_train = 0;    ///< context length the model was trained for
+  std::uint32_t n_vocab = 0;        ///< vocabulary size (rows of the embedding)
+  std::uint32_t n_rot = 0;          ///< rotary dimensions per head (= head_dim here)
+  float rope_freq_base = 10000.0f;  ///< RoPE base: theta_i = base^(-2i / n_rot)
+  float rms_eps = 1e-5f;            ///< RMSNorm epsilon
+  bool tied_embeddings = false;     ///< no output.weight: token_embd is the LM head
+
+  /// Width of the K and V projections: n_head_kv * head_dim.
+  std::uint32_t n_embd_kv() const noexcept { return n_head_kv * head_dim; }
+  /// Width of the Q projection: n_head * head_dim.
+  std::uint32_t n_embd_q() const noexcept { return n_head * head_dim; }
+  /// Query heads per key/value head.
+  std::uint32_t n_gqa() const noexcept { return n_head / n_head_kv; }
+};
+
+/// One weight tensor, in place in the mapped file. A matrix is `rows` rows of
+/// `cols` values (ggml's ne[1] and ne[0]); a vector has rows == 1.
+struct weight {
+  std::string_view name;  ///< GGUF tensor name
+  quant::ggml_type type = quant::ggml_type::f32;
+  std::uint64_t cols = 0;                   ///< values per row (ne[0]): the input size
+  std::uint64_t rows = 0;                   ///< rows (ne[1]): the output size
+  std::uint64_t row_bytes = 0;              ///< bytes per row in the file
+  std::span<const std::byte> bytes;         ///< all rows, row-major
+  const gguf::tensor_info* info = nullptr;  ///< the GGUF tensor description
+
+  /// ggml's name of the type ("Q4_1").
+  std::string_view type_name() const noexcept { return quant::to_string(type); }
+  /// The stored bytes of row `r` (r < rows).
+  const std::byte* row(std::uint64_t r) const noexcept { return bytes.data() + r * row_bytes; }
+  /// Number of values.
+  std::uint64_t size() const noexcept { return rows * cols; }
+};
+
+/// The weights of one transformer block.
+struct layer_weights {
+  weight attn_norm;    ///< [n_embd]
+  weight attn_q;       ///< n_head * head_dim rows of n_embd
+  weight attn_k;       ///< n_head_kv * head_dim rows of n_embd
+  weight attn_v;       ///< n_head_kv * head_dim rows of n_embd
+  weight attn_output;  ///< n_embd rows of n_head * head_dim
+  weight ffn_norm;     ///< [n_embd]
+  weight ffn_gate;     ///< n_ff rows of n_embd
+  weight ffn_up;       ///< n_ff rows of n_embd
+  weight ffn_down;     ///< n_embd rows of n_ff
+};
+
+/// How many tensors of one ggml type the file holds.
+struct type_count {
+  quant::ggml_type type;
+  std::size_t count;
+};
+
+/// A loaded Llama model: hyper-parameters, weights, and the GGUF file they
+/// point into. Move-only.
+class llama_model {
+ public:
+  /// Maps and checks the GGUF file at `path`. Throws gguf_error for a
+  /// malformed file, model_error for a model this example cannot run.
+  static llama_model load(const std::filesystem::path& path) {
+    return llama_model(std::make_unique<gguf::file>(gguf::file::open(path)));
+  }
+
+  /// Checks an already parsed file (which the model takes over).
+  static llama_model from_file(gguf::file f) {
+    return llama_model(std::make_unique<gguf::file>(std::move(f)));
+  }
+
+  llama_model(llama_model&&) noexcept = default;
+  llama_model& operator=(llama_model&&) noexcept = default;
+  llama_model(const llama_model&) = delete;
+  llama_model& operator=(const llama_model&) = delete;
+  ~llama_model() = default;
+
+  /// The GGUF file (metadata, tokenizer arrays, every tensor).
+  const gguf::file& file() const noexcept { return *file_; }
+  const llama_hparams& hparams() const noexcept { return hp_; }
+  /// token_embd.weight: n_vocab rows of n_embd.
+  const weight& token_embd() const noexcept { return token_embd_; }
+  /// output_norm.weight: [n_embd].
+  const weight& output_norm() const noexcept { return output_norm_; }
+  /// The LM head: output.weight, or token_embd.weight when the embeddings are tied.
+  const weight& output() const noexcept { return hp_.tied_embeddings ? token_embd_ : output_; }
+  std::span<const layer_weights> layers() const noexcept { return layers_; }
+  const layer_weights& layer(std::size_t i) const { return layers_.at(i); }
+
+  /// Tensors per ggml type over the whole file, most frequent first (ties in
+  /// ggml type id order).
+  std::vector<type_count> type_counts() const {
+    std::vector<type_count> counts;
+    for (const auto& t : file_->tensors()) {
+      auto it = std::find_if(counts.begin(), counts.end(),
+                             [&](const type_count& c) { return c.type == t.type; });
+      if (it == counts.end())
+        counts.push_back({t.type, 1});
+      else
+        ++it->count;
+    }
+    std::stable_sort(counts.begin(), counts.end(), [](const type_count& a, const type_count& b) {
+      if (a.count != b.count) return a.count > b.count;
+      return static_cast<std::uint32_t>(a.type) < static_cast<std::uint32_t>(b.type);
+    });
+    return counts;
+  }
+
+  /// "Q4_1 ×210, F32 ×61, Q8_0 ×1".
+  std::string type_summary() const {
+    std::string s;
+    for (const type_count& c : type_counts()) {
+      if (!s.empty()) s += ", ";
+      s += quant::to_string(c.type);
+      s += " \u00d7";
+      s += std::to_string(c.count);
+    }
+    return s;
+  }
+
+  /// One line: "llama, 30 layers, n_embd 576, 9 heads (3 KV) x 64, FFN 1536,
+  /// vocab 49152, context 8192, rope base 100000, rms eps 1e-05, tied
+  /// embeddings".
+  std::string describe() const {
+    std::string s = "llama, " + std::to_string(hp_.n_layer) + " layers, n_embd " +
+                    std::to_string(hp_.n_embd) + ", " + std::to_string(hp_.n_head) + " heads (" +
+                    std::to_string(hp_.n_head_kv) + " KV) x " + std::to_string(hp_.head_dim) +
+                    ", FFN " + std::to_string(hp_.n_ff) + ", vocab " + std::to_string(hp_.n_vocab) +
+                    ", context " + std::to_string(hp_.n_ctx_train) + ", rope base " +
+                    format_float(hp_.rope_freq_base) + ", rms eps " + format_float(hp_.rms_eps);
+    s += hp_.tied_embeddings ? ", tied embeddings" : ", separate output head";
+    return s;
+  }
+
+ private:
+  explicit llama_model(std::unique_ptr<gguf::file> f) : file_(std::move(f)) {
+    read_hparams();
+    read_weights();
+  }
+
+  static std::string format_float(float v) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%g", static_cast<double>(v));
+    return buf;
+  }
+
+  [[noreturn]] void fail(const std::string& what) const {
+    throw model_error("model: " + file_->source() + ": " + what);
+  }
+
+  std::optional<std::uint32_t> find_u32(const std::string& key) const {
+    const gguf::value* v = file_->find_value(key);
+    if (v == nullptr) return std::nullopt;
+    if (!gguf::is_integer(v->type()))
+      fail("'" + key + "' is " + v->type_name() + ", expected an integer");
+    return v->get_integer<std::uint32_t>();
+  }
+
+  std::uint32_t get_u32(const std::string& key) const {
+    const auto v = find_u32(key);
+    if (!v) fail("metadata key '" + key + "' is missing");
+    return *v;
+  }
+
+  std::optional<float> find_float(const std::string& key) const {
+    const gguf::value* v = file_->find_value(key);
+    if (v == nullptr) return std::nullopt;
+    if (v->type() == gguf::value_type::float32) return v->get<float>();
+    if (v->type() == gguf::value_type::float64) return static_cast<float>(v->get<double>());
+    fail("'" + key + "' is " + v->type_name() + ", expected FLOAT32");
+  }
+
+  void read_hparams() {
+    const gguf::file& f = *file_;
+    const gguf::value* arch_value = f.find_value("general.architecture");
+    if (arch_value == nullptr) fail("metadata key 'general.architecture' is missing");
+    if (arch_value->type() != gguf::value_type::string)
+      fail("'general.architecture' is " + arch_value->type_name() + ", expected STRING");
+    const std::string arch(arch_value->get_string());
+    if (arch != "llama")
+      fail("architecture '" + arch +
+           "' is not supported (this program runs Llama-architecture models, "
+           "general.architecture = 'llama')");
+    const std::string p = arch + ".";
+
+    hp_.n_layer = get_u32(p + "block_count");
+    hp_.n_embd = get_u32(p + "embedding_length");
+    hp_.n_head = get_u32(p + "attention.head_count");
+    hp_.n_head_kv = find_u32(p + "attention.head_count_kv").value_or(hp_.n_head);
+    hp_.n_ff = get_u32(p + "feed_forward_length");
+    hp_.n_ctx_train = get_u32(p + "context_length");
+    hp_.rope_freq_base = find_float(p + "rope.freq_base").value_or(10000.0f);
+    const auto eps = find_float(p + "attention.layer_norm_rms_epsilon");
+    if (!eps) fail("metadata key '" + p + "attention.layer_norm_rms_epsilon' is missing");
+    hp_.rms_eps = *eps;
+
+    if (hp_.n_layer == 0 || hp_.n_embd == 0 || hp_.n_head == 0 || hp_.n_head_kv == 0 ||
+        hp_.n_ff == 0)
+      fail("block_count, embedding_length, head counts and feed_forward_length must be positive");
+    if (hp_.n_embd % hp_.n_head != 0)
+      fail("embedding_length " + std::to_string(hp_.n_embd) + " is not a multiple of head_count " +
+           std::to_string(hp_.n_head));
+    if (hp_.n_head % hp_.n_head_kv != 0)
+      fail("head_count " + std::to_string(hp_.n_head) + " is not a multiple of head_count_kv " +
+           std::to_string(hp_.n_head_kv));
+    hp_.head_dim = hp_.n_embd / hp_.n_head;
+    for (const char* key : {"attention.key_length", "attention.value_length"}) {
+      if (const auto v = find_u32(p + key); v && *v != hp_.head_dim)
+        fail(p + key + " = " + std::to_string(*v) +
+             " differs from embedding_length / head_count = " + std::to_string(hp_.head_dim) +
+             " (not supported)");
+    }
+    hp_.n_rot = find_u32(p + "rope.dimension_count").value_or(hp_.head_dim);
+    if (hp_.n_rot != hp_.head_dim)
+      fail("rope.dimension_count " + std::to_string(hp_.n_rot) + " differs from head_dim " +
+           std::to_string(hp_.head_dim) + " (partial rotary embeddings are not supported)");
+    if (hp_.head_dim % 2 != 0) fail("head_dim " + std::to_string(hp_.head_dim) + " is odd");
+    if (const gguf::value* v = f.find_value(p + "rope.scaling.type")) {
+      if (v->type() != gguf::value_type::string || v->get_string() != "none")
+        fail("RoPE scaling ('" + p + "rope.scaling.type') is not supported");
+    }
+    if (!(hp_.rope_freq_base > 0.0f)) fail("rope.freq_base must be positive");
+    if (!(hp_.rms_eps >= 0.0f)) fail("attention.layer_norm_rms_epsilon must not be negative");
+
+    const gguf::value* tokens = f.find_value("tokenizer.ggml.tokens");
+    if (tokens == nullptr) fail("metadata key 'tokenizer.ggml.tokens' is missing");
+    if (tokens->size() == 0 || tokens->size() > 0x7fffffffu)
+      fail("tokenizer.ggml.tokens has " + std::to_string(tokens->size()) + " entries");
+    hp_.n_vocab = static_cast<std::uint32_t>(tokens->size());
+    if (const auto v = find_u32(p + "vocab_size"); v && *v != hp_.n_vocab)
+      fail(p + "vocab_size = " + std::to_string(*v) + " but tokenizer.ggml.tokens has " +
+           std::to_string(hp_.n_vocab) + " entries");
+  }
+
+  // The tensor `name`, checked to be `rows` rows of `cols` (rows == 0: a vector).
+  weight get_weight(const std::string& name, std::uint64_t cols, std::uint64_t rows) const {
+    const gguf::tensor_info* t = file_->find_tensor(name);
+    if (t == nullptr) fail("tensor '" + name + "' is missing");
+    return make_weight(*t, cols, rows);
+  }
+
+  weight make_weight(const gguf::tensor_info& t, std::uint64_t cols, std::uint64_t rows) const {
+    const bool vector = rows == 0;
+    const bool ok = vector ? (t.n_dims == 1 && t.ne[0] == cols)
+                           : (t.n_dims == 2 && t.ne[0] == cols && t.ne[1] == rows);
+    if (!ok) {
+      std::string got;
+      for (const std::uint64_t d : t.dims()) got += (got.empty() ? "" : ", ") + std::to_string(d);
+      const std::string want =
+          vector ? std::to_string(cols) : std::to_string(cols) + ", " + std::to_string(rows);
+      fail("tensor '" + std::string(t.name) + "' has ne = [" + got + "], expected [" + want + "]");
+    }
+    weight w;
+    w.name = t.name;
+    w.type = t.type;
+    w.cols = t.ne[0];
+    w.rows = vector ? 1 : t.ne[1];
+    w.row_bytes = t.n_bytes / w.rows;
+    w.bytes = t.bytes();
+    w.info = &t;
+    return w;
+  }
+
+  void read_weights() {
+    const std::uint64_t e = hp_.n_embd, q = hp_.n_embd_q(), kv = hp_.n_embd_kv(), ff = hp_.n_ff,
+                        v = hp_.n_vocab;
+    token_embd_ = get_weight("token_embd.weight", e, v);
+    output_norm_ = get_weight("output_norm.weight", e, 0);
+    if (const gguf::tensor_info* out = file_->find_tensor("output.weight")) {
+      output_ = make_weight(*out, e, v);
+      hp_.tied_embeddings = false;
+    } else {
+      hp_.tied_embeddings = true;
+    }
+    layers_.reserve(hp_.n_layer);
+    for (std::uint32_t i = 0; i < hp_.n_layer; ++i) {
+      const std::string b = "blk." + std::to_string(i) + ".";
+      layer_weights l;
+      l.attn_norm = get_weight(b + "attn_norm.weight", e, 0);
+      l.attn_q = get_weight(b + "attn_q.weight", e, q);
+      l.attn_k = get_weight(b + "attn_k.weight", e, kv);
+      l.attn_v = get_weight(b + "attn_v.weight", e, kv);
+      l.attn_output = get_weight(b + "attn_output.weight", q, e);
+      l.ffn_norm = get_weight(b + "ffn_norm.weight", e, 0);
+      l.ffn_gate = get_weight(b + "ffn_gate.weight", e, ff);
+      l.ffn_up = get_weight(b + "ffn_up.weight", e, ff);
+      l.ffn_down = get_weight(b + "ffn_down.weight", ff, e);
+      layers_.push_back(l);
+    }
+  }
+
+  std::unique_ptr<gguf::file> file_;  // stable address: weights point into it
+  llama_hparams hp_;
+  weight token_embd_;
+  weight output_norm_;
+  weight output_;  // unset when tied
+  std::vector<layer_weights> layers_;
+};
+
+}  // namespace foundry::generate
