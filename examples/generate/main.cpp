@@ -40,7 +40,11 @@
 #include <foundry/core/errors.hpp>
 #include <foundry/io/gguf.hpp>
 
+#include <foundry/backends/cpu/backend.hpp>
+#include <foundry/backends/metal/metal.hpp>
+
 #include "examples/generate/decoder.hpp"
+#include "examples/generate/foundry_decoder.hpp"
 #include "examples/generate/gguf_tokenizer.hpp"
 #include "examples/generate/model.hpp"
 #include "examples/generate/tokenizer.hpp"
@@ -188,17 +192,20 @@ std::filesystem::path default_model_path() {
   return cache / "models" / kModelFileName;
 }
 
-// The decode path the options ask for. The decoder on Foundry kernels plugs
-// in here: it takes the same model (weights with their ggml types, views into
-// the mapped file) and max_positions.
+// The decode path the options ask for: the float64 reference, or the
+// library's kernels on the chosen backend.
 std::unique_ptr<gen::decoder> make_decoder(const options& o, const gen::llama_model& model,
                                            std::uint32_t max_positions) {
   if (o.reference) return std::make_unique<foundry::test::reference_decoder>(model, max_positions);
-  if (o.backend == "cuda" || o.backend == "metal")
+  std::unique_ptr<foundry::backend> be;
+  if (o.backend == "cpu")
+    be = foundry::cpu::make_backend();
+  else if (o.backend == "metal")
+    be = foundry::metal_backend::make_backend();
+  else
     throw foundry::backend_unavailable("backend " + o.backend + " is not available in this build");
-  throw foundry::backend_unavailable(
-      "backend cpu: the decoder on Foundry kernels is not available in this build yet; run with "
-      "--reference for the float64 reference forward pass");
+  fmt::print(stderr, "compiling kernels for the {} backend (cached after the first run)...\n", be->name());
+  return gen::make_foundry_decoder(std::move(be), model, max_positions);
 }
 
 // Picks the next token: the decoder's greedy choice, or a sample from

@@ -1,20 +1,26 @@
 #pragma once
 /// @file aliases.hpp
-/// Library GEMV kernels: y = act(W·x + bias), W row-major [n, k] in a
-/// weight policy, x float[k], y float[n]; one SIMD-group per output row,
-/// 4 rows per threadgroup (128 threads).
+/// Library GEMV kernels: y = act(W·x + bias), W [n, k] in a weight policy
+/// (F16, F32, Q8_0, Q4_0, Q4_1), row-major (one SIMD-group per output row,
+/// 4 rows per threadgroup, 128 threads) or canonical (gemv_canonical.hpp,
+/// 8 rows per threadgroup, 256 threads), x float[k], y float[n]; batched
+/// forms take x [batch, k] and write y [batch, n]; residual forms add a
+/// residual vector.
 ///
 /// Arguments (buffer indices in this order): `w` (data plane, bytes),
 /// `w_scales` (scale plane, bytes; only for policies with a scale), `x`,
 /// `n` (rows, uint), `k` (columns, uint, a multiple of the policy's
-/// weights_per_block), then the epilogue's (`bias`, `bias_present`), `y`.
+/// weights_per_block), `batch` (batched forms), then the epilogues'
+/// (`bias`, `bias_present`; `residual`), `y`.
 
 #include "foundry/dsl/compose.hpp"
 #include "foundry/dsl/dispatch.hpp"
 #include "foundry/dsl/epilogues.hpp"
 #include "kernels/gemv/gemv.hpp"
+#include "kernels/gemv/gemv_canonical.hpp"
 #include "kernels/policies/f16.hpp"
 #include "kernels/policies/f32.hpp"
+#include "kernels/policies/policies.hpp"
 #include "kernels/rmsnorm/hook.hpp"
 
 namespace foundry::kernels {
@@ -37,5 +43,115 @@ using gemv_f16_bias_silu =
 /// (arguments `gamma` float[k] and `eps` added).
 using rmsnorm_gemv_f16 = fused_kernel<"rmsnorm_gemv_f16", gemv_dispatch,
                                       gemv_row_major<rmsnorm_input<policies::f16>>, epi::store<"y", "value", size_arg<"n">>>;
+
+// --- quantized policies, canonical layout, batches, residual ------------------
+//
+// Shapes and units of the aliases below (n rows, k columns, `batch` items):
+//   w         data plane of W [n, k] (bytes; policies::repack produces it),
+//             row-major or canonical as the alias name says
+//   w_scales  scale plane (bytes; Q8_0, Q4_0, Q4_1 only)
+//   x         float [k], or [batch, k] (item b starts at element b·k)
+//   n, k      uint; k a multiple of the policy's weights_per_block (32 for
+//             Q8_0/Q4_0/Q4_1)
+//   batch     uint, number of items (batched aliases only; > 0)
+//   residual  float [n], or [batch, n] (residual aliases only; may be y)
+//   y         float [n], or [batch, n] (item b starts at element b·n)
+// Arguments are bound in the order listed, those an alias lacks skipped.
+
+namespace detail {
+template <policies::layout L, hook H, bool Batched>
+struct gemv_main_for {
+  using type = gemv_row_major<H, 4, Batched>;
+};
+template <hook H, bool Batched>
+struct gemv_main_for<policies::layout::canonical, H, Batched> {
+  using type = gemv_canonical<H, 8, Batched>;
+};
+template <fixed_string Name, weight_policy P, policies::layout L, bool Batched, bool Residual>
+struct gemv_kernel_for {
+  using main = typename gemv_main_for<L, plain_input<P>, Batched>::type;
+  using dispatch =
+      typename main::template dispatch_for<std::conditional_t<Batched, size_arg<"batch">, size_const<1>>>;
+  using rows = std::conditional_t<Batched, sizes::product<size_arg<"batch">, size_arg<"n">>, size_arg<"n">>;
+  using store = std::conditional_t<Batched, store_indexed<"y", "value", "out_index", rows>,
+                                   epi::store<"y", "value", size_arg<"n">>>;
+  using residual = std::conditional_t<Batched, add_residual<"residual", "value", "out_index", rows>,
+                                      add_residual<"residual", "value", "row", size_arg<"n">>>;
+  using type = std::conditional_t<Residual, fused_kernel<Name, dispatch, main, residual, store>,
+                                  fused_kernel<Name, dispatch, main, store>>;
+};
+}  // namespace detail
+
+/// A library GEMV: y = W·x (`Residual`: y = W·x + residual), W [n, k] in
+/// policy `P` and layout `L` (row-major: `gemv_row_major`, 4 rows per
+/// threadgroup; canonical: `gemv_canonical`, 8 rows per threadgroup), x, y
+/// (and residual) single vectors or, with `Batched`, [batch, ·] matrices (one
+/// threadgroup row of the grid per item). Arguments as listed above.
+template <fixed_string Name, weight_policy P, policies::layout L = policies::layout::row_major,
+          bool Batched = false, bool Residual = false>
+using gemv_kernel = typename detail::gemv_kernel_for<Name, P, L, Batched, Residual>::type;
+
+using policies::layout;
+
+/// y = W·x, W row-major in Q8_0 (GGUF Q8_0 blocks split into planes).
+using gemv_q8_0 = gemv_kernel<"gemv_q8_0", policies::q8_0>;
+/// y = W·x, W row-major in Q4_0.
+using gemv_q4_0 = gemv_kernel<"gemv_q4_0", policies::q4_0>;
+/// y = W·x, W row-major in Q4_1.
+using gemv_q4_1 = gemv_kernel<"gemv_q4_1", policies::q4_1>;
+
+/// y = W·x, W in the canonical layout (gemv_canonical.hpp), F16.
+using gemv_f16_canonical = gemv_kernel<"gemv_f16_canonical", policies::f16, layout::canonical>;
+/// y = W·x, W canonical, Q8_0.
+using gemv_q8_0_canonical = gemv_kernel<"gemv_q8_0_canonical", policies::q8_0, layout::canonical>;
+/// y = W·x, W canonical, Q4_0.
+using gemv_q4_0_canonical = gemv_kernel<"gemv_q4_0_canonical", policies::q4_0, layout::canonical>;
+/// y = W·x, W canonical, Q4_1.
+using gemv_q4_1_canonical = gemv_kernel<"gemv_q4_1_canonical", policies::q4_1, layout::canonical>;
+
+/// Y = X·Wᵀ for `batch` input rows (x [batch, k] → y [batch, n]), W row-major, F16.
+using gemv_f16_batched = gemv_kernel<"gemv_f16_batched", policies::f16, layout::row_major, true>;
+/// Batched, W row-major, Q8_0.
+using gemv_q8_0_batched = gemv_kernel<"gemv_q8_0_batched", policies::q8_0, layout::row_major, true>;
+/// Batched, W row-major, Q4_0.
+using gemv_q4_0_batched = gemv_kernel<"gemv_q4_0_batched", policies::q4_0, layout::row_major, true>;
+/// Batched, W row-major, Q4_1.
+using gemv_q4_1_batched = gemv_kernel<"gemv_q4_1_batched", policies::q4_1, layout::row_major, true>;
+
+/// Batched, W canonical, F16.
+using gemv_f16_canonical_batched = gemv_kernel<"gemv_f16_canonical_batched", policies::f16, layout::canonical, true>;
+/// Batched, W canonical, Q8_0.
+using gemv_q8_0_canonical_batched =
+    gemv_kernel<"gemv_q8_0_canonical_batched", policies::q8_0, layout::canonical, true>;
+/// Batched, W canonical, Q4_0.
+using gemv_q4_0_canonical_batched =
+    gemv_kernel<"gemv_q4_0_canonical_batched", policies::q4_0, layout::canonical, true>;
+/// Batched, W canonical, Q4_1.
+using gemv_q4_1_canonical_batched =
+    gemv_kernel<"gemv_q4_1_canonical_batched", policies::q4_1, layout::canonical, true>;
+
+/// y = W·x + residual (residual float[n], may be y itself), W row-major in
+/// F16: the attention output and FFN down projections with their skip
+/// connection (h ← h + W·x).
+using gemv_f16_residual = gemv_kernel<"gemv_f16_residual", policies::f16, layout::row_major, false, true>;
+/// y = W·x + residual, W row-major, Q8_0.
+using gemv_q8_0_residual = gemv_kernel<"gemv_q8_0_residual", policies::q8_0, layout::row_major, false, true>;
+/// y = W·x + residual, W row-major, Q4_0.
+using gemv_q4_0_residual = gemv_kernel<"gemv_q4_0_residual", policies::q4_0, layout::row_major, false, true>;
+/// y = W·x + residual, W row-major, Q4_1.
+using gemv_q4_1_residual = gemv_kernel<"gemv_q4_1_residual", policies::q4_1, layout::row_major, false, true>;
+
+/// Y = X·Wᵀ + R (residual [batch, n], may be y), W row-major, F16.
+using gemv_f16_residual_batched =
+    gemv_kernel<"gemv_f16_residual_batched", policies::f16, layout::row_major, true, true>;
+/// Batched with residual, W row-major, Q8_0.
+using gemv_q8_0_residual_batched =
+    gemv_kernel<"gemv_q8_0_residual_batched", policies::q8_0, layout::row_major, true, true>;
+/// Batched with residual, W row-major, Q4_0.
+using gemv_q4_0_residual_batched =
+    gemv_kernel<"gemv_q4_0_residual_batched", policies::q4_0, layout::row_major, true, true>;
+/// Batched with residual, W row-major, Q4_1.
+using gemv_q4_1_residual_batched =
+    gemv_kernel<"gemv_q4_1_residual_batched", policies::q4_1, layout::row_major, true, true>;
 
 }  // namespace foundry::kernels

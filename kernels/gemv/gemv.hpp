@@ -1,87 +1,204 @@
 #pragma once
 /// @file gemv.hpp
-/// GEMV main stage, row-major weights, one SIMD-group per output row.
+/// GEMV main stage, row-major weights, one SIMD-group per output row; the
+/// batch-aware epilogues of the GEMV family.
 ///
-/// Computes, for each output row r < n: value = Σ_k W[r, k] · x[k] with W an
-/// [n, k] matrix in the hook's policy (data plane `w`, scale plane
-/// `w_scales`, see policy.hpp) and x a float vector of k elements. Rows are
-/// spread as `simdgroup_per_row<size_arg<"n">, RowsPerThreadgroup>`
+/// Computes, for each output row r < n (and batch item b < batch):
+///   value = Σ_k W[r, k] · x[b, k]
+/// with W an [n, k] matrix in the hook's policy (data plane `w`, scale plane
+/// `w_scales`, see policy.hpp) and x float. Rows are spread as
+/// `simdgroup_per_row<size_arg<"n">, RowsPerThreadgroup[, size_arg<"batch">]>`
 /// dispatches them: row = threadgroup_position_in_grid.x · RowsPerThreadgroup
-/// + simdgroup_index_in_threadgroup. Each lane accumulates chunks of 4
-/// elements strided by 128, then `simd_sum` reduces the SIMD-group.
-/// Requires k to be a multiple of the policy's weights_per_block.
+/// + simdgroup_index_in_threadgroup, batch item = threadgroup_position_in_grid.y.
+/// Each lane accumulates runs of `Chunk` adjacent elements (8 for block
+/// formats: a run never leaves its block, and a Q4 lane reads one 32-bit word
+/// per run; 4 for F16/F32), lanes striding the row by 32·Chunk, then
+/// `simd_sum` reduces the SIMD-group. Per run the lane adds
+/// `d·dot(q, x)` and, for affine formats, `m·Σx` (policy.hpp).
+///
+/// Requires k to be a multiple of the policy's `weights_per_block` (a GGUF
+/// row always is: 32 for Q8_0/Q4_0/Q4_1); for F16/F32 any k works (a tail
+/// loop takes the last k % Chunk elements).
 ///
 /// Produces the row convention ports of epilogues.hpp (`value`, `row`,
-/// `row_active`, `writer`); combine with `epi::store<"y">` to write y.
+/// `row_active`, `writer`); combine with `epi::store<"y">` to write y. The
+/// batched form (`Batched = true`) adds the scalar argument `batch` (items),
+/// x becomes [batch, k] (item b at element offset b·k) and the stage also
+/// produces `batch_index` (uint, b) and `out_index` (uint, b·n + row: the
+/// element of a [batch, n] output); store with `store_indexed<"y">`.
+/// (`sizes::product`, the size source of the batched sizes, comes from
+/// kernels/elementwise/sizes.hpp.)
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <type_traits>
 
 #include "foundry/core/ct_text.hpp"
+#include "foundry/core/fixed_string.hpp"
 #include "foundry/dsl/arguments.hpp"
 #include "foundry/dsl/dispatch.hpp"
 #include "foundry/dsl/policy.hpp"
 #include "foundry/dsl/port.hpp"
 #include "foundry/dsl/stage.hpp"
+#include "kernels/elementwise/sizes.hpp"
 
 namespace foundry::kernels {
 
-/// The GEMV main stage (see the file comment).
-template <hook Hook, unsigned RowsPerThreadgroup = 4>
+/// Hooks that read the input vector only through `load_input` and so accept
+/// a per-batch-item input pointer: `plain_input`, or any hook declaring
+/// `static constexpr bool batched_input = true`. (A hook whose preamble reads
+/// `$x` itself, such as `rmsnorm_input`, would see item 0 only.)
+template <class H>
+inline constexpr bool supports_batched_input = [] {
+  if constexpr (requires { H::batched_input; })
+    return bool(H::batched_input);
+  else
+    return std::is_same_v<H, plain_input<typename H::policy>>;
+}();
+
+namespace detail {
+
+/// Arguments shared by the GEMV main stages: `w`, `w_scales` (with a scale
+/// plane), `x` (k or batch·k floats), `n`, `k`, and `batch` when batched.
+template <weight_policy P, bool Batched>
+using gemv_arguments = concat_t<
+    type_list<arg<"w", input<std::byte, min_elements<data_plane_size<P, size_arg<"n">, size_arg<"k">>>>>>,
+    std::conditional_t<P::has_scale,
+                       type_list<arg<"w_scales",
+                                     input<std::byte, min_elements<scale_plane_size<P, size_arg<"n">, size_arg<"k">>>>>>,
+                       type_list<>>,
+    type_list<arg<"x", input<float, min_elements<std::conditional_t<
+                                      Batched, sizes::product<size_arg<"batch">, size_arg<"k">>, size_arg<"k">>>>>,
+              arg<"n", scalar<std::uint32_t>>, arg<"k", scalar<std::uint32_t>>>,
+    std::conditional_t<Batched, type_list<arg<"batch", scalar<std::uint32_t>>>, type_list<>>>;
+
+/// Ports produced by the GEMV main stages.
+template <bool Batched>
+using gemv_ports = concat_t<type_list<port<"value", float>, port<"row", std::uint32_t>, port<"row_active", bool>,
+                                      port<"writer", bool>>,
+                            std::conditional_t<Batched,
+                                               type_list<port<"batch_index", std::uint32_t>,
+                                                         port<"out_index", std::uint32_t>>,
+                                               type_list<>>>;
+
+/// Statements defining `batch_index`, `out_index` and the item's input
+/// pointer `xb` (batched form only).
+inline constexpr std::string_view gemv_batch_lines =
+    "$batch_index = $threadgroup_position_in_grid.y;\n"
+    "$out_index = $batch_index * $n + $row;\n"
+    "const device float* xb = $x + (ulong)$batch_index * $k;\n";
+
+}  // namespace detail
+
+/// Default run length of a GEMV lane for policy `P`: 8 for block formats
+/// (a divisor of every block size Foundry has), 4 for F16/F32.
+template <weight_policy P>
+inline constexpr unsigned gemv_default_chunk = P::weights_per_block == 1 ? 4u : 8u;
+
+/// The GEMV main stage (see the file comment). `Chunk` (1, 2, 4, 8, 16 or
+/// 32) must divide the policy's `weights_per_block` for block formats.
+template <hook Hook, unsigned RowsPerThreadgroup = 4, bool Batched = false,
+          unsigned Chunk = gemv_default_chunk<typename Hook::policy>>
 struct gemv_row_major {
   using policy = typename Hook::policy;
+  static_assert(Chunk == 1 || Chunk == 2 || Chunk == 4 || Chunk == 8 || Chunk == 16 || Chunk == 32,
+                "gemv_row_major: Chunk must be a power of two from 1 to 32");
+  static_assert(policy::weights_per_block == 1 || policy::weights_per_block % Chunk == 0,
+                "gemv_row_major: a lane's run of Chunk elements must stay inside one block");
+  static_assert(!Batched || supports_batched_input<Hook>,
+                "gemv_row_major: this hook reads the input itself and cannot be batched");
   static constexpr fixed_string name = "gemv_row_major";
   static constexpr stage_role role = stage_role::main;
   using hook = Hook;
+  static constexpr unsigned rows_per_threadgroup = RowsPerThreadgroup;
+  /// The dispatch this stage expects (`Batch` a size source of the items).
+  template <class Batch = size_const<1>>
+  using dispatch_for = simdgroup_per_row<size_arg<"n">, RowsPerThreadgroup, Batch>;
   /// `w` (data plane), `w_scales` (scale plane; only for policies with a
-  /// scale), `x`, `n` (rows), `k` (columns).
-  using rows = size_arg<"n">;
-  using cols = size_arg<"k">;
-  using arguments = concat_t<
-      type_list<arg<"w", input<std::byte, min_elements<data_plane_size<policy, rows, cols>>>>>,
-      std::conditional_t<policy::has_scale,
-                         type_list<arg<"w_scales", input<std::byte, min_elements<scale_plane_size<policy, rows, cols>>>>>,
-                         type_list<>>,
-      type_list<arg<"x", input<float, min_elements<cols>>>, arg<"n", scalar<std::uint32_t>>,
-                arg<"k", scalar<std::uint32_t>>>>;
-  using produces = type_list<port<"value", float>, port<"row", std::uint32_t>,
-                             port<"row_active", bool>, port<"writer", bool>>;
+  /// scale), `x`, `n` (rows), `k` (columns), `batch` (items; batched only).
+  using arguments = detail::gemv_arguments<policy, Batched>;
+  using produces = detail::gemv_ports<Batched>;
 
   static constexpr std::string emit() {
     const std::string P(policy::metal_name);
     const std::string wpb = to_text(policy::weights_per_block);
+    const std::string C = to_text(Chunk);
+    const std::string x = Batched ? "xb" : "$x";
     std::string affine_chunk, affine_one, scales = "$w";  // unused without a scale plane
     if (policy::has_scale) scales = "$w_scales + (ulong)$row * blocks * " + to_text(policy::scale_bytes) + "u";
     if (policy::has_affine) {
-      affine_chunk = "    acc += " + P + "::load_affine(ws, b) * (xv[0] + xv[1] + xv[2] + xv[3]);\n";
+      affine_chunk = "    float xs = 0.0f;\n"
+                     "    for (int i = 0; i < " + C + "; ++i) xs += xv[i];\n"
+                     "    acc += " + P + "::load_affine(ws, b) * xs;\n";
       affine_one = " + " + P + "::load_affine(ws, b) * xv[0]";
     }
+    // The tail loop only exists where k need not be a multiple of Chunk.
+    std::string tail;
+    if (policy::weights_per_block % Chunk != 0)
+      tail = "  for (uint k1 = ($k / " + C + "u) * " + C + "u + $thread_index_in_simdgroup; k1 < $k; k1 += 32u) {\n"
+             "    float xv[1] = {" + Hook::load_input(x, "k1") + "};\n"
+             "    const uint b = k1 / " + wpb + "u;\n"
+             "    acc += " + P + "::load_scale(ws, b) * " + P + "::dot<1>(wd, k1, xv)" + affine_one + ";\n"
+             "  }\n";
     return "$row = $threadgroup_position_in_grid.x * " + to_text(RowsPerThreadgroup) +
            "u + $simdgroup_index_in_threadgroup;\n"
            "$row_active = $row < $n;\n"
-           "$writer = $row_active && $thread_index_in_simdgroup == 0u;\n"
+           "$writer = $row_active && $thread_index_in_simdgroup == 0u;\n" +
+           std::string(Batched ? detail::gemv_batch_lines : "") +
            "float acc = 0.0f;\n"
            "if ($row_active) {\n"
            "  const uint blocks = $k / " + wpb + "u;\n"
            "  const device uchar* wd = $w + (ulong)$row * blocks * " + to_text(policy::block_bytes) + "u;\n"
            "  const device uchar* ws = " + scales + ";\n"
-           "  uint k0 = $thread_index_in_simdgroup * 4u;\n"
-           "  for (; k0 + 4u <= $k; k0 += 128u) {\n"
-           "    float xv[4];\n"
-           "    for (int i = 0; i < 4; ++i) xv[i] = " + Hook::load_input("$x", "k0 + i") + ";\n"
+           "  uint k0 = $thread_index_in_simdgroup * " + C + "u;\n"
+           "  for (; k0 + " + C + "u <= $k; k0 += " + to_text(32 * Chunk) + "u) {\n"
+           "    float xv[" + C + "];\n"
+           "    for (int i = 0; i < " + C + "; ++i) xv[i] = " + Hook::load_input(x, "k0 + i") + ";\n"
            "    const uint b = k0 / " + wpb + "u;\n"
-           "    acc += " + P + "::load_scale(ws, b) * " + P + "::dot<4>(wd, k0, xv);\n" +
+           "    acc += " + P + "::load_scale(ws, b) * " + P + "::dot<" + C + ">(wd, k0, xv);\n" +
            affine_chunk +
-           "  }\n"
-           "  for (uint k1 = ($k / 4u) * 4u + $thread_index_in_simdgroup; k1 < $k; k1 += 32u) {\n"
-           "    float xv[1] = {" + Hook::load_input("$x", "k1") + "};\n"
-           "    const uint b = k1 / " + wpb + "u;\n"
-           "    acc += " + P + "::load_scale(ws, b) * " + P + "::dot<1>(wd, k1, xv)" +
-           affine_one + ";\n"
-           "  }\n"
+           "  }\n" + tail +
            "}\n"
            "$value = simd_sum(acc);";
+  }
+};
+
+/// Epilogue: `if ($writer) $Out[$Index] = $Value;`: the store of a batched
+/// GEMV (`Index` = `out_index`, the element b·n + row of a [batch, n]
+/// output). `Size`, a size source, is the minimum number of elements of
+/// `Out` (e.g. `sizes::product<size_arg<"batch">, size_arg<"n">>`).
+template <fixed_string Out = "y", fixed_string Value = "value", fixed_string Index = "out_index",
+          class Size = sizes::product<size_arg<"batch">, size_arg<"n">>>
+struct store_indexed {
+  static constexpr fixed_string name = "store_indexed";
+  static constexpr stage_role role = stage_role::epilogue;
+  using arguments = type_list<arg<Out, output<float, min_elements<Size>>>>;
+  using consumes = type_list<port<Index, std::uint32_t>, port<"writer", bool>, port<Value, float>>;
+  static constexpr std::string emit() {
+    return "if ($writer) $" + std::string(Out.view()) + "[$" + std::string(Index.view()) + "] = $" +
+           std::string(Value.view()) + ";";
+  }
+};
+
+/// Epilogue: residual add, `$Value += $Residual[$Index]` (residual:
+/// `input<float>` of at least `Size` elements, one per output element; with
+/// `Index` = `row` for a single vector, `out_index` for a batched GEMV). The
+/// transformer's `h + W·x` after the attention output and FFN down
+/// projections. The residual buffer may also be the output buffer (an
+/// in-place add): each element is read by its own row's threads and stored
+/// only by that row's writer.
+template <fixed_string Residual = "residual", fixed_string Value = "value", fixed_string Index = "row",
+          class Size = size_arg<"n">>
+struct add_residual {
+  static constexpr fixed_string name = "add_residual";
+  static constexpr stage_role role = stage_role::epilogue;
+  using arguments = type_list<arg<Residual, input<float, min_elements<Size>>>>;
+  using consumes = type_list<port<Index, std::uint32_t>, port<"row_active", bool>>;
+  using updates = type_list<port<Value, float>>;
+  static constexpr std::string emit() {
+    return "if ($row_active) $" + std::string(Value.view()) + " += $" + std::string(Residual.view()) + "[$" +
+           std::string(Index.view()) + "];";
   }
 };
 

@@ -9,50 +9,104 @@
 /// The main stage reads input element k as `x[k] * inv_rms * gamma[k]`.
 ///
 /// The preamble sums x² over the k elements with all threads of the
-/// threadgroup (SIMD-group sums, then one slot per SIMD-group in threadgroup
-/// memory), so every thread of the threadgroup must execute it: main stages
-/// guard their rows after the hook's preamble, never return before it.
+/// threadgroup (`foundry_rms_inv` of rmsnorm.metal: SIMD-group sums, then
+/// one slot per SIMD-group in threadgroup memory), so every thread of the
+/// threadgroup must execute it: main stages guard their rows after the
+/// hook's preamble, never return before it.
+///
+/// The hook is policy-generic: it only changes how the main stage reads its
+/// input (`load_input`), so any weight policy's loader, scale and affine
+/// terms apply to the normalised input unchanged.
 
 #include <cstdint>
 #include <string>
 #include <string_view>
 
+#include "foundry/core/fixed_string.hpp"
 #include "foundry/dsl/arguments.hpp"
 #include "foundry/dsl/dispatch.hpp"
 #include "foundry/dsl/policy.hpp"
 #include "foundry/dsl/port.hpp"
+#include "foundry/dsl/source_piece.hpp"
+#include "foundry/embedded/rmsnorm/rmsnorm.metal.hpp"
 
 namespace foundry::kernels {
 
+/// Metal helper `foundry_rms_inv` (threadgroup-wide 1/RMS of a vector).
+using rmsnorm_piece = source_piece<"rmsnorm", embedded::rmsnorm::rmsnorm_metal>;
+
 /// Hook: weights in policy `P`, input RMS-normalised inside each threadgroup.
-/// Adds arguments `gamma` (float[k], the RMSNorm weight) and `eps` (float),
-/// port `inv_rms` and 32 floats of threadgroup memory. Uses the main stage's
-/// `x` and `k`.
-template <weight_policy P>
+/// Adds arguments `gamma` (float[K], the RMSNorm weight) and `eps` (float),
+/// port `inv_rms` and 32 floats of threadgroup memory (`rms_partial`). Uses
+/// the main stage's input vector argument `X` (float[K]) and its length,
+/// the scalar argument `K` (defaults: `x` and `k`, the GEMV's names).
+template <weight_policy P, fixed_string X = "x", fixed_string K = "k">
 struct rmsnorm_input {
   using policy = P;
   using policies = type_list<P>;
-  using arguments = type_list<arg<"gamma", input<float, min_elements<size_arg<"k">>>>, arg<"eps", scalar<float>>>;
+  using arguments = type_list<arg<"gamma", input<float, min_elements<size_arg<K>>>>, arg<"eps", scalar<float>>>;
   using produces = type_list<port<"inv_rms", float>>;
   using threadgroup = type_list<tg_array<"rms_partial", float, 32>>;
+  using helpers = type_list<rmsnorm_piece>;
 
   static constexpr std::string preamble() {
-    return R"({
-  float ss = 0.0f;
-  for (uint i = $thread_index_in_threadgroup; i < $k; i += $threads_per_threadgroup.x) ss += $x[i] * $x[i];
-  ss = simd_sum(ss);
-  if ($thread_index_in_simdgroup == 0u) $rms_partial[$simdgroup_index_in_threadgroup] = ss;
-  threadgroup_barrier(mem_flags::mem_threadgroup);
-  float total = $thread_index_in_simdgroup < $simdgroups_per_threadgroup ? $rms_partial[$thread_index_in_simdgroup] : 0.0f;
-  total = simd_sum(total);
-  $inv_rms = rsqrt(total / float($k) + $eps);
-}
-)";
+    return "$inv_rms = foundry_rms_inv($" + std::string(X.view()) + ", $" + std::string(K.view()) +
+           ", $eps, $rms_partial, $thread_index_in_threadgroup, $threads_per_threadgroup.x,\n"
+           "                           $thread_index_in_simdgroup, $simdgroup_index_in_threadgroup, "
+           "$simdgroups_per_threadgroup);\n";
   }
   /// Input element `k` of vector `x`, normalised.
   static constexpr std::string load_input(std::string_view x, std::string_view k) {
     return "(" + std::string(x) + "[" + std::string(k) + "] * $inv_rms * $gamma[" + std::string(k) + "])";
   }
+};
+
+/// Hook: weights in policy `P`, RMSNorm folded into the main stage's row
+/// dot products. Since inv_rms is one scalar,
+///   W[r, :]·x̂ = inv_rms · Σ_k W[r, k]·(x_k·gamma_k),
+/// and the lanes of a SIMD-group that computes one row read every x_k
+/// between them; so each lane also sums its x_k², one SIMD-group sum gives
+/// Σ_k x_k², and the main stage scales its dot product by
+/// inv_rms = 1 / sqrt(Σ_k x_k² / K + eps) afterwards. No threadgroup memory,
+/// no barrier, no second pass over x: the RMSNorm costs one multiply-add per
+/// element and rides on the row's own `simd_sum`.
+///
+/// Only main stages written for it can use it (they emit the squares and
+/// the final scaling; `row_dot` in kernels/qkv/row_dot.hpp does): it has no
+/// `load_input`, so a stage that only knows `load_input` (such as
+/// `gemv_row_major`) does not compile with it instead of silently skipping
+/// the normalisation. Adds arguments `gamma` (float[K]) and `eps` (float)
+/// and port `inv_rms` (float, set by the main stage after its reduction).
+/// `X`, `K`: the main stage's input vector argument and length (scalar).
+template <weight_policy P, fixed_string X = "x", fixed_string K = "k">
+struct rmsnorm_folded_input {
+  using policy = P;
+  using policies = type_list<P>;
+  using arguments = type_list<arg<"gamma", input<float, min_elements<size_arg<K>>>>, arg<"eps", scalar<float>>>;
+  using produces = type_list<port<"inv_rms", float>>;
+  /// Marks the folded form for the main stages that support it.
+  static constexpr bool folds_rms = true;
+  /// The raw input element `k` of vector `x` (squared into the lane's sum).
+  static constexpr std::string load_raw(std::string_view x, std::string_view k) {
+    return std::string(x) + "[" + std::string(k) + "]";
+  }
+  /// The input element scaled by gamma, from its raw value `raw`: what the
+  /// dot product multiplies before the final scaling by inv_rms.
+  static constexpr std::string scale_raw(std::string_view raw, std::string_view k) {
+    return std::string(raw) + " * $gamma[" + std::string(k) + "]";
+  }
+  /// Statement setting port `inv_rms` from the SIMD-group's total of x².
+  static constexpr std::string set_inv_rms(std::string_view sum_of_squares) {
+    return "$inv_rms = rsqrt(" + std::string(sum_of_squares) + " / float($" + std::string(K.view()) +
+           ") + $eps);\n";
+  }
+};
+
+/// True for hooks that fold the RMSNorm into the main stage's reduction
+/// (`rmsnorm_folded_input`).
+template <class H>
+concept folded_rms_hook = requires {
+  requires bool(H::folds_rms);
 };
 
 }  // namespace foundry::kernels

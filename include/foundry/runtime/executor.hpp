@@ -53,6 +53,7 @@ class executor {
   }
 
   backend& get_backend() noexcept { return *backend_; }
+  const backend& get_backend() const noexcept { return *backend_; }
 
   /// A buffer of `count` elements of `T` (uninitialised).
   template <class T>

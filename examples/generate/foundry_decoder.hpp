@@ -1,0 +1,280 @@
+// The decode step on Foundry kernels: every operation of a Llama block is a
+// kernel alias of the library, dispatched through `foundry::executor` on
+// any backend.
+//
+// One step (one token at position pos):
+//   x = embedding(token)                                    embedding_<PE>
+//   per layer:
+//     q, k, v = RMSNorm(x; attn_norm) · Wq, Wk, Wv          rmsnorm_qkv<PW>
+//     q, k_cache[pos], v_cache[pos] = RoPE(q, k, pos), v     rope_norm_kv_append_f32
+//     a = attention(q, caches[0..pos])                      attention_decode_f32
+//     x = Wo · a + x                                        gemv_<PW>_residual
+//     h = SiLU(RMSNorm(x; ffn_norm) · Wgate) · (… · Wup)    rmsnorm_gate_up_swiglu<PW>
+//     x = Wdown · h + x                                     gemv_<PW>_residual
+//   logits = RMSNorm(x; output_norm) · Wout                 rmsnorm_lm_head<PE>
+//   next = argmax(logits)                                   argmax_f32 (two passes)
+// PW is the policy of the layers' matrices, PE the one of the output matrix
+// (token_embd when the embeddings are tied). Weights are repacked once into
+// the policies' data/scale planes (kernels/policies/repack.hpp) and uploaded.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include <foundry/foundry.hpp>
+#include <kernels/library.hpp>
+#include <kernels/policies/repack.hpp>
+
+#include "decoder.hpp"
+#include "model.hpp"
+
+namespace foundry::generate {
+
+namespace fk = foundry::kernels;
+
+/// Fused final RMSNorm + LM head: logits = W · RMSNorm(x; gamma), W in `P`.
+template <weight_policy P>
+using rmsnorm_lm_head = fused_kernel<fixed_string("rmsnorm_lm_head_") + P::name, fk::gemv_dispatch,
+                                     fk::gemv_row_major<fk::rmsnorm_input<P>>,
+                                     epi::store<"y", "value", size_arg<"n">>>;
+
+/// A weight matrix on the device: its planes in policy `P`.
+template <weight_policy P>
+struct device_matrix {
+  buffer data, scales;
+  std::uint32_t rows = 0, cols = 0;
+
+  device_matrix(executor& ex, const weight& w) : rows(std::uint32_t(w.rows)), cols(std::uint32_t(w.cols)) {
+    if (w.type != policies::ggml_type_of<P>)
+      throw std::runtime_error("tensor " + std::string(w.name) + " is " + std::string(w.type_name()) +
+                               ", expected " + std::string(quant::to_string(policies::ggml_type_of<P>)));
+    const auto planes = policies::repack<P>(w.bytes.data(), w.rows, w.cols, policies::layout::row_major);
+    data = ex.upload(planes.data);
+    if constexpr (P::has_scale) scales = ex.upload(planes.scales);
+  }
+  /// Sets `<W>` and, for policies with a scale, `<W>_scales` in `args`.
+  template <fixed_string W, class Args>
+  void bind(Args& args) const {
+    args.template set<W>(data);
+    if constexpr (P::has_scale) args.template set<W + fixed_string("_scales")>(scales);
+  }
+};
+
+/// A vector of floats on the device (norm weights): F32 tensors only.
+inline buffer upload_vector(executor& ex, const weight& w) {
+  if (w.type != quant::ggml_type::f32)
+    throw std::runtime_error("tensor " + std::string(w.name) + " is " + std::string(w.type_name()) + ", expected F32");
+  std::vector<float> v(w.size());
+  std::memcpy(v.data(), w.bytes.data(), v.size() * sizeof(float));
+  return ex.upload(v);
+}
+
+/// See the file comment.
+template <weight_policy PW, weight_policy PE>
+class foundry_decoder final : public decoder {
+ public:
+  using qkv = fk::rmsnorm_qkv<PW>;
+  using gate_up = fk::rmsnorm_gate_up_swiglu<PW>;
+  using gemv_residual = fk::gemv_kernel<fixed_string("gemv_residual_") + PW::name, PW,
+                                        policies::layout::row_major, false, true>;
+  using embedding = fk::embedding_kernel<fixed_string("embedding_") + PE::name, PE>;
+  using lm_head = rmsnorm_lm_head<PE>;
+
+  foundry_decoder(std::unique_ptr<backend> be, const llama_model& m, std::uint32_t max_positions)
+      : ex_(std::move(be)), hp_(m.hparams()), max_pos_(max_positions), head_(ex_, m.output()) {
+    for (const layer_weights& l : m.layers()) layers_.push_back(layer(ex_, l));
+    output_norm_ = upload_vector(ex_, m.output_norm());
+    if (&m.output() == &m.token_embd() || m.output().name == m.token_embd().name)
+      tied_ = true;
+    else
+      embd_ = std::make_unique<device_matrix<PE>>(ex_, m.token_embd());
+    const std::size_t kv = std::size_t{hp_.n_layer} * hp_.n_head_kv * max_pos_ * hp_.head_dim;
+    k_cache_ = ex_.allocate<float>(kv);
+    v_cache_ = ex_.allocate<float>(kv);
+    x_ = ex_.allocate<float>(hp_.n_embd);
+    q_ = ex_.allocate<float>(hp_.n_embd_q());
+    k_ = ex_.allocate<float>(hp_.n_embd_kv());
+    v_ = ex_.allocate<float>(hp_.n_embd_kv());
+    attn_ = ex_.allocate<float>(hp_.n_embd_q());
+    h_ = ex_.allocate<float>(hp_.n_ff);
+    logits_ = ex_.allocate<float>(hp_.n_vocab);
+    const std::uint32_t groups = (hp_.n_vocab + argmax_chunk - 1) / argmax_chunk;
+    part_value_ = ex_.allocate<float>(groups);
+    part_index_ = ex_.allocate<std::uint32_t>(groups);
+    best_value_ = ex_.allocate<float>(1);
+    best_index_ = ex_.allocate<std::uint32_t>(1);
+    // Compile the whole kernel set in one go.
+    ex_.prepare<embedding, qkv, fk::rope_norm_kv_append_f32, fk::attention_decode_f32, gemv_residual, gate_up,
+                lm_head, fk::argmax_f32>();
+  }
+
+  std::int32_t step(std::int32_t token, std::uint32_t pos) override {
+    if (token < 0 || std::uint32_t(token) >= hp_.n_vocab)
+      throw std::out_of_range("token " + std::to_string(token) + " is outside the vocabulary");
+    if (pos >= max_pos_ || pos > filled_)
+      throw std::out_of_range("position " + std::to_string(pos) + " (cache holds " + std::to_string(filled_) +
+                              " of " + std::to_string(max_pos_) + ")");
+    embed(std::uint32_t(token));
+    for (std::uint32_t l = 0; l < hp_.n_layer; ++l) run_layer(l, pos);
+    typename lm_head::arguments a;
+    head_.template bind<"w">(a);
+    a.template set<"x">(x_).template set<"gamma">(output_norm_).template set<"eps">(hp_.rms_eps);
+    a.template set<"y">(logits_).template set<"n">(hp_.n_vocab).template set<"k">(hp_.n_embd);
+    ex_.dispatch<lm_head>(a);
+    fk::argmax_two_pass(ex_, logits_, hp_.n_vocab, part_value_, part_index_, best_value_, best_index_,
+                        argmax_chunk);
+    ex_.synchronize();
+    filled_ = pos + 1;
+    logits_valid_ = false;
+    return std::int32_t(best_index_.read<std::uint32_t>()[0]);
+  }
+
+  std::span<const float> logits() override {
+    if (!logits_valid_ && filled_ > 0) {
+      host_logits_ = logits_.read<float>();
+      logits_valid_ = true;
+    }
+    return host_logits_;
+  }
+  std::uint32_t max_positions() const override { return max_pos_; }
+  std::string name() const override { return std::string(ex_backend_name()) + " (Foundry kernels)"; }
+  double compile_seconds() const override { return ex_.compile_seconds(); }
+
+ private:
+  static constexpr std::uint32_t argmax_chunk = 4096;
+
+  struct layer {
+    buffer attn_norm, ffn_norm;
+    device_matrix<PW> wq, wk, wv, wo, gate, up, down;
+    layer(executor& ex, const layer_weights& l)
+        : attn_norm(upload_vector(ex, l.attn_norm)),
+          ffn_norm(upload_vector(ex, l.ffn_norm)),
+          wq(ex, l.attn_q),
+          wk(ex, l.attn_k),
+          wv(ex, l.attn_v),
+          wo(ex, l.attn_output),
+          gate(ex, l.ffn_gate),
+          up(ex, l.ffn_up),
+          down(ex, l.ffn_down) {}
+  };
+
+  std::string_view ex_backend_name() const { return ex_.get_backend().name(); }
+
+  void embed(std::uint32_t token) {
+    typename embedding::arguments a;
+    (tied_ ? head_ : *embd_).template bind<"table">(a);
+    a.template set<"token">(token).template set<"n_vocab">(hp_.n_vocab).template set<"hidden">(hp_.n_embd);
+    a.template set<"y">(x_);
+    ex_.dispatch<embedding>(a);
+  }
+
+  void run_layer(std::uint32_t l, std::uint32_t pos) {
+    const layer& w = layers_[l];
+    const std::size_t cache_offset = std::size_t{l} * hp_.n_head_kv * max_pos_ * hp_.head_dim * sizeof(float);
+    {
+      typename qkv::arguments a;
+      w.wq.template bind<"wq">(a);
+      w.wk.template bind<"wk">(a);
+      w.wv.template bind<"wv">(a);
+      a.template set<"x">(x_).template set<"gamma">(w.attn_norm).template set<"eps">(hp_.rms_eps);
+      a.template set<"hidden">(hp_.n_embd).template set<"n_heads">(hp_.n_head).template set<"n_kv">(hp_.n_head_kv);
+      a.template set<"head_dim">(hp_.head_dim).template set<"q">(q_).template set<"k">(k_).template set<"v">(v_);
+      ex_.dispatch<qkv>(a);
+    }
+    {
+      fk::rope_norm_kv_append_f32::arguments a;
+      a.set<"q">(q_).set<"k">(k_).set<"v">(v_).set<"k_cache">(k_cache_.at(cache_offset));
+      a.set<"v_cache">(v_cache_.at(cache_offset)).set<"n_heads">(hp_.n_head).set<"n_kv">(hp_.n_head_kv);
+      a.set<"head_dim">(hp_.head_dim).set<"max_seq">(max_pos_).set<"pos">(pos).set<"freq_base">(hp_.rope_freq_base);
+      ex_.dispatch<fk::rope_norm_kv_append_f32>(a);
+    }
+    {
+      fk::attention_decode_f32::arguments a;
+      a.set<"q">(q_).set<"k_cache">(k_cache_.at(cache_offset)).set<"v_cache">(v_cache_.at(cache_offset));
+      a.set<"y">(attn_).set<"n_heads">(hp_.n_head).set<"n_kv">(hp_.n_head_kv).set<"head_dim">(hp_.head_dim);
+      a.set<"max_seq">(max_pos_).set<"pos">(pos);
+      ex_.dispatch<fk::attention_decode_f32>(a);
+    }
+    residual_gemv(w.wo, attn_, hp_.n_embd_q());
+    {
+      typename gate_up::arguments a;
+      w.gate.template bind<"w_gate">(a);
+      w.up.template bind<"w_up">(a);
+      a.template set<"x">(x_).template set<"gamma">(w.ffn_norm).template set<"eps">(hp_.rms_eps);
+      a.template set<"hidden">(hp_.n_embd).template set<"ffn">(hp_.n_ff).template set<"y">(h_);
+      ex_.dispatch<gate_up>(a);
+    }
+    residual_gemv(w.down, h_, hp_.n_ff);
+  }
+
+  // x = W · in + x (in place: each row reads its residual before writing it).
+  void residual_gemv(const device_matrix<PW>& w, const buffer& in, std::uint32_t k) {
+    typename gemv_residual::arguments a;
+    w.template bind<"w">(a);
+    a.template set<"x">(in).template set<"n">(hp_.n_embd).template set<"k">(k);
+    a.template set<"residual">(x_).template set<"y">(x_);
+    ex_.dispatch<gemv_residual>(a);
+  }
+
+  executor ex_;
+  llama_hparams hp_;
+  std::uint32_t max_pos_;
+  device_matrix<PE> head_;
+  std::unique_ptr<device_matrix<PE>> embd_;
+  bool tied_ = false;
+  std::vector<layer> layers_;
+  buffer output_norm_, k_cache_, v_cache_, x_, q_, k_, v_, attn_, h_, logits_;
+  buffer part_value_, part_index_, best_value_, best_index_;
+  std::uint32_t filled_ = 0;
+  bool logits_valid_ = false;
+  std::vector<float> host_logits_;
+};
+
+namespace detail {
+template <class... Ps, class F>
+void with_policy(quant::ggml_type t, std::string_view what, type_list<Ps...>, F&& f) {
+  bool done = false;
+  ([&] {
+    if (!done && t == policies::ggml_type_of<Ps>) {
+      f(Ps{});
+      done = true;
+    }
+  }(), ...);
+  if (!done)
+    throw std::runtime_error(std::string(what) + " weights of type " + std::string(quant::to_string(t)) +
+                             " have no kernels in this build (layers: Q4_1, Q4_0, Q8_0, F16; output: Q8_0, "
+                             "Q4_1, F16, F32)");
+}
+}  // namespace detail
+
+/// A decoder on Foundry kernels for `m` on backend `be`, choosing the
+/// policies from the tensor types the file holds (every layer matrix must
+/// share one type). Throws `std::runtime_error` for types without kernels.
+inline std::unique_ptr<decoder> make_foundry_decoder(std::unique_ptr<backend> be, const llama_model& m,
+                                                     std::uint32_t max_positions) {
+  const quant::ggml_type tw = m.layer(0).attn_q.type;
+  for (const layer_weights& l : m.layers())
+    for (const weight* w : {&l.attn_q, &l.attn_k, &l.attn_v, &l.attn_output, &l.ffn_gate, &l.ffn_up, &l.ffn_down})
+      if (w->type != tw)
+        throw std::runtime_error("tensor " + std::string(w->name) + " is " + std::string(w->type_name()) +
+                                 "; this decoder needs every layer matrix in one type (" +
+                                 std::string(quant::to_string(tw)) + ")");
+  if (!m.hparams().tied_embeddings && m.output().type != m.token_embd().type)
+    throw std::runtime_error("output and token_embd must share a type");
+  std::unique_ptr<decoder> out;
+  detail::with_policy(tw, "layer", type_list<policies::q4_1, policies::q4_0, policies::q8_0, policies::f16>{},
+                      [&]<class PW>(PW) {
+                        detail::with_policy(m.output().type, "output",
+                                            type_list<policies::q8_0, policies::q4_1, policies::f16, policies::f32>{},
+                                            [&]<class PE>(PE) {
+                                              out = std::make_unique<foundry_decoder<PW, PE>>(std::move(be), m,
+                                                                                               max_positions);
+                                            });
+                      });
+  return out;
+}
+
+}  // namespace foundry::generate

@@ -1,0 +1,92 @@
+// Decode attention: one query token against a KV cache, one threadgroup per
+// query head.
+//
+//   y[h] = sum_{p <= pos} softmax_p(scale * q[h] . K[g, p]) V[g, p],
+//   g = h / (n_heads / n_kv)  (grouped-query attention, Ainslie et al., 2023),
+//   scale = 1 / sqrt(head_dim)  (Vaswani et al., 2017, eq. 1).
+//
+// The softmax is computed in one streaming pass (online softmax, Milakov &
+// Gimelshein, 2018, "Online normalizer calculation for softmax", alg. 3,
+// extended to the weighted sum of V as in FlashAttention, Dao et al., 2022):
+// each SIMD-group keeps a running max m, normaliser l and accumulator acc
+// over the positions p = sg, sg + nsg, ... it owns:
+//   m' = max(m, s_p),  c = exp(m - m'),  e = exp(s_p - m'),
+//   l' = l c + e,      acc' = acc c + e V[p].
+// The SIMD-groups' (m, l, acc) are then merged through threadgroup memory:
+//   M = max_j m_j,  L = sum_j l_j exp(m_j - M),  y = sum_j acc_j exp(m_j - M) / L.
+// Within a SIMD-group, lane i owns head elements d = i, i + 32, ... (at most
+// MAX_D / 32 of them) and the score q . K[p] is a simd_sum of the lanes'
+// partial dot products, so every lane holds the same s_p, m and l.
+//
+// Layouts: q, y [n_heads, head_dim] float; k_cache, v_cache [n_kv, max_seq,
+// head_dim] of T (float or half). Threadgroup memory: m_part, l_part [nsg],
+// acc_part [nsg * MAX_D]. Every thread of the threadgroup must call this
+// function (it contains a threadgroup barrier); heads or shapes outside the
+// supported range write nothing.
+
+template <typename T, int MAX_D>
+ALWAYS_INLINE void foundry_attention_decode(
+    const device float* q, const device T* k_cache, const device T* v_cache, device float* y,
+    uint n_heads, uint n_kv, uint head_dim, uint max_seq, uint pos,
+    threadgroup float* m_part, threadgroup float* l_part, threadgroup float* acc_part,
+    uint head, uint tid, uint threads, uint lane, uint sg, uint nsg) {
+  const int PER_LANE = MAX_D / 32;
+  const bool valid = head < n_heads && n_kv > 0u && n_heads % n_kv == 0u && head_dim > 0u &&
+                     head_dim <= uint(MAX_D) && pos < max_seq;
+  const uint n_pos = valid ? pos + 1u : 0u;
+  const uint kv_head = valid ? head / (n_heads / n_kv) : 0u;
+  const float scale = 1.0f / precise::sqrt(float(head_dim));
+
+  // This lane's slice of q, pre-scaled.
+  float qv[PER_LANE];
+  float acc[PER_LANE];
+  for (int j = 0; j < PER_LANE; ++j) {
+    const uint d = lane + 32u * uint(j);
+    qv[j] = (valid && d < head_dim) ? q[(ulong)head * head_dim + d] * scale : 0.0f;
+    acc[j] = 0.0f;
+  }
+  float m = -INFINITY;
+  float l = 0.0f;
+  const ulong base = (ulong)kv_head * max_seq * head_dim;
+  for (uint p = sg; p < n_pos; p += nsg) {
+    const ulong row = base + (ulong)p * head_dim;
+    float partial = 0.0f;
+    for (int j = 0; j < PER_LANE; ++j) {
+      const uint d = lane + 32u * uint(j);
+      if (d < head_dim) partial += qv[j] * float(k_cache[row + d]);
+    }
+    const float s = simd_sum(partial);
+    const float m_new = max(m, s);
+    const float c = precise::exp(m - m_new);
+    const float e = precise::exp(s - m_new);
+    l = l * c + e;
+    for (int j = 0; j < PER_LANE; ++j) {
+      const uint d = lane + 32u * uint(j);
+      const float v = d < head_dim ? float(v_cache[row + d]) : 0.0f;
+      acc[j] = acc[j] * c + e * v;
+    }
+    m = m_new;
+  }
+
+  // Merge the SIMD-groups' partial results.
+  if (lane == 0u) {
+    m_part[sg] = m;
+    l_part[sg] = l;
+  }
+  for (int j = 0; j < PER_LANE; ++j) {
+    const uint d = lane + 32u * uint(j);
+    if (d < head_dim) acc_part[sg * uint(MAX_D) + d] = acc[j];
+  }
+  threadgroup_barrier(mem_flags::mem_threadgroup);
+  if (valid) {
+    float m_all = -INFINITY;
+    for (uint j = 0; j < nsg; ++j) m_all = max(m_all, m_part[j]);
+    float l_all = 0.0f;
+    for (uint j = 0; j < nsg; ++j) l_all += l_part[j] * precise::exp(m_part[j] - m_all);
+    for (uint d = tid; d < head_dim; d += threads) {
+      float o = 0.0f;
+      for (uint j = 0; j < nsg; ++j) o += acc_part[j * uint(MAX_D) + d] * precise::exp(m_part[j] - m_all);
+      y[(ulong)head * head_dim + d] = o / l_all;
+    }
+  }
+}

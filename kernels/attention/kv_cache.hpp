@@ -1,0 +1,133 @@
+#pragma once
+/// @file kv_cache.hpp
+/// KV-cache append for one decode token, alone or fused with RoPE.
+///
+/// Cache layout (one layer; float32 or half elements `T`):
+///   k_cache, v_cache: [n_kv, max_seq, head_dim], row-major, so element
+///   (h, p, d) is at `(h·max_seq + p)·head_dim + d`: the positions of one KV
+///   head are contiguous, which is what `attention_decode` streams over.
+/// Layers: the caller allocates one buffer for all layers and binds layer
+/// `l`'s cache with a buffer offset, `cache.at(l · n_kv·max_seq·head_dim ·
+/// sizeof(T))` (the kernels never see the layer index).
+/// Inputs: k, v of the current token, float32 [n_kv, head_dim] (the K and V
+/// projections' outputs). Position `pos` (0-based) must be < `max_seq`; the
+/// kernels write nothing when it is not (the host is expected to check).
+
+#include <cstdint>
+#include <string>
+#include <type_traits>
+
+#include "foundry/dsl/arguments.hpp"
+#include "foundry/dsl/compose.hpp"
+#include "foundry/dsl/dispatch.hpp"
+#include "foundry/dsl/stage.hpp"
+#include "foundry/metal/half.hpp"
+#include "foundry/metal/type_name.hpp"
+#include "kernels/elementwise/sizes.hpp"
+#include "kernels/rope/rope.hpp"
+
+namespace foundry::kernels {
+
+/// Elements of one layer's K (or V) cache, `n_kv · max_seq · head_dim`.
+using kv_cache_elements = sizes::product<size_arg<"n_kv">, size_arg<"max_seq">, size_arg<"head_dim">>;
+/// Elements of one token's K (or V), `n_kv · head_dim`.
+using kv_token_elements = sizes::product<size_arg<"n_kv">, size_arg<"head_dim">>;
+
+/// KV append main stage: `k_cache[h, pos, d] = k[h, d]`, `v_cache[h, pos, d]
+/// = v[h, d]` (converted to `T`), one thread per element of `k`. Arguments:
+/// `k`, `v` (float [n_kv, head_dim]), `k_cache`, `v_cache` (T [n_kv,
+/// max_seq, head_dim]), `n_kv`, `head_dim`, `max_seq`, `pos` (uint).
+template <class T>
+struct kv_append_stage {
+  static_assert(std::is_same_v<T, float> || std::is_same_v<T, half>, "foundry: KV caches hold float or half");
+  static constexpr fixed_string name = "kv_append";
+  static constexpr stage_role role = stage_role::main;
+  using arguments = type_list<arg<"k", input<float, min_elements<kv_token_elements>>>,
+                              arg<"v", input<float, min_elements<kv_token_elements>>>,
+                              arg<"k_cache", output<T, min_elements<kv_cache_elements>>>,
+                              arg<"v_cache", output<T, min_elements<kv_cache_elements>>>,
+                              arg<"n_kv", scalar<std::uint32_t>>, arg<"head_dim", scalar<std::uint32_t>>,
+                              arg<"max_seq", scalar<std::uint32_t>>, arg<"pos", scalar<std::uint32_t>>>;
+  static constexpr std::string emit() {
+    const std::string t(metal::type_name<T>());
+    return "const uint e = $thread_position_in_grid.x;\n"
+           "if (e < $n_kv * $head_dim && $pos < $max_seq) {\n"
+           "  const ulong dst = ((ulong)(e / $head_dim) * $max_seq + $pos) * $head_dim + e % $head_dim;\n"
+           "  $k_cache[dst] = " + t + "($k[e]);\n"
+           "  $v_cache[dst] = " + t + "($v[e]);\n"
+           "}";
+  }
+};
+
+/// RoPE fused with the KV append: rotates `q` [n_heads, head_dim] in place,
+/// writes the rotated `k` [n_kv, head_dim] to `k_cache` at `pos` (k itself is
+/// left unchanged) and copies `v` to `v_cache` at `pos`. One thread per
+/// rotated pair (`rope_pairs`); a thread of the k range also copies the two v
+/// elements of its pair. Arguments: `q` (inout float), `k`, `v` (float),
+/// `k_cache`, `v_cache` (T), `n_heads`, `n_kv`, `head_dim`, `max_seq`, `pos`
+/// (uint), `freq_base` (float). RoPE as in rope.hpp; layouts as in this file.
+template <rope_pairing Pairing, class T>
+struct rope_kv_append_stage {
+  static_assert(std::is_same_v<T, float> || std::is_same_v<T, half>, "foundry: KV caches hold float or half");
+  static constexpr fixed_string name = "rope_kv_append";
+  static constexpr stage_role role = stage_role::main;
+  using arguments = type_list<
+      arg<"q", inout<float, min_elements<sizes::product<size_arg<"n_heads">, size_arg<"head_dim">>>>>,
+      arg<"k", input<float, min_elements<kv_token_elements>>>, arg<"v", input<float, min_elements<kv_token_elements>>>,
+      arg<"k_cache", output<T, min_elements<kv_cache_elements>>>,
+      arg<"v_cache", output<T, min_elements<kv_cache_elements>>>, arg<"n_heads", scalar<std::uint32_t>>,
+      arg<"n_kv", scalar<std::uint32_t>>, arg<"head_dim", scalar<std::uint32_t>>,
+      arg<"max_seq", scalar<std::uint32_t>>, arg<"pos", scalar<std::uint32_t>>, arg<"freq_base", scalar<float>>>;
+  using helpers = type_list<rope_piece>;
+  static constexpr std::string emit() {
+    const std::string t(metal::type_name<T>());
+    return "const uint pairs = $head_dim / 2u;\n"
+           "const uint i = $thread_position_in_grid.x;\n"
+           "const uint q_pairs = $n_heads * pairs;\n"
+           "if (i < q_pairs) {\n"
+           "  const RopePair p = foundry_rope_pair(i % pairs, $head_dim, $pos, $freq_base, " +
+           std::string(rope_neox_flag(Pairing)) +
+           ");\n"
+           "  foundry_rope_rotate($q + (ulong)(i / pairs) * $head_dim, p);\n"
+           "} else if (i < q_pairs + $n_kv * pairs && $pos < $max_seq) {\n"
+           "  const uint u = i - q_pairs;\n"
+           "  const uint h = u / pairs;\n"
+           "  const RopePair p = foundry_rope_pair(u % pairs, $head_dim, $pos, $freq_base, " +
+           std::string(rope_neox_flag(Pairing)) +
+           ");\n"
+           "  const ulong src = (ulong)h * $head_dim;\n"
+           "  const ulong dst = ((ulong)h * $max_seq + $pos) * $head_dim;\n"
+           "  const float x0 = $k[src + p.e0], x1 = $k[src + p.e1];\n"
+           "  $k_cache[dst + p.e0] = " + t + "(x0 * p.c - x1 * p.s);\n"
+           "  $k_cache[dst + p.e1] = " + t + "(x0 * p.s + x1 * p.c);\n"
+           "  $v_cache[dst + p.e0] = " + t + "($v[src + p.e0]);\n"
+           "  $v_cache[dst + p.e1] = " + t + "($v[src + p.e1]);\n"
+           "}";
+  }
+};
+
+/// Dispatch of `kv_append_*`: one thread per element of k, 64 per threadgroup.
+using kv_append_dispatch = per_element<kv_token_elements, 64>;
+
+/// Appends one token's k, v (float [n_kv, head_dim]) to float32 caches
+/// [n_kv, max_seq, head_dim] at `pos`. Arguments, in buffer order: `k`, `v`,
+/// `k_cache`, `v_cache`, `n_kv`, `head_dim`, `max_seq`, `pos` (uint).
+using kv_append_f32 = fused_kernel<"kv_append_f32", kv_append_dispatch, kv_append_stage<float>>;
+/// As `kv_append_f32` with half caches (values rounded to nearest half).
+using kv_append_f16 = fused_kernel<"kv_append_f16", kv_append_dispatch, kv_append_stage<half>>;
+
+/// RoPE (adjacent pairs, LLAMA_ROPE_TYPE_NORM) of q in place and of k into
+/// the float32 k_cache, v into v_cache, at `pos`: replaces `rope_norm` +
+/// `kv_append_f32` for one layer. Arguments, in buffer order: `q`, `k`, `v`,
+/// `k_cache`, `v_cache`, `n_heads`, `n_kv`, `head_dim`, `max_seq`, `pos`,
+/// `freq_base`.
+using rope_norm_kv_append_f32 =
+    fused_kernel<"rope_norm_kv_append_f32", rope_dispatch, rope_kv_append_stage<rope_pairing::normal, float>>;
+/// As `rope_norm_kv_append_f32` with the NeoX pairing.
+using rope_neox_kv_append_f32 =
+    fused_kernel<"rope_neox_kv_append_f32", rope_dispatch, rope_kv_append_stage<rope_pairing::neox, float>>;
+/// As `rope_norm_kv_append_f32` with half caches.
+using rope_norm_kv_append_f16 =
+    fused_kernel<"rope_norm_kv_append_f16", rope_dispatch, rope_kv_append_stage<rope_pairing::normal, half>>;
+
+}  // namespace foundry::kernels

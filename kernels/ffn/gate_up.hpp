@@ -1,0 +1,105 @@
+#pragma once
+/// @file gate_up.hpp
+/// Gate and up projections of a gated feed-forward block for one token
+/// (decode), as one main stage producing both dot products of each row.
+///
+/// For row i < ffn: gate_i = W_gate[i, :]·x̂ and up_i = W_up[i, :]·x̂ with
+/// W_gate, W_up [ffn, hidden] (row-major planes, policy.hpp) and x̂ the
+/// hook's input (by default x RMS-normalised with the normalisation folded
+/// into the row's reduction, `rmsnorm_folded_input` of
+/// kernels/rmsnorm/hook.hpp). One SIMD-group computes both dot products of
+/// its row (one pass over x̂ when the two matrices share a policy) and
+/// reduces them, with Σx², in one `simd_sum` of a float4, so an
+/// epilogue can combine them: `epi::swiglu<"gate", "up">` gives
+/// SiLU(gate)·up (Shazeer, 2020, "GLU Variants Improve Transformer", FFN_SwiGLU).
+
+#include <cstdint>
+#include <string>
+#include <type_traits>
+
+#include "foundry/core/ct_text.hpp"
+#include "foundry/core/fixed_string.hpp"
+#include "foundry/dsl/arguments.hpp"
+#include "foundry/dsl/dispatch.hpp"
+#include "foundry/dsl/policy.hpp"
+#include "foundry/dsl/port.hpp"
+#include "foundry/dsl/stage.hpp"
+#include "kernels/qkv/qkv.hpp"
+#include "kernels/qkv/row_dot.hpp"
+#include "kernels/rmsnorm/hook.hpp"
+
+namespace foundry::kernels {
+
+namespace detail {
+/// Arguments `<W>` (data plane of a [ffn, hidden] matrix in `P`) and, for
+/// policies with a scale, `<W>_scales`.
+template <fixed_string W, weight_policy P>
+using ffn_weight_args = concat_t<
+    type_list<arg<W, input<std::byte, min_elements<data_plane_size<P, size_arg<"ffn">, size_arg<"hidden">>>>>>,
+    std::conditional_t<P::has_scale,
+                       type_list<arg<W + fixed_string("_scales"),
+                                     input<std::byte, min_elements<scale_plane_size<P, size_arg<"ffn">,
+                                                                                    size_arg<"hidden">>>>>>,
+                       type_list<>>>;
+}  // namespace detail
+
+/// Main stage: gate and up projections of row `row` (see the file comment),
+/// W_gate in policy `PG`, W_up in `PU`.
+///
+/// Arguments, in order: `w_gate`, `w_gate_scales`, `w_up`, `w_up_scales`
+/// (bytes; `_scales` only for policies with a scale), `x` (float[hidden]),
+/// `hidden`, `ffn` (uint), then the hook's (`gamma` float[hidden], `eps`
+/// float for the RMSNorm hooks; see `qkv_projection` for the choice of
+/// `Input`). `hidden` must be a multiple of the policies' weights_per_block.
+///
+/// Produces `gate`, `up` (float, the row's two dot products, valid in every
+/// lane) and the row convention ports `row`, `row_active`, `writer`
+/// (epilogues.hpp; no `value`: an epilogue such as `epi::swiglu` makes it).
+/// Rows: `simdgroup_per_row<size_arg<"ffn">, RowsPerThreadgroup>`.
+template <weight_policy PG, weight_policy PU = PG, hook Input = rmsnorm_hidden_input<PG>,
+          unsigned RowsPerThreadgroup = 4>
+struct gate_up_projection {
+  static constexpr fixed_string name = "gate_up_projection";
+  static constexpr stage_role role = stage_role::main;
+  using hook = Input;
+  using policies = type_list<PG, PU>;
+  static constexpr unsigned rows_per_threadgroup = RowsPerThreadgroup;
+  /// The dispatch this stage expects: one SIMD-group per row of y.
+  using dispatch = simdgroup_per_row<size_arg<"ffn">, RowsPerThreadgroup>;
+  using arguments = concat_t<detail::ffn_weight_args<"w_gate", PG>, detail::ffn_weight_args<"w_up", PU>,
+                             type_list<arg<"x", input<float, min_elements<size_arg<"hidden">>>>,
+                                       arg<"hidden", scalar<std::uint32_t>>, arg<"ffn", scalar<std::uint32_t>>>>;
+  using produces = type_list<port<"gate", float>, port<"up", float>, port<"row", std::uint32_t>,
+                             port<"row_active", bool>, port<"writer", bool>>;
+
+  static constexpr std::string emit() {
+    constexpr std::string_view lane = "$thread_index_in_simdgroup";
+    std::string dots;
+    if constexpr (std::is_same_v<PG, PU>) {
+      dots = row_dot<PG, Input>({{"acc_gate", "$w_gate", "$w_gate_scales"}, {"acc_up", "$w_up", "$w_up_scales"}},
+                                "$row", "$hidden", lane, "$x", "ss");
+    } else {  // two passes over x; Σx² from the first
+      dots = "{\n" +
+             row_dot<PG, Input>({{"acc_gate", "$w_gate", "$w_gate_scales"}}, "$row", "$hidden", lane, "$x", "ss") +
+             row_dot<PU, Input>({{"acc_up", "$w_up", "$w_up_scales"}}, "$row", "$hidden", lane, "$x") + "}\n";
+    }
+    std::string reduce;
+    if constexpr (folded_rms_hook<Input>)
+      reduce = "const float4 total = simd_sum(float4(acc_gate, acc_up, ss, 0.0f));\n" +
+               Input::set_inv_rms("total.z") +
+               "$gate = total.x * $inv_rms;\n"
+               "$up = total.y * $inv_rms;";
+    else
+      reduce = "const float2 total = simd_sum(float2(acc_gate, acc_up));\n"
+               "$gate = total.x;\n"
+               "$up = total.y;";
+    return "$row = $threadgroup_position_in_grid.x * " + to_text(RowsPerThreadgroup) +
+           "u + $simdgroup_index_in_threadgroup;\n"
+           "$row_active = $row < $ffn;\n"
+           "$writer = $row_active && $thread_index_in_simdgroup == 0u;\n"
+           "float acc_gate = 0.0f, acc_up = 0.0f, ss = 0.0f;  // ss: Σx² (folded RMSNorm only)\n"
+           "if ($row_active) " + dots + reduce;
+  }
+};
+
+}  // namespace foundry::kernels

@@ -1,0 +1,25 @@
+// Q4_0 weight policy (GGUF `GGML_TYPE_Q4_0`; ggml-common.h `block_q4_0`:
+// half d; uint8 qs[16]; w_j = d * (q_j - 8)).
+// Data plane: the 32 codes of each block repacked two per byte in element
+// order (see Q4Nibbles; 16 bytes per block). Scale plane: d as one half
+// (2 bytes per block). The -8 offset is applied by the loader:
+// load_weights returns q - 8 (-8..7) and dot returns sum((q - 8) * x), so
+// w = load_scale * load_weights and the policy has no affine term.
+// Implements the loading contract of include/foundry/dsl/policy.hpp.
+struct PolicyQ4_0 {
+  static ALWAYS_INLINE float load_scale(const device uchar* scales, uint block) {
+    return float(((const device half*)scales)[block]);
+  }
+  static ALWAYS_INLINE float load_affine(const device uchar* scales, uint block) {
+    (void)scales; (void)block;
+    return 0.0f;
+  }
+  template <int N>
+  static ALWAYS_INLINE void load_weights(const device uchar* data, uint k, thread float* q) {
+    Q4Nibbles::load<N>(data, k, -8, q);
+  }
+  template <int N>
+  static ALWAYS_INLINE float dot(const device uchar* data, uint k, thread const float* x) {
+    return Q4Nibbles::dot<N>(data, k, -8, x);
+  }
+};

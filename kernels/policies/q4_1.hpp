@@ -1,0 +1,73 @@
+#pragma once
+/// @file q4_1.hpp
+/// The Q4_1 weight policy: 4-bit codes with a half scale and a half minimum
+/// per 32 weights (GGUF tensor type `GGML_TYPE_Q4_1`).
+///
+/// GGUF block (ggml-common.h `block_q4_1`, 20 bytes per 32 weights):
+/// `half d; half m; uint8 qs[16];`, code q_j is the low nibble of qs[j] for
+/// j < 16 and the high nibble of qs[j − 16] for j ≥ 16; weight j is
+/// `w_j = d · q_j + m` (ggml-quants.c `dequantize_row_q4_1`; see
+/// foundry/quant/ggml_blocks.hpp).
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+
+#include "foundry/dsl/policy.hpp"
+#include "foundry/dsl/source_piece.hpp"
+#include "foundry/embedded/policies/q4_1.metal.hpp"
+#include "foundry/metal/half.hpp"
+#include "foundry/quant/ggml_blocks.hpp"
+#include "kernels/policies/q4_nibbles.hpp"
+
+namespace foundry::policies {
+
+/// Q4_1 weights, split into planes on load.
+///   Data plane: per block the 32 codes repacked two per byte in element
+///   order (16 bytes), as for Q4_0: element k of a row-major row is nibble
+///   `k % 2` of data byte `k / 2`.
+///   Scale plane: per block `d` then `m`, two halves (4 bytes).
+/// w = d·q + m (`has_scale`, `has_affine`): the Metal `load_weights`
+/// returns q (0..15), `dot` Σ q·x, and a main stage adds
+/// `load_affine · Σ x` per block. Metal struct `PolicyQ4_1`
+/// (kernels/policies/q4_1.metal, with Q4Nibbles).
+struct q4_1 {
+  static constexpr fixed_string name = "q4_1";
+  static constexpr std::string_view metal_name = "PolicyQ4_1";
+  using source = source_piece<"policy_q4_1", embedded::policies::q4_1_metal, q4_nibbles_piece>;
+  using element_type = std::byte;
+  static constexpr bool has_scale = true;
+  static constexpr bool has_affine = true;
+  static constexpr std::uint32_t weights_per_block = 32;
+  static constexpr std::uint32_t block_bytes = 16;
+  static constexpr std::uint32_t scale_bytes = 4;
+
+  /// The GGUF tensor type this policy loads, and its block codec.
+  static constexpr quant::ggml_type ggml_type = quant::ggml_type::q4_1;
+  using gguf_format = quant::q4_1;
+
+  /// Splits one GGUF block (20 bytes at `gguf_block`, any alignment) into
+  /// its repacked data-plane bytes (16 at `data`) and `d`, `m` (4 at `scales`).
+  static void split_block(const void* gguf_block, std::uint8_t* data, std::uint8_t* scales) noexcept {
+    quant::block_q4_1 b;
+    std::memcpy(&b, gguf_block, sizeof b);
+    repack_nibbles(b.qs.data(), data);
+    std::memcpy(scales, &b.d, 2);
+    std::memcpy(scales + 2, &b.m, 2);
+  }
+
+  /// Reference dequantization of weight `i` of planes holding consecutive
+  /// blocks (host side): `d · q + m` as `dequantize_row_q4_1` computes it.
+  static float dequantize(const std::uint8_t* data, const std::uint8_t* scales, std::size_t i) noexcept {
+    half d, m;
+    const std::uint8_t* s = scales + (i / weights_per_block) * scale_bytes;
+    std::memcpy(&d, s, 2);
+    std::memcpy(&m, s + 2, 2);
+    return static_cast<float>(packed_nibble(data, i)) * static_cast<float>(d) + static_cast<float>(m);
+  }
+};
+static_assert(weight_policy<q4_1>);
+static_assert(q4_1::weights_per_block == quant::q4_1::block_size &&
+              q4_1::block_bytes + q4_1::scale_bytes == quant::q4_1::type_size);
+
+}  // namespace foundry::policies

@@ -1,0 +1,40 @@
+// Packed 4-bit codes shared by the Q4_0 and Q4_1 policies.
+// Data plane: byte i of a row holds element 2i in its low nibble and element
+// 2i+1 in its high nibble (16 bytes per 32-weight block), so a run of N
+// adjacent elements starting at an N-aligned k is N/2 consecutive bytes.
+// Loads: a uint word per 8 elements (k a multiple of 8: the word is aligned,
+// every row starting at a multiple of 16 bytes), a ushort for 4, a uchar
+// for 2, one nibble of a uchar for 1. `offset` is added to each code as an
+// integer (Q4_0 passes -8), so the values are exact.
+struct Q4Nibbles {
+  template <int N>
+  static ALWAYS_INLINE void load(const device uchar* data, uint k, int offset, thread float* q) {
+    if (N % 8 == 0) {
+      const device uint* w = (const device uint*)(data + k / 2u);
+      for (int i = 0; i < N / 8; ++i) {
+        const uint v = w[i];
+        for (int j = 0; j < 8; ++j) q[8 * i + j] = float(int((v >> (4u * uint(j))) & 15u) + offset);
+      }
+    } else {
+      const uint v = N == 4 ? uint(*(const device ushort*)(data + k / 2u))
+                            : uint(data[k / 2u]) >> ((k & 1u) * 4u);
+      for (int j = 0; j < N; ++j) q[j] = float(int((v >> (4u * uint(j))) & 15u) + offset);
+    }
+  }
+  template <int N>
+  static ALWAYS_INLINE float dot(const device uchar* data, uint k, int offset, thread const float* x) {
+    float s = 0.0f;
+    if (N % 8 == 0) {
+      const device uint* w = (const device uint*)(data + k / 2u);
+      for (int i = 0; i < N / 8; ++i) {
+        const uint v = w[i];
+        for (int j = 0; j < 8; ++j) s += float(int((v >> (4u * uint(j))) & 15u) + offset) * x[8 * i + j];
+      }
+    } else {
+      const uint v = N == 4 ? uint(*(const device ushort*)(data + k / 2u))
+                            : uint(data[k / 2u]) >> ((k & 1u) * 4u);
+      for (int j = 0; j < N; ++j) s += float(int((v >> (4u * uint(j))) & 15u) + offset) * x[j];
+    }
+    return s;
+  }
+};

@@ -1,0 +1,48 @@
+// Q8_0 weight policy (GGUF `GGML_TYPE_Q8_0`; ggml-common.h `block_q8_0`:
+// half d; int8 qs[32]; w_j = d * qs[j]).
+// Data plane: the 32 int8 codes of each block, in element order (32 bytes per
+// block). Scale plane: the block's d as one half (2 bytes per block).
+// Implements the loading contract of include/foundry/dsl/policy.hpp.
+// Codes are read as uint words when N is a multiple of 4 (k is then a multiple
+// of 4 and every row starts at a multiple of 32 bytes, so the words are
+// aligned), else as bytes; a byte b becomes the signed code (b ^ 128) - 128,
+// which does not depend on the signedness of `char`.
+struct PolicyQ8_0 {
+  static ALWAYS_INLINE float load_scale(const device uchar* scales, uint block) {
+    return float(((const device half*)scales)[block]);
+  }
+  static ALWAYS_INLINE float load_affine(const device uchar* scales, uint block) {
+    (void)scales; (void)block;
+    return 0.0f;
+  }
+  /// The signed code in bits [8j, 8j+8) of v, as a float.
+  static ALWAYS_INLINE float code(uint v, uint j) {
+    return float(int(((v >> (8u * j)) & 255u) ^ 128u) - 128);
+  }
+  template <int N>
+  static ALWAYS_INLINE void load_weights(const device uchar* data, uint k, thread float* q) {
+    if (N % 4 == 0) {
+      const device uint* w = (const device uint*)(data + k);
+      for (int i = 0; i < N / 4; ++i) {
+        const uint v = w[i];
+        for (int j = 0; j < 4; ++j) q[4 * i + j] = code(v, uint(j));
+      }
+    } else {
+      for (int i = 0; i < N; ++i) q[i] = code(uint(data[k + uint(i)]), 0u);
+    }
+  }
+  template <int N>
+  static ALWAYS_INLINE float dot(const device uchar* data, uint k, thread const float* x) {
+    float s = 0.0f;
+    if (N % 4 == 0) {
+      const device uint* w = (const device uint*)(data + k);
+      for (int i = 0; i < N / 4; ++i) {
+        const uint v = w[i];
+        for (int j = 0; j < 4; ++j) s += code(v, uint(j)) * x[4 * i + j];
+      }
+    } else {
+      for (int i = 0; i < N; ++i) s += code(uint(data[k + uint(i)]), 0u) * x[i];
+    }
+    return s;
+  }
+};

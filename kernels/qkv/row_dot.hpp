@@ -1,0 +1,124 @@
+#pragma once
+/// @file row_dot.hpp
+/// Emits the per-lane part of dot products of weight rows with one input
+/// vector, for main stages that give each output row one SIMD-group (the
+/// fused QKV and gate/up projections).
+///
+/// For row r of a row-major [rows, K] matrix W in weight policy P (data
+/// plane `w`, scale plane `w_scales`, layout of policy.hpp), lane l of the
+/// SIMD-group adds to its accumulator
+///   Σ_{runs c} d_b · Σ_{i<C} q[c+i]·x̂[c+i]  (+ m_b · Σ_{i<C} x̂[c+i] for affine P)
+/// over the runs of C adjacent elements c = C·l, C·l + 32·C, ...
+/// (b = c / weights_per_block; C = `row_dot_chunk<P>`: 8 for block formats,
+/// so a run stays inside its block and a Q4 lane reads one 32-bit word, 4
+/// for F16/F32), then, for F16/F32 only, the tail elements
+/// K − K mod C + l, + 32, ... one at a time. A `simd_sum` of the
+/// accumulators after the emitted block gives the row's dot product. x̂[i] is
+/// the hook's `load_input(x, i)` (RMSNorm-normalised for `rmsnorm_input`).
+/// Several matrices of one policy (gate and up) share the loads of x̂.
+/// K must be a multiple of P::weights_per_block (any K for F16/F32).
+
+#include <cstdint>
+#include <initializer_list>
+#include <string>
+#include <string_view>
+
+#include "foundry/core/ct_text.hpp"
+#include "foundry/dsl/policy.hpp"
+#include "kernels/rmsnorm/hook.hpp"
+
+namespace foundry::kernels {
+
+/// One matrix of a `row_dot` call: the accumulator variable to add to, and
+/// the resolved expressions of the matrix's data and scale planes (the
+/// scale plane is ignored for policies without one).
+struct row_dot_target {
+  std::string_view acc;
+  std::string_view data;
+  std::string_view scales;
+};
+
+/// Elements per lane run of `row_dot` for policy `P` (see the file comment).
+template <weight_policy P>
+inline constexpr unsigned row_dot_chunk = P::weights_per_block == 1 ? 4u : 8u;
+
+/// Metal statements (a `{ }` block) adding the lane's share of
+/// `W_t[row, :] · x̂` to `t.acc` for every target `t` (see the file comment).
+/// `row`, `k`, `lane`, `x` are resolved expressions (row index, columns,
+/// lane in the SIMD-group, input vector).
+///
+/// With a `folded_rms_hook` (`rmsnorm_folded_input`), x̂_i is x_i·gamma_i
+/// (not yet scaled by inv_rms) and, when `squares` names a float variable,
+/// the lane also adds its x_i² to it; the caller reduces both over the
+/// SIMD-group and scales the dot products by inv_rms (`set_inv_rms`). Pass
+/// `squares` to one `row_dot` per pass over x only. Other hooks give x̂_i as
+/// `Hook::load_input(x, i)` and ignore `squares`.
+template <weight_policy P, class Hook>
+constexpr std::string row_dot(std::initializer_list<row_dot_target> targets, std::string_view row,
+                              std::string_view k, std::string_view lane, std::string_view x,
+                              std::string_view squares = {}) {
+  constexpr unsigned chunk = row_dot_chunk<P>;
+  static_assert(P::weights_per_block == 1 || P::weights_per_block % chunk == 0,
+                "foundry: row_dot reads runs of 8 weights inside one block");
+  const std::string Pn(P::metal_name);
+  const std::string K(k), L(lane), R(row), C = to_text(chunk);
+  const std::string wpb = to_text(P::weights_per_block) + "u";
+  // Statement(s) setting `dst` to x̂ at index `idx`.
+  auto load = [&](const std::string& dst, const std::string& idx) {
+    if constexpr (folded_rms_hook<Hook>) {
+      std::string t = "{ const float xr = " + Hook::load_raw(x, idx) + "; ";
+      if (!squares.empty()) t += std::string(squares) + " += xr * xr; ";
+      return t + dst + " = " + Hook::scale_raw("xr", idx) + "; }";
+    } else {
+      return dst + " = " + Hook::load_input(x, idx) + ";";
+    }
+  };
+  std::string s = "{\n  const ulong blocks = (ulong)(" + K + " / " + wpb + ");\n";
+  std::size_t i = 0;
+  for (const row_dot_target& t : targets) {
+    const std::string id = to_text(i++);
+    s += "  const device uchar* wd" + id + " = " + std::string(t.data) + " + (ulong)(" + R + ") * blocks * " +
+         to_text(P::block_bytes) + "u;\n";
+    if (P::has_scale)
+      s += "  const device uchar* ws" + id + " = " + std::string(t.scales) + " + (ulong)(" + R +
+           ") * blocks * " + to_text(P::scale_bytes) + "u;\n";
+    else
+      s += "  const device uchar* ws" + id + " = wd" + id + ";  // no scale plane\n";
+  }
+  auto accumulate = [&](const std::string& n, const std::string& kk) {
+    std::string a;
+    std::size_t j = 0;
+    for (const row_dot_target& t : targets) {
+      const std::string id = to_text(j++);
+      a += "    " + std::string(t.acc) + " += " + Pn + "::load_scale(ws" + id + ", b) * " + Pn + "::dot<" + n +
+           ">(wd" + id + ", " + kk + ", xv)";
+      if (P::has_affine) a += " + " + Pn + "::load_affine(ws" + id + ", b) * xs";
+      a += ";\n";
+    }
+    return a;
+  };
+  s += "  for (uint k0 = " + L + " * " + C + "u; k0 + " + C + "u <= " + K + "; k0 += " + to_text(32 * chunk) +
+       "u) {\n"
+       "    float xv[" + C + "];\n"
+       "    for (int i = 0; i < " + C + "; ++i) " + load("xv[i]", "k0 + uint(i)") + "\n"
+       "    const uint b = k0 / " + wpb + ";\n";
+  if (P::has_affine) {
+    s += "    float xs = 0.0f;\n"
+         "    for (int i = 0; i < " + C + "; ++i) xs += xv[i];\n";
+  }
+  s += accumulate(C, "k0");
+  s += "  }\n";
+  if (P::weights_per_block == 1) {  // F16/F32: K need not be a multiple of the run length
+    s += "  for (uint k1 = (" + K + " / " + C + "u) * " + C + "u + " + L + "; k1 < " + K + "; k1 += 32u) {\n"
+         "    float xv[1];\n"
+         "    " + load("xv[0]", "k1") + "\n"
+         "    const uint b = k1;\n";
+    if (P::has_affine) s += "    const float xs = xv[0];\n";
+    s += accumulate("1", "k1");
+    s += "  }\n";
+  }
+  s += "}\n";
+  return s;
+}
+
+}  // namespace foundry::kernels

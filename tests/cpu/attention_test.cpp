@@ -1,0 +1,249 @@
+// KV-cache append and decode attention (kernels/attention/) on the CPU
+// backend, against float64 references.
+//
+// Attention tolerance: each score is a float dot product of head_dim ≤ 128
+// terms and each output a float sum over ≤ 257 positions of softmax-weighted
+// values, with float exp and a final division: the relative error
+// ‖out − ref‖/‖ref‖ is a few 1e-7; 1e-5 leaves margin and still catches a
+// wrong head, group, position range, scale or softmax (errors of 1e-2 and
+// more). Half caches are compared with a reference built from the stored
+// half values (exact in float), so the same tolerance applies. Cache rows
+// after `pos` are filled with NaN: reading any of them (a causality bug)
+// makes the output NaN.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <limits>
+#include <foundry/backends/cpu/backend.hpp>
+#include <foundry/foundry.hpp>
+#include <kernels/attention/attention.hpp>
+#include <kernels/attention/kv_cache.hpp>
+
+#include "test_support.hpp"
+
+namespace fd = foundry;
+namespace fk = foundry::kernels;
+
+namespace {
+
+fd::executor& cpu() {
+  static fd::executor ex{fd::cpu::make_backend()};
+  return ex;
+}
+
+double rel_error(const std::vector<float>& y, const std::vector<double>& ref) {
+  double e = 0, n = 0;
+  for (std::size_t i = 0; i < ref.size(); ++i) {
+    e += (y[i] - ref[i]) * (y[i] - ref[i]);
+    n += ref[i] * ref[i];
+  }
+  return std::sqrt(e / n);
+}
+
+struct attn_shape {
+  std::uint32_t n_heads, n_kv, head_dim;
+};
+
+/// Float64 decode attention: q [n_heads, d], caches [n_kv, max_seq, d] (as
+/// floats), positions 0..pos.
+std::vector<double> attention_ref(const attn_shape& s, std::uint32_t max_seq, std::uint32_t pos,
+                                  const std::vector<float>& q, const std::vector<float>& kc,
+                                  const std::vector<float>& vc) {
+  const std::uint32_t d = s.head_dim, group = s.n_heads / s.n_kv;
+  std::vector<double> y(std::size_t{s.n_heads} * d, 0.0);
+  for (std::uint32_t h = 0; h < s.n_heads; ++h) {
+    const std::size_t base = std::size_t{h / group} * max_seq * d;
+    std::vector<double> w(pos + 1);
+    double m = -std::numeric_limits<double>::infinity();
+    for (std::uint32_t p = 0; p <= pos; ++p) {
+      double dot = 0;
+      for (std::uint32_t e = 0; e < d; ++e) dot += double(q[h * d + e]) * kc[base + std::size_t{p} * d + e];
+      w[p] = dot / std::sqrt(double(d));
+      m = std::max(m, w[p]);
+    }
+    double sum = 0;
+    for (double& x : w) sum += (x = std::exp(x - m));
+    for (std::uint32_t p = 0; p <= pos; ++p)
+      for (std::uint32_t e = 0; e < d; ++e) y[h * d + e] += w[p] / sum * vc[base + std::size_t{p} * d + e];
+  }
+  return y;
+}
+
+template <class T>
+std::vector<float> to_float(const std::vector<T>& v) {
+  return std::vector<float>(v.begin(), v.end());
+}
+
+/// Random caches [n_kv, max_seq, d] with rows after pos set to NaN.
+template <class T>
+std::vector<T> causal_cache(std::mt19937_64& g, const attn_shape& s, std::uint32_t max_seq, std::uint32_t pos) {
+  auto c = foundry_test::random_vector<float>(g, std::size_t{s.n_kv} * max_seq * s.head_dim, -1, 1);
+  for (std::uint32_t h = 0; h < s.n_kv; ++h)
+    for (std::uint32_t p = pos + 1; p < max_seq; ++p)
+      for (std::uint32_t e = 0; e < s.head_dim; ++e)
+        c[(std::size_t{h} * max_seq + p) * s.head_dim + e] = std::numeric_limits<float>::quiet_NaN();
+  return std::vector<T>(c.begin(), c.end());
+}
+
+template <class K, class T>
+void check_attention(const attn_shape& s, std::uint32_t max_seq, std::initializer_list<std::uint32_t> positions) {
+  FOUNDRY_SEED_TRACE();
+  auto g = foundry_test::rng();
+  auto& ex = cpu();
+  const std::size_t nq = std::size_t{s.n_heads} * s.head_dim;
+  fd::buffer y = ex.allocate<float>(nq + 4);  // 4 guard elements
+  for (std::uint32_t pos : positions) {
+    SCOPED_TRACE(std::string(K::name.view()) + " heads=" + std::to_string(s.n_heads) + "/" + std::to_string(s.n_kv) +
+                 " d=" + std::to_string(s.head_dim) + " max_seq=" + std::to_string(max_seq) +
+                 " pos=" + std::to_string(pos));
+    // Scores of O(1) and larger, so the softmax is far from uniform.
+    auto q = foundry_test::random_vector<float>(g, nq, -3, 3);
+    const auto kc = causal_cache<T>(g, s, max_seq, pos), vc = causal_cache<T>(g, s, max_seq, pos);
+    fd::buffer qb = ex.upload(q), kb = ex.upload(kc), vb = ex.upload(vc);
+    y.fill_bytes(0xFF);
+    typename K::arguments a;
+    a.template set<"q">(qb).template set<"k_cache">(kb).template set<"v_cache">(vb).template set<"y">(y);
+    a.template set<"n_heads">(s.n_heads).template set<"n_kv">(s.n_kv).template set<"head_dim">(s.head_dim);
+    a.template set<"max_seq">(max_seq).template set<"pos">(pos);
+    ex.dispatch<K>(a);
+    const auto out = y.read<float>();
+    EXPECT_LT(rel_error(out, attention_ref(s, max_seq, pos, q, to_float(kc), to_float(vc))), 1e-5);
+    for (std::size_t i = nq; i < nq + 4; ++i) EXPECT_TRUE(std::isnan(out[i])) << "guard element " << i;
+  }
+}
+
+// SmolLM2: 9 query heads, 3 KV heads (groups of 3), head_dim 64.
+TEST(Attention, SmolLM2ShapesF32) {
+  check_attention<fk::attention_decode_f32, float>({9, 3, 64}, 256, {0, 1, 17, 200, 255});
+}
+// head_dim 128: grouped (32/8), multi-query (5/1), multi-head (4/4); fewer
+// positions than SIMD-groups (pos 0..6 with 8 SIMD-groups) are covered by
+// pos 0, 1.
+TEST(Attention, HeadDim128F32) {
+  check_attention<fk::attention_decode_f32, float>({32, 8, 128}, 257, {0, 1, 17, 200});
+  check_attention<fk::attention_decode_f32, float>({5, 1, 128}, 300, {0, 3, 299});
+  check_attention<fk::attention_decode_f32, float>({4, 4, 128}, 64, {33});
+}
+// head_dim not a multiple of 32 (lanes with fewer elements), and 256.
+TEST(Attention, OddHeadDimsF32) {
+  check_attention<fk::attention_decode_f32, float>({6, 2, 80}, 40, {0, 39});
+  check_attention<fk::attention_decode_f32, float>({2, 1, 256}, 20, {19});
+  check_attention<fk::attention_decode_f32, float>({3, 3, 1}, 9, {8});
+}
+TEST(Attention, HalfCaches) {
+  check_attention<fk::attention_decode_f16, fd::half>({9, 3, 64}, 256, {0, 17, 200});
+  check_attention<fk::attention_decode_f16, fd::half>({8, 2, 128}, 256, {1, 255});
+}
+
+// Shapes the kernel does not support write nothing (the host is expected to
+// reject them): pos ≥ max_seq, n_heads not a multiple of n_kv, head_dim > 256.
+TEST(Attention, UnsupportedShapesWriteNothing) {
+  FOUNDRY_SEED_TRACE();
+  auto g = foundry_test::rng();
+  auto& ex = cpu();
+  struct bad {
+    attn_shape s;
+    std::uint32_t max_seq, pos;
+  };
+  for (const bad& b : {bad{{9, 3, 64}, 16, 16}, bad{{9, 4, 64}, 16, 3}, bad{{2, 1, 288}, 4, 1}}) {
+    const std::size_t nq = std::size_t{b.s.n_heads} * b.s.head_dim;
+    auto q = foundry_test::random_vector<float>(g, nq, -1, 1);
+    auto c = foundry_test::random_vector<float>(g, std::size_t{b.s.n_kv} * b.max_seq * b.s.head_dim, -1, 1);
+    fd::buffer qb = ex.upload(q), kb = ex.upload(c), vb = ex.upload(c), y = ex.allocate<float>(nq);
+    y.fill_bytes(0xFF);
+    fk::attention_decode_f32::arguments a;
+    a.set<"q">(qb).set<"k_cache">(kb).set<"v_cache">(vb).set<"y">(y).set<"n_heads">(b.s.n_heads);
+    a.set<"n_kv">(b.s.n_kv).set<"head_dim">(b.s.head_dim).set<"max_seq">(b.max_seq).set<"pos">(b.pos);
+    ex.dispatch<fk::attention_decode_f32>(a);
+    for (float v : y.read<float>()) ASSERT_TRUE(std::isnan(v));
+  }
+}
+
+template <class K, class T>
+void check_kv_append(double tol) {
+  FOUNDRY_SEED_TRACE();
+  auto g = foundry_test::rng();
+  auto& ex = cpu();
+  for (const attn_shape& s : {attn_shape{9, 3, 64}, attn_shape{8, 8, 128}, attn_shape{1, 1, 3}})
+    for (std::uint32_t pos : {0u, 1u, 17u, 200u, 256u}) {
+      SCOPED_TRACE(std::string(K::name.view()) + " n_kv=" + std::to_string(s.n_kv) + " d=" +
+                   std::to_string(s.head_dim) + " pos=" + std::to_string(pos));
+      const std::uint32_t max_seq = 257, d = s.head_dim;
+      const std::size_t nk = std::size_t{s.n_kv} * d;
+      auto k = foundry_test::random_vector<float>(g, nk, -2, 2), v = foundry_test::random_vector<float>(g, nk, -2, 2);
+      const auto c0 = foundry_test::random_vector<float>(g, nk * max_seq, -1, 1);
+      const std::vector<T> cache0(c0.begin(), c0.end());
+      fd::buffer kb = ex.upload(k), vb = ex.upload(v), kc = ex.upload(cache0), vc = ex.upload(cache0);
+      typename K::arguments a;
+      a.template set<"k">(kb).template set<"v">(vb).template set<"k_cache">(kc).template set<"v_cache">(vc);
+      a.template set<"n_kv">(s.n_kv).template set<"head_dim">(d).template set<"max_seq">(max_seq).template set<"pos">(pos);
+      ex.dispatch<K>(a);
+      const auto ko = to_float(kc.template read<T>()), vo = to_float(vc.template read<T>());
+      std::vector<float> krow, vrow;
+      std::size_t changed = 0;
+      for (std::uint32_t h = 0; h < s.n_kv; ++h)
+        for (std::uint32_t p = 0; p < max_seq; ++p)
+          for (std::uint32_t e = 0; e < d; ++e) {
+            const std::size_t i = (std::size_t{h} * max_seq + p) * d + e;
+            if (p == pos) {
+              krow.push_back(ko[i]);
+              vrow.push_back(vo[i]);
+            } else {
+              changed += ko[i] != float(cache0[i]) || vo[i] != float(cache0[i]);
+            }
+          }
+      EXPECT_EQ(changed, 0u) << "rows other than pos were written";
+      EXPECT_LE(rel_error(krow, std::vector<double>(k.begin(), k.end())), tol);
+      EXPECT_LE(rel_error(vrow, std::vector<double>(v.begin(), v.end())), tol);
+    }
+}
+
+// A float cache stores the values exactly; a half cache rounds each to
+// nearest (relative error ≤ 2^-11 per element).
+TEST(KvAppend, F32) { check_kv_append<fk::kv_append_f32, float>(0.0); }
+TEST(KvAppend, F16) { check_kv_append<fk::kv_append_f16, fd::half>(std::ldexp(1.0, -11)); }
+
+// Decode steps of one layer of SmolLM2's shape: append k, v at positions
+// 0..P with kv_append_f32 into layer 1 of a two-layer cache (bound with a
+// buffer offset), then attend at P; layer 0 must stay untouched.
+TEST(Attention, AppendThenAttendWithLayerOffset) {
+  FOUNDRY_SEED_TRACE();
+  auto g = foundry_test::rng();
+  auto& ex = cpu();
+  const attn_shape s{9, 3, 64};
+  const std::uint32_t max_seq = 256, layers = 2, layer = 1, steps = 18;
+  const std::size_t layer_elems = std::size_t{s.n_kv} * max_seq * s.head_dim, nk = std::size_t{s.n_kv} * s.head_dim;
+  const auto init = foundry_test::random_vector<float>(g, layers * layer_elems, -1, 1);
+  fd::buffer kc = ex.upload(init), vc = ex.upload(init);
+  const std::size_t offset = layer * layer_elems * sizeof(float);
+  std::vector<float> kref(layer_elems), vref(layer_elems);
+  fd::buffer y = ex.allocate<float>(std::size_t{s.n_heads} * s.head_dim);
+  for (std::uint32_t pos = 0; pos < steps; ++pos) {
+    auto k = foundry_test::random_vector<float>(g, nk, -2, 2), v = foundry_test::random_vector<float>(g, nk, -2, 2);
+    for (std::uint32_t h = 0; h < s.n_kv; ++h)
+      for (std::uint32_t e = 0; e < s.head_dim; ++e) {
+        kref[(std::size_t{h} * max_seq + pos) * s.head_dim + e] = k[h * s.head_dim + e];
+        vref[(std::size_t{h} * max_seq + pos) * s.head_dim + e] = v[h * s.head_dim + e];
+      }
+    fd::buffer kb = ex.upload(k), vb = ex.upload(v);
+    fk::kv_append_f32::arguments ap;
+    ap.set<"k">(kb).set<"v">(vb).set<"k_cache">(kc.at(offset)).set<"v_cache">(vc.at(offset));
+    ap.set<"n_kv">(s.n_kv).set<"head_dim">(s.head_dim).set<"max_seq">(max_seq).set<"pos">(pos);
+    ex.dispatch<fk::kv_append_f32>(ap);
+
+    auto q = foundry_test::random_vector<float>(g, std::size_t{s.n_heads} * s.head_dim, -3, 3);
+    fd::buffer qb = ex.upload(q);
+    y.fill_bytes(0xFF);
+    fk::attention_decode_f32::arguments at;
+    at.set<"q">(qb).set<"k_cache">(kc.at(offset)).set<"v_cache">(vc.at(offset)).set<"y">(y);
+    at.set<"n_heads">(s.n_heads).set<"n_kv">(s.n_kv).set<"head_dim">(s.head_dim).set<"max_seq">(max_seq);
+    at.set<"pos">(pos);
+    ex.dispatch<fk::attention_decode_f32>(at);
+    EXPECT_LT(rel_error(y.read<float>(), attention_ref(s, max_seq, pos, q, kref, vref)), 1e-5) << "pos " << pos;
+  }
+  const auto k_all = kc.read<float>();
+  EXPECT_TRUE(std::equal(init.begin(), init.begin() + std::ptrdiff_t(layer_elems), k_all.begin()))
+      << "layer 0 was written";
+}
+
+}  // namespace

@@ -1,0 +1,312 @@
+// The library GEMVs of every policy (F16, Q8_0, Q4_0, Q4_1), row-major and
+// canonical, single and batched, with and without the residual add, on the
+// CPU backend against float64 references computed from the dequantized
+// planes (kernels/policies/repack.hpp).
+//
+// Weights: random rows (each with its own scale and offset) quantized by
+// ggml's reference quantizers, split into planes by `repack`; the reference
+// uses `dequantize(planes)`, which repack_test checks bit for bit against
+// quant::dequantize_row, so only the GEMV's arithmetic is measured here.
+// Outputs are poisoned (0xFF bytes, NaN) before every run.
+//
+// Tolerance: y is a float32 accumulation of k ≤ 1536 products (per lane
+// runs of 8, ≤ 6 runs, then a 32-lane tree, plus m·Σx per block for Q4_1);
+// its relative error ‖y − ref‖/‖ref‖ vs float64 is ~1e-7. The bound 1e-5
+// is 100x that and still orders of magnitude below any indexing mistake
+// (a wrong block, row, item or scale changes y by O(1) relative).
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdint>
+#include <foundry/backends/cpu/backend.hpp>
+#include <foundry/foundry.hpp>
+#include <kernels/library.hpp>
+#include <kernels/policies/repack.hpp>
+#include <kernels/rmsnorm/hook.hpp>
+#include <string>
+#include <vector>
+
+#include "test_support.hpp"
+
+namespace fd = foundry;
+namespace fk = foundry::kernels;
+namespace fp = foundry::policies;
+namespace quant = foundry::quant;
+
+namespace {
+
+constexpr double kTolerance = 1e-5;
+
+fd::executor& cpu() {
+  static fd::executor ex{fd::cpu::make_backend()};
+  return ex;
+}
+
+double rel_error(const std::vector<float>& y, const std::vector<double>& ref) {
+  double e = 0, n = 0;
+  for (std::size_t i = 0; i < ref.size(); ++i) {
+    e += (y[i] - ref[i]) * (y[i] - ref[i]);
+    n += ref[i] * ref[i];
+  }
+  return std::sqrt(e / n);
+}
+
+/// A random [n, k] weight matrix in policy P: GGUF rows and their float values.
+template <fd::weight_policy P>
+struct weights {
+  std::uint32_t n, k;
+  std::vector<std::uint8_t> gguf;
+  std::vector<float> w;  // dequantized, row-major [n, k]
+
+  weights(std::mt19937_64& g, std::uint32_t n_, std::uint32_t k_) : n(n_), k(k_) {
+    std::uniform_real_distribution<float> u(-1.0f, 1.0f), scale(0.05f, 2.0f), shift(-0.3f, 0.3f);
+    gguf.resize(fp::gguf_bytes<P>(n, k));
+    const std::size_t row_bytes = gguf.size() / n;
+    std::vector<float> row(k);
+    for (std::uint32_t r = 0; r < n; ++r) {
+      const float s = scale(g), o = shift(g);
+      for (auto& v : row) v = s * u(g) + o;
+      quant::quantize_row(fp::ggml_type_of<P>, row.data(), gguf.data() + r * row_bytes, k);
+    }
+    w = fp::dequantize(fp::repack<P>(gguf.data(), n, k, fp::layout::row_major));
+  }
+};
+
+/// y[b, r] = Σ_i w[r, i]·x[b, i] (+ residual[b, r]) in float64.
+std::vector<double> reference(const std::vector<float>& w, const std::vector<float>& x, const std::vector<float>* res,
+                              std::uint32_t n, std::uint32_t k, std::uint32_t batch) {
+  std::vector<double> y(std::size_t{batch} * n);
+  for (std::uint32_t b = 0; b < batch; ++b)
+    for (std::uint32_t r = 0; r < n; ++r) {
+      double s = res ? (*res)[std::size_t{b} * n + r] : 0.0;
+      const float* wr = w.data() + std::size_t{r} * k;
+      const float* xb = x.data() + std::size_t{b} * k;
+      for (std::uint32_t i = 0; i < k; ++i) s += double(wr[i]) * xb[i];
+      y[std::size_t{b} * n + r] = s;
+    }
+  return y;
+}
+
+/// One library alias and what it computes.
+template <class K, fd::weight_policy P, fp::layout L, bool Batched, bool Residual>
+struct form {
+  using kernel = K;
+  using policy = P;
+  static constexpr fp::layout lay = L;
+  static constexpr bool batched = Batched, residual = Residual;
+};
+
+/// Runs form F on `wts` with `batch` items (1 for unbatched forms) and checks
+/// it; `in_place` binds the residual buffer as y too.
+template <class F, fd::weight_policy P>
+void check(std::mt19937_64& g, const weights<P>& wts, std::uint32_t batch, bool in_place = false) {
+  using K = typename F::kernel;
+  const std::uint32_t n = wts.n, k = wts.k;
+  SCOPED_TRACE(std::string(K::name.view()) + " n=" + std::to_string(n) + " k=" + std::to_string(k) +
+               " batch=" + std::to_string(batch) + (in_place ? " in place" : ""));
+  const auto planes = fp::repack<P>(wts.gguf.data(), n, k, F::lay);
+  const auto x = foundry_test::random_vector<float>(g, std::size_t{batch} * k, -1, 1);
+  const auto res = foundry_test::random_vector<float>(g, std::size_t{batch} * n, -2, 2);
+  const auto ref = reference(wts.w, x, F::residual ? &res : nullptr, n, k, batch);
+
+  auto& ex = cpu();
+  fd::buffer wb = ex.upload(planes.data), xb = ex.upload(x), yb = ex.allocate<float>(std::size_t{batch} * n);
+  fd::buffer sb = ex.upload(planes.scales.empty() ? std::vector<std::uint8_t>(1) : planes.scales);
+  fd::buffer rb = ex.upload(res);
+  if (!in_place) yb.fill_bytes(0xFF);
+  typename K::arguments a;
+  a.template set<"w">(wb).template set<"x">(xb).template set<"n">(n).template set<"k">(k);
+  a.template set<"y">(in_place ? rb : yb);
+  if constexpr (P::has_scale) a.template set<"w_scales">(sb);
+  if constexpr (F::batched) a.template set<"batch">(batch);
+  if constexpr (F::residual) a.template set<"residual">(rb);
+  ex.dispatch<K>(a);
+  ex.synchronize();
+  const auto y = (in_place ? rb : yb).template read<float>();
+  ASSERT_EQ(y.size(), ref.size());
+  EXPECT_LT(rel_error(y, ref), kTolerance);
+}
+
+struct shape {
+  std::uint32_t n, k;
+};
+// Rows not multiples of the 4 or 8 rows per threadgroup, k of 1, 2, 3 blocks,
+// and the SmolLM2 shapes: 576 → 960 (Q), 1536 → 576 (down), 576 → 1536 (up),
+// 576 → 3000 (a slice of the vocabulary head's rows).
+constexpr shape kShapes[] = {{1, 32}, {7, 64}, {33, 96}, {960, 576}, {576, 1536}, {1536, 576}, {3000, 576}};
+constexpr shape kSmallShapes[] = {{1, 32}, {7, 64}, {33, 96}, {576, 1536}};
+
+template <fd::weight_policy P, class Plain, class Canonical, class Batched, class CanonicalBatched, class Residual,
+          class ResidualBatched>
+void check_policy() {
+  FOUNDRY_SEED_TRACE();
+  auto g = foundry_test::rng();
+  cpu().prepare<typename Plain::kernel, typename Canonical::kernel, typename Batched::kernel,
+                typename CanonicalBatched::kernel, typename Residual::kernel, typename ResidualBatched::kernel>();
+  for (const shape& s : kShapes) {
+    const weights<P> wts(g, s.n, s.k);
+    check<Plain>(g, wts, 1);
+    check<Canonical>(g, wts, 1);
+    check<Batched>(g, wts, 3);
+    check<CanonicalBatched>(g, wts, 3);
+    check<Residual>(g, wts, 1);
+    check<ResidualBatched>(g, wts, 3);
+  }
+  // Batch 1 through the batched forms (one grid row), on the smaller shapes.
+  for (const shape& s : kSmallShapes) {
+    const weights<P> wts(g, s.n, s.k);
+    check<Batched>(g, wts, 1);
+    check<CanonicalBatched>(g, wts, 1);
+    check<ResidualBatched>(g, wts, 1);
+  }
+  // y = y + W·x in place (the residual stream updated by the projection).
+  const weights<P> wts(g, 960, 576);
+  check<Residual>(g, wts, 1, true);
+  check<ResidualBatched>(g, wts, 3, true);
+}
+
+using layout = fp::layout;
+
+TEST(Gemv, F16AllForms) {
+  using P = fp::f16;
+  check_policy<P, form<fk::gemv_f16, P, layout::row_major, false, false>,
+               form<fk::gemv_f16_canonical, P, layout::canonical, false, false>,
+               form<fk::gemv_f16_batched, P, layout::row_major, true, false>,
+               form<fk::gemv_f16_canonical_batched, P, layout::canonical, true, false>,
+               form<fk::gemv_f16_residual, P, layout::row_major, false, true>,
+               form<fk::gemv_f16_residual_batched, P, layout::row_major, true, true>>();
+}
+TEST(Gemv, Q8_0AllForms) {
+  using P = fp::q8_0;
+  check_policy<P, form<fk::gemv_q8_0, P, layout::row_major, false, false>,
+               form<fk::gemv_q8_0_canonical, P, layout::canonical, false, false>,
+               form<fk::gemv_q8_0_batched, P, layout::row_major, true, false>,
+               form<fk::gemv_q8_0_canonical_batched, P, layout::canonical, true, false>,
+               form<fk::gemv_q8_0_residual, P, layout::row_major, false, true>,
+               form<fk::gemv_q8_0_residual_batched, P, layout::row_major, true, true>>();
+}
+TEST(Gemv, Q4_0AllForms) {
+  using P = fp::q4_0;
+  check_policy<P, form<fk::gemv_q4_0, P, layout::row_major, false, false>,
+               form<fk::gemv_q4_0_canonical, P, layout::canonical, false, false>,
+               form<fk::gemv_q4_0_batched, P, layout::row_major, true, false>,
+               form<fk::gemv_q4_0_canonical_batched, P, layout::canonical, true, false>,
+               form<fk::gemv_q4_0_residual, P, layout::row_major, false, true>,
+               form<fk::gemv_q4_0_residual_batched, P, layout::row_major, true, true>>();
+}
+TEST(Gemv, Q4_1AllForms) {
+  using P = fp::q4_1;
+  check_policy<P, form<fk::gemv_q4_1, P, layout::row_major, false, false>,
+               form<fk::gemv_q4_1_canonical, P, layout::canonical, false, false>,
+               form<fk::gemv_q4_1_batched, P, layout::row_major, true, false>,
+               form<fk::gemv_q4_1_canonical_batched, P, layout::canonical, true, false>,
+               form<fk::gemv_q4_1_residual, P, layout::row_major, false, true>,
+               form<fk::gemv_q4_1_residual_batched, P, layout::row_major, true, true>>();
+}
+
+// F16 takes any k: the row-major tail loop (k % 4 != 0) and the canonical
+// (column-major) form on k that is not a multiple of 32.
+TEST(Gemv, F16OddK) {
+  FOUNDRY_SEED_TRACE();
+  auto g = foundry_test::rng();
+  using P = fp::f16;
+  for (const shape& s : {shape{5, 33}, shape{37, 100}, shape{9, 7}}) {
+    const weights<P> wts(g, s.n, s.k);
+    check<form<fk::gemv_f16, P, layout::row_major, false, false>>(g, wts, 1);
+    check<form<fk::gemv_f16_batched, P, layout::row_major, true, false>>(g, wts, 3);
+    check<form<fk::gemv_f16_canonical_batched, P, layout::canonical, true, false>>(g, wts, 3);
+  }
+}
+
+// The RMSNorm hook composed with both Q4_1 GEMV stages (the model's
+// normalised projections): its preamble's barrier and the canonical stage's
+// barrier in one kernel.
+using hooked_gemv_q4_1 = fd::fused_kernel<"test_rmsnorm_gemv_q4_1", fk::gemv_dispatch,
+                                           fk::gemv_row_major<fk::rmsnorm_input<fp::q4_1>>,
+                                           fd::epi::store<"y", "value", fd::size_arg<"n">>>;
+using hooked_gemv_q4_1_canonical =
+    fd::fused_kernel<"test_rmsnorm_gemv_q4_1_canonical", fd::simdgroup_per_row<fd::size_arg<"n">, 8>,
+                     fk::gemv_canonical<fk::rmsnorm_input<fp::q4_1>>, fd::epi::store<"y", "value", fd::size_arg<"n">>>;
+
+template <class K>
+void check_rmsnorm(std::mt19937_64& g, const weights<fp::q4_1>& wts, layout lay) {
+  SCOPED_TRACE(std::string(K::name.view()) + " n=" + std::to_string(wts.n) + " k=" + std::to_string(wts.k));
+  const std::uint32_t n = wts.n, k = wts.k;
+  const auto planes = fp::repack<fp::q4_1>(wts.gguf.data(), n, k, lay);
+  const auto x = foundry_test::random_vector<float>(g, k, -3, 3);
+  const auto gamma = foundry_test::random_vector<float>(g, k, 0.5, 1.5);
+  const float eps = 1e-5f;
+  // RMSNorm (Zhang & Sennrich, 2019): x̂ = x / sqrt(mean(x²) + eps) · gamma.
+  double ss = 0;
+  for (float v : x) ss += double(v) * v;
+  const double inv = 1.0 / std::sqrt(ss / k + eps);
+  std::vector<double> ref(n);
+  for (std::uint32_t r = 0; r < n; ++r)
+    for (std::uint32_t i = 0; i < k; ++i) ref[r] += double(wts.w[std::size_t{r} * k + i]) * (x[i] * inv * gamma[i]);
+  auto& ex = cpu();
+  fd::buffer wb = ex.upload(planes.data), sb = ex.upload(planes.scales), xb = ex.upload(x),
+             gb = ex.upload(gamma), yb = ex.allocate<float>(n);
+  yb.fill_bytes(0xFF);
+  typename K::arguments a;
+  a.template set<"w">(wb).template set<"w_scales">(sb).template set<"x">(xb).template set<"gamma">(gb);
+  a.template set<"eps">(eps).template set<"n">(n).template set<"k">(k).template set<"y">(yb);
+  ex.dispatch<K>(a);
+  EXPECT_LT(rel_error(yb.read<float>(), ref), kTolerance);
+}
+
+TEST(Gemv, RmsNormHookWithQ4_1) {
+  FOUNDRY_SEED_TRACE();
+  auto g = foundry_test::rng();
+  cpu().prepare<hooked_gemv_q4_1, hooked_gemv_q4_1_canonical>();
+  for (const shape& s : {shape{7, 64}, shape{960, 576}}) {
+    const weights<fp::q4_1> wts(g, s.n, s.k);
+    check_rmsnorm<hooked_gemv_q4_1>(g, wts, layout::row_major);
+    check_rmsnorm<hooked_gemv_q4_1_canonical>(g, wts, layout::canonical);
+  }
+}
+
+// Other tilings of the two stages: whole-block runs (Chunk 32) with 2 rows
+// per threadgroup, and a canonical SIMD-group of 16 rows × 2 lanes with runs
+// of 16 (16 splits per row, 512 threads), on shapes that leave partial
+// threadgroups.
+using tiled_row_major_q4_1 = fd::fused_kernel<"test_tiled_row_major_q4_1",
+                                              fd::simdgroup_per_row<fd::size_arg<"n">, 2, fd::size_arg<"batch">>,
+                                              fk::gemv_row_major<fd::plain_input<fp::q4_1>, 2, true, 32>,
+                                              fk::store_indexed<"y">>;
+using tiled_canonical_q8_0 = fd::fused_kernel<"test_tiled_canonical_q8_0",
+                                              fd::simdgroup_per_row<fd::size_arg<"n">, 16, fd::size_arg<"batch">>,
+                                              fk::gemv_canonical<fd::plain_input<fp::q8_0>, 16, true, 2, 16>,
+                                              fk::store_indexed<"y">>;
+using tiled_canonical_q4_0 = fd::fused_kernel<"test_tiled_canonical_q4_0",
+                                              fd::simdgroup_per_row<fd::size_arg<"n">, 4, fd::size_arg<"batch">>,
+                                              fk::gemv_canonical<fd::plain_input<fp::q4_0>, 4, true, 8, 4>,
+                                              fk::store_indexed<"y">>;
+
+TEST(Gemv, OtherTilings) {
+  FOUNDRY_SEED_TRACE();
+  auto g = foundry_test::rng();
+  cpu().prepare<tiled_row_major_q4_1, tiled_canonical_q8_0, tiled_canonical_q4_0>();
+  for (const shape& s : {shape{7, 64}, shape{33, 96}, shape{577, 576}}) {
+    check<form<tiled_row_major_q4_1, fp::q4_1, layout::row_major, true, false>>(g, weights<fp::q4_1>(g, s.n, s.k), 3);
+    check<form<tiled_canonical_q8_0, fp::q8_0, layout::canonical, true, false>>(g, weights<fp::q8_0>(g, s.n, s.k), 3);
+    check<form<tiled_canonical_q4_0, fp::q4_0, layout::canonical, true, false>>(g, weights<fp::q4_0>(g, s.n, s.k), 2);
+  }
+}
+
+// Binding checks derive from the shapes: a batched x one item short, or a
+// scale plane one block short, is refused before the kernel runs.
+TEST(Gemv, UndersizedBuffersAreRejected) {
+  auto& ex = cpu();
+  const std::uint32_t n = 8, k = 64, batch = 3;
+  fd::buffer w = ex.allocate_bytes(fd::data_plane_bytes<fp::q4_1>(n, k)),
+             s = ex.allocate_bytes(fd::scale_plane_bytes<fp::q4_1>(n, k) - 4), x = ex.allocate<float>(batch * k),
+             xs = ex.allocate<float>((batch - 1) * k), y = ex.allocate<float>(batch * n),
+             s_ok = ex.allocate_bytes(fd::scale_plane_bytes<fp::q4_1>(n, k));
+  fk::gemv_q4_1_batched::arguments a;
+  a.set<"w">(w).set<"w_scales">(s).set<"x">(x).set<"n">(n).set<"k">(k).set<"batch">(batch).set<"y">(y);
+  EXPECT_THROW(ex.dispatch<fk::gemv_q4_1_batched>(a), fd::binding_error);
+  a.set<"w_scales">(s_ok).set<"x">(xs);
+  EXPECT_THROW(ex.dispatch<fk::gemv_q4_1_batched>(a), fd::binding_error);
+}
+
+}  // namespace
