@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Sets up the machine, builds Foundry with the `default` preset and runs the
-# quickstart example.
+# Sets up the machine (packages, the SmolLM2 model), builds the generation
+# example with the `default` preset and runs it: text generation with
+# SmolLM2-135M-Instruct through Foundry's fused kernels on the CPU backend.
 #
-#   scripts/run-main.sh [arguments for foundry-quickstart...]
+#   scripts/run-main.sh [arguments for foundry-generate...]
+#   e.g. scripts/run-main.sh --prompt "The quick brown fox" --max-tokens 32
 #
 # FOUNDRY_SETUP_ARGS is passed to scripts/setup.sh (e.g. "--no-model").
 set -euo pipefail
@@ -17,11 +19,8 @@ export CMAKE_BUILD_PARALLEL_LEVEL="${CMAKE_BUILD_PARALLEL_LEVEL:-${jobs}}"
 scripts/setup.sh ${FOUNDRY_SETUP_ARGS:-}
 
 cmake --preset default
-cmake --build --preset default
+cmake --build --preset default --target foundry-generate
 
-main="build/default/examples/quickstart/foundry-quickstart"
-if [[ ! -x "${main}" ]]; then
-  echo "run-main.sh: ${main} was not built (is examples/quickstart/CMakeLists.txt present?)" >&2
-  exit 1
-fi
-exec "${main}" "$@"
+# Text generation with SmolLM2-135M-Instruct on the CPU backend; with no
+# arguments it answers a default chat prompt. See --help for the options.
+exec build/default/examples/generate/foundry-generate "$@"

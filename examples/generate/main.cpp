@@ -73,7 +73,8 @@ void print_usage(std::FILE* out) {
   fmt::print(out,
              "usage: foundry-generate [options]\n"
              "\n"
-             "  --prompt TEXT       text to continue (with --chat: the user's message)\n"
+             "  --prompt TEXT       text to continue (with --chat: the user's message); without it,\n"
+             "                      a default chat question is answered\n"
              "  --chat              wrap the prompt in the model's ChatML chat template\n"
              "  --max-tokens N      most tokens to generate (default 64)\n"
              "  --backend NAME      where the Foundry kernels run: cpu (default), cuda, metal\n"
@@ -114,6 +115,9 @@ double parse_double(std::string_view option, std::string_view text) {
     usage_error(fmt::format("{}: '{}' is not a valid number", option, text));
   return v;
 }
+
+// Used when no --prompt is given (with --chat).
+constexpr const char* kDefaultPrompt = "What is the capital of France? Answer in one sentence.";
 
 options parse_options(int argc, char** argv) {
   options o;
@@ -168,7 +172,10 @@ options parse_options(int argc, char** argv) {
       usage_error(fmt::format("unknown option '{}'", argv[i]));
     }
   }
-  if (!have_prompt) usage_error("--prompt is required");
+  if (!have_prompt) {  // the default main job: a short chat
+    o.prompt = kDefaultPrompt;
+    o.chat = true;
+  }
   if (o.reference && o.backend_given && o.backend != "cpu")
     usage_error("--reference runs on the host; it cannot be combined with --backend " + o.backend);
   return o;
