@@ -22,7 +22,9 @@
 ///   }
 ///
 /// The body is target-neutral; only the entry point differs per target
-/// (`entry_point<K>(target)`).
+/// (`kernel_source_of<K, target>()`): Metal's `[[kernel]]` above, the CPU
+/// backend's `<name>__cpu(launch, thread)`, and CUDA's
+/// `extern "C" __global__ void <name>(...)` (docs/cuda-backend.md).
 ///
 /// Compile-time checks (each a `static_assert` whose message names the
 /// kernel, the stage and the conflict): two stages declaring one argument
@@ -407,7 +409,7 @@ struct fused_kernel {
           blocks += "  } // end stage " + sname + "\n";
         }
         // Signature parameters: arguments, threadgroup pointers, used builtins.
-        std::string params, call, entry_params, entry_decls, cpu_call;
+        std::string params, call, entry_params, entry_decls, cpu_call, cuda_params, cuda_call, cuda_decls;
         auto sep = [](std::string& s) { if (!s.empty()) s += ", "; };
         for (std::size_t i = 0; i < table::size; ++i) {
           const binding& b = table::plan[i];
@@ -423,6 +425,15 @@ struct fused_kernel {
             cpu_call += "*(" + type.substr(0, type.size() - 1) + "*)" + slot;
           else
             cpu_call += "(" + type + ")" + slot;
+          // CUDA: bytes arguments are by-value kernel parameters.
+          sep(cuda_params); sep(cuda_call);
+          if (b.kind == arg_kind::bytes && (type.back() == '&' || type.back() == '*')) {
+            cuda_params += type.substr(0, type.size() - 1) + " " + std::string(b.name);
+            cuda_call += (type.back() == '*' ? "&" : "") + std::string(b.name);
+          } else {
+            cuda_params += decl;
+            cuda_call += std::string(b.name);
+          }
         }
         unsigned tg_offset = 0;
         for (const auto& g : c.tgs) {
@@ -433,6 +444,8 @@ struct fused_kernel {
           sep(cpu_call); cpu_call += "(" + t + ")(T->threadgroup_memory + " + to_text(tg_offset) + ")";
           tg_offset += (g.bytes + 15u) & ~15u;
           entry_decls += "  threadgroup " + std::string(g.type) + " " + n + "[" + to_text(g.count) + "];\n";
+          sep(cuda_call); cuda_call += n;
+          cuda_decls += "  __shared__ alignas(16) " + std::string(g.type) + " " + n + "[" + to_text(g.count) + "];\n";
         }
         for (std::size_t b = 0; b < builtins.size(); ++b) {
           if (!used[b]) continue;
@@ -441,6 +454,7 @@ struct fused_kernel {
           sep(call); call += n;
           sep(entry_params); entry_params += std::string(builtins[b].type) + " " + n + " [[" + n + "]]";
           sep(cpu_call); cpu_call += "T->" + n;
+          sep(cuda_call); cuda_call += "foundry_cuda_builtin::" + n + "()";
         }
         const std::string kname(Name.view());
         return "ALWAYS_INLINE void " + kname + "_body(" + params + ") {\n" + blocks + "}\n" +
@@ -448,7 +462,9 @@ struct fused_kernel {
                "  " + kname + "_body(" + call + ");\n}\n" + '\x01' +
                "extern \"C\" void " + kname +
                "__cpu(const foundry_cpu_launch* L, const foundry_cpu_thread* T) {\n  " + kname +
-               "_body(" + cpu_call + ");\n}\n";
+               "_body(" + cpu_call + ");\n}\n" + '\x01' +
+               "extern \"C\" __global__ void " + kname + "(" + cuda_params + ") {\n" + cuda_decls + "  " +
+               kname + "_body(" + cuda_call + ");\n}\n";
       }
     }
   };
@@ -473,6 +489,10 @@ struct fused_kernel {
   /// The CPU backend's entry point `extern "C" void <name>__cpu(launch, thread)`
   /// (see `backends/cpu/abi.h`).
   static constexpr std::string_view cpu_entry_source() noexcept { return part(2); }
+  /// The CUDA entry point `extern "C" __global__ void <name>(...)`: buffers
+  /// as pointers, bytes arguments by value, threadgroup memory as
+  /// `__shared__` arrays (see docs/cuda-backend.md).
+  static constexpr std::string_view cuda_entry_source() noexcept { return part(3); }
   /// The CPU entry symbol name.
   static constexpr auto cpu_entry_name = Name + fixed_string("__cpu");
 

@@ -68,7 +68,7 @@ using namespace metal;
 )";
 
 /// Code targets a kernel can be emitted for (entry points differ only).
-enum class target { metal, cpu };
+enum class target { metal, cpu, cuda };
 
 namespace detail {
 class source_builder {
@@ -130,11 +130,13 @@ const kernel_source& kernel_source_of() {
     b.add_generated(K::body_source());
     if constexpr (T == target::metal)
       b.add(K::metal_entry_source(), "entry point");
-    else
+    else if constexpr (T == target::cpu)
       b.add(K::cpu_entry_source(), "entry point");
+    else
+      b.add(K::cuda_entry_source(), "entry point");
     kernel_source s = b.take();
-    s.entry_name = T == target::metal ? std::string(K::name.view())
-                                      : std::string(K::cpu_entry_name.view());
+    s.entry_name = T == target::cpu ? std::string(K::cpu_entry_name.view())
+                                    : std::string(K::name.view());
     return s;
   }();
   return src;

@@ -115,7 +115,7 @@ struct standalone_kernel {
   struct entry_gen {
     static constexpr std::string text() {
       if (!valid) return {};  // the static_assert above already reported why
-      std::string entry, call, cpu_call;
+      std::string entry, call, cpu_call, cuda_params, cuda_call;
       for (std::size_t i = 0; i < table::size; ++i) {
         const binding& b = table::plan[i];
         const std::string decl = table::parameter(i);
@@ -128,18 +128,32 @@ struct standalone_kernel {
           cpu_call += "*(" + type.substr(0, type.size() - 1) + "*)" + slot;
         else
           cpu_call += "(" + type + ")" + slot;
+        // CUDA: bytes arguments are by-value kernel parameters.
+        if (i) {
+          cuda_params += ", ";
+          cuda_call += ", ";
+        }
+        if (b.kind == arg_kind::bytes && (type.back() == '&' || type.back() == '*')) {
+          cuda_params += type.substr(0, type.size() - 1) + " " + std::string(b.name);
+          cuda_call += (type.back() == '*' ? "&" : "") + std::string(b.name);
+        } else {
+          cuda_params += decl;
+          cuda_call += std::string(b.name);
+        }
       }
       for (auto n : Uses::names) {
         const std::string s(n), t(builtins[static_cast<std::size_t>(builtin_position(n))].type);
         entry += ", " + t + " " + s + " [[" + s + "]]";
         call += ", " + s;
         cpu_call += ", T->" + s;
+        cuda_call += ", foundry_cuda_builtin::" + s + "()";
       }
       const std::string k(Name.view());
       return "[[kernel]] void " + k + "(" + entry + ") {\n  " + k + "_body(" + call + ");\n}\n" +
              '\x01' + "extern \"C\" void " + k +
              "__cpu(const foundry_cpu_launch* L, const foundry_cpu_thread* T) {\n  " + k +
-             "_body(" + cpu_call + ");\n}\n";
+             "_body(" + cpu_call + ");\n}\n" + '\x01' + "extern \"C\" __global__ void " + k + "(" +
+             cuda_params + ") {\n  " + k + "_body(" + cuda_call + ");\n}\n";
     }
   };
   static constexpr std::string_view entries() noexcept { return frozen_text<entry_gen>::view(); }
@@ -157,9 +171,19 @@ struct standalone_kernel {
   static constexpr std::string_view metal_entry_source() noexcept {
     return entries().substr(0, entries().find('\x01'));
   }
-  static constexpr std::string_view cpu_entry_source() noexcept {
-    const auto sep = entries().find('\x01');
-    return sep == std::string_view::npos ? std::string_view{} : entries().substr(sep + 1);
+  static constexpr std::string_view cpu_entry_source() noexcept { return entry_part(1); }
+  /// `extern "C" __global__ void <name>(...)` (see docs/cuda-backend.md).
+  static constexpr std::string_view cuda_entry_source() noexcept { return entry_part(2); }
+
+ private:
+  static constexpr std::string_view entry_part(int i) noexcept {
+    std::string_view all = entries();
+    for (; i > 0; --i) {
+      const auto sep = all.find('\x01');
+      if (sep == std::string_view::npos) return {};
+      all = all.substr(sep + 1);
+    }
+    return all.substr(0, all.find('\x01'));
   }
 };
 

@@ -123,8 +123,10 @@ class executor {
   void add_request(std::vector<compile_request>& reqs, std::vector<std::size_t>& slots) {
     const std::size_t slot = detail::kernel_slot<K>();
     if (slot < by_type_.size() && by_type_[slot]) return;
-    const kernel_source& src = backend_->code_target() == target::cpu ? kernel_source_of<K, target::cpu>()
-                                                                       : kernel_source_of<K, target::metal>();
+    const target t = backend_->code_target();
+    const kernel_source& src = t == target::cpu    ? kernel_source_of<K, target::cpu>()
+                               : t == target::cuda ? kernel_source_of<K, target::cuda>()
+                                                   : kernel_source_of<K, target::metal>();
     reqs.push_back({&src, K::name.view()});
     slots.push_back(slot);
   }

@@ -1,0 +1,524 @@
+// GPU benchmarks of the CUDA backend, printed as markdown tables:
+//
+//  1. Measured memory roofline: a read-only kernel streaming a 2 GiB buffer
+//     (16-byte loads, several unroll and occupancy settings, the best median).
+//  2. Decode GEMVs (batch 1) of the library aliases (F16, Q8_0, Q4_0, Q4_1;
+//     row-major and canonical layouts) at SmolLM2-135M and Llama-3-8B
+//     shapes, next to cuBLAS's fp16 GEMV (cublasGemmEx with N = 1) on the
+//     same shapes: time per GEMV, bytes moved, GB/s and % of the measured
+//     roofline. The weights are rotated through enough copies that every
+//     round reads more than twice the L2 cache, so no launch finds its
+//     weights in L2. Each round (one launch per copy) is captured once as a
+//     CUDA graph and replayed; time per GEMV = CUDA-event time of the
+//     replays / launches, the median of 15 measurements.
+//  3. Launch overhead: host time per dispatch through the executor (bind,
+//     size, launch) vs a raw cuLaunchKernel of the same CUfunction with
+//     prepared parameters, and the GPU time per GEMV when launched directly
+//     vs replayed from a graph.
+//  4. NVRTC compile time of every library alias, cold, on 1 and on all
+//     hardware threads.
+//
+// Usage: foundry_cuda_gemv_bench [--quick]   (--quick: SmolLM2 shapes only)
+// Needs a CUDA device; cuBLAS is loaded with dlopen (its rows are skipped
+// when libcublas is missing).
+
+#include <cublas_v2.h>
+#include <dlfcn.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <foundry/backends/cuda/cuda.hpp>
+#include <foundry/foundry.hpp>
+#include <kernels/library.hpp>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace fd = foundry;
+namespace fk = foundry::kernels;
+namespace fp = foundry::policies;
+namespace fc = foundry::cuda;
+
+namespace {
+
+fc::cuda_backend* g_be = nullptr;
+const fc::driver_api* g_d = nullptr;
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.empty() ? 0.0 : v[v.size() / 2];
+}
+
+/// CUDA-event time (ms) of `work` enqueued on the backend's stream.
+template <class F>
+double gpu_ms(F&& work) {
+  fc::api::CUevent a = nullptr, b = nullptr;
+  g_d->check(g_d->event_create(&a, fc::api::CU_EVENT_DEFAULT), "cuEventCreate");
+  g_d->check(g_d->event_create(&b, fc::api::CU_EVENT_DEFAULT), "cuEventCreate");
+  g_d->check(g_d->event_record(a, g_be->stream()), "cuEventRecord");
+  work();
+  g_d->check(g_d->event_record(b, g_be->stream()), "cuEventRecord");
+  g_d->check(g_d->event_synchronize(b), "cuEventSynchronize");
+  float ms = 0;
+  g_d->check(g_d->event_elapsed_time(&ms, a, b), "cuEventElapsedTime");
+  g_d->event_destroy(a);
+  g_d->event_destroy(b);
+  return ms;
+}
+
+/// A small deterministic generator (xorshift64*), fast enough to fill
+/// gigabytes of benchmark weights.
+struct xorshift {
+  std::uint64_t s = 0x9E3779B97F4A7C15ull;
+  std::uint64_t next() {
+    s ^= s >> 12;
+    s ^= s << 25;
+    s ^= s >> 27;
+    return s * 2685821657736338717ull;
+  }
+  float uniform() { return float(next() >> 40) * (2.0f / 16777216.0f) - 1.0f; }  // [-1, 1)
+};
+
+// --- raw CUDA kernels (roofline, launch overhead) --------------------------------------
+
+const char* raw_source = R"(
+template <int U>
+__device__ void read_only(const uint4* __restrict__ p, unsigned long long n16, unsigned* out) {
+  unsigned acc = 0;
+  const unsigned long long stride = (unsigned long long)gridDim.x * blockDim.x;
+  unsigned long long i = (unsigned long long)blockIdx.x * blockDim.x + threadIdx.x;
+  for (; i + (U - 1) * stride < n16; i += U * stride) {
+    uint4 v[U];
+#pragma unroll
+    for (int u = 0; u < U; ++u) v[u] = __ldcs(p + i + u * stride);
+#pragma unroll
+    for (int u = 0; u < U; ++u) acc ^= v[u].x ^ v[u].y ^ v[u].z ^ v[u].w;
+  }
+  for (; i < n16; i += stride) {
+    const uint4 v = __ldcs(p + i);
+    acc ^= v.x ^ v.y ^ v.z ^ v.w;
+  }
+  if (acc == 0x9E3779B9u) out[0] = acc;  // keeps the loads; the buffer is zeros
+}
+extern "C" __global__ void read_only_1(const uint4* p, unsigned long long n, unsigned* o) { read_only<1>(p, n, o); }
+extern "C" __global__ void read_only_2(const uint4* p, unsigned long long n, unsigned* o) { read_only<2>(p, n, o); }
+extern "C" __global__ void read_only_4(const uint4* p, unsigned long long n, unsigned* o) { read_only<4>(p, n, o); }
+extern "C" __global__ void noop(unsigned* o) { if (o == nullptr) o[0] = 1; }
+)";
+
+struct raw_module {
+  fc::api::CUmodule module = nullptr;
+  fc::api::CUfunction get(const char* name) const {
+    fc::api::CUfunction f = nullptr;
+    g_d->check(g_d->module_get_function(&f, module, name), "cuModuleGetFunction", name);
+    return f;
+  }
+};
+
+raw_module compile_raw(int arch) {
+  const fc::nvrtc_api& n = fc::nvrtc();
+  fc::api::nvrtcProgram prog = nullptr;
+  n.check(n.create_program(&prog, raw_source, "bench_raw.cu", 0, nullptr, nullptr), "nvrtcCreateProgram");
+  const std::string a = "--gpu-architecture=sm_" + std::to_string(arch);
+  const char* opts[] = {a.c_str(), "-std=c++17"};
+  const auto r = n.compile_program(prog, 2, opts);
+  std::size_t log_size = 0;
+  n.get_program_log_size(prog, &log_size);
+  std::string log(log_size, '\0');
+  n.get_program_log(prog, log.data());
+  if (r != fc::api::NVRTC_SUCCESS) throw std::runtime_error("benchmark kernels failed to compile:\n" + log);
+  std::size_t size = 0;
+  n.check(n.get_cubin_size(prog, &size), "nvrtcGetCUBINSize");
+  std::string cubin(size, '\0');
+  n.check(n.get_cubin(prog, cubin.data()), "nvrtcGetCUBIN");
+  n.destroy_program(&prog);
+  raw_module m;
+  g_d->check(g_d->module_load_data(&m.module, cubin.data()), "cuModuleLoadData");
+  return m;
+}
+
+struct device_facts {
+  int sms = 0, l2 = 0, bus_bits = 0, mem_khz = 0;
+  double theoretical_gbs() const { return 2.0 * mem_khz * 1e3 * (bus_bits / 8.0) / 1e9; }  // DDR
+};
+
+device_facts query_device() {
+  device_facts f;
+  const auto dev = g_be->device();
+  g_d->device_get_attribute(&f.sms, fc::api::CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT, dev);
+  g_d->device_get_attribute(&f.l2, fc::api::CU_DEVICE_ATTRIBUTE_L2_CACHE_SIZE, dev);
+  g_d->device_get_attribute(&f.bus_bits, fc::api::CU_DEVICE_ATTRIBUTE_GLOBAL_MEMORY_BUS_WIDTH, dev);
+  g_d->device_get_attribute(&f.mem_khz, fc::api::CU_DEVICE_ATTRIBUTE_MEMORY_CLOCK_RATE, dev);
+  return f;
+}
+
+/// Best median read bandwidth (GB/s) over unroll and blocks-per-SM settings.
+double measure_roofline(fd::executor& ex, const raw_module& raw, const device_facts& dev, std::string& best) {
+  const std::size_t bytes = std::size_t{2} << 30;
+  fd::buffer buf = ex.allocate_bytes(bytes), out = ex.allocate_bytes(256);
+  g_d->check(g_d->memset_d8_async(fc::cuda_backend::device_pointer(buf.info()), 0, bytes, g_be->stream()),
+             "cuMemsetD8Async");
+  g_be->synchronize();
+  fc::api::CUdeviceptr p = fc::cuda_backend::device_pointer(buf.info()), o = fc::cuda_backend::device_pointer(out.info());
+  unsigned long long n16 = bytes / 16;
+  void* params[] = {&p, &n16, &o};
+  double best_gbs = 0;
+  for (int unroll : {1, 2, 4}) {
+    const fc::api::CUfunction f = raw.get(("read_only_" + std::to_string(unroll)).c_str());
+    for (int per_sm : {2, 4, 8, 16}) {
+      const unsigned blocks = unsigned(dev.sms * per_sm), threads = 256;
+      auto launch = [&] {
+        g_d->check(g_d->launch_kernel(f, blocks, 1, 1, threads, 1, 1, 0, g_be->stream(), params, nullptr),
+                   "cuLaunchKernel", "read_only");
+      };
+      launch();  // warm-up
+      std::vector<double> gbs;
+      for (int r = 0; r < 15; ++r) gbs.push_back(double(bytes) / (gpu_ms(launch) * 1e-3) / 1e9);
+      const double m = median(gbs);
+      if (m > best_gbs) {
+        best_gbs = m;
+        best = "unroll " + std::to_string(unroll) + ", " + std::to_string(blocks) + " blocks of 256";
+      }
+    }
+  }
+  return best_gbs;
+}
+
+// --- cuBLAS through dlopen -------------------------------------------------------------
+
+struct cublas_api {
+  void* lib = nullptr;
+  decltype(&cublasCreate_v2) create = nullptr;
+  decltype(&cublasDestroy_v2) destroy = nullptr;
+  decltype(&cublasSetStream_v2) set_stream = nullptr;
+  // cublasGemmEx is overloaded in C++ (a wrapper taking cudaDataType as the
+  // compute type): name the C entry point's type.
+  using gemm_ex_fn = cublasStatus_t (*)(cublasHandle_t, cublasOperation_t, cublasOperation_t, int, int, int,
+                                        const void*, const void*, cudaDataType, int, const void*, cudaDataType, int,
+                                        const void*, void*, cudaDataType, int, cublasComputeType_t,
+                                        cublasGemmAlgo_t);
+  gemm_ex_fn gemm_ex = nullptr;
+  cublasHandle_t handle = nullptr;
+  std::string why;
+
+  bool load() {
+    for (const char* name : {"libcublas.so.13", "libcublas.so.12", "libcublas.so"})
+      if ((lib = dlopen(name, RTLD_NOW | RTLD_LOCAL)) != nullptr) break;
+    if (lib == nullptr) {
+      why = "libcublas not found";
+      return false;
+    }
+    create = reinterpret_cast<decltype(create)>(dlsym(lib, "cublasCreate_v2"));
+    destroy = reinterpret_cast<decltype(destroy)>(dlsym(lib, "cublasDestroy_v2"));
+    set_stream = reinterpret_cast<decltype(set_stream)>(dlsym(lib, "cublasSetStream_v2"));
+    gemm_ex = reinterpret_cast<decltype(gemm_ex)>(dlsym(lib, "cublasGemmEx"));
+    if (!create || !destroy || !set_stream || !gemm_ex) {
+      why = "libcublas lacks cublasGemmEx";
+      return false;
+    }
+    if (create(&handle) != CUBLAS_STATUS_SUCCESS) {
+      why = "cublasCreate failed";
+      return false;
+    }
+    set_stream(handle, g_be->stream());  // CUstream and cudaStream_t are one type
+    return true;
+  }
+};
+
+// --- GEMV cases --------------------------------------------------------------------------
+
+struct shape {
+  const char* model;
+  const char* what;
+  std::uint32_t n, k;
+};
+const shape kSmol[] = {
+    {"SmolLM2-135M", "attn q / o", 576, 576},  {"SmolLM2-135M", "attn k / v", 192, 576},
+    {"SmolLM2-135M", "ffn gate / up", 1536, 576}, {"SmolLM2-135M", "ffn down", 576, 1536},
+    {"SmolLM2-135M", "lm head", 49152, 576},
+};
+const shape kLlama[] = {
+    {"Llama-3-8B", "attn q / o", 4096, 4096},     {"Llama-3-8B", "attn k / v", 1024, 4096},
+    {"Llama-3-8B", "ffn gate / up", 14336, 4096}, {"Llama-3-8B", "ffn down", 4096, 14336},
+    {"Llama-3-8B", "lm head", 128256, 4096},
+};
+
+struct result {
+  std::string kernel;
+  double us = 0, bytes = 0;
+  std::uint32_t copies = 0;
+};
+
+std::size_t rotation_copies(std::size_t bytes_per_copy, const device_facts& dev) {
+  const std::size_t want = 2 * std::size_t(dev.l2) + 1;
+  std::size_t c = std::max<std::size_t>(2, (want + bytes_per_copy - 1) / bytes_per_copy);
+  // At most ~6 GB of weights per case.
+  return std::max<std::size_t>(2, std::min(c, std::size_t(6e9) / bytes_per_copy));
+}
+
+/// Times `launch(copy)` for copy = 0..copies-1, captured as one graph and
+/// replayed: the median GPU time per launch in µs.
+template <class F>
+double time_rotation(std::size_t copies, F&& launch) {
+  g_be->begin_capture();
+  for (std::size_t c = 0; c < copies; ++c) launch(c);
+  fc::graph g = g_be->end_capture();
+  g_be->replay(g);
+  g_be->replay(g);
+  g_be->synchronize();
+  const std::size_t reps = std::max<std::size_t>(1, 400 / copies);
+  std::vector<double> us;
+  for (int m = 0; m < 15; ++m)
+    us.push_back(gpu_ms([&] {
+                   for (std::size_t r = 0; r < reps; ++r) g_be->replay(g);
+                 }) *
+                 1e3 / double(reps * copies));
+  return median(us);
+}
+
+void fill_halves(std::vector<std::uint8_t>& bytes, xorshift& rng, float scale) {
+  for (std::size_t i = 0; i + 1 < bytes.size(); i += 2) {
+    const fd::half h(rng.uniform() * scale);
+    const std::uint16_t b = h.bits();
+    std::memcpy(&bytes[i], &b, 2);
+  }
+}
+
+/// One library GEMV alias over `copies` rotated weight copies.
+template <class K, fd::weight_policy P>
+result bench_alias(fd::executor& ex, const shape& s, const device_facts& dev, const fd::buffer& xb,
+                   const fd::buffer& yb) {
+  xorshift rng;
+  const std::size_t data = fd::data_plane_bytes<P>(s.n, s.k), scales = fd::scale_plane_bytes<P>(s.n, s.k);
+  std::vector<std::uint8_t> plane(data), splane(std::max<std::size_t>(scales, 4));
+  if constexpr (P::weights_per_block == 1) {
+    fill_halves(plane, rng, 1.0f);  // F16 weights
+  } else {
+    for (auto& b : plane) b = std::uint8_t(rng.next() >> 56);  // codes
+    fill_halves(splane, rng, 0.01f);                          // d (and m)
+  }
+  const std::size_t copies = rotation_copies(data + scales, dev);
+  std::vector<fd::buffer> w, ws;
+  for (std::size_t c = 0; c < copies; ++c) {
+    w.push_back(ex.allocate_bytes(data));
+    w.back().write(plane);
+    ws.push_back(ex.allocate_bytes(splane.size()));
+    ws.back().write(splane);
+  }
+  ex.prepare<K>();
+  result r;
+  r.kernel = std::string(K::name.view());
+  r.copies = std::uint32_t(copies);
+  r.bytes = double(data + scales) + 4.0 * s.k + 4.0 * s.n;
+  r.us = time_rotation(copies, [&](std::size_t c) {
+    typename K::arguments a;
+    a.template set<"w">(w[c]).template set<"x">(xb).template set<"y">(yb).template set<"n">(s.n).template set<"k">(
+        s.k);
+    if constexpr (P::has_scale) a.template set<"w_scales">(ws[c]);
+    ex.dispatch<K>(a);
+  });
+  return r;
+}
+
+result bench_cublas(fd::executor& ex, cublas_api& cb, const shape& s, const device_facts& dev) {
+  xorshift rng;
+  const std::size_t data = std::size_t{s.n} * s.k * 2;
+  std::vector<std::uint8_t> plane(data), xh(std::size_t{s.k} * 2);
+  fill_halves(plane, rng, 1.0f);
+  fill_halves(xh, rng, 1.0f);
+  const std::size_t copies = rotation_copies(data, dev);
+  std::vector<fd::buffer> w;
+  for (std::size_t c = 0; c < copies; ++c) {
+    w.push_back(ex.allocate_bytes(data));
+    w.back().write(plane);
+  }
+  fd::buffer xb = ex.allocate_bytes(xh.size()), yb = ex.allocate<float>(s.n);
+  xb.write(xh);
+  const float alpha = 1.0f, beta = 0.0f;
+  auto gemv = [&](std::size_t c) {
+    // y[n] = W[n, k] · x[k]: W row-major is a column-major k×n matrix, used transposed.
+    const cublasStatus_t st =
+        cb.gemm_ex(cb.handle, CUBLAS_OP_T, CUBLAS_OP_N, int(s.n), 1, int(s.k), &alpha,
+                   reinterpret_cast<const void*>(fc::cuda_backend::device_pointer(w[c].info())), CUDA_R_16F,
+                   int(s.k), reinterpret_cast<const void*>(fc::cuda_backend::device_pointer(xb.info())), CUDA_R_16F,
+                   int(s.k), &beta, reinterpret_cast<void*>(fc::cuda_backend::device_pointer(yb.info())),
+                   CUDA_R_32F, int(s.n), CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT);
+    if (st != CUBLAS_STATUS_SUCCESS) throw std::runtime_error("cublasGemmEx failed: " + std::to_string(int(st)));
+  };
+  gemv(0);  // warm-up outside the capture (workspace, heuristics)
+  g_be->synchronize();
+  result r;
+  r.kernel = "cuBLAS GemmEx fp16 (N=1)";
+  r.copies = std::uint32_t(copies);
+  r.bytes = double(data) + 2.0 * s.k + 4.0 * s.n;
+  r.us = time_rotation(copies, gemv);
+  return r;
+}
+
+// --- launch overhead ------------------------------------------------------------------------
+
+void launch_overhead(fd::executor& ex) {
+  const std::uint32_t n = 576, k = 576;
+  xorshift rng;
+  std::vector<std::uint8_t> plane(std::size_t{n} * k * 2);
+  fill_halves(plane, rng, 1.0f);
+  std::vector<float> x(k, 0.5f);
+  fd::buffer wb = ex.allocate_bytes(plane.size()), xb = ex.upload(x), yb = ex.allocate<float>(n);
+  wb.write(plane);
+  fk::gemv_f16::arguments a;
+  a.set<"w">(wb).set<"x">(xb).set<"y">(yb).set<"n">(n).set<"k">(k);
+  const auto& pipe = static_cast<const fc::cuda_pipeline&>(ex.pipeline_for<fk::gemv_f16>());
+  fc::api::CUdeviceptr wp = fc::cuda_backend::device_pointer(wb.info()), xp = fc::cuda_backend::device_pointer(xb.info()),
+                       yp = fc::cuda_backend::device_pointer(yb.info());
+  std::uint32_t nn = n, kk = k;
+  void* params[] = {&wp, &xp, &nn, &kk, &yp};  // plan order: w, x, n, k, y
+  const fd::dispatch_size size = fk::gemv_f16::dispatch::compute(a);
+  auto raw = [&] {
+    g_d->check(g_d->launch_kernel(pipe.function(), size.threadgroups_per_grid.x, 1, 1,
+                                  size.threads_per_threadgroup.x, 1, 1, 0, g_be->stream(), params, nullptr),
+               "cuLaunchKernel");
+  };
+  auto via_executor = [&] { ex.dispatch<fk::gemv_f16>(a); };
+  static_assert(fk::gemv_f16::plan.size() == 5);
+
+  // Host time per launch: batches of 200 (well inside the launch queue),
+  // synchronised between batches; median over 25 batches.
+  auto host_us = [&](auto&& launch) {
+    std::vector<double> us;
+    for (int b = 0; b < 25; ++b) {
+      g_be->synchronize();
+      const auto t0 = std::chrono::steady_clock::now();
+      for (int i = 0; i < 200; ++i) launch();
+      const auto t1 = std::chrono::steady_clock::now();
+      us.push_back(std::chrono::duration<double, std::micro>(t1 - t0).count() / 200);
+    }
+    g_be->synchronize();
+    return median(us);
+  };
+  auto gpu_us = [&](auto&& launch) {
+    std::vector<double> us;
+    for (int b = 0; b < 15; ++b)
+      us.push_back(gpu_ms([&] {
+                     for (int i = 0; i < 200; ++i) launch();
+                   }) *
+                   1e3 / 200);
+    return median(us);
+  };
+  raw();
+  via_executor();
+  g_be->synchronize();
+  const double h_raw = host_us(raw), h_ex = host_us(via_executor);
+  const double g_raw = gpu_us(raw), g_ex = gpu_us(via_executor);
+  g_be->begin_capture();
+  for (int i = 0; i < 200; ++i) via_executor();
+  fc::graph graph = g_be->end_capture();
+  g_be->replay(graph);
+  g_be->synchronize();
+  std::vector<double> gr, hg;
+  for (int b = 0; b < 15; ++b) gr.push_back(gpu_ms([&] { g_be->replay(graph); }) * 1e3 / 200);
+  for (int b = 0; b < 15; ++b) {
+    g_be->synchronize();
+    const auto t0 = std::chrono::steady_clock::now();
+    g_be->replay(graph);
+    hg.push_back(std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count());
+  }
+  g_be->synchronize();
+  const double g_graph = median(gr), h_graph = median(hg);
+
+  std::printf("\n## Launch overhead (gemv_f16, 576 x 576, %d registers/thread)\n\n", pipe.registers());
+  std::printf("| path | host µs per dispatch | GPU µs per GEMV, back to back |\n|---|---:|---:|\n");
+  std::printf("| raw cuLaunchKernel (prepared parameters) | %.2f | %.2f |\n", h_raw, g_raw);
+  std::printf("| executor.dispatch<gemv_f16> (bind + size + launch) | %.2f | %.2f |\n", h_ex, g_ex);
+  std::printf("| CUDA graph replay (200 captured dispatches) | %.3f (%.2f per cuGraphLaunch) | %.2f |\n",
+              h_graph / 200, h_graph, g_graph);
+  std::printf("\nExecutor overhead over a raw launch: %.2f µs per dispatch (host).\n", h_ex - h_raw);
+}
+
+// --- NVRTC compile time -----------------------------------------------------------------------
+
+template <class... Ks>
+std::vector<fc::compile_input> library_inputs(fd::type_list<Ks...>) {
+  return {fc::compile_input{&fd::kernel_source_of<Ks, fd::target::cuda>(), Ks::name.view()}...};
+}
+
+void compile_times() {
+  const auto inputs = library_inputs(fk::library{});
+  const unsigned hw = std::max(1u, std::thread::hardware_concurrency());
+  std::printf("\n## NVRTC compile time (every library alias, %zu kernels, cold: no caches)\n\n", inputs.size());
+  std::printf("| compiler threads | seconds | ms per kernel |\n|---:|---:|---:|\n");
+  for (unsigned t : {1u, hw}) {
+    fc::clear_memory_cache();
+    fc::compile_options o = g_be->options();
+    o.disk_cache = false;
+    o.threads = t;
+    const auto t0 = std::chrono::steady_clock::now();
+    (void)fc::compile(inputs, o);
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    std::printf("| %u | %.2f | %.0f |\n", t, s, 1e3 * s / double(inputs.size()));
+    if (hw == 1) break;
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const bool quick = argc > 1 && std::string(argv[1]) == "--quick";
+  if (fc::device_count() == 0) {
+    std::printf("skipped: no CUDA device (%s)\n", fc::driver_unavailable_reason().c_str());
+    return 77;
+  }
+  fd::executor ex{fc::make_backend()};
+  g_be = &static_cast<fc::cuda_backend&>(ex.get_backend());
+  g_d = &g_be->driver_table();
+  const device_facts dev = query_device();
+  const raw_module raw = compile_raw(g_be->arch());
+
+  std::string best;
+  const double roof = measure_roofline(ex, raw, dev, best);
+  std::printf("## Device\n\n| device | sm | SMs | L2 | theoretical DRAM | measured read roofline |\n");
+  std::printf("|---|---|---:|---:|---:|---:|\n| %s | sm_%d | %d | %d MiB | %.0f GB/s | %.0f GB/s (%s) |\n",
+              g_be->device_name().c_str(), g_be->arch(), dev.sms, dev.l2 >> 20, dev.theoretical_gbs(), roof,
+              best.c_str());
+
+  cublas_api cb;
+  const bool have_cublas = cb.load();
+  if (!have_cublas) std::printf("\ncuBLAS rows skipped: %s\n", cb.why.c_str());
+
+  std::printf("\n## Decode GEMV, batch 1 (weights rotated past L2; graph replay; median of 15)\n\n");
+  std::printf("| model | matrix | n x k | kernel | MB moved | copies | µs | GB/s | %% of roofline |\n");
+  std::printf("|---|---|---|---|---:|---:|---:|---:|---:|\n");
+  std::vector<shape> shapes(std::begin(kSmol), std::end(kSmol));
+  if (!quick) shapes.insert(shapes.end(), std::begin(kLlama), std::end(kLlama));
+  for (const shape& s : shapes) {
+    fd::buffer xb = ex.upload(std::vector<float>(s.k, 0.25f)), yb = ex.allocate<float>(s.n);
+    std::vector<result> rs;
+    try {
+      rs.push_back(bench_alias<fk::gemv_f16, fp::f16>(ex, s, dev, xb, yb));
+      rs.push_back(bench_alias<fk::gemv_f16_canonical, fp::f16>(ex, s, dev, xb, yb));
+      if (have_cublas) rs.push_back(bench_cublas(ex, cb, s, dev));
+      rs.push_back(bench_alias<fk::gemv_q8_0, fp::q8_0>(ex, s, dev, xb, yb));
+      rs.push_back(bench_alias<fk::gemv_q8_0_canonical, fp::q8_0>(ex, s, dev, xb, yb));
+      rs.push_back(bench_alias<fk::gemv_q4_0, fp::q4_0>(ex, s, dev, xb, yb));
+      rs.push_back(bench_alias<fk::gemv_q4_0_canonical, fp::q4_0>(ex, s, dev, xb, yb));
+      rs.push_back(bench_alias<fk::gemv_q4_1, fp::q4_1>(ex, s, dev, xb, yb));
+      rs.push_back(bench_alias<fk::gemv_q4_1_canonical, fp::q4_1>(ex, s, dev, xb, yb));
+    } catch (const std::exception& e) {
+      std::printf("| %s | %s | %u x %u | error: %s | | | | | |\n", s.model, s.what, s.n, s.k, e.what());
+      continue;
+    }
+    for (const result& r : rs) {
+      const double gbs = r.bytes / (r.us * 1e-6) / 1e9;
+      std::printf("| %s | %s | %u x %u | %s | %.2f | %u | %.2f | %.0f | %.1f |\n", s.model, s.what, s.n, s.k,
+                  r.kernel.c_str(), r.bytes / 1e6, r.copies, r.us, gbs, 100.0 * gbs / roof);
+    }
+  }
+  launch_overhead(ex);
+  compile_times();
+  if (have_cublas) cb.destroy(cb.handle);
+  return 0;
+}

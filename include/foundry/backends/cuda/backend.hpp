@@ -1,0 +1,414 @@
+#pragma once
+/// @file backend.hpp
+/// The CUDA backend behind the runtime interface: device buffers
+/// (cuMemAlloc), NVRTC for compiling (nvrtc.hpp), launches on one stream,
+/// and CUDA graph capture of a sequence of dispatches.
+///
+///   foundry::executor ex{foundry::cuda::make_backend()};
+///   auto& cuda = static_cast<foundry::cuda::cuda_backend&>(ex.get_backend());
+///   cuda.begin_capture();
+///   ex.dispatch<rmsnorm_gemv_f16>(a);  // recorded, not run
+///   ex.dispatch<gemv_f16>(b);
+///   foundry::cuda::graph g = cuda.end_capture();
+///   cuda.replay(g);                     // runs both; as often as needed
+///   ex.synchronize();
+///
+/// Entry-point ABI (docs/cuda-backend.md): the kernel is
+/// `extern "C" __global__ void <name>(...)` with one parameter per binding
+/// plan row, in plan order: a buffer is its device pointer (base + offset);
+/// a `scalar<T>` is a by-value `T`; a `params<P>` is a by-value `P` whose
+/// address the entry passes to the body. `cuLaunchKernel`'s kernelParams
+/// hold one pointer per parameter: to the device pointer, or to the value
+/// itself (the bytes the binder already points at), so binding copies
+/// nothing and no argument buffer is allocated. Threadgroup memory is
+/// static `__shared__` arrays in the entry, so no dynamic shared memory is
+/// requested.
+///
+/// The backend uses the device's primary context (shared with the CUDA
+/// runtime and libraries such as cuBLAS in the same process) and one
+/// non-blocking stream. `dispatch` returns at once; `synchronize`,
+/// `upload` and `download` wait for the stream. Errors from a kernel that
+/// faulted surface at the next wait, naming the kernels dispatched since
+/// the previous one.
+
+#include <algorithm>
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "foundry/backends/cuda/api.hpp"
+#include "foundry/backends/cuda/nvrtc.hpp"
+#include "foundry/core/errors.hpp"
+#include "foundry/dsl/source.hpp"
+#include "foundry/runtime/backend.hpp"
+
+namespace foundry::cuda {
+
+/// Options of the CUDA backend.
+struct backend_options {
+  /// Device ordinal.
+  int device = 0;
+  /// Compilation settings; `compile.arch` is replaced by the device's
+  /// compute capability (90 on an H100).
+  compile_options compile;
+};
+
+/// A loaded module (one kernel's cubin), unloaded with the last reference.
+class module_handle {
+ public:
+  module_handle(api::CUmodule m, api::CUcontext ctx) : module_(m), ctx_(ctx) {}
+  module_handle(const module_handle&) = delete;
+  module_handle& operator=(const module_handle&) = delete;
+  ~module_handle() {
+    const driver_api& d = driver();
+    api::CUcontext previous = nullptr;
+    d.ctx_get_current(&previous);
+    d.ctx_set_current(ctx_);
+    d.module_unload(module_);
+    d.ctx_set_current(previous);
+  }
+  api::CUmodule get() const noexcept { return module_; }
+
+ private:
+  api::CUmodule module_;
+  api::CUcontext ctx_;
+};
+
+/// A compiled kernel: its module and `CUfunction`.
+class cuda_pipeline final : public pipeline {
+ public:
+  cuda_pipeline(std::shared_ptr<const module_handle> m, api::CUfunction f, std::string name, int registers)
+      : module_(std::move(m)), function_(f), name_(std::move(name)), registers_(registers) {}
+  std::string_view name() const noexcept override { return name_; }
+  api::CUfunction function() const noexcept { return function_; }
+  /// Registers per thread (cuFuncGetAttribute), for reports.
+  int registers() const noexcept { return registers_; }
+
+ private:
+  std::shared_ptr<const module_handle> module_;
+  api::CUfunction function_;
+  std::string name_;
+  int registers_;
+};
+
+class cuda_backend;
+
+/// An instantiated CUDA graph of captured dispatches (move only). Replay it
+/// with `cuda_backend::replay`; it keeps the argument values it was captured
+/// with (buffer addresses, scalars), so replays see new buffer contents but
+/// not new argument values.
+class graph {
+ public:
+  graph() = default;
+  graph(graph&& o) noexcept : graph_(std::exchange(o.graph_, nullptr)), exec_(std::exchange(o.exec_, nullptr)),
+                              owner_(std::exchange(o.owner_, nullptr)), dispatches_(o.dispatches_) {}
+  graph& operator=(graph&& o) noexcept {
+    if (this != &o) {
+      reset();
+      graph_ = std::exchange(o.graph_, nullptr);
+      exec_ = std::exchange(o.exec_, nullptr);
+      owner_ = std::exchange(o.owner_, nullptr);
+      dispatches_ = o.dispatches_;
+    }
+    return *this;
+  }
+  graph(const graph&) = delete;
+  graph& operator=(const graph&) = delete;
+  ~graph() { reset(); }
+
+  explicit operator bool() const noexcept { return exec_ != nullptr; }
+  /// Dispatches captured.
+  std::size_t dispatches() const noexcept { return dispatches_; }
+  api::CUgraphExec native() const noexcept { return exec_; }
+
+ private:
+  friend class cuda_backend;
+  graph(api::CUgraph g, api::CUgraphExec e, const cuda_backend* owner, std::size_t n)
+      : graph_(g), exec_(e), owner_(owner), dispatches_(n) {}
+  void reset() noexcept {
+    if (exec_ == nullptr && graph_ == nullptr) return;
+    try {
+      const driver_api& d = driver();
+      if (exec_) d.graph_exec_destroy(exec_);
+      if (graph_) d.graph_destroy(graph_);
+    } catch (...) {
+    }
+    exec_ = nullptr;
+    graph_ = nullptr;
+  }
+  api::CUgraph graph_ = nullptr;
+  api::CUgraphExec exec_ = nullptr;
+  const cuda_backend* owner_ = nullptr;
+  std::size_t dispatches_ = 0;
+};
+
+/// See the file comment.
+class cuda_backend final : public backend {
+ public:
+  /// Opens device `o.device`. Throws `backend_unavailable` when the driver,
+  /// NVRTC or the device is missing, `driver_error` when a call fails.
+  explicit cuda_backend(backend_options o = {}) : opts_(std::move(o)), d_(driver()) {
+    (void)nvrtc();  // fail now, with the reason, rather than at the first compile
+    int count = 0;
+    d_.check(d_.device_get_count(&count), "cuDeviceGetCount");
+    if (opts_.device < 0 || opts_.device >= count)
+      throw backend_unavailable("foundry cuda: no CUDA device " + std::to_string(opts_.device) + " (" +
+                                std::to_string(count) + " present)");
+    d_.check(d_.device_get(&device_, opts_.device), "cuDeviceGet");
+    int major = 0, minor = 0;
+    d_.check(d_.device_get_attribute(&major, api::CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR, device_),
+             "cuDeviceGetAttribute");
+    d_.check(d_.device_get_attribute(&minor, api::CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR, device_),
+             "cuDeviceGetAttribute");
+    opts_.compile.arch = major * 10 + minor;
+    char name[256] = {};
+    d_.check(d_.device_get_name(name, sizeof name - 1, device_), "cuDeviceGetName");
+    device_name_ = name;
+    d_.check(d_.device_primary_ctx_retain(&ctx_, device_), "cuDevicePrimaryCtxRetain");
+    make_current();
+    d_.check(d_.stream_create(&stream_, api::CU_STREAM_NON_BLOCKING), "cuStreamCreate");
+  }
+  cuda_backend(const cuda_backend&) = delete;
+  cuda_backend& operator=(const cuda_backend&) = delete;
+  ~cuda_backend() override {
+    d_.ctx_set_current(ctx_);
+    if (capturing_) {
+      api::CUgraph g = nullptr;
+      if (d_.stream_end_capture(stream_, &g) == api::CUDA_SUCCESS && g) d_.graph_destroy(g);
+    }
+    d_.stream_synchronize(stream_);
+    modules_.clear();
+    d_.stream_destroy(stream_);
+    d_.device_primary_ctx_release(device_);
+  }
+
+  std::string_view name() const noexcept override { return "cuda"; }
+  target code_target() const noexcept override { return target::cuda; }
+
+  /// Device memory (cuMemAlloc: 256-byte aligned).
+  buffer_info allocate(std::size_t bytes, dtype type) override {
+    make_current();
+    api::CUdeviceptr p = 0;
+    const api::CUresult r = d_.mem_alloc(&p, std::max<std::size_t>(bytes, 1));
+    if (r != api::CUDA_SUCCESS)
+      throw error("foundry cuda: cuMemAlloc of " + std::to_string(bytes) + " bytes failed: " + d_.describe(r));
+    return {reinterpret_cast<void*>(static_cast<std::uintptr_t>(p)), bytes, type, this};
+  }
+  void release(buffer_info& info) noexcept override {
+    if (info.native == nullptr) return;
+    d_.ctx_set_current(ctx_);
+    current_ = id_;
+    // Work still queued may use the buffer.
+    if (!capturing_ && pending_) d_.stream_synchronize(stream_);
+    d_.mem_free(device_pointer(info));
+    info.native = nullptr;
+  }
+  /// Device memory is not host-visible.
+  void* host_address(const buffer_info&) const noexcept override { return nullptr; }
+  void upload(const buffer_info& dst, std::size_t off, const void* src, std::size_t n) override {
+    if (n == 0) return;
+    check_not_capturing("upload");
+    make_current();
+    d_.check(d_.memcpy_htod_async(device_pointer(dst) + off, src, n, stream_), "cuMemcpyHtoDAsync");
+    wait("upload");
+  }
+  void download(const buffer_info& src, std::size_t off, void* dst, std::size_t n) override {
+    if (n == 0) return;
+    check_not_capturing("download");
+    make_current();
+    d_.check(d_.memcpy_dtoh_async(dst, device_pointer(src) + off, n, stream_), "cuMemcpyDtoHAsync");
+    wait("download");
+  }
+
+  /// NVRTC for this device's architecture, kernels compiled in parallel
+  /// (nvrtc.hpp), then each cubin loaded as its own module.
+  std::vector<std::unique_ptr<pipeline>> compile(std::span<const compile_request> reqs) override {
+    std::vector<compile_input> inputs;
+    inputs.reserve(reqs.size());
+    for (const compile_request& r : reqs) {
+      const std::string& e = r.source->entry_name;
+      if (r.source->text.find("extern \"C\" __global__ void " + e + "(") == std::string::npos)
+        throw error("foundry cuda: the source of kernel '" + std::string(r.kernel) +
+                    "' has no CUDA entry point `extern \"C\" __global__ void " + e +
+                    "(...)`: it was emitted for another target (a backend whose code_target() is target::cuda "
+                    "compiles kernel_source_of<K, target::cuda>())");
+      inputs.push_back({r.source, r.kernel});
+    }
+    const auto images = cuda::compile(inputs, opts_.compile);
+    make_current();
+    std::vector<std::unique_ptr<pipeline>> out;
+    out.reserve(reqs.size());
+    for (std::size_t i = 0; i < reqs.size(); ++i) {
+      const compiled_kernel& k = *images[i];
+      const std::string kernel(reqs[i].kernel);
+      std::shared_ptr<const module_handle>& m = modules_[k.key];
+      if (!m) {
+        api::CUmodule mod = nullptr;
+        d_.check(d_.module_load_data(&mod, k.image.data()), "cuModuleLoadData", "kernel " + kernel);
+        m = std::make_shared<const module_handle>(mod, ctx_);
+      }
+      api::CUfunction f = nullptr;
+      d_.check(d_.module_get_function(&f, m->get(), reqs[i].source->entry_name.c_str()), "cuModuleGetFunction",
+               "kernel " + kernel + ", entry point " + reqs[i].source->entry_name);
+      int regs = 0;
+      d_.func_get_attribute(&regs, api::CU_FUNC_ATTRIBUTE_NUM_REGS, f);
+      out.push_back(std::make_unique<cuda_pipeline>(m, f, kernel, regs));
+    }
+    return out;
+  }
+
+  void dispatch(const pipeline& p, std::span<const bound_argument> args, const dispatch_size& size,
+                std::uint32_t threadgroup_memory_bytes) override {
+    (void)threadgroup_memory_bytes;  // static __shared__ arrays in the entry point
+    const auto& cp = static_cast<const cuda_pipeline&>(p);
+    make_current();
+    pointers_.resize(args.size());
+    params_.resize(args.size());
+    for (std::size_t i = 0; i < args.size(); ++i) {
+      const bound_argument& a = args[i];
+      if (a.kind == arg_kind::buffer) {
+        pointers_[i] = device_pointer(*a.buffer) + a.offset;
+        params_[i] = &pointers_[i];
+      } else {
+        params_[i] = const_cast<void*>(a.bytes);  // read by cuLaunchKernel, never written
+      }
+    }
+    const extent3& g = size.threadgroups_per_grid;
+    const extent3& t = size.threads_per_threadgroup;
+    const api::CUresult r =
+        d_.launch_kernel(cp.function(), g.x, g.y, g.z, t.x, t.y, t.z, 0, stream_, params_.data(), nullptr);
+    if (r != api::CUDA_SUCCESS)
+      throw dispatch_error("kernel " + std::string(cp.name()) + ": cuLaunchKernel failed: " + d_.describe(r) +
+                           " (grid " + std::to_string(g.x) + "x" + std::to_string(g.y) + "x" + std::to_string(g.z) +
+                           " threadgroups of " + std::to_string(t.x) + "x" + std::to_string(t.y) + "x" +
+                           std::to_string(t.z) + " threads)");
+    pending_ = true;
+    if (capturing_) {
+      ++captured_;
+    } else if (recent_.size() < 16 &&
+               std::find(recent_.begin(), recent_.end(), cp.name()) == recent_.end()) {
+      recent_.push_back(std::string(cp.name()));
+    }
+  }
+
+  /// cuStreamSynchronize. A fault in a kernel is reported here.
+  void synchronize() override {
+    check_not_capturing("synchronize");
+    make_current();
+    wait("synchronize");
+  }
+
+  // --- CUDA graphs -----------------------------------------------------------
+
+  /// Starts recording: dispatches until `end_capture` are captured into a
+  /// graph instead of running. Compile the kernels first (`prepare`); while
+  /// capturing, upload/download/synchronize throw.
+  void begin_capture() {
+    if (capturing_) throw error("foundry cuda: begin_capture while already capturing");
+    make_current();
+    d_.check(d_.stream_begin_capture(stream_, api::CU_STREAM_CAPTURE_MODE_RELAXED), "cuStreamBeginCapture");
+    capturing_ = true;
+    captured_ = 0;
+  }
+  /// Ends recording and instantiates the graph.
+  graph end_capture() {
+    if (!capturing_) throw error("foundry cuda: end_capture without begin_capture");
+    make_current();
+    capturing_ = false;
+    api::CUgraph g = nullptr;
+    d_.check(d_.stream_end_capture(stream_, &g), "cuStreamEndCapture");
+    api::CUgraphExec e = nullptr;
+    const api::CUresult r = d_.graph_instantiate(&e, g, 0);
+    if (r != api::CUDA_SUCCESS) {
+      d_.graph_destroy(g);
+      d_.check(r, "cuGraphInstantiateWithFlags");
+    }
+    return graph(g, e, this, captured_);
+  }
+  /// Runs a captured graph on the backend's stream (asynchronously, like
+  /// `dispatch`).
+  void replay(const graph& g) {
+    if (!g) throw error("foundry cuda: replay of an empty graph");
+    if (g.owner_ != this) throw error("foundry cuda: replay of a graph captured on another backend");
+    make_current();
+    d_.check(d_.graph_launch(g.native(), stream_), "cuGraphLaunch");
+    pending_ = true;
+    if (recent_.size() < 16) recent_.push_back("graph of " + std::to_string(g.dispatches()) + " dispatches");
+  }
+  bool capturing() const noexcept { return capturing_; }
+
+  // --- native handles, for benchmarks and interop ------------------------------
+
+  const driver_api& driver_table() const noexcept { return d_; }
+  api::CUcontext context() const noexcept { return ctx_; }
+  api::CUstream stream() const noexcept { return stream_; }
+  api::CUdevice device() const noexcept { return device_; }
+  const std::string& device_name() const noexcept { return device_name_; }
+  /// Compute capability as a number (90 for sm_90).
+  int arch() const noexcept { return opts_.compile.arch; }
+  const compile_options& options() const noexcept { return opts_.compile; }
+  /// The device address of a buffer of this backend.
+  static api::CUdeviceptr device_pointer(const buffer_info& b) noexcept {
+    return static_cast<api::CUdeviceptr>(reinterpret_cast<std::uintptr_t>(b.native));
+  }
+  /// Makes the backend's context current on the calling thread (remembered
+  /// per thread, so a dispatch costs no driver call for it; code that
+  /// switches contexts itself on the thread must call this again).
+  void make_current() {
+    if (current_ == id_) return;
+    d_.check(d_.ctx_set_current(ctx_), "cuCtxSetCurrent");
+    current_ = id_;
+  }
+
+ private:
+  void check_not_capturing(const char* what) const {
+    if (capturing_)
+      throw error(std::string("foundry cuda: ") + what + " while capturing a graph (end_capture first)");
+  }
+  void wait(const char* what) {
+    const api::CUresult r = d_.stream_synchronize(stream_);
+    std::string kernels;
+    for (const auto& k : recent_) kernels += (kernels.empty() ? "" : ", ") + k;
+    recent_.clear();
+    pending_ = false;
+    if (r != api::CUDA_SUCCESS)
+      throw driver_error("foundry cuda: " + std::string(what) + ": cuStreamSynchronize failed: " + d_.describe(r) +
+                             (kernels.empty() ? std::string() : "; kernels run since the last wait: " + kernels),
+                         r);
+  }
+
+  backend_options opts_;
+  const driver_api& d_;
+  api::CUdevice device_ = 0;
+  api::CUcontext ctx_ = nullptr;
+  api::CUstream stream_ = nullptr;
+  std::string device_name_;
+  std::unordered_map<std::string, std::shared_ptr<const module_handle>> modules_;
+  std::vector<api::CUdeviceptr> pointers_;
+  std::vector<void*> params_;
+  std::vector<std::string> recent_;
+  bool pending_ = false;
+  bool capturing_ = false;
+  std::size_t captured_ = 0;
+  // Which backend made its context current on this thread last (backend
+  // ids, not context handles: a released primary context's handle can come
+  // back for a new one).
+  static inline std::atomic<std::uint64_t> next_id_{1};
+  const std::uint64_t id_ = next_id_.fetch_add(1);
+  static inline thread_local std::uint64_t current_ = 0;
+};
+
+/// A CUDA backend for `foundry::executor`. Throws `backend_unavailable`
+/// (with the reason) when there is no driver, NVRTC or device.
+inline std::unique_ptr<backend> make_backend(backend_options o = {}) {
+  return std::make_unique<cuda_backend>(std::move(o));
+}
+
+}  // namespace foundry::cuda

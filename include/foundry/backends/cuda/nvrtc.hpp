@@ -1,0 +1,467 @@
+#pragma once
+/// @file nvrtc.hpp
+/// Compiles emitted MSL for CUDA: prelude + source -> NVRTC -> cubin, with an
+/// in-memory and an on-disk cache. Needs NVRTC only (no driver, no device),
+/// so kernels can be compiled for any architecture NVRTC knows, e.g. in CI.
+///
+/// Translation unit of one kernel (what the cache key hashes):
+///
+///     #line 1 "msl_prelude.h"
+///     <include/foundry/backends/cuda/msl_prelude.h>
+///     namespace foundry_kernel { FOUNDRY_MSL_NAMES
+///     #line 1 "<kernel>.metal"
+///     <the emitted source, verbatim>
+///     #line 1 "foundry_module.cu"
+///     }
+///
+/// NVRTC therefore reports errors in emitted-source lines, which the
+/// source's line map turns into a stage (`kernel_source::origin_of`).
+///
+/// Options: `--gpu-architecture=sm_XX -std=c++20
+/// --device-as-default-execution-space` (kernel code carries no `__device__`
+/// annotations) plus `compile_options::extra`. A cubin is produced when NVRTC
+/// supports the architecture; for a newer device than NVRTC knows, PTX for
+/// the newest architecture it supports (the driver finishes it).
+///
+/// Cache key: XXH3-128 of (format version, NVRTC version, architecture,
+/// options, translation unit). Disk layout: `<dir>/<key>.cubin` (or
+/// `.ptx`), `dir` = `${FOUNDRY_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/foundry}/cuda`;
+/// the image is followed by a 32-byte trailer { "FDRYCUB1", size, XXH3-64
+/// of the image, first 64 bits of the key } so a truncated or damaged file
+/// is recompiled, and is published atomically (temporary name, rename).
+///
+/// Prelude location: $FOUNDRY_CUDA_PRELUDE_DIR, else the macro
+/// FOUNDRY_CUDA_PRELUDE_DIR, else the directory of this header (__FILE__).
+
+#include <xxhash.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdint>
+#include <cstring>
+#include <exception>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <span>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "foundry/backends/cpu/disk_cache.hpp"
+#include "foundry/backends/cuda/api.hpp"
+#include "foundry/core/errors.hpp"
+#include "foundry/dsl/source.hpp"
+
+namespace foundry::cuda {
+
+/// NVRTC rejected an emitted kernel. `what()` names the kernel, the emitted
+/// line, the region that emitted it (`stage rms_norm`, `helper policy_f16`,
+/// `entry point`, ...), NVRTC's first error and the line's text, then the
+/// whole NVRTC log.
+class compile_error : public foundry::compile_error {
+ public:
+  struct location {
+    std::string kernel;   ///< kernel name
+    int line = 0;         ///< 1-based line in the emitted source; 0 if unknown
+    std::string origin;   ///< region of that line (`stage broken`), "" if unknown
+    std::string text;     ///< the emitted line's text
+    std::string message;  ///< NVRTC's first error message
+  };
+  compile_error(const std::string& what, location where, std::string log)
+      : foundry::compile_error(what), where_(std::move(where)), log_(std::move(log)) {}
+  const location& where() const noexcept { return where_; }
+  int line() const noexcept { return where_.line; }
+  /// The region (stage, helper, entry point) of the first error's line.
+  const std::string& origin() const noexcept { return where_.origin; }
+  /// NVRTC's complete log.
+  const std::string& log() const noexcept { return log_; }
+
+ private:
+  location where_;
+  std::string log_;
+};
+
+/// How kernels are compiled.
+struct compile_options {
+  /// Target architecture as a number: 90 for sm_90 (H100).
+  int arch = 90;
+  /// Cache root (the "foundry" folder; "cuda" is appended); empty: from the
+  /// environment (see the file comment).
+  std::filesystem::path cache_dir;
+  /// Read and write the on-disk cache.
+  bool disk_cache = true;
+  /// Extra NVRTC options (part of the key), e.g. "-lineinfo".
+  std::vector<std::string> extra;
+  /// Compiler threads for a batch; 0: one per hardware thread.
+  unsigned threads = 0;
+};
+
+/// One kernel to compile.
+struct compile_input {
+  const kernel_source* source = nullptr;
+  std::string_view kernel;  ///< kernel name (messages, the virtual file name)
+};
+
+/// A compiled kernel image, ready for cuModuleLoadData.
+struct compiled_kernel {
+  std::string image;        ///< cubin, or NUL-terminated PTX when `is_ptx`
+  bool is_ptx = false;
+  std::string key;          ///< cache key, 32 hex digits
+  std::string log;          ///< NVRTC's log (warnings), empty from a cache
+  bool from_memory = false; ///< found in this process's cache
+  bool from_disk = false;   ///< found in the on-disk cache
+};
+
+namespace detail {
+
+inline std::filesystem::path prelude_dir() {
+  if (const char* e = std::getenv("FOUNDRY_CUDA_PRELUDE_DIR"); e != nullptr && *e != '\0') return e;
+#ifdef FOUNDRY_CUDA_PRELUDE_DIR
+  return FOUNDRY_CUDA_PRELUDE_DIR;
+#else
+  return std::filesystem::path(__FILE__).parent_path();
+#endif
+}
+
+/// The prelude text, read once per process.
+inline const std::string& prelude() {
+  static const std::string text = [] {
+    const std::filesystem::path p = prelude_dir() / "msl_prelude.h";
+    std::string s;
+    if (!cpu::detail::read_file(p, s))
+      throw backend_unavailable("foundry cuda: cannot read the CUDA prelude " + p.string() +
+                                ": set FOUNDRY_CUDA_PRELUDE_DIR (environment or macro) to "
+                                "include/foundry/backends/cuda");
+    if (s.empty() || s.back() != '\n') s += '\n';
+    return s;
+  }();
+  return text;
+}
+
+inline std::filesystem::path cache_directory(const std::filesystem::path& override_dir) {
+  // The CPU backend's rule, with "cuda" in place of "cpu".
+  return cpu::detail::cache_directory(override_dir).parent_path() / "cuda";
+}
+
+inline constexpr char cache_magic[8] = {'F', 'D', 'R', 'Y', 'C', 'U', 'B', '1'};
+inline constexpr std::size_t cache_trailer_bytes = 32;
+
+/// The image of a valid cache file, or "" (missing, truncated, damaged).
+inline std::string cache_read(const std::filesystem::path& p, std::string_view key) {
+  std::string bytes;
+  if (!cpu::detail::read_file(p, bytes) || bytes.size() < cache_trailer_bytes) return {};
+  const std::size_t payload = bytes.size() - cache_trailer_bytes;
+  const char* t = bytes.data() + payload;
+  std::uint64_t size = 0, hash = 0, k = 0;
+  std::memcpy(&size, t + 8, 8);
+  std::memcpy(&hash, t + 16, 8);
+  std::memcpy(&k, t + 24, 8);
+  if (std::memcmp(t, cache_magic, 8) != 0 || size != payload || k != cpu::detail::key_prefix(key) ||
+      hash != XXH3_64bits(bytes.data(), payload))
+    return {};
+  bytes.resize(payload);
+  return bytes;
+}
+
+/// Writes image + trailer to a temporary file and renames it into place.
+/// Failures are ignored (the cache is an optimisation).
+inline void cache_write(const std::filesystem::path& dir, const std::filesystem::path& p, std::string_view key,
+                        const std::string& image) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) return;
+  const fs::path tmp = cpu::detail::cache_temp_path(dir, key, ".tmp");
+  char t[cache_trailer_bytes];
+  const std::uint64_t size = image.size(), hash = XXH3_64bits(image.data(), image.size()),
+                      k = cpu::detail::key_prefix(key);
+  std::memcpy(t, cache_magic, 8);
+  std::memcpy(t + 8, &size, 8);
+  std::memcpy(t + 16, &hash, 8);
+  std::memcpy(t + 24, &k, 8);
+  {
+    std::ofstream f(tmp, std::ios::binary);
+    if (!f.write(image.data(), static_cast<std::streamsize>(image.size())) || !f.write(t, sizeof t) || !f.flush()) {
+      f.close();
+      fs::remove(tmp, ec);
+      return;
+    }
+  }
+  fs::rename(tmp, p, ec);
+  if (ec) fs::remove(tmp, ec);
+}
+
+inline std::mutex& memory_cache_mutex() {
+  static std::mutex m;
+  return m;
+}
+/// key -> image, for the life of the process.
+inline std::map<std::string, std::shared_ptr<const compiled_kernel>>& memory_cache() {
+  static std::map<std::string, std::shared_ptr<const compiled_kernel>> m;
+  return m;
+}
+
+/// The architecture NVRTC is asked for: `arch` itself when supported, else
+/// (a device newer than NVRTC) the newest supported one as PTX.
+struct target_arch {
+  int arch = 0;
+  bool ptx = false;
+};
+inline target_arch choose_arch(const nvrtc_api& n, int arch) {
+  const std::vector<int> archs = n.supported_archs();
+  if (std::find(archs.begin(), archs.end(), arch) != archs.end()) return {arch, false};
+  if (!archs.empty() && arch > archs.back()) return {archs.back(), true};
+  std::string list;
+  for (int a : archs) list += " sm_" + std::to_string(a);
+  throw backend_unavailable("foundry cuda: NVRTC " + n.version_string() + " cannot compile for sm_" +
+                            std::to_string(arch) + " (it supports" + list + ")");
+}
+
+inline std::vector<std::string> nvrtc_options(const target_arch& t, const compile_options& o) {
+  std::vector<std::string> v = {std::string(t.ptx ? "--gpu-architecture=compute_" : "--gpu-architecture=sm_") +
+                                    std::to_string(t.arch),
+                                "-std=c++20", "--device-as-default-execution-space"};
+  v.insert(v.end(), o.extra.begin(), o.extra.end());
+  return v;
+}
+
+/// The translation unit NVRTC compiles for one kernel (see the file comment).
+inline std::string translation_unit(const kernel_source& src, std::string_view kernel) {
+  std::string tu = "#line 1 \"msl_prelude.h\"\n" + prelude();
+  tu += "namespace foundry_kernel { FOUNDRY_MSL_NAMES\n#line 1 \"" + std::string(kernel) + ".metal\"\n";
+  tu += src.text;
+  if (!src.text.empty() && src.text.back() != '\n') tu += '\n';
+  tu += "#line 1 \"foundry_module.cu\"\n}  // namespace foundry_kernel\n";
+  return tu;
+}
+
+/// Splits "file(line): error: message" (NVRTC's diagnostic format).
+inline bool parse_diagnostic(std::string_view l, std::string& file, int& line, std::string& rest) {
+  const auto open = l.find('(');
+  if (open == std::string_view::npos || open == 0) return false;
+  const auto close = l.find("): ", open);
+  if (close == std::string_view::npos) return false;
+  int v = 0;
+  for (std::size_t i = open + 1; i < close; ++i) {
+    if (l[i] < '0' || l[i] > '9') return false;
+    v = v * 10 + (l[i] - '0');
+  }
+  file = std::string(l.substr(0, open));
+  line = v;
+  rest = std::string(l.substr(close + 3));
+  return true;
+}
+
+/// The first error of an NVRTC log as a compile_error in emitted-source terms.
+inline compile_error make_compile_error(const kernel_source& src, std::string_view kernel, const std::string& log) {
+  compile_error::location loc;
+  loc.kernel = std::string(kernel);
+  const std::string self = std::string(kernel) + ".metal";
+  std::vector<std::string> lines;
+  for (std::size_t pos = 0; pos <= log.size();) {
+    const auto nl = log.find('\n', pos);
+    lines.push_back(log.substr(pos, nl == std::string::npos ? std::string::npos : nl - pos));
+    if (nl == std::string::npos) break;
+    pos = nl + 1;
+  }
+  std::string first_file;
+  int first_line = 0;
+  for (const std::string& l : lines) {
+    std::string file, rest;
+    int line = 0;
+    if (parse_diagnostic(l, file, line, rest) &&
+        (rest.rfind("error:", 0) == 0 || rest.rfind("catastrophic error:", 0) == 0)) {
+      loc.message = rest.substr(rest.find("error:") + 7);
+      first_file = file;
+      first_line = line;
+      break;
+    }
+  }
+  if (first_file == self) {
+    loc.line = first_line;
+  } else {
+    // An error inside the prelude (a template instantiated from kernel code):
+    // the first kernel line the log mentions ("... at line N of <k>.metal"
+    // or "<k>.metal(N): ...").
+    const std::string at = " of " + self;
+    for (const std::string& l : lines) {
+      std::string file, rest;
+      int line = 0;
+      if (parse_diagnostic(l, file, line, rest) && file == self) {
+        loc.line = line;
+        break;
+      }
+      if (const auto p = l.find(at); p != std::string::npos) {
+        const auto q = l.rfind("line ", p);
+        if (q != std::string::npos) {
+          loc.line = std::atoi(l.c_str() + q + 5);
+          break;
+        }
+      }
+    }
+  }
+  if (loc.line > 0) {
+    loc.text = std::string(src.line_text(loc.line));
+    loc.origin = src.origin_of(loc.line);
+  }
+  std::string what = "foundry cuda: compiling kernel '" + std::string(kernel) + "' with NVRTC failed";
+  if (loc.line > 0) {
+    what += "\n" + self + ":" + std::to_string(loc.line);
+    if (!loc.origin.empty()) what += " (" + loc.origin + ")";
+    what += ": error: " + (loc.message.empty() ? std::string("see the NVRTC log") : loc.message);
+    const std::string n = std::to_string(loc.line);
+    what += "\n" + std::string(n.size() < 5 ? 5 - n.size() : 0, ' ') + n + " | " + loc.text;
+  } else if (!loc.message.empty()) {
+    what += ": " + loc.message;
+  }
+  what += "\n--- NVRTC log ---\n" + log;
+  return compile_error(what, std::move(loc), log);
+}
+
+/// One NVRTC invocation. Returns the image, or throws compile_error.
+inline compiled_kernel run_nvrtc(const nvrtc_api& n, const std::string& tu, const kernel_source& src,
+                                 std::string_view kernel, const std::vector<std::string>& options, bool ptx) {
+  api::nvrtcProgram prog = nullptr;
+  const std::string file = std::string(kernel) + ".cu";
+  n.check(n.create_program(&prog, tu.c_str(), file.c_str(), 0, nullptr, nullptr), "nvrtcCreateProgram");
+  struct guard {
+    const nvrtc_api& n;
+    api::nvrtcProgram& p;
+    ~guard() { n.destroy_program(&p); }
+  } g{n, prog};
+  std::vector<const char*> argv;
+  for (const auto& o : options) argv.push_back(o.c_str());
+  const api::nvrtcResult r = n.compile_program(prog, static_cast<int>(argv.size()), argv.data());
+  compiled_kernel out;
+  std::size_t log_size = 0;
+  n.check(n.get_program_log_size(prog, &log_size), "nvrtcGetProgramLogSize");
+  out.log.assign(log_size, '\0');
+  if (log_size > 0) n.check(n.get_program_log(prog, out.log.data()), "nvrtcGetProgramLog");
+  while (!out.log.empty() && (out.log.back() == '\0' || out.log.back() == '\n')) out.log.pop_back();
+  if (r == api::NVRTC_ERROR_COMPILATION) throw make_compile_error(src, kernel, out.log);
+  n.check(r, "nvrtcCompileProgram");
+  std::size_t size = 0;
+  if (ptx) {
+    n.check(n.get_ptx_size(prog, &size), "nvrtcGetPTXSize");
+    out.image.assign(size, '\0');
+    n.check(n.get_ptx(prog, out.image.data()), "nvrtcGetPTX");
+  } else {
+    n.check(n.get_cubin_size(prog, &size), "nvrtcGetCUBINSize");
+    out.image.assign(size, '\0');
+    n.check(n.get_cubin(prog, out.image.data()), "nvrtcGetCUBIN");
+  }
+  out.is_ptx = ptx;
+  return out;
+}
+
+}  // namespace detail
+
+/// The cache key of kernel `src` compiled with `o` (32 hex digits).
+/// Throws `backend_unavailable` without NVRTC.
+inline std::string cache_key(const kernel_source& src, std::string_view kernel, const compile_options& o) {
+  const nvrtc_api& n = nvrtc();
+  const detail::target_arch t = detail::choose_arch(n, o.arch);
+  std::string key_input = "foundry-cuda-nvrtc 1\nnvrtc " + n.version_string() + "\n";
+  for (const auto& opt : detail::nvrtc_options(t, o)) key_input += opt + " ";
+  key_input += "\n" + detail::translation_unit(src, kernel);
+  return cpu::detail::hash_hex(key_input);
+}
+
+/// Compiles a batch of kernels, each its own NVRTC program, in parallel
+/// (`compile_options::threads`); cached in memory and on disk. Results are
+/// in input order.
+/// @throws compile_error for the first kernel (in input order) NVRTC rejects.
+/// @throws backend_unavailable without NVRTC or for an architecture it lacks.
+inline std::vector<std::shared_ptr<const compiled_kernel>> compile(std::span<const compile_input> inputs,
+                                                                   const compile_options& o = {}) {
+  namespace fs = std::filesystem;
+  const nvrtc_api& n = nvrtc();
+  const detail::target_arch t = detail::choose_arch(n, o.arch);
+  const std::vector<std::string> options = detail::nvrtc_options(t, o);
+  std::string key_head = "foundry-cuda-nvrtc 1\nnvrtc " + n.version_string() + "\n";
+  for (const auto& opt : options) key_head += opt + " ";
+  key_head += "\n";
+  const fs::path dir = detail::cache_directory(o.cache_dir);
+  const char* ext = t.ptx ? ".ptx" : ".cubin";
+
+  std::vector<std::shared_ptr<const compiled_kernel>> out(inputs.size());
+  std::vector<std::string> tus(inputs.size()), keys(inputs.size());
+  std::vector<std::size_t> todo;
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
+    if (inputs[i].source == nullptr) throw foundry::error("foundry cuda: compile request without a source");
+    tus[i] = detail::translation_unit(*inputs[i].source, inputs[i].kernel);
+    keys[i] = cpu::detail::hash_hex(key_head + tus[i]);
+    {
+      std::lock_guard<std::mutex> lk(detail::memory_cache_mutex());
+      if (auto it = detail::memory_cache().find(keys[i]); it != detail::memory_cache().end()) {
+        auto c = std::make_shared<compiled_kernel>(*it->second);
+        c->from_memory = true;
+        out[i] = std::move(c);
+        continue;
+      }
+    }
+    if (o.disk_cache) {
+      std::string image = detail::cache_read(dir / (keys[i] + ext), keys[i]);
+      if (!image.empty()) {
+        auto c = std::make_shared<compiled_kernel>();
+        c->image = std::move(image);
+        c->is_ptx = t.ptx;
+        c->key = keys[i];
+        c->from_disk = true;
+        out[i] = c;
+        std::lock_guard<std::mutex> lk(detail::memory_cache_mutex());
+        detail::memory_cache().emplace(keys[i], c);
+        continue;
+      }
+    }
+    todo.push_back(i);
+  }
+
+  // NVRTC, one program per kernel, spread over a few threads.
+  std::vector<std::exception_ptr> errors(inputs.size());
+  std::atomic<std::size_t> next{0};
+  auto worker = [&] {
+    for (std::size_t j = next.fetch_add(1); j < todo.size(); j = next.fetch_add(1)) {
+      const std::size_t i = todo[j];
+      try {
+        auto c = std::make_shared<compiled_kernel>(
+            detail::run_nvrtc(n, tus[i], *inputs[i].source, inputs[i].kernel, options, t.ptx));
+        c->key = keys[i];
+        if (o.disk_cache) detail::cache_write(dir, dir / (keys[i] + ext), keys[i], c->image);
+        {
+          std::lock_guard<std::mutex> lk(detail::memory_cache_mutex());
+          detail::memory_cache().emplace(keys[i], c);
+        }
+        out[i] = std::move(c);
+      } catch (...) {
+        errors[i] = std::current_exception();
+      }
+    }
+  };
+  unsigned threads = o.threads ? o.threads : std::max(1u, std::thread::hardware_concurrency());
+  threads = static_cast<unsigned>(std::min<std::size_t>(threads, todo.size()));
+  if (threads <= 1) {
+    worker();
+  } else {
+    std::vector<std::thread> pool;
+    for (unsigned k = 0; k < threads; ++k) pool.emplace_back(worker);
+    for (auto& th : pool) th.join();
+  }
+  for (const auto& e : errors)
+    if (e) std::rethrow_exception(e);
+  return out;
+}
+
+/// Forgets the images compiled in this process (tests and tools).
+inline void clear_memory_cache() {
+  std::lock_guard<std::mutex> lk(detail::memory_cache_mutex());
+  detail::memory_cache().clear();
+}
+
+}  // namespace foundry::cuda
