@@ -15,6 +15,8 @@
 
 #include "test_support.hpp"
 
+#include "support/test_kernels.hpp"
+
 namespace fd = foundry;
 namespace fk = foundry::kernels;
 
@@ -128,24 +130,9 @@ TEST(CpuExecutor, RmsNormFusedGemv) {
 
 // --- standalone kernel ----------------------------------------------------------
 
-struct saxpy_params {
-  float a;
-  std::uint32_t n;
-};
-FOUNDRY_METAL_STRUCT(saxpy_params, (a, n));
-struct saxpy_args {
-  fd::input<float> x;
-  fd::inout<float> y;
-  fd::params<saxpy_params> p;
-};
-BOOST_DESCRIBE_STRUCT(saxpy_args, (), (x, y, p))
-inline constexpr std::string_view saxpy_text = R"(ALWAYS_INLINE void saxpy_body(FOUNDRY_KERNEL_ARGS, uint3 thread_position_in_grid) {
-  const uint i = thread_position_in_grid.x;
-  if (i < p->n) y[i] = p->a * x[i] + y[i];
-}
-)";
-using saxpy = fd::standalone_kernel<"saxpy", saxpy_args, fd::per_element<fd::size_field<"p", &saxpy_params::n>, 64>,
-                                    fd::source_piece<"saxpy", saxpy_text>, fd::uses<"thread_position_in_grid">>;
+using foundry::test_kernels::saxpy;
+using foundry::test_kernels::saxpy_args;
+using foundry::test_kernels::saxpy_params;
 
 TEST(CpuExecutor, StandaloneKernel) {
   FOUNDRY_SEED_TRACE();
@@ -164,15 +151,7 @@ TEST(CpuExecutor, StandaloneKernel) {
 
 // --- error paths ------------------------------------------------------------------
 
-struct broken_stage {
-  static constexpr fd::fixed_string name = "broken";
-  static constexpr fd::stage_role role = fd::stage_role::epilogue;
-  using updates = fd::type_list<fd::port<"value", float>>;
-  static constexpr std::string_view body = "$value = $value * ;";
-};
-using broken_kernel = fd::fused_kernel<"broken_kernel", fk::gemv_dispatch,
-                                       fk::gemv_row_major<fd::plain_input<fd::policies::f32>>, broken_stage,
-                                       fd::epi::store<"y">>;
+using foundry::test_kernels::broken_kernel;
 
 TEST(CpuExecutor, CompileErrorNamesStageAndLine) {
   try {

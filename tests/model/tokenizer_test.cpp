@@ -19,34 +19,16 @@
 #include <foundry/io/gguf.hpp>
 
 #include "examples/generate/tokenizer.hpp"
+#include "support/model_files.hpp"
 
 namespace {
 
 namespace gen = foundry::generate;
 
-std::string model_path() {
-  if (const char* env = std::getenv("FOUNDRY_MODEL_PATH"); env != nullptr && *env != '\0')
-    return env;
-#ifdef FOUNDRY_TEST_MODEL_PATH
-  return FOUNDRY_TEST_MODEL_PATH;
-#else
-  return {};
-#endif
-}
+using foundry::test::model_path;
 
-struct RequireModel : ::testing::Environment {
-  void SetUp() override {
-    const std::string path = model_path();
-    std::error_code ec;
-    if (path.empty() || !std::filesystem::is_regular_file(path, ec)) {
-      std::puts("skipped: model not found, run scripts/setup.sh");
-      std::fflush(stdout);
-      std::exit(FOUNDRY_TEST_SKIP_RETURN_CODE);
-    }
-  }
-};
 [[maybe_unused]] ::testing::Environment* const kRequireModel =
-    ::testing::AddGlobalTestEnvironment(new RequireModel);
+    ::testing::AddGlobalTestEnvironment(new foundry::test::require_model);
 
 // ---------------------------------------------------------------------------
 // The tokenizer's part of the model file's metadata.
