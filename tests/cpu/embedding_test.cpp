@@ -25,20 +25,8 @@ namespace fp = foundry::policies;
 
 namespace {
 
-fd::executor& cpu() {
-  static fd::executor ex{fd::cpu::make_backend()};
-  return ex;
-}
-
-double rel_error(const std::vector<float>& y, const std::vector<double>& ref) {
-  double e = 0, n = 0;
-  for (std::size_t i = 0; i < ref.size(); ++i) {
-    e += (y[i] - ref[i]) * (y[i] - ref[i]);
-    n += ref[i] * ref[i];
-  }
-  return std::sqrt(e / n);
-}
-
+using foundry_test::cpu;
+using foundry_test::rel_error;
 /// A table [rows, hidden] on the device in policy P (planes in `lay`), and
 /// its float reference.
 template <class P>

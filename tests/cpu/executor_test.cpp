@@ -22,20 +22,8 @@ namespace fk = foundry::kernels;
 
 namespace {
 
-double rel_error(const std::vector<float>& y, const std::vector<double>& ref) {
-  double e = 0, n = 0;
-  for (std::size_t i = 0; i < ref.size(); ++i) {
-    e += (y[i] - ref[i]) * (y[i] - ref[i]);
-    n += ref[i] * ref[i];
-  }
-  return std::sqrt(e / n);
-}
-
-fd::executor& cpu() {
-  static fd::executor ex{fd::cpu::make_backend()};
-  return ex;
-}
-
+using foundry_test::rel_error;
+using foundry_test::cpu;
 template <class W>
 std::vector<double> gemv_ref(const std::vector<W>& w, const std::vector<double>& x, std::size_t n) {
   const std::size_t k = x.size();

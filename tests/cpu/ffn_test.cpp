@@ -33,20 +33,8 @@ namespace fp = foundry::policies;
 
 namespace {
 
-double rel_error(const std::vector<float>& y, const std::vector<double>& ref) {
-  double e = 0, n = 0;
-  for (std::size_t i = 0; i < ref.size(); ++i) {
-    e += (y[i] - ref[i]) * (y[i] - ref[i]);
-    n += ref[i] * ref[i];
-  }
-  return std::sqrt(e / n);
-}
-
-fd::executor& cpu() {
-  static fd::executor ex{fd::cpu::make_backend()};
-  return ex;
-}
-
+using foundry_test::rel_error;
+using foundry_test::cpu;
 template <class P>
 struct matrix {
   fp::weight_planes<P> planes;

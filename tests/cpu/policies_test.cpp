@@ -82,11 +82,7 @@ using probe_kernel = fd::fused_kernel<fd::fixed_string("probe_") + P::name + fd:
                                           decimal<N>(),
                                       fd::per_element<runs_of_k<N>, 64>, policy_probe<P, N>>;
 
-fd::executor& cpu() {
-  static fd::executor ex{fd::cpu::make_backend()};
-  return ex;
-}
-
+using foundry_test::cpu;
 /// The GGUF code (as the loader should return it) and formula of weight j
 /// of block `blk` of a GGUF row.
 struct gguf_weight {

@@ -27,20 +27,8 @@ namespace fk = foundry::kernels;
 
 namespace {
 
-fd::executor& cpu() {
-  static fd::executor ex{fd::cpu::make_backend()};
-  return ex;
-}
-
-double rel_error(const std::vector<float>& y, const std::vector<double>& ref) {
-  double e = 0, n = 0;
-  for (std::size_t i = 0; i < ref.size(); ++i) {
-    e += (y[i] - ref[i]) * (y[i] - ref[i]);
-    n += ref[i] * ref[i];
-  }
-  return std::sqrt(e / n);
-}
-
+using foundry_test::cpu;
+using foundry_test::rel_error;
 double tolerance(std::uint32_t pos) { return 2e-6 + 2.5e-7 * pos; }
 
 /// Float64 RoPE of `heads` vectors of `d` elements.

@@ -19,7 +19,9 @@
 #include <type_traits>
 #include <vector>
 
+#include "foundry/backends/cpu/backend.hpp"
 #include "foundry/backends/cpu/cpu.hpp"
+#include "foundry/runtime/executor.hpp"
 
 namespace foundry_test {
 
@@ -44,6 +46,37 @@ inline std::mt19937_64 rng() {
 }
 
 #define FOUNDRY_SEED_TRACE() SCOPED_TRACE("seed " + std::to_string(::foundry_test::seed()) + " (FOUNDRY_TEST_SEED)")
+
+/// Relative error ‖y − ref‖ / ‖ref‖ over ref.size() elements (the measure
+/// every kernel test compares against a float64 reference with).
+inline double rel_error(const std::vector<float>& y, const std::vector<double>& ref) {
+  double e = 0, n = 0;
+  for (std::size_t i = 0; i < ref.size(); ++i) {
+    e += (y[i] - ref[i]) * (y[i] - ref[i]);
+    n += ref[i] * ref[i];
+  }
+  return std::sqrt(e / n);
+}
+
+/// Error relative to a per-element scale: ‖y − ref‖ / ‖scale‖. For sums
+/// whose terms can cancel (a dot product plus a residual), `scale` is the
+/// sum of the terms' magnitudes, which bounds the rounding error where
+/// ‖ref‖ does not.
+inline double error_to_scale(const std::vector<float>& y, const std::vector<double>& ref,
+                             const std::vector<double>& scale) {
+  double e = 0, n = 0;
+  for (std::size_t i = 0; i < ref.size(); ++i) {
+    e += (y[i] - ref[i]) * (y[i] - ref[i]);
+    n += scale[i] * scale[i];
+  }
+  return std::sqrt(e / n);
+}
+
+/// One executor on the CPU backend per test process (kernels compile once).
+inline foundry::executor& cpu() {
+  static foundry::executor ex{foundry::cpu::make_backend()};
+  return ex;
+}
 
 template <class T>
 std::vector<T> random_vector(std::mt19937_64& g, std::size_t n, double lo, double hi) {

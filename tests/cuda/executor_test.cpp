@@ -52,15 +52,7 @@ struct RequireCudaDevice : ::testing::Environment {
 };
 [[maybe_unused]] auto* const kEnv = ::testing::AddGlobalTestEnvironment(new RequireCudaDevice);
 
-double rel_error(const std::vector<float>& y, const std::vector<double>& ref) {
-  double e = 0, n = 0;
-  for (std::size_t i = 0; i < ref.size(); ++i) {
-    e += (y[i] - ref[i]) * (y[i] - ref[i]);
-    n += ref[i] * ref[i];
-  }
-  return std::sqrt(e / n);
-}
-
+using foundry_test::rel_error;
 fd::executor& gpu() {
   static fd::executor ex{fc::make_backend()};
   return ex;
