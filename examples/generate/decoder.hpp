@@ -53,6 +53,11 @@ class decoder {
 
   /// Seconds spent compiling kernels so far (0 for paths without kernels).
   virtual double compile_seconds() const { return 0.0; }
+
+  /// Host seconds spent issuing the steps so far: from a step's start until
+  /// its work is submitted, before the wait for its result (0 for paths that
+  /// compute on the host). Divided by the steps, the host overhead per token.
+  virtual double host_seconds() const { return 0.0; }
 };
 
 /// The greedy choice: index of the largest value, the lowest one among equal

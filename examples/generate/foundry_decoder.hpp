@@ -18,6 +18,7 @@
 // the policies' data/scale planes (kernels/policies/repack.hpp) and uploaded.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -34,6 +35,22 @@
 namespace foundry::generate {
 
 namespace fk = foundry::kernels;
+
+/// Wraps the dispatches of one decode step. The CUDA backend's recorder
+/// (cuda_graph_step.hpp) captures them into a CUDA graph and replays it, so
+/// the device runs the step's ~250 kernels back to back without one launch
+/// each from the host.
+class step_recorder {
+ public:
+  virtual ~step_recorder() = default;
+  /// Called before the step's first dispatch.
+  virtual void begin(executor& ex) = 0;
+  /// Called after the step's last dispatch and before the wait for its
+  /// result; the step's work must be submitted when it returns.
+  virtual void end(executor& ex) = 0;
+  /// How the steps run, for messages ("CUDA graph", ...).
+  virtual std::string name() const = 0;
+};
 
 /// Fused final RMSNorm + LM head: logits = W · RMSNorm(x; gamma), W in `P`.
 template <weight_policy P>
@@ -83,8 +100,13 @@ class foundry_decoder final : public decoder {
   using embedding = fk::embedding_kernel<fixed_string("embedding_") + PE::name, PE>;
   using lm_head = rmsnorm_lm_head<PE>;
 
-  foundry_decoder(std::unique_ptr<backend> be, const llama_model& m, std::uint32_t max_positions)
-      : ex_(std::move(be)), hp_(m.hparams()), max_pos_(max_positions), head_(ex_, m.output()) {
+  foundry_decoder(std::unique_ptr<backend> be, const llama_model& m, std::uint32_t max_positions,
+                  std::unique_ptr<step_recorder> recorder = nullptr)
+      : ex_(std::move(be)),
+        hp_(m.hparams()),
+        max_pos_(max_positions),
+        head_(ex_, m.output()),
+        recorder_(std::move(recorder)) {
     for (const layer_weights& l : m.layers()) layers_.push_back(layer(ex_, l));
     output_norm_ = upload_vector(ex_, m.output_norm());
     if (&m.output() == &m.token_embd() || m.output().name == m.token_embd().name)
@@ -117,6 +139,8 @@ class foundry_decoder final : public decoder {
     if (pos >= max_pos_ || pos > filled_)
       throw std::out_of_range("position " + std::to_string(pos) + " (cache holds " + std::to_string(filled_) +
                               " of " + std::to_string(max_pos_) + ")");
+    const auto t0 = std::chrono::steady_clock::now();
+    if (recorder_) recorder_->begin(ex_);
     embed(std::uint32_t(token));
     for (std::uint32_t l = 0; l < hp_.n_layer; ++l) run_layer(l, pos);
     typename lm_head::arguments a;
@@ -126,6 +150,8 @@ class foundry_decoder final : public decoder {
     ex_.dispatch<lm_head>(a);
     fk::argmax_two_pass(ex_, logits_, hp_.n_vocab, part_value_, part_index_, best_value_, best_index_,
                         argmax_chunk);
+    if (recorder_) recorder_->end(ex_);
+    host_seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     ex_.synchronize();
     filled_ = pos + 1;
     logits_valid_ = false;
@@ -140,8 +166,11 @@ class foundry_decoder final : public decoder {
     return host_logits_;
   }
   std::uint32_t max_positions() const override { return max_pos_; }
-  std::string name() const override { return std::string(ex_backend_name()) + " (Foundry kernels)"; }
+  std::string name() const override {
+    return std::string(ex_backend_name()) + " (Foundry kernels" + (recorder_ ? ", " + recorder_->name() : "") + ")";
+  }
   double compile_seconds() const override { return ex_.compile_seconds(); }
+  double host_seconds() const override { return host_seconds_; }
 
  private:
   static constexpr std::uint32_t argmax_chunk = 4096;
@@ -226,6 +255,8 @@ class foundry_decoder final : public decoder {
   std::unique_ptr<device_matrix<PE>> embd_;
   bool tied_ = false;
   std::vector<layer> layers_;
+  std::unique_ptr<step_recorder> recorder_;
+  double host_seconds_ = 0.0;
   buffer output_norm_, k_cache_, v_cache_, x_, q_, k_, v_, attn_, h_, logits_;
   buffer part_value_, part_index_, best_value_, best_index_;
   std::uint32_t filled_ = 0;
@@ -252,9 +283,11 @@ void with_policy(quant::ggml_type t, std::string_view what, type_list<Ps...>, F&
 
 /// A decoder on Foundry kernels for `m` on backend `be`, choosing the
 /// policies from the tensor types the file holds (every layer matrix must
-/// share one type). Throws `std::runtime_error` for types without kernels.
+/// share one type), with `recorder` (optional) wrapping each step's
+/// dispatches. Throws `std::runtime_error` for types without kernels.
 inline std::unique_ptr<decoder> make_foundry_decoder(std::unique_ptr<backend> be, const llama_model& m,
-                                                     std::uint32_t max_positions) {
+                                                     std::uint32_t max_positions,
+                                                     std::unique_ptr<step_recorder> recorder = nullptr) {
   const quant::ggml_type tw = m.layer(0).attn_q.type;
   for (const layer_weights& l : m.layers())
     for (const weight* w : {&l.attn_q, &l.attn_k, &l.attn_v, &l.attn_output, &l.ffn_gate, &l.ffn_up, &l.ffn_down})
@@ -270,8 +303,8 @@ inline std::unique_ptr<decoder> make_foundry_decoder(std::unique_ptr<backend> be
                         detail::with_policy(m.output().type, "output",
                                             type_list<policies::q8_0, policies::q4_1, policies::f16, policies::f32>{},
                                             [&]<class PE>(PE) {
-                                              out = std::make_unique<foundry_decoder<PW, PE>>(std::move(be), m,
-                                                                                               max_positions);
+                                              out = std::make_unique<foundry_decoder<PW, PE>>(
+                                                  std::move(be), m, max_positions, std::move(recorder));
                                             });
                       });
   return out;

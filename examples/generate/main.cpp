@@ -14,8 +14,10 @@
 //
 // Decoders (examples/generate/decoder.hpp): --reference runs the float64
 // reference forward pass of the tests (tests/model/support/reference_model.hpp)
-// on the host; the decoder on Foundry kernels (--backend cpu|cuda|metal) is
-// not part of this build yet.
+// on the host; otherwise the library's kernels run on the chosen backend
+// (--backend cpu|cuda|metal). On CUDA each decode step is one CUDA graph
+// (cuda_graph_step.hpp) unless --no-cuda-graphs; the statistics then also
+// give the host time per step (issuing the kernels, before the wait).
 #include <fmt/core.h>
 
 #include <algorithm>
@@ -41,8 +43,10 @@
 #include <foundry/io/gguf.hpp>
 
 #include <foundry/backends/cpu/backend.hpp>
+#include <foundry/backends/cuda/backend.hpp>
 #include <foundry/backends/metal/metal.hpp>
 
+#include "examples/generate/cuda_graph_step.hpp"
 #include "examples/generate/decoder.hpp"
 #include "examples/generate/foundry_decoder.hpp"
 #include "examples/generate/gguf_tokenizer.hpp"
@@ -67,6 +71,7 @@ struct options {
   std::uint64_t seed = 0;
   double temperature = 0.0;
   bool ignore_eos = false;
+  bool cuda_graphs = true;
 };
 
 void print_usage(std::FILE* out) {
@@ -78,6 +83,8 @@ void print_usage(std::FILE* out) {
              "  --chat              wrap the prompt in the model's ChatML chat template\n"
              "  --max-tokens N      most tokens to generate (default 64)\n"
              "  --backend NAME      where the Foundry kernels run: cpu (default), cuda, metal\n"
+             "  --no-cuda-graphs    with --backend cuda: launch every kernel from the host\n"
+             "                      instead of replaying each step as a CUDA graph\n"
              "  --reference         run the float64 reference forward pass on the host\n"
              "                      instead of Foundry kernels (slow; for checking)\n"
              "  --model PATH        GGUF model (default: $FOUNDRY_MODEL_PATH, else\n"
@@ -165,6 +172,9 @@ options parse_options(int argc, char** argv) {
     } else if (arg == "--ignore-eos") {
       flag();
       o.ignore_eos = true;
+    } else if (arg == "--no-cuda-graphs") {
+      flag();
+      o.cuda_graphs = false;
     } else if (arg == "--help" || arg == "-h") {
       print_usage(stdout);
       std::exit(0);
@@ -205,14 +215,19 @@ std::unique_ptr<gen::decoder> make_decoder(const options& o, const gen::llama_mo
                                            std::uint32_t max_positions) {
   if (o.reference) return std::make_unique<foundry::test::reference_decoder>(model, max_positions);
   std::unique_ptr<foundry::backend> be;
-  if (o.backend == "cpu")
+  std::unique_ptr<gen::step_recorder> recorder;
+  if (o.backend == "cpu") {
     be = foundry::cpu::make_backend();
-  else if (o.backend == "metal")
+  } else if (o.backend == "cuda") {
+    be = foundry::cuda::make_backend();
+    if (o.cuda_graphs) recorder = std::make_unique<gen::cuda_graph_step>();
+  } else if (o.backend == "metal") {
     be = foundry::metal_backend::make_backend();
-  else
+  } else {
     throw foundry::backend_unavailable("backend " + o.backend + " is not available in this build");
+  }
   fmt::print(stderr, "compiling kernels for the {} backend (cached after the first run)...\n", be->name());
-  return gen::make_foundry_decoder(std::move(be), model, max_positions);
+  return gen::make_foundry_decoder(std::move(be), model, max_positions, std::move(recorder));
 }
 
 // Picks the next token: the decoder's greedy choice, or a sample from
@@ -321,6 +336,9 @@ int run(const options& o) {
              stop, prompt.size(), rate(static_cast<double>(prompt.size()), prompt_seconds),
              generated, rate(static_cast<double>(decode_steps), gen_seconds),
              dec->compile_seconds());
+  if (const double host = dec->host_seconds(); host > 0)
+    fmt::print(stderr, "host time per step: {:.1f} us (issuing kernels, before the wait for the result)\n",
+               1e6 * host / static_cast<double>(prompt.size() + decode_steps));
   return 0;
 }
 

@@ -26,7 +26,7 @@ namespace fk = foundry::kernels;
 
 namespace {
 
-using foundry_test::cpu;
+using foundry_test::exec;
 using foundry_test::rel_error;
 struct attn_shape {
   std::uint32_t n_heads, n_kv, head_dim;
@@ -77,7 +77,7 @@ template <class K, class T>
 void check_attention(const attn_shape& s, std::uint32_t max_seq, std::initializer_list<std::uint32_t> positions) {
   FOUNDRY_SEED_TRACE();
   auto g = foundry_test::rng();
-  auto& ex = cpu();
+  auto& ex = exec();
   const std::size_t nq = std::size_t{s.n_heads} * s.head_dim;
   fd::buffer y = ex.allocate<float>(nq + 4);  // 4 guard elements
   for (std::uint32_t pos : positions) {
@@ -128,7 +128,7 @@ TEST(Attention, HalfCaches) {
 TEST(Attention, UnsupportedShapesWriteNothing) {
   FOUNDRY_SEED_TRACE();
   auto g = foundry_test::rng();
-  auto& ex = cpu();
+  auto& ex = exec();
   struct bad {
     attn_shape s;
     std::uint32_t max_seq, pos;
@@ -151,7 +151,7 @@ template <class K, class T>
 void check_kv_append(double tol) {
   FOUNDRY_SEED_TRACE();
   auto g = foundry_test::rng();
-  auto& ex = cpu();
+  auto& ex = exec();
   for (const attn_shape& s : {attn_shape{9, 3, 64}, attn_shape{8, 8, 128}, attn_shape{1, 1, 3}})
     for (std::uint32_t pos : {0u, 1u, 17u, 200u, 256u}) {
       SCOPED_TRACE(std::string(K::name.view()) + " n_kv=" + std::to_string(s.n_kv) + " d=" +
@@ -197,7 +197,7 @@ TEST(KvAppend, F16) { check_kv_append<fk::kv_append_f16, fd::half>(std::ldexp(1.
 TEST(Attention, AppendThenAttendWithLayerOffset) {
   FOUNDRY_SEED_TRACE();
   auto g = foundry_test::rng();
-  auto& ex = cpu();
+  auto& ex = exec();
   const attn_shape s{9, 3, 64};
   const std::uint32_t max_seq = 256, layers = 2, layer = 1, steps = 18;
   const std::size_t layer_elems = std::size_t{s.n_kv} * max_seq * s.head_dim, nk = std::size_t{s.n_kv} * s.head_dim;

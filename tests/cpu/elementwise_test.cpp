@@ -26,7 +26,7 @@ namespace fk = foundry::kernels;
 
 namespace {
 
-using foundry_test::cpu;
+using foundry_test::exec;
 using foundry_test::rel_error;
 // --- residual add ----------------------------------------------------------------
 
@@ -37,7 +37,7 @@ const std::uint32_t kAddSizes[] = {1, 3, 4, 5, 7, 576, 1023, 1024, 1025, 1536, 4
 TEST(ResidualAdd, OutOfPlace) {
   FOUNDRY_SEED_TRACE();
   auto g = foundry_test::rng();
-  auto& ex = cpu();
+  auto& ex = exec();
   for (std::uint32_t n : kAddSizes) {
     SCOPED_TRACE("n=" + std::to_string(n));
     auto a = foundry_test::random_vector<float>(g, n, -10, 10), b = foundry_test::random_vector<float>(g, n, -10, 10);
@@ -58,7 +58,7 @@ TEST(ResidualAdd, OutOfPlace) {
 TEST(ResidualAdd, InPlaceAtUnalignedOffset) {
   FOUNDRY_SEED_TRACE();
   auto g = foundry_test::rng();
-  auto& ex = cpu();
+  auto& ex = exec();
   for (std::uint32_t n : {5u, 576u, 1027u}) {
     SCOPED_TRACE("n=" + std::to_string(n));
     auto x = foundry_test::random_vector<float>(g, n + 2, -10, 10), r = foundry_test::random_vector<float>(g, n, -10, 10);
@@ -94,7 +94,7 @@ void check_softmax(std::uint32_t rows, std::uint32_t n, double lo, double hi, bo
   SCOPED_TRACE("rows=" + std::to_string(rows) + " n=" + std::to_string(n) + " range=[" + std::to_string(lo) + ", " +
                std::to_string(hi) + "]" + (in_place ? " in place" : ""));
   auto g = foundry_test::rng();
-  auto& ex = cpu();
+  auto& ex = exec();
   const std::size_t total = std::size_t{rows} * n;
   auto x = foundry_test::random_vector<float>(g, total, lo, hi);
   fd::buffer xb = ex.upload(x), yb = ex.allocate<float>(total + 3);
@@ -145,7 +145,7 @@ struct argmax_out {
 };
 
 argmax_out run_two_pass(const std::vector<float>& x, std::uint32_t chunk) {
-  auto& ex = cpu();
+  auto& ex = exec();
   const auto n = static_cast<std::uint32_t>(x.size());
   const std::uint32_t groups = (n + chunk - 1) / chunk;
   fd::buffer xb = ex.upload(x), pv = ex.allocate<float>(groups), pi = ex.allocate<std::uint32_t>(groups);
@@ -157,7 +157,7 @@ argmax_out run_two_pass(const std::vector<float>& x, std::uint32_t chunk) {
 }
 
 argmax_out run_single(const std::vector<float>& x) {
-  auto& ex = cpu();
+  auto& ex = exec();
   const auto n = static_cast<std::uint32_t>(x.size());
   fd::buffer xb = ex.upload(x), ov = ex.allocate<float>(1), oi = ex.allocate<std::uint32_t>(1);
   ov.fill_bytes(0xFF), oi.fill_bytes(0xFF);
@@ -229,7 +229,7 @@ TEST(Argmax, NanIsSkipped) {
 }
 
 TEST(Argmax, ZeroChunkIsRejected) {
-  auto& ex = cpu();
+  auto& ex = exec();
   fd::buffer xb = ex.allocate<float>(4), ov = ex.allocate<float>(1), oi = ex.allocate<std::uint32_t>(1);
   fk::argmax_f32::arguments a;
   a.set<"x">(xb).set<"n">(4u).set<"chunk">(0u).set<"out_value">(ov).set<"out_index">(oi);

@@ -25,7 +25,7 @@ namespace fp = foundry::policies;
 
 namespace {
 
-using foundry_test::cpu;
+using foundry_test::exec;
 using foundry_test::rel_error;
 /// A table [rows, hidden] on the device in policy P (planes in `lay`), and
 /// its float reference.
@@ -37,7 +37,7 @@ struct table {
 
 template <class P>
 table<P> make_table(std::mt19937_64& g, std::uint32_t rows, std::uint32_t hidden, fp::layout lay) {
-  auto& ex = cpu();
+  auto& ex = exec();
   auto w = foundry_test::random_vector<float>(g, std::size_t{rows} * hidden, -1, 1);
   table<P> t;
   if constexpr (std::is_same_v<P, fp::f32> || std::is_same_v<P, fp::f16>) {
@@ -71,7 +71,7 @@ template <class K, class P>
 void check_lookup(std::uint32_t rows, std::uint32_t hidden, fp::layout lay, std::vector<std::uint32_t> tokens) {
   FOUNDRY_SEED_TRACE();
   auto g = foundry_test::rng();
-  auto& ex = cpu();
+  auto& ex = exec();
   const table<P> t = make_table<P>(g, rows, hidden, lay);
   fd::buffer y = ex.allocate<float>(hidden + 3);  // 3 guard elements
   for (std::uint32_t tok : tokens) {
@@ -125,7 +125,7 @@ TEST(Embedding, Q8_0SmolLM2Table) {
 TEST(Embedding, Q8_0TokenFromBuffer) {
   FOUNDRY_SEED_TRACE();
   auto g = foundry_test::rng();
-  auto& ex = cpu();
+  auto& ex = exec();
   const std::uint32_t rows = 1000, hidden = 576;
   const table<fp::q8_0> t = make_table<fp::q8_0>(g, rows, hidden, fp::layout::row_major);
   fd::buffer y = ex.allocate<float>(hidden);

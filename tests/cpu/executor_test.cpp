@@ -3,8 +3,11 @@
 // error paths (a stage with a syntax error, barrier divergence).
 //
 // Tolerance: outputs are float32 dot products over k ≤ 1536 terms, so the
-// relative error vs float64 is ~1e-7; 1e-5 catches any real mistake (a
+// error vs float64, relative to the magnitude of the products summed
+// (foundry_test::gemv_error), is ~1e-7; 1e-5 catches any real mistake (a
 // wrong row, a dropped tail element) by orders of magnitude.
+//
+// Runs on the backend FOUNDRY_TEST_BACKEND names (tests/support/test_backend.hpp).
 #include <gtest/gtest.h>
 
 #include <boost/describe/class.hpp>
@@ -23,7 +26,7 @@ namespace fk = foundry::kernels;
 namespace {
 
 using foundry_test::rel_error;
-using foundry_test::cpu;
+using foundry_test::exec;
 template <class W>
 std::vector<double> gemv_ref(const std::vector<W>& w, const std::vector<double>& x, std::size_t n) {
   const std::size_t k = x.size();
@@ -48,14 +51,14 @@ void check_plain_gemv(const shape& s) {
   auto w = foundry_test::random_vector<float>(g, std::size_t{s.n} * s.k, -1, 1);
   auto x = foundry_test::random_vector<float>(g, s.k, -1, 1);
   std::vector<W> wq(w.begin(), w.end());
-  auto& ex = cpu();
+  auto& ex = exec();
   fd::buffer wb = ex.upload(wq), xb = ex.upload(x), yb = ex.allocate<float>(s.n);
   yb.fill_bytes(0xFF);
   typename K::arguments a;
   a.template set<"w">(wb).template set<"x">(xb).template set<"y">(yb).template set<"n">(s.n).template set<"k">(s.k);
   ex.dispatch<K>(a);
   ex.synchronize();
-  EXPECT_LT(rel_error(yb.read<float>(), gemv_ref(wq, std::vector<double>(x.begin(), x.end()), s.n)), 1e-5);
+  EXPECT_LT(foundry_test::gemv_error(yb.read<float>(), wq, std::vector<double>(x.begin(), x.end()), s.n), 1e-5);
 }
 
 TEST(CpuExecutor, GemvF16) {
@@ -73,7 +76,7 @@ TEST(CpuExecutor, GemvBiasSiluWithAndWithoutBias) {
   auto x = foundry_test::random_vector<float>(g, k, -1, 1);
   auto bias = foundry_test::random_vector<float>(g, n, -1, 1);
   std::vector<fd::half> wq(w.begin(), w.end());
-  auto& ex = cpu();
+  auto& ex = exec();
   fd::buffer wb = ex.upload(wq), xb = ex.upload(x), bb = ex.upload(bias), yb = ex.allocate<float>(n);
   auto ref = gemv_ref(wq, std::vector<double>(x.begin(), x.end()), n);
   for (bool with_bias : {false, true}) {
@@ -106,13 +109,13 @@ TEST(CpuExecutor, RmsNormFusedGemv) {
     const double inv = 1.0 / std::sqrt(ss / s.k + eps);
     std::vector<double> xn(s.k);
     for (std::size_t i = 0; i < s.k; ++i) xn[i] = x[i] * inv * gamma[i];
-    auto& ex = cpu();
+    auto& ex = exec();
     fd::buffer wb = ex.upload(wq), xb = ex.upload(x), gb = ex.upload(gamma), yb = ex.allocate<float>(s.n);
     yb.fill_bytes(0xFF);
     fk::rmsnorm_gemv_f16::arguments a;
     a.set<"w">(wb).set<"x">(xb).set<"gamma">(gb).set<"eps">(eps).set<"y">(yb).set<"n">(s.n).set<"k">(s.k);
     ex.dispatch<fk::rmsnorm_gemv_f16>(a);
-    EXPECT_LT(rel_error(yb.read<float>(), gemv_ref(wq, xn, s.n)), 1e-5) << "n=" << s.n;
+    EXPECT_LT(foundry_test::gemv_error(yb.read<float>(), wq, xn, s.n), 1e-5) << "n=" << s.n;
   }
 }
 
@@ -128,7 +131,7 @@ TEST(CpuExecutor, StandaloneKernel) {
   const std::uint32_t n = 1000;  // not a multiple of the 64 threads per threadgroup
   auto x = foundry_test::random_vector<float>(g, n, -1, 1);
   auto y = foundry_test::random_vector<float>(g, n, -1, 1);
-  auto& ex = cpu();
+  auto& ex = exec();
   fd::buffer xb = ex.upload(x), yb = ex.upload(y);
   ex.dispatch<saxpy>(saxpy_args{xb, yb, saxpy_params{2.5f, n}});
   const auto out = yb.read<float>();
@@ -143,12 +146,36 @@ using foundry::test_kernels::broken_kernel;
 
 TEST(CpuExecutor, CompileErrorNamesStageAndLine) {
   try {
-    cpu().pipeline_for<broken_kernel>();
+    exec().pipeline_for<broken_kernel>();
     FAIL() << "expected a compile error";
   } catch (const fd::compile_error& e) {
     const std::string what = e.what();
     EXPECT_NE(what.find("stage broken"), std::string::npos) << what;
     EXPECT_NE(what.find("v_value = v_value * ;"), std::string::npos) << what;
+  }
+}
+
+// A stage whose local shadows its argument: `$y` expands to the argument's
+// name, so `device float* y = $y;` reads the uninitialized local. The CPU
+// backend compiles with -Werror=uninitialized and reports the stage.
+struct shadowing_stage {
+  static constexpr fd::fixed_string name = "shadowing";
+  static constexpr fd::stage_role role = fd::stage_role::main;
+  using arguments = fd::type_list<fd::arg<"y", fd::output<float>>, fd::arg<"n", fd::scalar<std::uint32_t>>>;
+  static constexpr std::string_view body = R"(device float* y = $y;
+if ($thread_position_in_grid.x < $n) y[$thread_position_in_grid.x] = 1.0f;)";
+};
+using shadowing_kernel = fd::fused_kernel<"shadowing_kernel", fd::per_element<fd::size_arg<"n">, 64>, shadowing_stage>;
+
+TEST(CpuExecutor, LocalShadowingAnArgumentIsACompileError) {
+  if (!foundry_test::on_cpu_backend()) GTEST_SKIP() << "-Werror=uninitialized is a CPU backend compile flag";
+  try {
+    exec().pipeline_for<shadowing_kernel>();
+    FAIL() << "expected a compile error";
+  } catch (const fd::compile_error& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("stage shadowing"), std::string::npos) << what;
+    EXPECT_NE(what.find("uninitialized"), std::string::npos) << what;
   }
 }
 
@@ -167,7 +194,8 @@ using early_return_kernel =
     fd::fused_kernel<"early_return_kernel", fd::per_element<fd::size_arg<"n">, 64>, early_return_stage>;
 
 TEST(CpuExecutor, BarrierDivergenceIsAnErrorNotAHang) {
-  auto& ex = cpu();
+  if (!foundry_test::on_cpu_backend()) GTEST_SKIP() << "barrier divergence is detected by the CPU backend only";
+  auto& ex = exec();
   fd::buffer yb = ex.allocate<float>(64);
   early_return_kernel::arguments a;
   a.set<"y">(yb).set<"n">(50u);

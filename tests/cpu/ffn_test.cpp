@@ -34,7 +34,7 @@ namespace fp = foundry::policies;
 namespace {
 
 using foundry_test::rel_error;
-using foundry_test::cpu;
+using foundry_test::exec;
 template <class P>
 struct matrix {
   fp::weight_planes<P> planes;
@@ -67,7 +67,7 @@ using gate_up_threadgroup_rms =
 template <class K, class PG, class PU>
 void check(std::mt19937_64& g, std::uint32_t hidden, std::uint32_t ffn) {
   SCOPED_TRACE(std::string(K::name.view()) + " hidden=" + std::to_string(hidden) + " ffn=" + std::to_string(ffn));
-  auto& ex = cpu();
+  auto& ex = exec();
   const auto mg = random_matrix<PG>(g, ffn, hidden);
   const auto mu = random_matrix<PU>(g, ffn, hidden);
   const auto x = foundry_test::random_vector<float>(g, hidden, -3, 3);
@@ -110,7 +110,7 @@ void check_alias(std::mt19937_64& g, std::uint32_t hidden, std::uint32_t ffn) {
 
 struct PrepareKernels : ::testing::Environment {
   void SetUp() override {
-    cpu().prepare<fk::rmsnorm_gate_up_swiglu_f16, fk::rmsnorm_gate_up_swiglu<fp::f32>,
+    exec().prepare<fk::rmsnorm_gate_up_swiglu_f16, fk::rmsnorm_gate_up_swiglu<fp::f32>,
                   fk::rmsnorm_gate_up_swiglu_q4_1, fk::rmsnorm_gate_up_swiglu_q8_0,
                   fk::rmsnorm_gate_up_swiglu<fp::q4_0>, gate_up_mixed<fp::q4_1, fp::q8_0>,
                   gate_up_mixed<fp::f16, fp::f32>, gate_up_threadgroup_rms<fp::q4_1>,

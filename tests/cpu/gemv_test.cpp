@@ -42,7 +42,7 @@ namespace {
 
 constexpr double kTolerance = 1e-5;
 
-using foundry_test::cpu;
+using foundry_test::exec;
 using foundry_test::rel_error;
 /// A random [n, k] weight matrix in policy P: GGUF rows and their float values.
 template <fd::weight_policy P>
@@ -114,7 +114,7 @@ void check(std::mt19937_64& g, const weights<P>& wts, std::uint32_t batch, bool 
   const auto res = foundry_test::random_vector<float>(g, std::size_t{batch} * n, -2, 2);
   const auto ref = reference(wts.w, x, F::residual ? &res : nullptr, n, k, batch);
 
-  auto& ex = cpu();
+  auto& ex = exec();
   fd::buffer wb = ex.upload(planes.data), xb = ex.upload(x), yb = ex.allocate<float>(std::size_t{batch} * n);
   fd::buffer sb = ex.upload(planes.scales.empty() ? std::vector<std::uint8_t>(1) : planes.scales);
   fd::buffer rb = ex.upload(res);
@@ -146,7 +146,7 @@ template <fd::weight_policy P, class Plain, class Canonical, class Batched, clas
 void check_policy() {
   FOUNDRY_SEED_TRACE();
   auto g = foundry_test::rng();
-  cpu().prepare<typename Plain::kernel, typename Canonical::kernel, typename Batched::kernel,
+  exec().prepare<typename Plain::kernel, typename Canonical::kernel, typename Batched::kernel,
                 typename CanonicalBatched::kernel, typename Residual::kernel, typename ResidualBatched::kernel>();
   for (const shape& s : kShapes) {
     const weights<P> wts(g, s.n, s.k);
@@ -248,7 +248,7 @@ void check_rmsnorm(std::mt19937_64& g, const weights<fp::q4_1>& wts, layout lay)
   std::vector<double> ref(n);
   for (std::uint32_t r = 0; r < n; ++r)
     for (std::uint32_t i = 0; i < k; ++i) ref[r] += double(wts.w[std::size_t{r} * k + i]) * (x[i] * inv * gamma[i]);
-  auto& ex = cpu();
+  auto& ex = exec();
   fd::buffer wb = ex.upload(planes.data), sb = ex.upload(planes.scales), xb = ex.upload(x),
              gb = ex.upload(gamma), yb = ex.allocate<float>(n);
   yb.fill_bytes(0xFF);
@@ -262,7 +262,7 @@ void check_rmsnorm(std::mt19937_64& g, const weights<fp::q4_1>& wts, layout lay)
 TEST(Gemv, RmsNormHookWithQ4_1) {
   FOUNDRY_SEED_TRACE();
   auto g = foundry_test::rng();
-  cpu().prepare<hooked_gemv_q4_1, hooked_gemv_q4_1_canonical>();
+  exec().prepare<hooked_gemv_q4_1, hooked_gemv_q4_1_canonical>();
   for (const shape& s : {shape{7, 64}, shape{960, 576}}) {
     const weights<fp::q4_1> wts(g, s.n, s.k);
     check_rmsnorm<hooked_gemv_q4_1>(g, wts, layout::row_major);
@@ -290,7 +290,7 @@ using tiled_canonical_q4_0 = fd::fused_kernel<"test_tiled_canonical_q4_0",
 TEST(Gemv, OtherTilings) {
   FOUNDRY_SEED_TRACE();
   auto g = foundry_test::rng();
-  cpu().prepare<tiled_row_major_q4_1, tiled_canonical_q8_0, tiled_canonical_q4_0>();
+  exec().prepare<tiled_row_major_q4_1, tiled_canonical_q8_0, tiled_canonical_q4_0>();
   for (const shape& s : {shape{7, 64}, shape{33, 96}, shape{577, 576}}) {
     check<form<tiled_row_major_q4_1, fp::q4_1, layout::row_major, true, false>>(g, weights<fp::q4_1>(g, s.n, s.k), 3);
     check<form<tiled_canonical_q8_0, fp::q8_0, layout::canonical, true, false>>(g, weights<fp::q8_0>(g, s.n, s.k), 3);
@@ -301,7 +301,7 @@ TEST(Gemv, OtherTilings) {
 // Binding checks derive from the shapes: a batched x one item short, or a
 // scale plane one block short, is refused before the kernel runs.
 TEST(Gemv, UndersizedBuffersAreRejected) {
-  auto& ex = cpu();
+  auto& ex = exec();
   const std::uint32_t n = 8, k = 64, batch = 3;
   fd::buffer w = ex.allocate_bytes(fd::data_plane_bytes<fp::q4_1>(n, k)),
              s = ex.allocate_bytes(fd::scale_plane_bytes<fp::q4_1>(n, k) - 4), x = ex.allocate<float>(batch * k),

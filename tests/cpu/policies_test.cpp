@@ -82,7 +82,7 @@ using probe_kernel = fd::fused_kernel<fd::fixed_string("probe_") + P::name + fd:
                                           decimal<N>(),
                                       fd::per_element<runs_of_k<N>, 64>, policy_probe<P, N>>;
 
-using foundry_test::cpu;
+using foundry_test::exec;
 /// The GGUF code (as the loader should return it) and formula of weight j
 /// of block `blk` of a GGUF row.
 struct gguf_weight {
@@ -124,7 +124,7 @@ void check_probe(std::mt19937_64& g) {
   const auto planes = fp::repack<P>(gguf.data(), 1, k, fp::layout::row_major);
   auto x = foundry_test::random_vector<float>(g, k, -1, 1);
 
-  auto& ex = cpu();
+  auto& ex = exec();
   const std::vector<std::uint8_t> scales = planes.scales.empty() ? std::vector<std::uint8_t>(4) : planes.scales;
   fd::buffer db = ex.upload(planes.data), sb = ex.upload(scales), xb = ex.upload(x);
   fd::buffer qb = ex.allocate<float>(k), dotb = ex.allocate<float>(k / N), dsb = ex.allocate<float>(k / N),
@@ -161,7 +161,7 @@ void check_probe(std::mt19937_64& g) {
 
 template <fd::weight_policy P, unsigned... Ns>
 void check_all(std::mt19937_64& g) {
-  cpu().prepare<probe_kernel<P, Ns>...>();
+  exec().prepare<probe_kernel<P, Ns>...>();
   (check_probe<P, Ns>(g), ...);
 }
 
@@ -190,7 +190,7 @@ TEST(Policies, F16AndF32LoadersMatchGguf) {
 // Every code value reaches the loaders: a block whose codes run through
 // 0..15 (Q4) or -128..127 (Q8_0), built by hand rather than quantized.
 TEST(Policies, EveryCodeValue) {
-  auto& ex = cpu();
+  auto& ex = exec();
   {
     quant::block_q4_1 b{};
     b.d = fd::half(0.5f);

@@ -39,7 +39,7 @@ namespace fp = foundry::policies;
 
 namespace {
 
-using foundry_test::cpu;
+using foundry_test::exec;
 /// Planes of a random [rows, k] matrix in policy P and their host
 /// dequantization (row-major [rows, k]).
 template <class P>
@@ -103,7 +103,7 @@ template <class K, class PQ, class PK, class PV, bool Normalised = true>
 void check(std::mt19937_64& g, const qkv_shape& s, biases with) {
   SCOPED_TRACE(std::string(K::name.view()) + " " + describe(s) + " bias q/k/v=" + std::to_string(with.q) +
                std::to_string(with.k) + std::to_string(with.v));
-  auto& ex = cpu();
+  auto& ex = exec();
   const std::size_t nq = std::size_t{s.n_heads} * s.head_dim, nkv = std::size_t{s.n_kv} * s.head_dim;
   const auto mq = random_matrix<PQ>(g, nq, s.hidden);
   const auto mk = random_matrix<PK>(g, nkv, s.hidden);
@@ -174,7 +174,7 @@ using qkv_plain_f16 = fd::fused_kernel<"qkv_plain_f16", fk::qkv_dispatch,
 // All kernels of this file compile in one compiler invocation.
 struct PrepareKernels : ::testing::Environment {
   void SetUp() override {
-    cpu().prepare<fk::rmsnorm_qkv_f16, fk::rmsnorm_qkv<fp::f32>, fk::rmsnorm_qkv_q4_1, fk::rmsnorm_qkv_q8_0,
+    exec().prepare<fk::rmsnorm_qkv_f16, fk::rmsnorm_qkv<fp::f32>, fk::rmsnorm_qkv_q4_1, fk::rmsnorm_qkv_q8_0,
                   fk::rmsnorm_qkv<fp::f16, fp::f32, fp::q8_0>, fk::rmsnorm_qkv<fp::q4_1, fp::q8_0, fp::q4_0>,
                   fk::rmsnorm_qkv<fp::f32, fp::f16, fp::f32>, qkv_threadgroup_rms<fp::f16, fp::f32, fp::q8_0>,
                   qkv_threadgroup_rms<fp::f16, fp::f16, fp::f16>, qkv_plain_f16>();

@@ -36,7 +36,7 @@ namespace fp = foundry::policies;
 namespace {
 
 using foundry_test::rel_error;
-using foundry_test::cpu;
+using foundry_test::exec;
 /// RMSNorm of row `r` of [rows, n] `x`, in double.
 std::vector<double> rmsnorm_ref(const std::vector<float>& x, const std::vector<float>& gamma, std::size_t r,
                                 std::size_t n, double eps) {
@@ -57,7 +57,7 @@ struct rows_shape {
 TEST(RmsNorm, StandaloneBatchedRows) {
   FOUNDRY_SEED_TRACE();
   auto g = foundry_test::rng();
-  auto& ex = cpu();
+  auto& ex = exec();
   // n below, equal to, and above the 256 threads of a row; not multiples of
   // 32; SmolLM2's hidden 576 and FFN 1536.
   for (const rows_shape s : {rows_shape{1, 1}, rows_shape{7, 33}, rows_shape{3, 256}, rows_shape{4, 1000},
@@ -82,7 +82,7 @@ TEST(RmsNorm, StandaloneBatchedRows) {
 TEST(RmsNorm, StandaloneInPlace) {
   FOUNDRY_SEED_TRACE();
   auto g = foundry_test::rng();
-  auto& ex = cpu();
+  auto& ex = exec();
   const std::uint32_t rows = 3, n = 577;
   auto x = foundry_test::random_vector<float>(g, std::size_t{rows} * n, -2, 2);
   auto gamma = foundry_test::random_vector<float>(g, n, 0.5, 1.5);
@@ -116,7 +116,7 @@ using rms_elementwise = fd::fused_kernel<"rms_elementwise", fd::per_element<fd::
 TEST(RmsNorm, PrologueStageInEveryThreadgroup) {
   FOUNDRY_SEED_TRACE();
   auto g = foundry_test::rng();
-  auto& ex = cpu();
+  auto& ex = exec();
   for (std::uint32_t n : {1u, 63u, 576u, 1000u}) {  // 1 to 16 threadgroups, the last one partly idle
     SCOPED_TRACE("n=" + std::to_string(n));
     auto x = foundry_test::random_vector<float>(g, n, -3, 3);
@@ -153,7 +153,7 @@ template <class P>
 void check_rmsnorm_gemv(std::mt19937_64& g, std::uint32_t n, std::uint32_t k) {
   using K = fk::rmsnorm_gemv<P>;
   SCOPED_TRACE(std::string(K::name.view()) + " n=" + std::to_string(n) + " k=" + std::to_string(k));
-  auto& ex = cpu();
+  auto& ex = exec();
   const auto m = random_matrix<P>(g, n, k);
   auto x = foundry_test::random_vector<float>(g, k, -3, 3);
   auto gamma = foundry_test::random_vector<float>(g, k, 0.5, 1.5);
@@ -175,7 +175,7 @@ void check_rmsnorm_gemv(std::mt19937_64& g, std::uint32_t n, std::uint32_t k) {
 TEST(RmsNorm, FusedGemvEveryPolicy) {
   FOUNDRY_SEED_TRACE();
   auto g = foundry_test::rng();
-  cpu().prepare<fk::rmsnorm_gemv<fp::f32>, fk::rmsnorm_gemv<fp::f16>, fk::rmsnorm_gemv_q8_0,
+  exec().prepare<fk::rmsnorm_gemv<fp::f32>, fk::rmsnorm_gemv<fp::f16>, fk::rmsnorm_gemv_q8_0,
                 fk::rmsnorm_gemv<fp::q4_0>, fk::rmsnorm_gemv_q4_1>();
   // Rows not a multiple of the 4 rows per threadgroup; k not a multiple of
   // 32 for the plain formats; SmolLM2's 576 → 960 (attention output) shape.

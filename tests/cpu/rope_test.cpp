@@ -27,7 +27,7 @@ namespace fk = foundry::kernels;
 
 namespace {
 
-using foundry_test::cpu;
+using foundry_test::exec;
 using foundry_test::rel_error;
 double tolerance(std::uint32_t pos) { return 2e-6 + 2.5e-7 * pos; }
 
@@ -59,7 +59,7 @@ template <class K>
 void check_rope(bool neox) {
   FOUNDRY_SEED_TRACE();
   auto g = foundry_test::rng();
-  auto& ex = cpu();
+  auto& ex = exec();
   for (const rope_case& c : kCases)
     for (std::uint32_t pos : kPositions) {
       SCOPED_TRACE(std::string(K::name.view()) + " heads=" + std::to_string(c.n_heads) + "/" + std::to_string(c.n_kv) +
@@ -107,7 +107,7 @@ template <class K, class T>
 void check_rope_kv_append(bool neox, double cache_tol) {
   FOUNDRY_SEED_TRACE();
   auto g = foundry_test::rng();
-  auto& ex = cpu();
+  auto& ex = exec();
   const std::uint32_t max_seq = 257;
   for (const rope_case& c : kCases)
     for (std::uint32_t pos : {0u, 1u, 17u, 200u, 256u}) {
@@ -160,7 +160,7 @@ TEST(RopeKvAppend, NormalF16) { check_rope_kv_append<fk::rope_norm_kv_append_f16
 TEST(RopeKvAppend, PositionPastTheCacheWritesNothing) {
   FOUNDRY_SEED_TRACE();
   auto g = foundry_test::rng();
-  auto& ex = cpu();
+  auto& ex = exec();
   const std::uint32_t n_heads = 9, n_kv = 3, d = 64, max_seq = 16;
   auto q = foundry_test::random_vector<float>(g, n_heads * d, -1, 1);
   auto k = foundry_test::random_vector<float>(g, n_kv * d, -1, 1);

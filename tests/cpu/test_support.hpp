@@ -22,6 +22,7 @@
 #include "foundry/backends/cpu/backend.hpp"
 #include "foundry/backends/cpu/cpu.hpp"
 #include "foundry/runtime/executor.hpp"
+#include "support/test_backend.hpp"
 
 namespace foundry_test {
 
@@ -72,11 +73,23 @@ inline double error_to_scale(const std::vector<float>& y, const std::vector<doub
   return std::sqrt(e / n);
 }
 
-/// One executor on the CPU backend per test process (kernels compile once).
-inline foundry::executor& cpu() {
-  static foundry::executor ex{foundry::cpu::make_backend()};
-  return ex;
+/// The error of a GEMV output y ≈ W·x (W row-major [n, k] of float-
+/// convertible elements, x of k elements), measured in float64 against the
+/// magnitude of the products summed: ‖y − W·x‖ / ‖|W|·|x|‖ (see
+/// error_to_scale; a single output row can cancel to near zero).
+template <class W>
+double gemv_error(const std::vector<float>& y, const std::vector<W>& w, const std::vector<double>& x, std::size_t n) {
+  const std::size_t k = x.size();
+  std::vector<double> ref(n), mag(n);
+  for (std::size_t r = 0; r < n; ++r)
+    for (std::size_t i = 0; i < k; ++i) {
+      const double t = double(float(w[r * k + i])) * x[i];
+      ref[r] += t;
+      mag[r] += std::abs(t);
+    }
+  return error_to_scale(y, ref, mag);
 }
+
 
 template <class T>
 std::vector<T> random_vector(std::mt19937_64& g, std::size_t n, double lo, double hi) {

@@ -92,7 +92,7 @@ void check_plain_gemv(const shape& s) {
   a.template set<"w">(wb).template set<"x">(xb).template set<"y">(yb).template set<"n">(s.n).template set<"k">(s.k);
   ex.dispatch<K>(a);
   ex.synchronize();
-  EXPECT_LT(rel_error(yb.read<float>(), gemv_ref(wq, std::vector<double>(x.begin(), x.end()), s.n)), 1e-5);
+  EXPECT_LT(foundry_test::gemv_error(yb.read<float>(), wq, std::vector<double>(x.begin(), x.end()), s.n), 1e-5);
 }
 
 TEST(CudaExecutor, GemvF16) {
@@ -153,7 +153,7 @@ TEST(CudaExecutor, RmsNormFusedGemv) {
     fk::rmsnorm_gemv_f16::arguments a;
     a.set<"w">(wb).set<"x">(xb).set<"gamma">(gb).set<"eps">(eps).set<"y">(yb).set<"n">(s.n).set<"k">(s.k);
     ex.dispatch<fk::rmsnorm_gemv_f16>(a);
-    EXPECT_LT(rel_error(yb.read<float>(), gemv_ref(wq, rmsnorm_ref(x, gamma, eps), s.n)), 1e-5) << "n=" << s.n;
+    EXPECT_LT(foundry_test::gemv_error(yb.read<float>(), wq, rmsnorm_ref(x, gamma, eps), s.n), 1e-5) << "n=" << s.n;
   }
 }
 
@@ -178,7 +178,7 @@ void check_quantized_gemv(fp::layout lay, const shape& s) {
   a.template set<"w">(wb).template set<"x">(xb).template set<"y">(yb).template set<"n">(s.n).template set<"k">(s.k);
   if constexpr (P::has_scale) a.template set<"w_scales">(sb);
   ex.dispatch<K>(a);
-  EXPECT_LT(rel_error(yb.read<float>(), gemv_ref(wref, std::vector<double>(x.begin(), x.end()), s.n)), 1e-5);
+  EXPECT_LT(foundry_test::gemv_error(yb.read<float>(), wref, std::vector<double>(x.begin(), x.end()), s.n), 1e-5);
 }
 
 // k a multiple of 32 (one GGUF block); rows not multiples of the 4 or 8
@@ -320,7 +320,7 @@ TEST(CudaExecutor, GraphReplayEqualsDirectLaunches) {
   // And both match float64 (the hidden vector rounded to float, as stored).
   std::vector<double> h = gemv_ref(std::vector<fd::half>(w1.begin(), w1.end()), rmsnorm_ref(x, gamma, 1e-5f), n);
   for (auto& v : h) v = double(float(v));
-  EXPECT_LT(rel_error(replayed2, gemv_ref(std::vector<fd::half>(w2.begin(), w2.end()), h, k)), 1e-5);
+  EXPECT_LT(foundry_test::gemv_error(replayed2, std::vector<fd::half>(w2.begin(), w2.end()), h, k), 1e-5);
 }
 
 }  // namespace

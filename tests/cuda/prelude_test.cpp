@@ -303,30 +303,30 @@ struct atomics_stage {
   static constexpr std::string_view body = R"(const uint gid = $thread_position_in_grid.x;
 const uint tid = $thread_index_in_threadgroup;
 const int x = $v[gid];
-device Counters* c = $c;
-$olds[gid] = atomic_fetch_add_explicit(&c->count[gid % 4], 1u, memory_order_relaxed);
-atomic_fetch_min_explicit(&c->imin, x, memory_order_relaxed);
-atomic_fetch_max_explicit(&c->imax, x, memory_order_relaxed);
-atomic_fetch_and_explicit(&c->iand, x | 0x0F0F0000, memory_order_relaxed);
-atomic_fetch_or_explicit(&c->ior, x & 0x00FF00FF, memory_order_relaxed);
-atomic_fetch_xor_explicit(&c->ixor, x, memory_order_relaxed);
-atomic_fetch_add_explicit(&c->isum, x, memory_order_relaxed);
-atomic_fetch_sub_explicit(&c->isum, 1, memory_order_relaxed);
-atomic_fetch_add_explicit(&c->fsum, float(x % 64), memory_order_relaxed);
-atomic_fetch_max_explicit(&c->umax, uint(x) & 0xFFFFu, memory_order_relaxed);
-$swapped[gid] = atomic_exchange_explicit(&c->slot, gid + 1u, memory_order_relaxed);
-float expected = atomic_load_explicit(&c->fmax_cas, memory_order_relaxed);
+device Counters* ctr = $c;
+$olds[gid] = atomic_fetch_add_explicit(&ctr->count[gid % 4], 1u, memory_order_relaxed);
+atomic_fetch_min_explicit(&ctr->imin, x, memory_order_relaxed);
+atomic_fetch_max_explicit(&ctr->imax, x, memory_order_relaxed);
+atomic_fetch_and_explicit(&ctr->iand, x | 0x0F0F0000, memory_order_relaxed);
+atomic_fetch_or_explicit(&ctr->ior, x & 0x00FF00FF, memory_order_relaxed);
+atomic_fetch_xor_explicit(&ctr->ixor, x, memory_order_relaxed);
+atomic_fetch_add_explicit(&ctr->isum, x, memory_order_relaxed);
+atomic_fetch_sub_explicit(&ctr->isum, 1, memory_order_relaxed);
+atomic_fetch_add_explicit(&ctr->fsum, float(x % 64), memory_order_relaxed);
+atomic_fetch_max_explicit(&ctr->umax, uint(x) & 0xFFFFu, memory_order_relaxed);
+$swapped[gid] = atomic_exchange_explicit(&ctr->slot, gid + 1u, memory_order_relaxed);
+float expected = atomic_load_explicit(&ctr->fmax_cas, memory_order_relaxed);
 const float want = float(x) * 0.5f;
 while (expected < want &&
-       !atomic_compare_exchange_weak_explicit(&c->fmax_cas, &expected, want, memory_order_relaxed,
+       !atomic_compare_exchange_weak_explicit(&ctr->fmax_cas, &expected, want, memory_order_relaxed,
                                               memory_order_relaxed)) {
 }
-threadgroup atomic_uint* tg_count = (threadgroup atomic_uint*)$count;
-if (tid == 0) atomic_store_explicit(tg_count, 0u, memory_order_relaxed);
+threadgroup atomic_uint* tg_sum = (threadgroup atomic_uint*)$count;
+if (tid == 0) atomic_store_explicit(tg_sum, 0u, memory_order_relaxed);
 threadgroup_barrier(mem_flags::mem_threadgroup);
-atomic_fetch_add_explicit(tg_count, uint(x & 7), memory_order_relaxed);
+atomic_fetch_add_explicit(tg_sum, uint(x & 7), memory_order_relaxed);
 threadgroup_barrier(mem_flags::mem_threadgroup);
-if (tid == 0) $tg_totals[$threadgroup_position_in_grid.x] = atomic_load_explicit(tg_count, memory_order_relaxed);)";
+if (tid == 0) $tg_totals[$threadgroup_position_in_grid.x] = atomic_load_explicit(tg_sum, memory_order_relaxed);)";
 };
 using atomics_kernel = fd::fused_kernel<"atomics_probe", fd::per_element<fd::size_const<64 * 256>, 256>, atomics_stage>;
 

@@ -1,4 +1,5 @@
-// The decode step on Foundry kernels (CPU backend) against
+// The decode step on Foundry kernels (the CPU backend, or the one
+// FOUNDRY_TEST_BACKEND names: tests/support/test_backend.hpp) against
 //  - the float64 reference forward pass (tests/model/support/reference_model.hpp):
 //    all logits of the first positions of a prompt;
 //  - llama.cpp run on the same weights dequantized to F32
@@ -21,12 +22,12 @@
 #include <string>
 #include <vector>
 
-#include <foundry/backends/cpu/backend.hpp>
 
 #include "examples/generate/foundry_decoder.hpp"
 #include "examples/generate/model.hpp"
 #include "support/model_files.hpp"
 #include "support/reference_model.hpp"
+#include "support/test_backend.hpp"
 
 namespace {
 
@@ -40,7 +41,7 @@ const gen::llama_model& model() {
 }
 
 std::unique_ptr<gen::decoder> foundry_decoder(std::uint32_t max_positions) {
-  return gen::make_foundry_decoder(foundry::cpu::make_backend(), model(), max_positions);
+  return gen::make_foundry_decoder(foundry_test::make_test_backend(), model(), max_positions);
 }
 
 const std::vector<foundry::test::greedy_case>& f32_fixture() {

@@ -265,7 +265,13 @@ inline std::string strip_metal_include(const std::string& src) {
 }
 
 inline std::vector<std::string> jit_flags(const jit_options& o) {
-  std::vector<std::string> f = {"-std=c++20", "-O2", "-fPIC", "-shared", "-w"};
+  // Warnings stay off (-w would also silence the one error below, so it is
+  // not used; other warnings only reach the output, which is read on
+  // failure). A variable read before it is set is an error: a stage body
+  // that declares a local named like one of its arguments (`device T* c =
+  // $c;` expands to `c = c`) must fail here, on every machine, rather than
+  // read garbage on one target and work by luck on another.
+  std::vector<std::string> f = {"-std=c++20", "-O2", "-fPIC", "-shared", "-Winit-self", "-Werror=uninitialized"};
   if (o.native) f.push_back("-march=native");
   if (o.checked) {
     f.push_back("-fsanitize=address");

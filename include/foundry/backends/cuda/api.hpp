@@ -58,6 +58,12 @@ using CUstream = ::CUstream_st*;
 using CUevent = ::CUevent_st*;
 using CUgraph = ::CUgraph_st*;
 using CUgraphExec = ::CUgraphExec_st*;
+/// CUgraphExecUpdateResultInfo (CUDA 12): the outcome of cuGraphExecUpdate.
+struct CUgraphExecUpdateResultInfo {
+  int result;
+  void* errorNode;
+  void* errorFromNode;
+};
 using nvrtcResult = int;
 using nvrtcProgram = ::_nvrtcProgram*;
 
@@ -130,6 +136,7 @@ struct driver_api {
   R (*graph_instantiate)(api::CUgraphExec*, api::CUgraph, unsigned long long) = nullptr;
   R (*graph_launch)(api::CUgraphExec, api::CUstream) = nullptr;
   R (*graph_exec_destroy)(api::CUgraphExec) = nullptr;
+  R (*graph_exec_update)(api::CUgraphExec, api::CUgraph, api::CUgraphExecUpdateResultInfo*) = nullptr;
   R (*graph_destroy)(api::CUgraph) = nullptr;
   R (*event_create)(api::CUevent*, unsigned) = nullptr;
   R (*event_destroy)(api::CUevent) = nullptr;
@@ -276,6 +283,7 @@ inline loaded_driver load_driver() {
   bind(lib, d.graph_instantiate, {"cuGraphInstantiateWithFlags"}, missing);
   bind(lib, d.graph_launch, {"cuGraphLaunch"}, missing);
   bind(lib, d.graph_exec_destroy, {"cuGraphExecDestroy"}, missing);
+  bind(lib, d.graph_exec_update, {"cuGraphExecUpdate_v2"}, missing);
   bind(lib, d.graph_destroy, {"cuGraphDestroy"}, missing);
   bind(lib, d.event_create, {"cuEventCreate"}, missing);
   bind(lib, d.event_destroy, {"cuEventDestroy_v2"}, missing);
@@ -401,6 +409,9 @@ static_assert(sizeof(CUdevice) == sizeof(foundry::cuda::api::CUdevice));
 static_assert(sizeof(CUdevice_attribute) == sizeof(int) && sizeof(CUfunction_attribute) == sizeof(int) &&
               sizeof(CUstreamCaptureMode) == sizeof(int) && sizeof(CUstreamCaptureStatus) == sizeof(int));
 static_assert(CUDA_SUCCESS == foundry::cuda::api::CUDA_SUCCESS);
+static_assert(sizeof(CUgraphExecUpdateResultInfo) == sizeof(foundry::cuda::api::CUgraphExecUpdateResultInfo) &&
+              offsetof(CUgraphExecUpdateResultInfo, errorNode) ==
+                  offsetof(foundry::cuda::api::CUgraphExecUpdateResultInfo, errorNode));
 static_assert(CUDA_ERROR_NO_DEVICE == foundry::cuda::api::CUDA_ERROR_NO_DEVICE);
 static_assert(CUDA_ERROR_NOT_READY == foundry::cuda::api::CUDA_ERROR_NOT_READY);
 static_assert(CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT == foundry::cuda::api::CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT);

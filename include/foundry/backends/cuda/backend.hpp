@@ -332,6 +332,39 @@ class cuda_backend final : public backend {
     }
     return graph(g, e, this, captured_);
   }
+  /// Ends recording into `g`: when `g` holds a graph of this backend, its
+  /// executable graph is updated in place with the new recording
+  /// (cuGraphExecUpdate: the same kernels in the same order with new
+  /// arguments costs a fraction of an instantiation); otherwise, or when the
+  /// update is refused (another topology), a new graph is instantiated.
+  /// This is how a sequence whose scalars change every time (a decode step's
+  /// position) is replayed as one graph.
+  void end_capture_into(graph& g) {
+    if (!capturing_) throw error("foundry cuda: end_capture_into without begin_capture");
+    if (!g || g.owner_ != this) {
+      g = end_capture();
+      return;
+    }
+    make_current();
+    capturing_ = false;
+    api::CUgraph fresh = nullptr;
+    d_.check(d_.stream_end_capture(stream_, &fresh), "cuStreamEndCapture");
+    api::CUgraphExecUpdateResultInfo info{};
+    const api::CUresult r = d_.graph_exec_update(g.exec_, fresh, &info);
+    if (r == api::CUDA_SUCCESS) {
+      d_.graph_destroy(fresh);
+      g.dispatches_ = captured_;
+      return;
+    }
+    // Refused (a different topology): instantiate the new recording.
+    api::CUgraphExec e = nullptr;
+    const api::CUresult ri = d_.graph_instantiate(&e, fresh, 0);
+    if (ri != api::CUDA_SUCCESS) {
+      d_.graph_destroy(fresh);
+      d_.check(ri, "cuGraphInstantiateWithFlags");
+    }
+    g = graph(fresh, e, this, captured_);
+  }
   /// Runs a captured graph on the backend's stream (asynchronously, like
   /// `dispatch`).
   void replay(const graph& g) {

@@ -1,0 +1,43 @@
+// Decode steps on the CUDA backend as CUDA graphs.
+//
+// A step is ~250 dispatches (9 per layer, 30 layers, plus the head) whose
+// scalars change every step (the position, the token). Each step is
+// captured anew (the launches are recorded, not run) and the executable
+// graph of the previous step is updated in place with it
+// (cuda_backend::end_capture_into, cuGraphExecUpdate), then replayed: the
+// GPU runs the step's kernels back to back, and the host pays one graph
+// launch instead of one cuLaunchKernel per kernel on the critical path.
+#pragma once
+
+#include <foundry/backends/cuda/backend.hpp>
+#include <foundry/runtime/executor.hpp>
+#include <string>
+
+#include "foundry_decoder.hpp"
+
+namespace foundry::generate {
+
+/// See the file comment. The executor passed to begin/end must run on a
+/// CUDA backend (throws std::invalid_argument otherwise).
+class cuda_graph_step final : public step_recorder {
+ public:
+  void begin(executor& ex) override { backend_of(ex).begin_capture(); }
+  void end(executor& ex) override {
+    cuda::cuda_backend& be = backend_of(ex);
+    be.end_capture_into(graph_);
+    be.replay(graph_);
+  }
+  std::string name() const override { return "CUDA graph per step"; }
+
+ private:
+  static cuda::cuda_backend& backend_of(executor& ex) {
+    auto* be = dynamic_cast<cuda::cuda_backend*>(&ex.get_backend());
+    if (be == nullptr)
+      throw std::invalid_argument("cuda_graph_step: the decoder's backend is " + std::string(ex.get_backend().name()) +
+                                  ", not cuda");
+    return *be;
+  }
+  cuda::graph graph_;
+};
+
+}  // namespace foundry::generate
