@@ -3,8 +3,8 @@
 //  1. Measured memory roofline: a read-only kernel streaming a 2 GiB buffer
 //     (16-byte loads, several unroll and occupancy settings, the best median).
 //  2. Decode GEMVs (batch 1) of the library aliases (F16, Q8_0, Q4_0, Q4_1;
-//     row-major and canonical layouts) at SmolLM2-135M and Llama-3-8B
-//     shapes, next to cuBLAS's fp16 GEMV (cublasGemmEx with N = 1) on the
+//     row-major and canonical layouts) at SmolLM2-135M, Llama-3.2-1B and
+//     Llama-3-8B decode shapes, next to cuBLAS's fp16 GEMV (cublasGemmEx with N = 1) on the
 //     same shapes: time per GEMV, bytes moved, GB/s and % of the measured
 //     roofline. The weights are rotated through enough copies that every
 //     round reads more than twice the L2 cache, so no launch finds its
@@ -15,7 +15,10 @@
 //     size, launch) vs a raw cuLaunchKernel of the same CUfunction with
 //     prepared parameters, and the GPU time per GEMV when launched directly
 //     vs replayed from a graph.
-//  4. NVRTC compile time of every library alias, cold, on 1 and on all
+//  4. Fused vs unfused: the library's RMSNorm + QKV and RMSNorm + gate/up +
+//     SwiGLU kernels against RMSNorm, then one GEMV per matrix (then a
+//     SwiGLU kernel), for F16, Q8_0 and Q4_1, timed like the GEMVs.
+//  5. NVRTC compile time of every library alias, cold, on 1 and on all
 //     hardware threads.
 //
 // Usage: foundry_cuda_gemv_bench [--quick]   (--quick: SmolLM2 shapes only)
@@ -237,15 +240,19 @@ struct shape {
   const char* what;
   std::uint32_t n, k;
 };
+// Decode shapes (n x k = output rows x input length): fused QKV rows, fused
+// gate+up rows, down projection and, for SmolLM2, the vocabulary head.
 const shape kSmol[] = {
-    {"SmolLM2-135M", "attn q / o", 576, 576},  {"SmolLM2-135M", "attn k / v", 192, 576},
-    {"SmolLM2-135M", "ffn gate / up", 1536, 576}, {"SmolLM2-135M", "ffn down", 576, 1536},
+    {"SmolLM2-135M", "attn qkv", 960, 576},
+    {"SmolLM2-135M", "ffn gate+up", 3072, 576},
+    {"SmolLM2-135M", "ffn down", 576, 1536},
     {"SmolLM2-135M", "lm head", 49152, 576},
 };
 const shape kLlama[] = {
-    {"Llama-3-8B", "attn q / o", 4096, 4096},     {"Llama-3-8B", "attn k / v", 1024, 4096},
-    {"Llama-3-8B", "ffn gate / up", 14336, 4096}, {"Llama-3-8B", "ffn down", 4096, 14336},
-    {"Llama-3-8B", "lm head", 128256, 4096},
+    {"Llama-3.2-1B", "attn qkv", 3072, 2048},  {"Llama-3.2-1B", "attn o", 2048, 2048},
+    {"Llama-3.2-1B", "ffn gate+up", 16384, 2048}, {"Llama-3.2-1B", "ffn down", 2048, 8192},
+    {"Llama-3-8B", "attn qkv", 6144, 4096},    {"Llama-3-8B", "attn o", 4096, 4096},
+    {"Llama-3-8B", "ffn gate+up", 28672, 4096},   {"Llama-3-8B", "ffn down", 4096, 14336},
 };
 
 struct result {
@@ -439,6 +446,149 @@ void launch_overhead(fd::executor& ex) {
   std::printf("\nExecutor overhead over a raw launch: %.2f µs per dispatch (host).\n", h_ex - h_raw);
 }
 
+// --- fused vs unfused -------------------------------------------------------------------------
+
+/// SwiGLU as its own kernel (the unfused FFN's last step): y = SiLU(gate)·up.
+struct swiglu_stage {
+  static constexpr fd::fixed_string name = "swiglu";
+  static constexpr fd::stage_role role = fd::stage_role::main;
+  using arguments = fd::type_list<fd::arg<"gate", fd::input<float>>, fd::arg<"up", fd::input<float>>,
+                                  fd::arg<"y", fd::output<float>>, fd::arg<"n", fd::scalar<std::uint32_t>>>;
+  static constexpr std::string_view body = R"(const uint i = $thread_position_in_grid.x;
+if (i < $n) {
+  const float g = $gate[i];
+  $y[i] = g / (1.0f + exp(-g)) * $up[i];
+})";
+};
+using swiglu_f32 = fd::fused_kernel<"bench_swiglu_f32", fd::per_element<fd::size_arg<"n">, 256>, swiglu_stage>;
+
+/// Decoder layer dimensions.
+struct layer_shape {
+  const char* model;
+  std::uint32_t hidden, n_heads, n_kv, head_dim, ffn;
+};
+
+/// A matrix's planes in policy P, random codes and scales, `copies` copies.
+template <fd::weight_policy P>
+struct rotated_matrix {
+  std::vector<fd::buffer> data, scales;
+  rotated_matrix(fd::executor& ex, std::uint32_t rows, std::uint32_t cols, std::size_t copies) {
+    xorshift rng;
+    std::vector<std::uint8_t> plane(fd::data_plane_bytes<P>(rows, cols)),
+        splane(std::max<std::size_t>(fd::scale_plane_bytes<P>(rows, cols), 4));
+    if constexpr (P::weights_per_block == 1) {
+      fill_halves(plane, rng, 1.0f);
+    } else {
+      for (auto& b : plane) b = std::uint8_t(rng.next() >> 56);
+      fill_halves(splane, rng, 0.01f);
+    }
+    for (std::size_t c = 0; c < copies; ++c) {
+      data.push_back(ex.allocate_bytes(plane.size()));
+      data.back().write(plane);
+      scales.push_back(ex.allocate_bytes(splane.size()));
+      scales.back().write(splane);
+    }
+  }
+  template <fd::fixed_string W, class Args>
+  void bind(Args& a, std::size_t c) const {
+    a.template set<W>(data[c]);
+    if constexpr (P::has_scale) a.template set<W + fd::fixed_string("_scales")>(scales[c]);
+  }
+  static std::size_t bytes(std::uint32_t rows, std::uint32_t cols) {
+    return fd::data_plane_bytes<P>(rows, cols) + fd::scale_plane_bytes<P>(rows, cols);
+  }
+};
+
+/// RMSNorm + QKV and RMSNorm + gate/up + SwiGLU of one layer in policy P:
+/// the library's fused kernels against RMSNorm, then one GEMV per matrix
+/// (then SwiGLU), weights rotated past L2 in both.
+template <fd::weight_policy P, class Qkv, class GateUp, class Gemv>
+void fused_vs_unfused(fd::executor& ex, const layer_shape& L, const device_facts& dev) {
+  const std::uint32_t nq = L.n_heads * L.head_dim, nkv = L.n_kv * L.head_dim;
+  using M = rotated_matrix<P>;
+  const std::size_t qkv_bytes = M::bytes(nq, L.hidden) + 2 * M::bytes(nkv, L.hidden);
+  const std::size_t ffn_bytes = 2 * M::bytes(L.ffn, L.hidden);
+  const std::size_t copies = rotation_copies(std::min(qkv_bytes, ffn_bytes), dev);
+  M wq(ex, nq, L.hidden, copies), wk(ex, nkv, L.hidden, copies), wv(ex, nkv, L.hidden, copies);
+  M wg(ex, L.ffn, L.hidden, copies), wu(ex, L.ffn, L.hidden, copies);
+  xorshift rng;
+  std::vector<float> x(L.hidden), gamma(L.hidden);
+  for (auto& v : x) v = rng.uniform();
+  for (auto& v : gamma) v = 1.0f + 0.1f * rng.uniform();
+  fd::buffer xb = ex.upload(x), gb = ex.upload(gamma), xn = ex.allocate<float>(L.hidden);
+  fd::buffer q = ex.allocate<float>(nq), k = ex.allocate<float>(nkv), v = ex.allocate<float>(nkv);
+  fd::buffer gate = ex.allocate<float>(L.ffn), up = ex.allocate<float>(L.ffn), h = ex.allocate<float>(L.ffn);
+  ex.prepare<Qkv, GateUp, Gemv, fk::rmsnorm_f32, swiglu_f32>();
+  const float eps = 1e-5f;
+
+  auto rmsnorm = [&] {
+    fk::rmsnorm_f32::arguments a;
+    a.set<"x">(xb).set<"gamma">(gb).set<"y">(xn).set<"eps">(eps).set<"rows">(1u).set<"n">(L.hidden);
+    ex.dispatch<fk::rmsnorm_f32>(a);
+  };
+  auto gemv = [&](const M& w, std::size_t c, fd::buffer& y, std::uint32_t rows) {
+    typename Gemv::arguments a;
+    w.template bind<"w">(a, c);
+    a.template set<"x">(xn).template set<"y">(y).template set<"n">(rows).template set<"k">(L.hidden);
+    ex.dispatch<Gemv>(a);
+  };
+  const double qkv_fused = time_rotation(copies, [&](std::size_t c) {
+    typename Qkv::arguments a;
+    wq.template bind<"wq">(a, c);
+    wk.template bind<"wk">(a, c);
+    wv.template bind<"wv">(a, c);
+    a.template set<"x">(xb).template set<"gamma">(gb).template set<"eps">(eps).template set<"hidden">(L.hidden);
+    a.template set<"n_heads">(L.n_heads).template set<"n_kv">(L.n_kv).template set<"head_dim">(L.head_dim);
+    a.template set<"q">(q).template set<"k">(k).template set<"v">(v);
+    ex.dispatch<Qkv>(a);
+  });
+  const double qkv_split = time_rotation(copies, [&](std::size_t c) {
+    rmsnorm();
+    gemv(wq, c, q, nq);
+    gemv(wk, c, k, nkv);
+    gemv(wv, c, v, nkv);
+  });
+  const double ffn_fused = time_rotation(copies, [&](std::size_t c) {
+    typename GateUp::arguments a;
+    wg.template bind<"w_gate">(a, c);
+    wu.template bind<"w_up">(a, c);
+    a.template set<"x">(xb).template set<"gamma">(gb).template set<"eps">(eps).template set<"hidden">(L.hidden);
+    a.template set<"ffn">(L.ffn).template set<"y">(h);
+    ex.dispatch<GateUp>(a);
+  });
+  const double ffn_split = time_rotation(copies, [&](std::size_t c) {
+    rmsnorm();
+    gemv(wg, c, gate, L.ffn);
+    gemv(wu, c, up, L.ffn);
+    swiglu_f32::arguments a;
+    a.set<"gate">(gate).set<"up">(up).set<"y">(h).set<"n">(L.ffn);
+    ex.dispatch<swiglu_f32>(a);
+  });
+  auto row = [&](const char* what, const char* fused_name, std::size_t bytes, double fused, const char* split_name,
+                 int kernels, double split) {
+    std::printf("| %s | %s | %s | %.2f | %s (%d kernels) | %.2f | %.2fx | %.0f | %.0f |\n", L.model, what,
+                fused_name, fused, split_name, kernels, split, split / fused, double(bytes) / (fused * 1e3),
+                double(bytes) / (split * 1e3));
+  };
+  row("RMSNorm + QKV", std::string(Qkv::name.view()).c_str(), qkv_bytes, qkv_fused,
+      ("rmsnorm_f32 + 3 x " + std::string(Gemv::name.view())).c_str(), 4, qkv_split);
+  row("RMSNorm + gate/up + SwiGLU", std::string(GateUp::name.view()).c_str(), ffn_bytes, ffn_fused,
+      ("rmsnorm_f32 + 2 x " + std::string(Gemv::name.view()) + " + swiglu").c_str(), 4, ffn_split);
+}
+
+void fused_vs_unfused_all(fd::executor& ex, const device_facts& dev, bool quick) {
+  std::printf("\n## Fused vs unfused (one layer, batch 1; weights rotated past L2; graph replay; median of 15)\n\n");
+  std::printf("| model | operation | fused kernel | µs | unfused | µs | speed-up | GB/s fused | GB/s unfused |\n");
+  std::printf("|---|---|---|---:|---|---:|---:|---:|---:|\n");
+  std::vector<layer_shape> shapes = {{"SmolLM2-135M", 576, 9, 3, 64, 1536}};
+  if (!quick) shapes.push_back({"Llama-3.2-1B", 2048, 32, 8, 64, 8192});
+  for (const layer_shape& L : shapes) {
+    fused_vs_unfused<fp::f16, fk::rmsnorm_qkv_f16, fk::rmsnorm_gate_up_swiglu_f16, fk::gemv_f16>(ex, L, dev);
+    fused_vs_unfused<fp::q8_0, fk::rmsnorm_qkv_q8_0, fk::rmsnorm_gate_up_swiglu_q8_0, fk::gemv_q8_0>(ex, L, dev);
+    fused_vs_unfused<fp::q4_1, fk::rmsnorm_qkv_q4_1, fk::rmsnorm_gate_up_swiglu_q4_1, fk::gemv_q4_1>(ex, L, dev);
+  }
+}
+
 // --- NVRTC compile time -----------------------------------------------------------------------
 
 template <class... Ks>
@@ -517,6 +667,7 @@ int main(int argc, char** argv) {
                   r.kernel.c_str(), r.bytes / 1e6, r.copies, r.us, gbs, 100.0 * gbs / roof);
     }
   }
+  fused_vs_unfused_all(ex, dev, quick);
   launch_overhead(ex);
   compile_times();
   if (have_cublas) cb.destroy(cb.handle);
