@@ -42,6 +42,10 @@ packages=(
   libfmt-dev libgtest-dev libgmock-dev googletest libbenchmark-dev
   libboost1.81-dev libboost-context1.81-dev libxxhash-dev libpcre2-dev
   clang-16 libc++-16-dev libc++abi-16-dev
+  # Every host compiler the CPU backend supports, so the tests run the JIT
+  # with each (tests/cpu/host_compiler_test.cpp): g++ 12 above, clang 14
+  # (Debian 12's default clang, without _Float16) and clang 16.
+  g++-12 clang-14
 )
 
 is_installed() {

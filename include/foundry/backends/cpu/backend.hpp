@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "foundry/backends/cpu/dispatch.hpp"
+#include "foundry/backends/cpu/host_compiler.hpp"
 #include "foundry/backends/cpu/jit.hpp"
 #include "foundry/core/errors.hpp"
 #include "foundry/dsl/source.hpp"
@@ -47,7 +48,9 @@ struct backend_options {
 /// See the file comment.
 class cpu_backend final : public backend {
  public:
-  explicit cpu_backend(backend_options o = {}) : opts_(std::move(o)) {}
+  /// Checks the host compiler once (host_compiler.hpp).
+  /// @throws unsupported_compiler if it cannot build CPU kernels.
+  explicit cpu_backend(backend_options o = {}) : opts_(std::move(o)) { check_host_compiler(opts_.jit); }
 
   std::string_view name() const noexcept override { return "cpu"; }
   target code_target() const noexcept override { return target::cpu; }

@@ -12,4 +12,5 @@
 #include "foundry/backends/cpu/abi.h"
 #include "foundry/backends/cpu/dispatch.hpp"
 #include "foundry/backends/cpu/errors.hpp"
+#include "foundry/backends/cpu/host_compiler.hpp"
 #include "foundry/backends/cpu/jit.hpp"

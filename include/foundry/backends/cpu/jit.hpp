@@ -4,7 +4,7 @@
 /// unit -> host compiler -> shared object -> dlopen.
 ///
 /// Translation unit (what the key hashes):
-///     #line 1 "msl_prelude.h"     the prelude, with abi.h inlined
+///     #line 1 "msl_prelude.h"     the prelude, with abi.h and msl_core.h inlined
 ///     ...
 ///     namespace foundry_k0 {
 ///     #line 1 "<name0>.metal"     source 0, verbatim
@@ -31,7 +31,9 @@
 /// identity when native, translation unit). See disk_cache.hpp for the
 /// folder and the file format.
 ///
-/// Prelude location: the JIT reads msl_prelude.h and abi.h at run time from
+/// Prelude location: the JIT reads msl_prelude.h, abi.h and
+/// ../common/msl_core.h at run time (inlining the last two; see
+/// backends/common/prelude_source.hpp) from
 /// $FOUNDRY_CPU_PRELUDE_DIR, else the macro FOUNDRY_CPU_PRELUDE_DIR, else
 /// the directory of this header as the compiler saw it (__FILE__; absolute
 /// under CMake). Reading them keeps a single copy of the prelude that the
@@ -67,6 +69,7 @@
 #include <utility>
 #include <vector>
 
+#include "foundry/backends/common/prelude_source.hpp"
 #include "foundry/backends/cpu/abi.h"
 #include "foundry/backends/cpu/disk_cache.hpp"
 #include "foundry/backends/cpu/errors.hpp"
@@ -221,26 +224,21 @@ inline std::filesystem::path prelude_dir() {
 #endif
 }
 
-/// Prelude text with abi.h inlined, and its line count. Read once.
+/// Prelude text with abi.h and the MSL core inlined. Read once.
 struct prelude_text {
   std::string text;
 };
 inline const prelude_text& prelude() {
   static const prelude_text p = [] {
     const std::filesystem::path dir = prelude_dir();
-    std::string pre, abi;
-    if (!read_file(dir / "msl_prelude.h", pre) || !read_file(dir / "abi.h", abi))
-      throw std::runtime_error("foundry cpu: cannot read msl_prelude.h and abi.h from '" + dir.string() +
-                               "': set FOUNDRY_CPU_PRELUDE_DIR (environment or macro) to "
-                               "include/foundry/backends/cpu, or compile with an absolute include path");
-    const std::string inc = "#include \"abi.h\"";
-    const std::size_t at = pre.find(inc);
-    if (at == std::string::npos) throw std::runtime_error("foundry cpu: msl_prelude.h does not include abi.h");
-    const int line_after = 2 + static_cast<int>(std::count(pre.begin(), pre.begin() + static_cast<long>(at), '\n'));
     prelude_text r;
-    r.text = "#line 1 \"msl_prelude.h\"\n" + pre.substr(0, at) + "\n#line 1 \"abi.h\"\n" + abi + "\n#line " +
-             std::to_string(line_after) + " \"msl_prelude.h\"\n" + pre.substr(at + inc.size());
-    if (r.text.back() != '\n') r.text += '\n';
+    try {
+      r.text = backend_common::read_prelude(dir, "msl_prelude.h");
+    } catch (const std::exception& e) {
+      throw std::runtime_error("foundry cpu: cannot read the CPU prelude from '" + dir.string() + "' (" + e.what() +
+                               "): set FOUNDRY_CPU_PRELUDE_DIR (environment or macro) to "
+                               "include/foundry/backends/cpu, or compile with an absolute include path");
+    }
     return r;
   }();
   return p;

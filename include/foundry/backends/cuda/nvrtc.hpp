@@ -7,7 +7,7 @@
 /// Translation unit of one kernel (what the cache key hashes):
 ///
 ///     #line 1 "msl_prelude.h"
-///     <include/foundry/backends/cuda/msl_prelude.h>
+///     <include/foundry/backends/cuda/msl_prelude.h, msl_core.h inlined>
 ///     namespace foundry_kernel { FOUNDRY_MSL_NAMES
 ///     #line 1 "<kernel>.metal"
 ///     <the emitted source, verbatim>
@@ -53,6 +53,7 @@
 #include <utility>
 #include <vector>
 
+#include "foundry/backends/common/prelude_source.hpp"
 #include "foundry/backends/cpu/disk_cache.hpp"
 #include "foundry/backends/cuda/api.hpp"
 #include "foundry/core/errors.hpp"
@@ -132,14 +133,13 @@ inline std::filesystem::path prelude_dir() {
 /// The prelude text, read once per process.
 inline const std::string& prelude() {
   static const std::string text = [] {
-    const std::filesystem::path p = prelude_dir() / "msl_prelude.h";
-    std::string s;
-    if (!cpu::detail::read_file(p, s))
-      throw backend_unavailable("foundry cuda: cannot read the CUDA prelude " + p.string() +
-                                ": set FOUNDRY_CUDA_PRELUDE_DIR (environment or macro) to "
+    try {
+      return backend_common::read_prelude(prelude_dir(), "msl_prelude.h");
+    } catch (const std::exception& e) {
+      throw backend_unavailable("foundry cuda: cannot read the CUDA prelude from " + prelude_dir().string() + " (" +
+                                e.what() + "): set FOUNDRY_CUDA_PRELUDE_DIR (environment or macro) to "
                                 "include/foundry/backends/cuda");
-    if (s.empty() || s.back() != '\n') s += '\n';
-    return s;
+    }
   }();
   return text;
 }
@@ -233,7 +233,7 @@ inline std::vector<std::string> nvrtc_options(const target_arch& t, const compil
 
 /// The translation unit NVRTC compiles for one kernel (see the file comment).
 inline std::string translation_unit(const kernel_source& src, std::string_view kernel) {
-  std::string tu = "#line 1 \"msl_prelude.h\"\n" + prelude();
+  std::string tu = prelude();
   tu += "namespace foundry_kernel { FOUNDRY_MSL_NAMES\n#line 1 \"" + std::string(kernel) + ".metal\"\n";
   tu += src.text;
   if (!src.text.empty() && src.text.back() != '\n') tu += '\n';
