@@ -43,6 +43,9 @@ packages=(
   libboost1.81-dev libboost-context1.81-dev libxxhash-dev libpcre2-dev
   clang-16 libc++-16-dev libc++abi-16-dev
 )
+# Fuzzing and sanitizers (issue 19): libFuzzer and the sanitizer runtimes of
+# clang 16, for the `fuzz` preset and scripts/run-fuzz.sh.
+packages+=(libclang-rt-16-dev)
 
 is_installed() {
   local status
