@@ -263,11 +263,14 @@ class llama_model {
     fail(key + " = " + value + ": " + why);
   }
 
+  static bool is_signed_integer(gguf::value_type t) noexcept {
+    return t == gguf::value_type::int8 || t == gguf::value_type::int16 ||
+           t == gguf::value_type::int32 || t == gguf::value_type::int64;
+  }
+
   /// The value of an integer key as text, whatever its type and sign.
   static std::string integer_text(const gguf::value& v) {
-    if (v.type() == gguf::value_type::int64 || v.type() == gguf::value_type::int32 ||
-        v.type() == gguf::value_type::int16 || v.type() == gguf::value_type::int8)
-      return std::to_string(v.get_integer<std::int64_t>());
+    if (is_signed_integer(v.type())) return std::to_string(v.get_integer<std::int64_t>());
     return std::to_string(v.get_integer<std::uint64_t>());
   }
 
@@ -276,11 +279,7 @@ class llama_model {
     if (v == nullptr) return std::nullopt;
     if (!gguf::is_integer(v->type()))
       fail("'" + key + "' is " + v->type_name() + ", expected an integer");
-    const bool negative = (v->type() == gguf::value_type::int64 ||
-                           v->type() == gguf::value_type::int32 ||
-                           v->type() == gguf::value_type::int16 ||
-                           v->type() == gguf::value_type::int8) &&
-                          v->get_integer<std::int64_t>() < 0;
+    const bool negative = is_signed_integer(v->type()) && v->get_integer<std::int64_t>() < 0;
     if (negative || (v->type() == gguf::value_type::uint64 &&
                      v->get_integer<std::uint64_t>() > 0xffffffffu))
       bad_value(key, integer_text(*v), "out of range (0 .. 4294967295)");
@@ -346,7 +345,9 @@ class llama_model {
       const char* first = name.data() + 4;
       const char* last = name.data() + name.size();
       const auto [end, ec] = std::from_chars(first, last, i);
-      if (ec != std::errc{} || end == first || end == last || *end != '.') continue;
+      if (ec != std::errc{} || end == first || end == last || *end != '.' ||
+          i == std::numeric_limits<std::uint64_t>::max())
+        continue;
       n = std::max(n, i + 1);
     }
     return n;
