@@ -47,6 +47,9 @@ packages=(
   # (Debian 12's default clang, without _Float16) and clang 16.
   g++-12 clang-14
 )
+# Fuzzing and sanitizers (issue 19): libFuzzer and the sanitizer runtimes of
+# clang 16, for the `fuzz` preset and scripts/run-fuzz.sh.
+packages+=(libclang-rt-16-dev)
 
 is_installed() {
   local status

@@ -39,6 +39,15 @@
 //   blk.<i>.ffn_up.weight      [n_embd, n_ff]
 //   blk.<i>.ffn_down.weight    [n_ff, n_embd]
 //
+// Validation happens before anything is sized from the metadata: every count
+// and size is checked against the bounds below and against the tensors the
+// file actually holds (block_count against the blk.<i> tensors present,
+// embedding_length and the vocabulary against token_embd.weight,
+// feed_forward_length against blk.0.ffn_gate.weight), and the floats must be
+// finite and positive. Each failure is a model_error naming the key and its
+// value, e.g. "model: m.gguf: llama.block_count = 4294967295: the file holds
+// tensors for 30 blocks (blk.0 .. blk.29)".
+//
 // Unsupported variants are rejected with a model_error naming the file:
 // another architecture, RoPE scaling other than "none", partial rotary
 // dimensions (n_rot != head_dim), biases or other extra per-layer tensors are
@@ -50,10 +59,13 @@
 #pragma once
 
 #include <algorithm>
+#include <charconv>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <span>
@@ -74,6 +86,20 @@ namespace foundry::generate {
 class model_error : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
+};
+
+/// Upper bounds on hyper-parameters read from a model file. They are far
+/// above any published Llama-architecture model (Llama-3.1-405B: 126 layers,
+/// n_embd 16384, 128 heads, FFN 53248, context 131072, vocab 128256) and low
+/// enough that sizes derived from them (n_embd * n_ff, KV cache rows) stay
+/// far from overflowing 64 bits.
+struct llama_limits {
+  static constexpr std::uint32_t max_layers = 1024;
+  static constexpr std::uint32_t max_embd = 1u << 18;     ///< 262144
+  static constexpr std::uint32_t max_heads = 1u << 12;    ///< 4096
+  static constexpr std::uint32_t max_ff = 1u << 20;       ///< 1048576
+  static constexpr std::uint32_t max_context = 1u << 24;  ///< 16 M positions
+  static constexpr std::uint32_t max_vocab = 1u << 24;    ///< 16 M tokens
 };
 
 /// Hyper-parameters of a Llama model (see the file comment for their keys).
@@ -231,12 +257,55 @@ class llama_model {
     throw model_error("model: " + file_->source() + ": " + what);
   }
 
+  /// "<key> = <value>: <why>", the form of every metadata value error.
+  [[noreturn]] void bad_value(const std::string& key, const std::string& value,
+                              const std::string& why) const {
+    fail(key + " = " + value + ": " + why);
+  }
+
+  static bool is_signed_integer(gguf::value_type t) noexcept {
+    return t == gguf::value_type::int8 || t == gguf::value_type::int16 ||
+           t == gguf::value_type::int32 || t == gguf::value_type::int64;
+  }
+
+  /// The value of an integer key as text, whatever its type and sign.
+  static std::string integer_text(const gguf::value& v) {
+    if (is_signed_integer(v.type())) return std::to_string(v.get_integer<std::int64_t>());
+    return std::to_string(v.get_integer<std::uint64_t>());
+  }
+
   std::optional<std::uint32_t> find_u32(const std::string& key) const {
     const gguf::value* v = file_->find_value(key);
     if (v == nullptr) return std::nullopt;
     if (!gguf::is_integer(v->type()))
       fail("'" + key + "' is " + v->type_name() + ", expected an integer");
+    const bool negative = is_signed_integer(v->type()) && v->get_integer<std::int64_t>() < 0;
+    if (negative || (v->type() == gguf::value_type::uint64 &&
+                     v->get_integer<std::uint64_t>() > 0xffffffffu))
+      bad_value(key, integer_text(*v), "out of range (0 .. 4294967295)");
     return v->get_integer<std::uint32_t>();
+  }
+
+  /// A count in [lo, hi], or an error naming the key, the value and the range.
+  std::uint32_t get_count(const std::string& key, std::uint32_t lo, std::uint32_t hi) const {
+    const std::uint32_t v = get_u32(key);
+    check_range(key, v, lo, hi);
+    return v;
+  }
+
+  void check_range(const std::string& key, std::uint64_t v, std::uint64_t lo,
+                   std::uint64_t hi) const {
+    if (v < lo || v > hi)
+      bad_value(key, std::to_string(v),
+                "out of the supported range " + std::to_string(lo) + " .. " + std::to_string(hi));
+  }
+
+  /// A float that must be finite and in (0, hi].
+  float checked_positive(const std::string& key, float v, float hi) const {
+    if (!std::isfinite(v)) bad_value(key, format_float(v), "not a finite number");
+    if (!(v > 0.0f)) bad_value(key, format_float(v), "must be positive");
+    if (v > hi) bad_value(key, format_float(v), "above the supported maximum " + format_float(hi));
+    return v;
   }
 
   std::uint32_t get_u32(const std::string& key) const {
@@ -249,8 +318,62 @@ class llama_model {
     const gguf::value* v = file_->find_value(key);
     if (v == nullptr) return std::nullopt;
     if (v->type() == gguf::value_type::float32) return v->get<float>();
-    if (v->type() == gguf::value_type::float64) return static_cast<float>(v->get<double>());
+    if (v->type() == gguf::value_type::float64) {
+      const double d = v->get<double>();
+      // A FLOAT64 beyond float's range would become inf: report the value.
+      if (std::isfinite(d) && std::fabs(d) > static_cast<double>(std::numeric_limits<float>::max()))
+        bad_value(key, format_double(d), "beyond the range of a 32-bit float");
+      return static_cast<float>(d);
+    }
     fail("'" + key + "' is " + v->type_name() + ", expected FLOAT32");
+  }
+
+  static std::string format_double(double v) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%g", v);
+    return buf;
+  }
+
+  /// Number of transformer blocks the tensors describe: 1 + the largest <i>
+  /// of the tensors named blk.<i>.* (0 when there are none).
+  std::uint64_t blocks_present() const {
+    std::uint64_t n = 0;
+    for (const gguf::tensor_info& t : file_->tensors()) {
+      const std::string_view name = t.name;
+      if (!name.starts_with("blk.")) continue;
+      std::uint64_t i = 0;
+      const char* first = name.data() + 4;
+      const char* last = name.data() + name.size();
+      const auto [end, ec] = std::from_chars(first, last, i);
+      if (ec != std::errc{} || end == first || end == last || *end != '.' ||
+          i == std::numeric_limits<std::uint64_t>::max())
+        continue;
+      n = std::max(n, i + 1);
+    }
+    return n;
+  }
+
+  /// Checks the hyper-parameters against the tensors the file holds, before
+  /// anything is sized from them.
+  void check_against_tensors(const std::string& p) const {
+    const std::uint64_t blocks = blocks_present();
+    if (hp_.n_layer != blocks)
+      bad_value(p + "block_count", std::to_string(hp_.n_layer),
+                blocks == 0 ? std::string("the file holds no blk.<i> tensors")
+                            : "the file holds tensors for " + std::to_string(blocks) +
+                                  " blocks (blk.0 .. blk." + std::to_string(blocks - 1) + ")");
+    if (const gguf::tensor_info* t = file_->find_tensor("token_embd.weight")) {
+      if (t->ne[0] != hp_.n_embd)
+        bad_value(p + "embedding_length", std::to_string(hp_.n_embd),
+                  "token_embd.weight has rows of " + std::to_string(t->ne[0]) + " values");
+      if (t->n_dims == 2 && t->ne[1] != hp_.n_vocab)
+        bad_value("tokenizer.ggml.tokens", "(" + std::to_string(hp_.n_vocab) + " entries)",
+                  "token_embd.weight has " + std::to_string(t->ne[1]) + " rows");
+    }
+    if (const gguf::tensor_info* t = file_->find_tensor("blk.0.ffn_gate.weight");
+        t != nullptr && t->n_dims == 2 && t->ne[1] != hp_.n_ff)
+      bad_value(p + "feed_forward_length", std::to_string(hp_.n_ff),
+                "blk.0.ffn_gate.weight has " + std::to_string(t->ne[1]) + " rows");
   }
 
   void read_hparams() {
@@ -266,26 +389,29 @@ class llama_model {
            "general.architecture = 'llama')");
     const std::string p = arch + ".";
 
-    hp_.n_layer = get_u32(p + "block_count");
-    hp_.n_embd = get_u32(p + "embedding_length");
-    hp_.n_head = get_u32(p + "attention.head_count");
+    using lim = llama_limits;
+    hp_.n_layer = get_count(p + "block_count", 1, lim::max_layers);
+    hp_.n_embd = get_count(p + "embedding_length", 1, lim::max_embd);
+    hp_.n_head = get_count(p + "attention.head_count", 1, std::min(lim::max_heads, hp_.n_embd));
     hp_.n_head_kv = find_u32(p + "attention.head_count_kv").value_or(hp_.n_head);
-    hp_.n_ff = get_u32(p + "feed_forward_length");
-    hp_.n_ctx_train = get_u32(p + "context_length");
-    hp_.rope_freq_base = find_float(p + "rope.freq_base").value_or(10000.0f);
+    check_range(p + "attention.head_count_kv", hp_.n_head_kv, 1, hp_.n_head);
+    hp_.n_ff = get_count(p + "feed_forward_length", 1, lim::max_ff);
+    hp_.n_ctx_train = get_count(p + "context_length", 1, lim::max_context);
+    // Bounds: ggml models use bases from 10^4 to a few 10^7; epsilon is a
+    // small positive number (1e-5, 1e-6) and never near 1.
+    hp_.rope_freq_base = checked_positive(
+        p + "rope.freq_base", find_float(p + "rope.freq_base").value_or(10000.0f), 1e12f);
     const auto eps = find_float(p + "attention.layer_norm_rms_epsilon");
     if (!eps) fail("metadata key '" + p + "attention.layer_norm_rms_epsilon' is missing");
-    hp_.rms_eps = *eps;
+    hp_.rms_eps = checked_positive(p + "attention.layer_norm_rms_epsilon", *eps, 1.0f);
 
-    if (hp_.n_layer == 0 || hp_.n_embd == 0 || hp_.n_head == 0 || hp_.n_head_kv == 0 ||
-        hp_.n_ff == 0)
-      fail("block_count, embedding_length, head counts and feed_forward_length must be positive");
     if (hp_.n_embd % hp_.n_head != 0)
-      fail("embedding_length " + std::to_string(hp_.n_embd) + " is not a multiple of head_count " +
-           std::to_string(hp_.n_head));
+      bad_value(p + "embedding_length", std::to_string(hp_.n_embd),
+                "not a multiple of " + p + "attention.head_count = " + std::to_string(hp_.n_head));
     if (hp_.n_head % hp_.n_head_kv != 0)
-      fail("head_count " + std::to_string(hp_.n_head) + " is not a multiple of head_count_kv " +
-           std::to_string(hp_.n_head_kv));
+      bad_value(p + "attention.head_count", std::to_string(hp_.n_head),
+                "not a multiple of " + p + "attention.head_count_kv = " +
+                    std::to_string(hp_.n_head_kv));
     hp_.head_dim = hp_.n_embd / hp_.n_head;
     for (const char* key : {"attention.key_length", "attention.value_length"}) {
       if (const auto v = find_u32(p + key); v && *v != hp_.head_dim)
@@ -295,24 +421,28 @@ class llama_model {
     }
     hp_.n_rot = find_u32(p + "rope.dimension_count").value_or(hp_.head_dim);
     if (hp_.n_rot != hp_.head_dim)
-      fail("rope.dimension_count " + std::to_string(hp_.n_rot) + " differs from head_dim " +
-           std::to_string(hp_.head_dim) + " (partial rotary embeddings are not supported)");
-    if (hp_.head_dim % 2 != 0) fail("head_dim " + std::to_string(hp_.head_dim) + " is odd");
+      bad_value(p + "rope.dimension_count", std::to_string(hp_.n_rot),
+                "differs from head_dim " + std::to_string(hp_.head_dim) +
+                    " (partial rotary embeddings are not supported)");
+    if (hp_.head_dim % 2 != 0)
+      bad_value(p + "embedding_length", std::to_string(hp_.n_embd),
+                "gives an odd head_dim " + std::to_string(hp_.head_dim) + " (embedding_length / " +
+                    "head_count), RoPE needs pairs");
     if (const gguf::value* v = f.find_value(p + "rope.scaling.type")) {
       if (v->type() != gguf::value_type::string || v->get_string() != "none")
         fail("RoPE scaling ('" + p + "rope.scaling.type') is not supported");
     }
-    if (!(hp_.rope_freq_base > 0.0f)) fail("rope.freq_base must be positive");
-    if (!(hp_.rms_eps >= 0.0f)) fail("attention.layer_norm_rms_epsilon must not be negative");
 
     const gguf::value* tokens = f.find_value("tokenizer.ggml.tokens");
     if (tokens == nullptr) fail("metadata key 'tokenizer.ggml.tokens' is missing");
-    if (tokens->size() == 0 || tokens->size() > 0x7fffffffu)
-      fail("tokenizer.ggml.tokens has " + std::to_string(tokens->size()) + " entries");
+    if (tokens->size() == 0 || tokens->size() > lim::max_vocab)
+      bad_value("tokenizer.ggml.tokens", "(" + std::to_string(tokens->size()) + " entries)",
+                "the vocabulary must have 1 .. " + std::to_string(lim::max_vocab) + " entries");
     hp_.n_vocab = static_cast<std::uint32_t>(tokens->size());
     if (const auto v = find_u32(p + "vocab_size"); v && *v != hp_.n_vocab)
-      fail(p + "vocab_size = " + std::to_string(*v) + " but tokenizer.ggml.tokens has " +
-           std::to_string(hp_.n_vocab) + " entries");
+      bad_value(p + "vocab_size", std::to_string(*v),
+                "but tokenizer.ggml.tokens has " + std::to_string(hp_.n_vocab) + " entries");
+    check_against_tensors(p);
   }
 
   // The tensor `name`, checked to be `rows` rows of `cols` (rows == 0: a vector).

@@ -39,7 +39,9 @@ namespace quant = foundry::quant;
 using foundry::half;
 using gguf::value_type;
 using quant::ggml_type;
+using ::testing::AllOf;
 using ::testing::HasSubstr;
+using ::testing::Not;
 using ::testing::StartsWith;
 
 // ----------------------------------------------------------------- writer --
@@ -734,12 +736,48 @@ TEST(GgufReader, HugeArrayCounts) {
   bytes = f.bytes;  // a bool array longer than the file
   patch<std::uint64_t>(bytes, f.pos("count:test.array.bool"), bytes.size());
   EXPECT_THAT(error_of(bytes), HasSubstr("BOOL elements take"));
-  bytes = f.bytes;  // the key/value count itself
+}
+
+TEST(GgufReader, HugeCountsAreReportedAsCounts) {
+  // Once reported as a bad tensor-name length or as `duplicate key ''` (the
+  // zero bytes past the real pairs read as empty keys).
+  // The first error met reading on stays as the detail.
+  const fixture f = make_fixture();
+  const std::string prefix = "gguf: fixture.gguf: header: ";
+  const std::uint64_t after_header = f.bytes.size() - 24;
+  auto bytes = f.bytes;
   patch<std::uint64_t>(bytes, f.pos("kv_count"), std::numeric_limits<std::uint64_t>::max());
-  EXPECT_THAT(error_of(bytes), HasSubstr("metadata key/value #"));
-  bytes = f.bytes;  // the tensor count: the metadata after it is read as tensor infos
+  EXPECT_THAT(error_of(bytes),
+              StartsWith(prefix +
+                         "metadata key/value count 18446744073709551615 is impossible: each entry "
+                         "takes at least 13 bytes, but only " +
+                         std::to_string(after_header) + " bytes follow (room for at most " +
+                         std::to_string(after_header / 13) +
+                         "); the count is corrupt or the file is truncated; reading on failed "
+                         "with: metadata key/value #"));
+  patch<std::uint64_t>(bytes, f.pos("kv_count"), after_header / 13 + 1);
+  EXPECT_THAT(error_of(bytes), StartsWith(prefix + "metadata key/value count " +
+                                          std::to_string(after_header / 13 + 1) +
+                                          " is impossible"));
+
+  bytes = f.bytes;
   patch<std::uint64_t>(bytes, f.pos("tensor_count"), std::numeric_limits<std::uint64_t>::max());
-  EXPECT_THAT(error_of(bytes), HasSubstr("tensor info #"));
+  const std::uint64_t after_metadata = f.bytes.size() - f.pos("tensor:tok.f32");
+  EXPECT_THAT(error_of(bytes),
+              StartsWith(prefix +
+                         "tensor count 18446744073709551615 is impossible: each entry takes at "
+                         "least 24 bytes, but only " +
+                         std::to_string(after_metadata) + " bytes follow (room for at most " +
+                         std::to_string(after_metadata / 24) + ")"));
+  patch<std::uint64_t>(bytes, f.pos("tensor_count"), after_metadata / 24 + 1);
+  EXPECT_THAT(error_of(bytes), StartsWith(prefix + "tensor count " +
+                                          std::to_string(after_metadata / 24 + 1) +
+                                          " is impossible"));
+  // A count that fits keeps the plain error: 5 tensors, the fifth read from
+  // the padding after the four real ones (an empty name, data overlapping).
+  patch<std::uint64_t>(bytes, f.pos("tensor_count"), 5);
+  EXPECT_THAT(error_of(bytes), AllOf(StartsWith("gguf: fixture.gguf: tensor"),
+                                     Not(HasSubstr("impossible"))));
 }
 
 TEST(GgufReader, BadValueTypes) {
@@ -814,6 +852,19 @@ TEST(GgufReader, BadTensorInfos) {
   patch<std::uint64_t>(bytes, f.pos("dim3:blk.0.q8_0"), std::uint64_t{1} << 40);
   EXPECT_THAT(error_of(bytes), HasSubstr("tensor 'blk.0.q8_0': element count 0 x 2 x "
                                          "1099511627776 x 1099511627776 overflows"));
+  bytes = f.bytes;  // 3 x 2^61 F32 elements fit in 63 bits, their bytes not in 64
+  patch<std::uint64_t>(bytes, f.pos("dim0:tok.f32"), std::uint64_t{1} << 61);
+  patch<std::uint64_t>(bytes, f.pos("dim1:tok.f32"), 3);
+  EXPECT_THAT(error_of(bytes),
+              HasSubstr("tensor 'tok.f32': byte size overflows: 6917529027641081856 elements are "
+                        "6917529027641081856 F32 blocks of 4 bytes, more than 2^64 bytes"));
+  bytes = f.bytes;  // no elements (no rows), but one row would take 2^64 bytes
+  patch<std::uint64_t>(bytes, f.pos("dim0:tok.f32"), std::uint64_t{1} << 62);
+  patch<std::uint64_t>(bytes, f.pos("dim1:tok.f32"), 0);
+  EXPECT_THAT(error_of(bytes),
+              HasSubstr("tensor 'tok.f32': row size overflows: a row of 4611686018427387904 "
+                        "elements is 4611686018427387904 F32 blocks of 4 bytes, more than 2^64 "
+                        "bytes"));
   bytes = f.bytes;
   patch<std::uint64_t>(bytes, f.pos("dim0:blk.0.q4_1"), 48);
   EXPECT_THAT(error_of(bytes), HasSubstr("tensor 'blk.0.q4_1': rows of 48 elements are not a "

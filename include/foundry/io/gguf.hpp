@@ -40,8 +40,11 @@
 /// naming the file, the item (header, key/value #i 'key', tensor info #i
 /// 'name') and the problem, never an out-of-bounds read. Checked besides the
 /// layout: magic, version, value types, duplicate keys and tensor names,
-/// `general.alignment` (UINT32, a power of two), tensor dimensions (at most 4,
-/// each below 2^63, rows a whole number of blocks), known ggml types, tensor
+/// `general.alignment` (UINT32, a power of two), key/value and tensor counts
+/// that the file cannot hold (reported as the count's error, not as whatever
+/// the extra entries parse into), tensor dimensions (at most 4, each below
+/// 2^63, rows a whole number of blocks, the bytes of one row and of the whole
+/// tensor within 64 bits, even for a tensor of no rows), known ggml types, tensor
 /// offsets aligned, tensor data inside the file, and no two tensors
 /// overlapping.
 ///
@@ -777,12 +780,54 @@ class file {
     metadata_count_ = c.read<std::uint64_t>("metadata key/value count");
   }
 
+  /// Fewest bytes of one metadata pair: key length (8), value type (4), one
+  /// UINT8/INT8/BOOL byte.
+  static constexpr std::uint64_t min_metadata_bytes = 8 + 4 + 1;
+  /// Fewest bytes of one tensor info: name length (8), n_dims (4), ggml type
+  /// (4), data offset (8).
+  static constexpr std::uint64_t min_tensor_info_bytes = 8 + 4 + 4 + 8;
+
+  /// Runs `parse_entries`, which reads `count` entries of at least
+  /// `min_bytes` each from the `left` bytes that follow. When the count
+  /// cannot fit there, the error it ends with (a truncated entry, or the bytes
+  /// past the real entries read as garbage: `duplicate key ''`, a huge name
+  /// length) is reported as the count's, the first error kept as the detail,
+  /// because the count is then corrupt or the file is cut short.
+  template <class F>
+  void parse_counted(std::string_view what, std::uint64_t count, std::uint64_t min_bytes,
+                     std::uint64_t left, F&& parse_entries) {
+    if (count <= left / min_bytes) {
+      parse_entries();
+      return;
+    }
+    try {
+      parse_entries();
+    } catch (const gguf_error& e) {
+      std::string_view detail = e.what();
+      const std::string prefix = detail::cat("gguf: ", *source_, ": ");
+      if (detail.starts_with(prefix)) detail.remove_prefix(prefix.size());
+      fail(detail::cat("header: ", what, " ", count, " is impossible: each entry takes at least ",
+                       min_bytes, " bytes, but only ", left, " bytes follow (room for at most ",
+                       left / min_bytes, "); the count is corrupt or the file is truncated; "
+                       "reading on failed with: ", detail));
+    }
+  }
+
   void parse_metadata(cursor& c) {
-    // Each pair takes at least 13 bytes (key length, type, one byte), so a
-    // count larger than that allows is cut short by the end of the file; do
-    // not reserve beyond it.
-    metadata_.reserve(
-        static_cast<std::size_t>(std::min<std::uint64_t>(metadata_count_, c.remaining() / 13)));
+    // A count larger than the file can hold is cut short by the end of the
+    // file; do not reserve beyond that.
+    metadata_.reserve(static_cast<std::size_t>(
+        std::min<std::uint64_t>(metadata_count_, c.remaining() / min_metadata_bytes)));
+    parse_counted("metadata key/value count", metadata_count_, min_metadata_bytes, c.remaining(),
+                  [&] { parse_pairs(c); });
+    // String arrays are final now: point each at its run of strings_.
+    for (value& v : metadata_)
+      if (v.type_ == value_type::array && v.element_type_ == value_type::string)
+        v.strings_ = std::span<const std::string_view>(strings_).subspan(
+            v.strings_first_, static_cast<std::size_t>(v.count_));
+  }
+
+  void parse_pairs(cursor& c) {
     for (std::uint64_t i = 0; i < metadata_count_; ++i) {
       c.enter(true, i);
       value v;
@@ -812,11 +857,6 @@ class file {
         fail(detail::cat(c.where(), ": duplicate key ", detail::quoted(v.key_)));
       metadata_.push_back(v);
     }
-    // String arrays are final now: point each at its run of strings_.
-    for (value& v : metadata_)
-      if (v.type_ == value_type::array && v.element_type_ == value_type::string)
-        v.strings_ = std::span<const std::string_view>(strings_).subspan(
-            v.strings_first_, static_cast<std::size_t>(v.count_));
   }
 
   void parse_array(cursor& c, value& v) {
@@ -875,9 +915,13 @@ class file {
   }
 
   void parse_tensor_infos(cursor& c) {
-    // A tensor info takes at least 24 bytes (name length, n_dims, type, offset).
-    tensors_.reserve(
-        static_cast<std::size_t>(std::min<std::uint64_t>(tensor_count_, c.remaining() / 24)));
+    tensors_.reserve(static_cast<std::size_t>(
+        std::min<std::uint64_t>(tensor_count_, c.remaining() / min_tensor_info_bytes)));
+    parse_counted("tensor count", tensor_count_, min_tensor_info_bytes, c.remaining(),
+                  [&] { parse_tensor_entries(c); });
+  }
+
+  void parse_tensor_entries(cursor& c) {
     for (std::uint64_t i = 0; i < tensor_count_; ++i) {
       c.enter(false, i);
       tensor_info t;
@@ -915,9 +959,20 @@ class file {
       if (t.ne[0] % traits->block_size != 0)
         fail(detail::cat(who, ": rows of ", t.ne[0], " elements are not a whole number of ",
                          traits->name, " blocks of ", traits->block_size));
+      // One row's bytes must fit even when there are no rows: row_bytes() and
+      // every consumer that strides by rows compute it.
+      const std::uint64_t row_blocks = t.ne[0] / traits->block_size;
+      if (!detail::checked_mul(row_blocks, traits->type_size))
+        fail(detail::cat(who, ": row size overflows: a row of ", t.ne[0], " elements is ",
+                         row_blocks, " ", traits->name, " blocks of ", traits->type_size,
+                         " bytes, more than 2^64 bytes"));
       // Rows are whole blocks, so the byte size is (elements / block) * block bytes.
-      const auto bytes = detail::checked_mul(t.n_elements / traits->block_size, traits->type_size);
-      if (!bytes) fail(detail::cat(who, ": byte size overflows"));
+      const std::uint64_t blocks = t.n_elements / traits->block_size;
+      const auto bytes = detail::checked_mul(blocks, traits->type_size);
+      if (!bytes)
+        fail(detail::cat(who, ": byte size overflows: ", t.n_elements, " elements are ", blocks,
+                         " ", traits->name, " blocks of ", traits->type_size,
+                         " bytes, more than 2^64 bytes"));
       t.n_bytes = *bytes;
 
       if (!tensor_index_.emplace(t.name, tensors_.size()).second)
