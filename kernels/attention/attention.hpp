@@ -28,13 +28,13 @@
 #include "foundry/dsl/compose.hpp"
 #include "foundry/dsl/dispatch.hpp"
 #include "foundry/dsl/port.hpp"
+#include "foundry/dsl/sizes.hpp"
 #include "foundry/dsl/source_piece.hpp"
 #include "foundry/dsl/stage.hpp"
 #include "foundry/embedded/attention/attention.metal.hpp"
 #include "foundry/metal/half.hpp"
 #include "foundry/metal/type_name.hpp"
 #include "kernels/attention/kv_cache.hpp"
-#include "kernels/elementwise/sizes.hpp"
 
 namespace foundry::kernels {
 

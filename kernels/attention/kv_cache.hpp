@@ -20,10 +20,10 @@
 #include "foundry/dsl/arguments.hpp"
 #include "foundry/dsl/compose.hpp"
 #include "foundry/dsl/dispatch.hpp"
+#include "foundry/dsl/sizes.hpp"
 #include "foundry/dsl/stage.hpp"
 #include "foundry/metal/half.hpp"
 #include "foundry/metal/type_name.hpp"
-#include "kernels/elementwise/sizes.hpp"
 #include "kernels/rope/rope.hpp"
 
 namespace foundry::kernels {

@@ -14,10 +14,10 @@
 #include "foundry/dsl/compose.hpp"
 #include "foundry/dsl/dispatch.hpp"
 #include "foundry/dsl/port.hpp"
+#include "foundry/dsl/sizes.hpp"
 #include "foundry/dsl/source_piece.hpp"
 #include "foundry/dsl/stage.hpp"
 #include "foundry/embedded/elementwise/softmax.metal.hpp"
-#include "kernels/elementwise/sizes.hpp"
 
 namespace foundry::kernels {
 

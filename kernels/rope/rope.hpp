@@ -29,10 +29,10 @@
 #include "foundry/dsl/arguments.hpp"
 #include "foundry/dsl/compose.hpp"
 #include "foundry/dsl/dispatch.hpp"
+#include "foundry/dsl/sizes.hpp"
 #include "foundry/dsl/source_piece.hpp"
 #include "foundry/dsl/stage.hpp"
 #include "foundry/embedded/rope/rope.metal.hpp"
-#include "kernels/elementwise/sizes.hpp"
 
 namespace foundry::kernels {
 
