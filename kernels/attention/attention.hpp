@@ -88,4 +88,10 @@ using attention_decode_f32 =
 using attention_decode_f16 =
     fused_kernel<"attention_decode_f16", attention_dispatch<256>, attention_decode_stage<half, 256>>;
 
+/// The library's decode attention kernels: every alias of this header, one per
+/// line. kernels/library.hpp concatenates these lists; add a new alias here.
+using attention_library = type_list<
+    attention_decode_f32,
+    attention_decode_f16>;
+
 }  // namespace foundry::kernels

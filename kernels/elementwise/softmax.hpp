@@ -45,4 +45,9 @@ foundry_softmax_row($x + off, $y + off, $n, $softmax_max, $softmax_sum, $thread_
 /// of 1024 threads per row.
 using softmax_f32 = fused_kernel<"softmax_f32", per_row<size_arg<"rows">, 1024>, softmax_stage>;
 
+/// The library's softmax kernels: every alias of this header, one per
+/// line. kernels/library.hpp concatenates these lists; add a new alias here.
+using softmax_library = type_list<
+    softmax_f32>;
+
 }  // namespace foundry::kernels

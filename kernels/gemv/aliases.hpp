@@ -148,4 +148,34 @@ using gemv_q4_0_residual_batched =
 using gemv_q4_1_residual_batched =
     gemv_kernel<"gemv_q4_1_residual_batched", policies::q4_1, layout::row_major, true, true>;
 
+/// The library's GEMV kernels: every alias of this header, one per
+/// line. kernels/library.hpp concatenates these lists; add a new alias here.
+using gemv_library = type_list<
+    gemv_f16,
+    gemv_f32,
+    gemv_f16_bias_silu,
+    gemv_q8_0,
+    gemv_q4_0,
+    gemv_q4_1,
+    gemv_f16_canonical,
+    gemv_q8_0_canonical,
+    gemv_q4_0_canonical,
+    gemv_q4_1_canonical,
+    gemv_f16_batched,
+    gemv_q8_0_batched,
+    gemv_q4_0_batched,
+    gemv_q4_1_batched,
+    gemv_f16_canonical_batched,
+    gemv_q8_0_canonical_batched,
+    gemv_q4_0_canonical_batched,
+    gemv_q4_1_canonical_batched,
+    gemv_f16_residual,
+    gemv_q8_0_residual,
+    gemv_q4_0_residual,
+    gemv_q4_1_residual,
+    gemv_f16_residual_batched,
+    gemv_q8_0_residual_batched,
+    gemv_q4_0_residual_batched,
+    gemv_q4_1_residual_batched>;
+
 }  // namespace foundry::kernels

@@ -50,4 +50,12 @@ using rmsnorm_gemv_q4_1 = rmsnorm_gemv<policies::q4_1>;
 /// y = W·RMSNorm(x), W in Q8_0.
 using rmsnorm_gemv_q8_0 = rmsnorm_gemv<policies::q8_0>;
 
+/// The library's RMSNorm kernels: every alias of this header, one per
+/// line. kernels/library.hpp concatenates these lists; add a new alias here.
+using rmsnorm_library = type_list<
+    rmsnorm_f32,
+    rmsnorm_gemv_f16,
+    rmsnorm_gemv_q8_0,
+    rmsnorm_gemv_q4_1>;
+
 }  // namespace foundry::kernels

@@ -92,4 +92,10 @@ using rope_norm = fused_kernel<"rope_norm", rope_dispatch, rope_qk<rope_pairing:
 /// As `rope_norm` with the NeoX pairing (i, i + head_dim/2).
 using rope_neox = fused_kernel<"rope_neox", rope_dispatch, rope_qk<rope_pairing::neox>>;
 
+/// The library's RoPE kernels: every alias of this header, one per
+/// line. kernels/library.hpp concatenates these lists; add a new alias here.
+using rope_library = type_list<
+    rope_norm,
+    rope_neox>;
+
 }  // namespace foundry::kernels
