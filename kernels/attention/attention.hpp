@@ -28,13 +28,13 @@
 #include "foundry/dsl/compose.hpp"
 #include "foundry/dsl/dispatch.hpp"
 #include "foundry/dsl/port.hpp"
+#include "foundry/dsl/sizes.hpp"
 #include "foundry/dsl/source_piece.hpp"
 #include "foundry/dsl/stage.hpp"
 #include "foundry/embedded/attention/attention.metal.hpp"
 #include "foundry/metal/half.hpp"
 #include "foundry/metal/type_name.hpp"
 #include "kernels/attention/kv_cache.hpp"
-#include "kernels/elementwise/sizes.hpp"
 
 namespace foundry::kernels {
 
@@ -87,5 +87,11 @@ using attention_decode_f32 =
 /// As `attention_decode_f32` over half caches (`kv_append_f16`).
 using attention_decode_f16 =
     fused_kernel<"attention_decode_f16", attention_dispatch<256>, attention_decode_stage<half, 256>>;
+
+/// The library's decode attention kernels: every alias of this header, one per
+/// line. kernels/library.hpp concatenates these lists; add a new alias here.
+using attention_library = type_list<
+    attention_decode_f32,
+    attention_decode_f16>;
 
 }  // namespace foundry::kernels

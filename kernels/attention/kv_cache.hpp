@@ -20,10 +20,10 @@
 #include "foundry/dsl/arguments.hpp"
 #include "foundry/dsl/compose.hpp"
 #include "foundry/dsl/dispatch.hpp"
+#include "foundry/dsl/sizes.hpp"
 #include "foundry/dsl/stage.hpp"
 #include "foundry/metal/half.hpp"
 #include "foundry/metal/type_name.hpp"
-#include "kernels/elementwise/sizes.hpp"
 #include "kernels/rope/rope.hpp"
 
 namespace foundry::kernels {
@@ -129,5 +129,14 @@ using rope_neox_kv_append_f32 =
 /// As `rope_norm_kv_append_f32` with half caches.
 using rope_norm_kv_append_f16 =
     fused_kernel<"rope_norm_kv_append_f16", rope_dispatch, rope_kv_append_stage<rope_pairing::normal, half>>;
+
+/// The library's KV cache append (with RoPE) kernels: every alias of this header, one per
+/// line. kernels/library.hpp concatenates these lists; add a new alias here.
+using kv_cache_library = type_list<
+    kv_append_f32,
+    kv_append_f16,
+    rope_norm_kv_append_f32,
+    rope_neox_kv_append_f32,
+    rope_norm_kv_append_f16>;
 
 }  // namespace foundry::kernels

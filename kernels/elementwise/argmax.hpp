@@ -108,4 +108,9 @@ void argmax_two_pass(Executor& ex, buffer_ref x, std::uint32_t n, buffer_ref par
   ex.template dispatch<argmax_f32>(second);
 }
 
+/// The library's argmax kernels: every alias of this header, one per
+/// line. kernels/library.hpp concatenates these lists; add a new alias here.
+using argmax_library = type_list<
+    argmax_f32>;
+
 }  // namespace foundry::kernels

@@ -40,4 +40,9 @@ if (i + 4u <= $n) {
 /// per thread.
 using residual_add_f32 = fused_kernel<"residual_add_f32", per_vector_element<size_arg<"n">, 4, 256>, residual_add_stage>;
 
+/// The library's residual add kernels: every alias of this header, one per
+/// line. kernels/library.hpp concatenates these lists; add a new alias here.
+using residual_library = type_list<
+    residual_add_f32>;
+
 }  // namespace foundry::kernels

@@ -14,10 +14,10 @@
 #include "foundry/dsl/compose.hpp"
 #include "foundry/dsl/dispatch.hpp"
 #include "foundry/dsl/port.hpp"
+#include "foundry/dsl/sizes.hpp"
 #include "foundry/dsl/source_piece.hpp"
 #include "foundry/dsl/stage.hpp"
 #include "foundry/embedded/elementwise/softmax.metal.hpp"
-#include "kernels/elementwise/sizes.hpp"
 
 namespace foundry::kernels {
 
@@ -44,5 +44,10 @@ foundry_softmax_row($x + off, $y + off, $n, $softmax_max, $softmax_sum, $thread_
 /// Arguments, in buffer order: `x`, `y`, `n`, `rows` (uint). One threadgroup
 /// of 1024 threads per row.
 using softmax_f32 = fused_kernel<"softmax_f32", per_row<size_arg<"rows">, 1024>, softmax_stage>;
+
+/// The library's softmax kernels: every alias of this header, one per
+/// line. kernels/library.hpp concatenates these lists; add a new alias here.
+using softmax_library = type_list<
+    softmax_f32>;
 
 }  // namespace foundry::kernels

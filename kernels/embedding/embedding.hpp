@@ -124,4 +124,15 @@ using embedding_q4_0 = embedding_kernel<"embedding_q4_0", policies::q4_0>;
 /// Embedding lookup, Q4_1 table, row-major blocks.
 using embedding_q4_1 = embedding_kernel<"embedding_q4_1", policies::q4_1>;
 
+/// The library's embedding lookup kernels: every alias of this header, one per
+/// line. kernels/library.hpp concatenates these lists; add a new alias here.
+using embedding_library = type_list<
+    embedding_f32,
+    embedding_f16,
+    embedding_q8_0,
+    embedding_q8_0_token_buffer,
+    embedding_q8_0_canonical,
+    embedding_q4_0,
+    embedding_q4_1>;
+
 }  // namespace foundry::kernels

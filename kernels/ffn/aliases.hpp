@@ -52,4 +52,11 @@ using rmsnorm_gate_up_swiglu_q8_0 = rmsnorm_gate_up_swiglu<policies::q8_0>;
 /// Fused RMSNorm + gate/up + SwiGLU, F16 weights.
 using rmsnorm_gate_up_swiglu_f16 = rmsnorm_gate_up_swiglu<policies::f16>;
 
+/// The library's fused RMSNorm + gate/up + SwiGLU kernels: every alias of this header, one per
+/// line. kernels/library.hpp concatenates these lists; add a new alias here.
+using ffn_library = type_list<
+    rmsnorm_gate_up_swiglu_f16,
+    rmsnorm_gate_up_swiglu_q8_0,
+    rmsnorm_gate_up_swiglu_q4_1>;
+
 }  // namespace foundry::kernels

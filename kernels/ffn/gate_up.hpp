@@ -7,7 +7,7 @@
 /// W_gate, W_up [ffn, hidden] (row-major planes, policy.hpp) and x̂ the
 /// hook's input (by default x RMS-normalised with the normalisation folded
 /// into the row's reduction, `rmsnorm_folded_input` of
-/// kernels/rmsnorm/hook.hpp). One SIMD-group computes both dot products of
+/// kernels/common/rmsnorm_input.hpp). One SIMD-group computes both dot products of
 /// its row (one pass over x̂ when the two matrices share a policy) and
 /// reduces them, with Σx², in one `simd_sum` of a float4, so an
 /// epilogue can combine them: `epi::swiglu<"gate", "up">` gives
@@ -24,9 +24,8 @@
 #include "foundry/dsl/policy.hpp"
 #include "foundry/dsl/port.hpp"
 #include "foundry/dsl/stage.hpp"
-#include "kernels/qkv/qkv.hpp"
-#include "kernels/qkv/row_dot.hpp"
-#include "kernels/rmsnorm/hook.hpp"
+#include "kernels/common/rmsnorm_input.hpp"
+#include "kernels/common/row_dot.hpp"
 
 namespace foundry::kernels {
 

@@ -21,7 +21,6 @@
 #include "kernels/policies/f16.hpp"
 #include "kernels/policies/f32.hpp"
 #include "kernels/policies/policies.hpp"
-#include "kernels/rmsnorm/hook.hpp"
 
 namespace foundry::kernels {
 
@@ -38,11 +37,6 @@ using gemv_f32 = fused_kernel<"gemv_f32", gemv_dispatch,
 using gemv_f16_bias_silu =
     fused_kernel<"gemv_f16_bias_silu", gemv_dispatch, gemv_row_major<plain_input<policies::f16>>,
                  epi::bias_add<"bias", "value", true>, epi::activation<act::silu>, epi::store<"y", "value", size_arg<"n">>>;
-
-/// y = W·RMSNorm(x), W in F16: RMSNorm computed inside each threadgroup
-/// (arguments `gamma` float[k] and `eps` added).
-using rmsnorm_gemv_f16 = fused_kernel<"rmsnorm_gemv_f16", gemv_dispatch,
-                                      gemv_row_major<rmsnorm_input<policies::f16>>, epi::store<"y", "value", size_arg<"n">>>;
 
 // --- quantized policies, canonical layout, batches, residual ------------------
 //
@@ -73,10 +67,10 @@ struct gemv_kernel_for {
   using dispatch =
       typename main::template dispatch_for<std::conditional_t<Batched, size_arg<"batch">, size_const<1>>>;
   using rows = std::conditional_t<Batched, sizes::product<size_arg<"batch">, size_arg<"n">>, size_arg<"n">>;
-  using store = std::conditional_t<Batched, store_indexed<"y", "value", "out_index", rows>,
+  using store = std::conditional_t<Batched, epi::store_indexed<"y", "value", "out_index", rows>,
                                    epi::store<"y", "value", size_arg<"n">>>;
-  using residual = std::conditional_t<Batched, add_residual<"residual", "value", "out_index", rows>,
-                                      add_residual<"residual", "value", "row", size_arg<"n">>>;
+  using residual = std::conditional_t<Batched, epi::add_residual<"residual", "value", "out_index", rows>,
+                                      epi::add_residual<"residual", "value", "row", size_arg<"n">>>;
   using type = std::conditional_t<Residual, fused_kernel<Name, dispatch, main, residual, store>,
                                   fused_kernel<Name, dispatch, main, store>>;
 };
@@ -153,5 +147,35 @@ using gemv_q4_0_residual_batched =
 /// Batched with residual, W row-major, Q4_1.
 using gemv_q4_1_residual_batched =
     gemv_kernel<"gemv_q4_1_residual_batched", policies::q4_1, layout::row_major, true, true>;
+
+/// The library's GEMV kernels: every alias of this header, one per
+/// line. kernels/library.hpp concatenates these lists; add a new alias here.
+using gemv_library = type_list<
+    gemv_f16,
+    gemv_f32,
+    gemv_f16_bias_silu,
+    gemv_q8_0,
+    gemv_q4_0,
+    gemv_q4_1,
+    gemv_f16_canonical,
+    gemv_q8_0_canonical,
+    gemv_q4_0_canonical,
+    gemv_q4_1_canonical,
+    gemv_f16_batched,
+    gemv_q8_0_batched,
+    gemv_q4_0_batched,
+    gemv_q4_1_batched,
+    gemv_f16_canonical_batched,
+    gemv_q8_0_canonical_batched,
+    gemv_q4_0_canonical_batched,
+    gemv_q4_1_canonical_batched,
+    gemv_f16_residual,
+    gemv_q8_0_residual,
+    gemv_q4_0_residual,
+    gemv_q4_1_residual,
+    gemv_f16_residual_batched,
+    gemv_q8_0_residual_batched,
+    gemv_q4_0_residual_batched,
+    gemv_q4_1_residual_batched>;
 
 }  // namespace foundry::kernels

@@ -1,7 +1,6 @@
 #pragma once
 /// @file gemv.hpp
-/// GEMV main stage, row-major weights, one SIMD-group per output row; the
-/// batch-aware epilogues of the GEMV family.
+/// GEMV main stage, row-major weights, one SIMD-group per output row.
 ///
 /// Computes, for each output row r < n (and batch item b < batch):
 ///   value = Σ_k W[r, k] · x[b, k]
@@ -25,9 +24,8 @@
 /// batched form (`Batched = true`) adds the scalar argument `batch` (items),
 /// x becomes [batch, k] (item b at element offset b·k) and the stage also
 /// produces `batch_index` (uint, b) and `out_index` (uint, b·n + row: the
-/// element of a [batch, n] output); store with `store_indexed<"y">`.
-/// (`sizes::product`, the size source of the batched sizes, comes from
-/// kernels/elementwise/sizes.hpp.)
+/// element of a [batch, n] output); store with `epi::store_indexed<"y">`
+/// and add a residual with `epi::add_residual` (dsl/epilogues.hpp).
 
 #include <cstdint>
 #include <string>
@@ -40,8 +38,8 @@
 #include "foundry/dsl/dispatch.hpp"
 #include "foundry/dsl/policy.hpp"
 #include "foundry/dsl/port.hpp"
+#include "foundry/dsl/sizes.hpp"
 #include "foundry/dsl/stage.hpp"
-#include "kernels/elementwise/sizes.hpp"
 
 namespace foundry::kernels {
 
@@ -161,44 +159,6 @@ struct gemv_row_major {
            "  }\n" + tail +
            "}\n"
            "$value = simd_sum(acc);";
-  }
-};
-
-/// Epilogue: `if ($writer) $Out[$Index] = $Value;`: the store of a batched
-/// GEMV (`Index` = `out_index`, the element b·n + row of a [batch, n]
-/// output). `Size`, a size source, is the minimum number of elements of
-/// `Out` (e.g. `sizes::product<size_arg<"batch">, size_arg<"n">>`).
-template <fixed_string Out = "y", fixed_string Value = "value", fixed_string Index = "out_index",
-          class Size = sizes::product<size_arg<"batch">, size_arg<"n">>>
-struct store_indexed {
-  static constexpr fixed_string name = "store_indexed";
-  static constexpr stage_role role = stage_role::epilogue;
-  using arguments = type_list<arg<Out, output<float, min_elements<Size>>>>;
-  using consumes = type_list<port<Index, std::uint32_t>, port<"writer", bool>, port<Value, float>>;
-  static constexpr std::string emit() {
-    return "if ($writer) $" + std::string(Out.view()) + "[$" + std::string(Index.view()) + "] = $" +
-           std::string(Value.view()) + ";";
-  }
-};
-
-/// Epilogue: residual add, `$Value += $Residual[$Index]` (residual:
-/// `input<float>` of at least `Size` elements, one per output element; with
-/// `Index` = `row` for a single vector, `out_index` for a batched GEMV). The
-/// transformer's `h + W·x` after the attention output and FFN down
-/// projections. The residual buffer may also be the output buffer (an
-/// in-place add): each element is read by its own row's threads and stored
-/// only by that row's writer.
-template <fixed_string Residual = "residual", fixed_string Value = "value", fixed_string Index = "row",
-          class Size = size_arg<"n">>
-struct add_residual {
-  static constexpr fixed_string name = "add_residual";
-  static constexpr stage_role role = stage_role::epilogue;
-  using arguments = type_list<arg<Residual, input<float, min_elements<Size>>>>;
-  using consumes = type_list<port<Index, std::uint32_t>, port<"row_active", bool>>;
-  using updates = type_list<port<Value, float>>;
-  static constexpr std::string emit() {
-    return "if ($row_active) $" + std::string(Value.view()) + " += $" + std::string(Residual.view()) + "[$" +
-           std::string(Index.view()) + "];";
   }
 };
 

@@ -11,6 +11,7 @@
 #include "foundry/dsl/source_piece.hpp"
 #include "foundry/embedded/policies/f16.metal.hpp"
 #include "foundry/metal/half.hpp"
+#include "foundry/quant/ggml_blocks.hpp"
 
 namespace foundry::policies {
 
@@ -26,6 +27,9 @@ struct f16 {
   static constexpr std::uint32_t weights_per_block = 1;
   static constexpr std::uint32_t block_bytes = 2;
   static constexpr std::uint32_t scale_bytes = 0;
+
+  /// The GGUF tensor type this policy loads.
+  static constexpr quant::ggml_type ggml_type = quant::ggml_type::f16;
 
   /// Reference dequantization of weight `i` of a data plane (host side).
   static float dequantize(const std::uint8_t* data, const std::uint8_t* /*scales*/, std::size_t i) {

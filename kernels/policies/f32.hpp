@@ -10,6 +10,7 @@
 #include "foundry/dsl/policy.hpp"
 #include "foundry/dsl/source_piece.hpp"
 #include "foundry/embedded/policies/f32.metal.hpp"
+#include "foundry/quant/ggml_blocks.hpp"
 
 namespace foundry::policies {
 
@@ -25,6 +26,9 @@ struct f32 {
   static constexpr std::uint32_t weights_per_block = 1;
   static constexpr std::uint32_t block_bytes = 4;
   static constexpr std::uint32_t scale_bytes = 0;
+
+  /// The GGUF tensor type this policy loads.
+  static constexpr quant::ggml_type ggml_type = quant::ggml_type::f32;
 
   /// Reference dequantization of weight `i` of a data plane (host side).
   static float dequantize(const std::uint8_t* data, const std::uint8_t* /*scales*/, std::size_t i) {

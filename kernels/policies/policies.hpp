@@ -1,7 +1,8 @@
 #pragma once
 /// @file policies.hpp
-/// Every weight policy of the library, the weight layouts, and the mapping
-/// from GGUF tensor types to policies.
+/// Every weight policy of the library (`all`, the one list), the weight
+/// layouts, and the mapping from GGUF tensor types to policies (derived from
+/// `all` and each policy's `ggml_type`).
 ///
 /// | policy | GGUF type | weights/block | data bytes/block | scale bytes/block | w        |
 /// |--------|-----------|---------------|------------------|-------------------|----------|
@@ -11,7 +12,9 @@
 /// | q4_0   | Q4_0      | 32            | 16               | 2 (d)             | d·(q−8)  |
 /// | q4_1   | Q4_1      | 32            | 16               | 4 (d, m)          | d·q + m  |
 
+#include <cstddef>
 #include <string>
+#include <type_traits>
 
 #include "foundry/core/type_list.hpp"
 #include "foundry/dsl/policy.hpp"
@@ -34,44 +37,62 @@ namespace foundry::policies {
 /// The scale plane follows the same block order.
 enum class layout { row_major, canonical };
 
-/// Every library policy.
+/// Every library policy: the one list the GGUF mapping below derives from.
+/// A new policy gets its header's include above and one entry here (and a
+/// row in the table of the file comment); it must declare
+/// `static constexpr quant::ggml_type ggml_type`, the GGUF tensor type it
+/// loads, and no two policies may load the same type.
 using all = type_list<f32, f16, q8_0, q4_0, q4_1>;
 
-/// The GGUF tensor type policy `P` loads (`P::ggml_type`; F16 and F32 are
-/// mapped here).
+/// The GGUF tensor type policy `P` loads (`P::ggml_type`).
 template <weight_policy P>
 inline constexpr quant::ggml_type ggml_type_of = P::ggml_type;
-template <>
-inline constexpr quant::ggml_type ggml_type_of<f32> = quant::ggml_type::f32;
-template <>
-inline constexpr quant::ggml_type ggml_type_of<f16> = quant::ggml_type::f16;
 
-/// Whether some library policy loads GGUF tensor type `t`.
+namespace detail {
+template <class... Ps>
+consteval bool distinct_ggml_types(type_list<Ps...>) {
+  const quant::ggml_type types[] = {ggml_type_of<Ps>...};
+  for (std::size_t i = 0; i < sizeof...(Ps); ++i)
+    for (std::size_t j = i + 1; j < sizeof...(Ps); ++j)
+      if (types[i] == types[j]) return false;
+  return true;
+}
+static_assert(distinct_ggml_types(all{}),
+              "policies::all: two policies load the same GGUF tensor type, so visit_policy could not choose");
+
+/// `f(P{})` for the first `P` of `Ps` loading `t`; `R` is the common result.
+template <class R, class F, class P, class... Ps>
+R visit_policy_in(quant::ggml_type t, F& f) {
+  if (t == ggml_type_of<P>) return f(P{});
+  if constexpr (sizeof...(Ps) > 0)
+    return visit_policy_in<R, F, Ps...>(t, f);
+  else
+    throw quant_error("no weight policy for GGUF tensor type " + std::string(quant::to_string(t)) + " (id " +
+                      std::to_string(static_cast<unsigned>(t)) + ")");
+}
+template <class F, class P, class... Ps>
+decltype(auto) visit_policy_of(quant::ggml_type t, F& f, type_list<P, Ps...>) {
+  using R = decltype(f(P{}));
+  static_assert((std::is_same_v<R, decltype(f(Ps{}))> && ...),
+                "visit_policy: the function must return the same type for every policy");
+  return visit_policy_in<R, F, P, Ps...>(t, f);
+}
+}  // namespace detail
+
+/// Whether some library policy (`all`) loads GGUF tensor type `t`.
 constexpr bool has_policy(quant::ggml_type t) noexcept {
-  return t == quant::ggml_type::f32 || t == quant::ggml_type::f16 || t == quant::ggml_type::q8_0 ||
-         t == quant::ggml_type::q4_0 || t == quant::ggml_type::q4_1;
+  return []<class... Ps>(quant::ggml_type u, type_list<Ps...>) {
+    return ((u == ggml_type_of<Ps>) || ...);
+  }(t, all{});
 }
 
-/// Calls `f(P{})` with the policy that loads GGUF tensor type `t` (for a
-/// loader choosing kernels by a tensor's type). Every call must return the
-/// same type. Throws `quant_error` for a type no policy loads.
+/// Calls `f(P{})` with the policy of `all` that loads GGUF tensor type `t`
+/// (for a loader choosing kernels by a tensor's type). Every call must
+/// return the same type (a compile-time error otherwise). Throws
+/// `quant_error` for a type no policy loads.
 template <class F>
 decltype(auto) visit_policy(quant::ggml_type t, F&& f) {
-  switch (t) {
-    case quant::ggml_type::f32:
-      return f(f32{});
-    case quant::ggml_type::f16:
-      return f(f16{});
-    case quant::ggml_type::q8_0:
-      return f(q8_0{});
-    case quant::ggml_type::q4_0:
-      return f(q4_0{});
-    case quant::ggml_type::q4_1:
-      return f(q4_1{});
-    default:
-      throw quant_error("no weight policy for GGUF tensor type " + std::string(quant::to_string(t)) + " (id " +
-                        std::to_string(static_cast<unsigned>(t)) + ")");
-  }
+  return detail::visit_policy_of(t, f, all{});
 }
 
 }  // namespace foundry::policies

@@ -62,4 +62,11 @@ using rmsnorm_qkv_q8_0 = rmsnorm_qkv<policies::q8_0>;
 /// Fused RMSNorm + QKV, all three matrices F16.
 using rmsnorm_qkv_f16 = rmsnorm_qkv<policies::f16>;
 
+/// The library's fused RMSNorm + QKV kernels: every alias of this header, one per
+/// line. kernels/library.hpp concatenates these lists; add a new alias here.
+using qkv_library = type_list<
+    rmsnorm_qkv_f16,
+    rmsnorm_qkv_q8_0,
+    rmsnorm_qkv_q4_1>;
+
 }  // namespace foundry::kernels

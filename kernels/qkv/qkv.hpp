@@ -4,7 +4,7 @@
 /// `qkv_projection` and its epilogues `qkv_bias_add`, `qkv_store`.
 ///
 /// For a hidden vector x [hidden] (RMS-normalised by the default input
-/// hook, `rmsnorm_folded_input` of kernels/rmsnorm/hook.hpp: every
+/// hook, `rmsnorm_folded_input` of kernels/common/rmsnorm_input.hpp: every
 /// SIMD-group sums x² while it reads x for its row and scales its dot
 /// product by inv_rms) it computes
 ///   q = Wq·x̂ (+ bq),  Wq [n_heads·head_dim, hidden] in policy PQ,
@@ -38,8 +38,8 @@
 #include "foundry/dsl/policy.hpp"
 #include "foundry/dsl/port.hpp"
 #include "foundry/dsl/stage.hpp"
-#include "kernels/qkv/row_dot.hpp"
-#include "kernels/rmsnorm/hook.hpp"
+#include "kernels/common/rmsnorm_input.hpp"
+#include "kernels/common/row_dot.hpp"
 
 namespace foundry::kernels {
 
@@ -76,16 +76,6 @@ using qkv_weight_args = concat_t<
                                      input<std::byte, min_elements<scale_plane_size<P, Rows, size_arg<"hidden">>>>>>,
                        type_list<>>>;
 }  // namespace detail
-
-/// The default input of `qkv_projection` and `gate_up_projection`: x
-/// RMS-normalised with the normalisation folded into each row's reduction
-/// (`rmsnorm_folded_input`; arguments `gamma`, `eps`, port `inv_rms`).
-template <weight_policy P>
-using rmsnorm_hidden_input = rmsnorm_folded_input<P, "x", "hidden">;
-/// The alternative input: x RMS-normalised by a threadgroup reduction before
-/// the rows (`rmsnorm_input`: 32 floats of threadgroup memory, a barrier).
-template <weight_policy P>
-using rmsnorm_hidden_input_threadgroup = rmsnorm_input<P, "x", "hidden">;
 
 /// Main stage: the fused Q/K/V projection (see the file comment).
 ///

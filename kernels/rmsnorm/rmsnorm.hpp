@@ -6,9 +6,9 @@
 ///
 /// - `rmsnorm_prologue`: a prologue stage producing port `inv_rms` inside
 ///   each threadgroup (threadgroup-wide reduction, `foundry_rms_inv` of
-///   rmsnorm.metal), for kernels whose main stage is not a GEMV. (A GEMV-like
+///   kernels/common/rmsnorm.metal), for kernels whose main stage is not a GEMV. (A GEMV-like
 ///   main stage takes the RMSNorm as its input hook instead:
-///   `rmsnorm_input` in hook.hpp.)
+///   `rmsnorm_input` in kernels/common/rmsnorm_input.hpp.)
 /// - `rmsnorm_apply`: a main stage writing the normalised rows.
 /// The standalone kernel composed of the two is `rmsnorm_f32` (aliases.hpp).
 
@@ -20,7 +20,7 @@
 #include "foundry/dsl/dispatch.hpp"
 #include "foundry/dsl/port.hpp"
 #include "foundry/dsl/stage.hpp"
-#include "kernels/rmsnorm/hook.hpp"
+#include "kernels/common/rmsnorm_piece.hpp"
 
 namespace foundry::kernels {
 

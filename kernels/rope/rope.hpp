@@ -29,10 +29,10 @@
 #include "foundry/dsl/arguments.hpp"
 #include "foundry/dsl/compose.hpp"
 #include "foundry/dsl/dispatch.hpp"
+#include "foundry/dsl/sizes.hpp"
 #include "foundry/dsl/source_piece.hpp"
 #include "foundry/dsl/stage.hpp"
 #include "foundry/embedded/rope/rope.metal.hpp"
-#include "kernels/elementwise/sizes.hpp"
 
 namespace foundry::kernels {
 
@@ -91,5 +91,11 @@ using rope_dispatch = per_element<rope_pairs, 64>;
 using rope_norm = fused_kernel<"rope_norm", rope_dispatch, rope_qk<rope_pairing::normal>>;
 /// As `rope_norm` with the NeoX pairing (i, i + head_dim/2).
 using rope_neox = fused_kernel<"rope_neox", rope_dispatch, rope_qk<rope_pairing::neox>>;
+
+/// The library's RoPE kernels: every alias of this header, one per
+/// line. kernels/library.hpp concatenates these lists; add a new alias here.
+using rope_library = type_list<
+    rope_norm,
+    rope_neox>;
 
 }  // namespace foundry::kernels

@@ -27,7 +27,7 @@
 #include <foundry/foundry.hpp>
 #include <kernels/library.hpp>
 #include <kernels/policies/repack.hpp>
-#include <kernels/rmsnorm/hook.hpp>
+#include <kernels/common/rmsnorm_input.hpp>
 #include <string>
 #include <vector>
 
@@ -277,15 +277,15 @@ TEST(Gemv, RmsNormHookWithQ4_1) {
 using tiled_row_major_q4_1 = fd::fused_kernel<"test_tiled_row_major_q4_1",
                                               fd::simdgroup_per_row<fd::size_arg<"n">, 2, fd::size_arg<"batch">>,
                                               fk::gemv_row_major<fd::plain_input<fp::q4_1>, 2, true, 32>,
-                                              fk::store_indexed<"y">>;
+                                              fd::epi::store_indexed<"y">>;
 using tiled_canonical_q8_0 = fd::fused_kernel<"test_tiled_canonical_q8_0",
                                               fd::simdgroup_per_row<fd::size_arg<"n">, 16, fd::size_arg<"batch">>,
                                               fk::gemv_canonical<fd::plain_input<fp::q8_0>, 16, true, 2, 16>,
-                                              fk::store_indexed<"y">>;
+                                              fd::epi::store_indexed<"y">>;
 using tiled_canonical_q4_0 = fd::fused_kernel<"test_tiled_canonical_q4_0",
                                               fd::simdgroup_per_row<fd::size_arg<"n">, 4, fd::size_arg<"batch">>,
                                               fk::gemv_canonical<fd::plain_input<fp::q4_0>, 4, true, 8, 4>,
-                                              fk::store_indexed<"y">>;
+                                              fd::epi::store_indexed<"y">>;
 
 TEST(Gemv, OtherTilings) {
   FOUNDRY_SEED_TRACE();

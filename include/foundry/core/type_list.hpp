@@ -1,12 +1,27 @@
 #pragma once
 /// @file type_list.hpp
-/// A minimal compile-time list of types and the few operations the composer
-/// needs (concatenation, membership, flattening). Kept local because the
-/// composer needs only these four operations and Boost.MP11 would add a
-/// dependency for users of the header-only target for very little.
+/// `type_list`, Foundry's compile-time list of types, and the operations the
+/// composer uses on it: concatenation, membership, de-duplication, visiting.
+///
+/// The algorithms are Boost.MP11's (the project prefers well-kept libraries
+/// to own code). MP11 is no extra dependency: Boost.Describe, which
+/// describes the parameter structs (metal/struct.hpp, runtime/bind.hpp), is
+/// built on it and hands out `mp_list`s, so every translation unit that
+/// includes Foundry parses MP11 anyway. MP11's algorithms accept any list
+/// template, so `type_list` stays a class of its own: it carries `size`,
+/// reads as `foundry::type_list<...>` in compile errors, and stages write
+/// `using arguments = type_list<...>` without naming Boost.
+///
+/// Compile time: g++ 12 -fsyntax-only of tools/foundry-emit/main.cpp (all
+/// 55 library aliases), one run each on a shared 2-core machine: own
+/// recursive algorithms 30.4 s user, 3.86 GB; MP11 31.3 s user, 3.87 GB;
+/// the difference is inside that machine's noise, and the composer's time
+/// goes to constant evaluation of the emitted text, not to list algorithms.
 
+#include <boost/mp11/algorithm.hpp>
+#include <boost/mp11/list.hpp>
+#include <boost/mp11/set.hpp>
 #include <cstddef>
-#include <type_traits>
 
 namespace foundry {
 
@@ -16,53 +31,20 @@ struct type_list {
   static constexpr std::size_t size = sizeof...(Ts);
 };
 
-namespace detail {
+/// Concatenation of several `type_list`s (a `type_list`, also for none).
 template <class... Ls>
-struct concat;
-template <>
-struct concat<> {
-  using type = type_list<>;
-};
-template <class... As>
-struct concat<type_list<As...>> {
-  using type = type_list<As...>;
-};
-template <class... As, class... Bs, class... Rest>
-struct concat<type_list<As...>, type_list<Bs...>, Rest...> {
-  using type = typename concat<type_list<As..., Bs...>, Rest...>::type;
-};
-}  // namespace detail
+using concat_t = boost::mp11::mp_append<type_list<>, Ls...>;
 
-/// Concatenation of several `type_list`s.
-template <class... Ls>
-using concat_t = typename detail::concat<Ls...>::type;
-
-/// True when `T` is one of `Ts`.
+/// True when `T` is one of the types of list `L`.
 template <class T, class L>
-inline constexpr bool contains_v = false;
-template <class T, class... Ts>
-inline constexpr bool contains_v<T, type_list<Ts...>> = (std::is_same_v<T, Ts> || ...);
-
-namespace detail {
-template <class Acc, class L>
-struct unique;
-template <class Acc>
-struct unique<Acc, type_list<>> {
-  using type = Acc;
-};
-template <class... As, class T, class... Ts>
-struct unique<type_list<As...>, type_list<T, Ts...>> {
-  using type = typename unique<
-      std::conditional_t<contains_v<T, type_list<As...>>, type_list<As...>, type_list<As..., T>>,
-      type_list<Ts...>>::type;
-};
-}  // namespace detail
+inline constexpr bool contains_v = boost::mp11::mp_contains<L, T>::value;
 
 /// `L` with later duplicates removed (first occurrence keeps its place).
 template <class L>
-using unique_t = typename detail::unique<type_list<>, L>::type;
+using unique_t = boost::mp11::mp_unique<L>;
 
-/// Calls `f.template operator()<T>()` for each `T` of the list, in order.
+/// Calls `f.template operator()<T>()` for each `T` of the list, in order
+/// (a fold expression: unlike `mp_for_each` it needs no value of `T`).
 template <class... Ts, class F>
 constexpr void for_each_type(type_list<Ts...>, F&& f) {
   (f.template operator()<Ts>(), ...);

@@ -21,6 +21,7 @@
 #include "foundry/core/fixed_string.hpp"
 #include "foundry/dsl/argument_access.hpp"
 #include "foundry/dsl/builtins.hpp"
+#include "foundry/dsl/sizes.hpp"
 
 namespace foundry {
 
@@ -60,6 +61,7 @@ inline void check_dispatch(std::string_view kernel, const dispatch_size& d, bool
 }
 
 // --- size sources ----------------------------------------------------------
+// (Products, sums and quotients of these: `sizes::` in sizes.hpp.)
 
 /// The value of scalar argument `Name`.
 template <fixed_string Name>

@@ -12,6 +12,7 @@
 #include "foundry/dsl/policy.hpp"
 #include "foundry/dsl/port.hpp"
 #include "foundry/dsl/simd_reduce.hpp"
+#include "foundry/dsl/sizes.hpp"
 #include "foundry/dsl/source.hpp"
 #include "foundry/dsl/source_piece.hpp"
 #include "foundry/dsl/stage.hpp"

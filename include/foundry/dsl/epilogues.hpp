@@ -10,6 +10,13 @@
 ///   `writer`     (bool)  this thread stores the row (one thread per row).
 /// Epilogues update `value` in place; `store` writes it. Port and argument
 /// names are template parameters so two chains can coexist in one kernel.
+/// `store_indexed` and `add_residual` address the output through an index
+/// port instead of `row` (`out_index` = b·n + row of a batched GEMV), with
+/// the buffer's minimum size as a size source (sizes.hpp).
+///
+/// Every epilogue here is generic: it depends on the DSL only, never on a
+/// kernel family; family-specific epilogues (e.g. `qkv_store`) stay with
+/// their family under kernels/.
 
 #include <cstdint>
 #include <string>
@@ -18,8 +25,10 @@
 #include "foundry/core/type_list.hpp"
 #include "foundry/dsl/activations.hpp"
 #include "foundry/dsl/arguments.hpp"
+#include "foundry/dsl/dispatch.hpp"
 #include "foundry/dsl/port.hpp"
 #include "foundry/dsl/simd_reduce.hpp"
+#include "foundry/dsl/sizes.hpp"
 #include "foundry/dsl/stage.hpp"
 
 namespace foundry::epi {
@@ -112,6 +121,44 @@ struct store {
   using consumes = type_list<port<"row", std::uint32_t>, port<"writer", bool>, port<Value, float>>;
   static constexpr std::string emit() {
     return "if ($writer) $" + std::string(Out.view()) + "[$row] = $" + std::string(Value.view()) + ";";
+  }
+};
+
+/// Epilogue: `if ($writer) $Out[$Index] = $Value;`: the store of a batched
+/// GEMV (`Index` = `out_index`, the element b·n + row of a [batch, n]
+/// output). `Size`, a size source, is the minimum number of elements of
+/// `Out` (e.g. `sizes::product<size_arg<"batch">, size_arg<"n">>`).
+template <fixed_string Out = "y", fixed_string Value = "value", fixed_string Index = "out_index",
+          class Size = sizes::product<size_arg<"batch">, size_arg<"n">>>
+struct store_indexed {
+  static constexpr fixed_string name = "store_indexed";
+  static constexpr stage_role role = stage_role::epilogue;
+  using arguments = type_list<arg<Out, output<float, min_elements<Size>>>>;
+  using consumes = type_list<port<Index, std::uint32_t>, port<"writer", bool>, port<Value, float>>;
+  static constexpr std::string emit() {
+    return "if ($writer) $" + std::string(Out.view()) + "[$" + std::string(Index.view()) + "] = $" +
+           std::string(Value.view()) + ";";
+  }
+};
+
+/// Epilogue: residual add, `$Value += $Residual[$Index]` (residual:
+/// `input<float>` of at least `Size` elements, one per output element; with
+/// `Index` = `row` for a single vector, `out_index` for a batched GEMV). The
+/// transformer's `h + W·x` after the attention output and FFN down
+/// projections. The residual buffer may also be the output buffer (an
+/// in-place add): each element is read by its own row's threads and stored
+/// only by that row's writer.
+template <fixed_string Residual = "residual", fixed_string Value = "value", fixed_string Index = "row",
+          class Size = size_arg<"n">>
+struct add_residual {
+  static constexpr fixed_string name = "add_residual";
+  static constexpr stage_role role = stage_role::epilogue;
+  using arguments = type_list<arg<Residual, input<float, min_elements<Size>>>>;
+  using consumes = type_list<port<Index, std::uint32_t>, port<"row_active", bool>>;
+  using updates = type_list<port<Value, float>>;
+  static constexpr std::string emit() {
+    return "if ($row_active) $" + std::string(Value.view()) + " += $" + std::string(Residual.view()) + "[$" +
+           std::string(Index.view()) + "];";
   }
 };
 

@@ -16,7 +16,7 @@
 ///   - `using helpers     = type_list<source_piece<...>>;`
 ///   - `using policies    = type_list<f16, q8_0>;`
 ///   - `using structs     = type_list<MyParams>;`  extra described structs to define;
-///   - `using hook        = H;`  a hook merged into this (main) stage, see hook.hpp.
+///   - `using hook        = H;`  a hook merged into this (main) stage, see policy.hpp.
 ///
 /// In the snippet, `$name` stands for a port, argument, threadgroup array or
 /// thread-position builtin; `$has_x` is true when optional buffer `x` is

@@ -2,7 +2,7 @@
 /// @file row_dot.hpp
 /// Emits the per-lane part of dot products of weight rows with one input
 /// vector, for main stages that give each output row one SIMD-group (the
-/// fused QKV and gate/up projections).
+/// fused QKV and gate/up projections; shared, so it lives in kernels/common).
 ///
 /// For row r of a row-major [rows, K] matrix W in weight policy P (data
 /// plane `w`, scale plane `w_scales`, layout of policy.hpp), lane l of the
@@ -25,7 +25,7 @@
 
 #include "foundry/core/ct_text.hpp"
 #include "foundry/dsl/policy.hpp"
-#include "kernels/rmsnorm/hook.hpp"
+#include "kernels/common/rmsnorm_input.hpp"
 
 namespace foundry::kernels {
 

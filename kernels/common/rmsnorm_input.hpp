@@ -1,15 +1,16 @@
 #pragma once
-/// @file hook.hpp
-/// RMSNorm-fused input for main stages: each threadgroup normalises the
-/// input vector itself, so no separate RMSNorm kernel (and no grid-wide
-/// barrier) runs before the GEMV.
+/// @file rmsnorm_input.hpp
+/// RMSNorm-fused inputs (hooks) for main stages: each threadgroup normalises
+/// the input vector itself, so no separate RMSNorm kernel (and no grid-wide
+/// barrier) runs before the GEMV, QKV or gate/up projection. Shared by the
+/// families gemv, rmsnorm, qkv and ffn, so it lives in kernels/common.
 ///
 /// RMSNorm (Zhang & Sennrich, 2019, "Root Mean Square Layer Normalization"):
 ///   inv_rms = 1 / sqrt(mean_k(x_k²) + eps),   x̂_k = x_k · inv_rms · gamma_k.
 /// The main stage reads input element k as `x[k] * inv_rms * gamma[k]`.
 ///
 /// The preamble sums x² over the k elements with all threads of the
-/// threadgroup (`foundry_rms_inv` of rmsnorm.metal: SIMD-group sums, then
+/// threadgroup (`foundry_rms_inv` of rmsnorm_piece.hpp: SIMD-group sums, then
 /// one slot per SIMD-group in threadgroup memory), so every thread of the
 /// threadgroup must execute it: main stages guard their rows after the
 /// hook's preamble, never return before it.
@@ -27,13 +28,9 @@
 #include "foundry/dsl/dispatch.hpp"
 #include "foundry/dsl/policy.hpp"
 #include "foundry/dsl/port.hpp"
-#include "foundry/dsl/source_piece.hpp"
-#include "foundry/embedded/rmsnorm/rmsnorm.metal.hpp"
+#include "kernels/common/rmsnorm_piece.hpp"
 
 namespace foundry::kernels {
-
-/// Metal helper `foundry_rms_inv` (threadgroup-wide 1/RMS of a vector).
-using rmsnorm_piece = source_piece<"rmsnorm", embedded::rmsnorm::rmsnorm_metal>;
 
 /// Hook: weights in policy `P`, input RMS-normalised inside each threadgroup.
 /// Adds arguments `gamma` (float[K], the RMSNorm weight) and `eps` (float),
@@ -72,7 +69,7 @@ struct rmsnorm_input {
 /// element and rides on the row's own `simd_sum`.
 ///
 /// Only main stages written for it can use it (they emit the squares and
-/// the final scaling; `row_dot` in kernels/qkv/row_dot.hpp does): it has no
+/// the final scaling; `row_dot` in kernels/common/row_dot.hpp does): it has no
 /// `load_input`, so a stage that only knows `load_input` (such as
 /// `gemv_row_major`) does not compile with it instead of silently skipping
 /// the normalisation. Adds arguments `gamma` (float[K]) and `eps` (float)
@@ -108,5 +105,16 @@ template <class H>
 concept folded_rms_hook = requires {
   requires bool(H::folds_rms);
 };
+
+/// The default input of `qkv_projection` and `gate_up_projection`: x
+/// RMS-normalised with the normalisation folded into each row's reduction
+/// (`rmsnorm_folded_input`; arguments `gamma`, `eps`, port `inv_rms`; the
+/// input vector `x` of `hidden` elements).
+template <weight_policy P>
+using rmsnorm_hidden_input = rmsnorm_folded_input<P, "x", "hidden">;
+/// The alternative input: x RMS-normalised by a threadgroup reduction before
+/// the rows (`rmsnorm_input`: 32 floats of threadgroup memory, a barrier).
+template <weight_policy P>
+using rmsnorm_hidden_input_threadgroup = rmsnorm_input<P, "x", "hidden">;
 
 }  // namespace foundry::kernels

@@ -1,13 +1,20 @@
 #pragma once
 /// @file sizes.hpp
-/// Size sources (see `dispatch.hpp`, `min_elements`) built from other size
-/// sources: products, sums and quotients of scalar arguments, e.g.
+/// Size sources built from other size sources: products, sums and quotients
+/// of scalar arguments, e.g.
 /// `sizes::product<size_arg<"n_kv">, size_arg<"max_seq">, size_arg<"head_dim">>`
 /// for the elements of a KV cache.
+///
+/// A size source is any type with `static std::uint64_t get(const Args&)`
+/// reading a kernel's argument struct: the leaves `size_arg`, `size_field`
+/// and `size_const` live in dispatch.hpp (which includes this header); they
+/// size grids (dispatch presets) and buffers (`min_elements`). These
+/// combinators depend on nothing else, so they sit at the DSL floor and
+/// every kernel family and epilogue can use them.
 
 #include <cstdint>
 
-namespace foundry::kernels::sizes {
+namespace foundry::sizes {
 
 /// The product of size sources `S...` (64-bit).
 template <class... S>
@@ -37,4 +44,4 @@ struct quotient {
   }
 };
 
-}  // namespace foundry::kernels::sizes
+}  // namespace foundry::sizes
