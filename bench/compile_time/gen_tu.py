@@ -9,7 +9,8 @@ store, with RowsPerThreadgroup 1, 2, 4 or 8. Chain and RowsPerThreadgroup
 cycle through ALL_CHAINS x ROWS_PER_THREADGROUP (40 combinations); every
 alias also gets its own kernel name, so no two aliases are the same type.
 For each alias the TU forces the compile-time text to be built:
-body_source(), struct_source() and metal_entry_source().
+body_source(), struct_source() and the signature (the entry points are
+written from it at run time).
 
 N = 0 gives the baseline: the same headers and no alias.
 """
@@ -60,7 +61,7 @@ using k{i} = fd::fused_kernel<"bench_gemv_{i}", fd::simdgroup_per_row<fd::size_a
     fd::epi::store<"y">>;
 static_assert(k{i}::body_source().size() > 0);
 static_assert(k{i}::struct_source().data() != nullptr);
-static_assert(k{i}::metal_entry_source().size() > 0);
+static_assert(k{i}::signature.arguments.size() > 0);
 """
 
 

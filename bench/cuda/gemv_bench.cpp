@@ -593,7 +593,7 @@ void fused_vs_unfused_all(fd::executor& ex, const device_facts& dev, bool quick)
 
 template <class... Ks>
 std::vector<fc::compile_input> library_inputs(fd::type_list<Ks...>) {
-  return {fc::compile_input{&fd::kernel_source_of<Ks, fd::target::cuda>(), Ks::name.view()}...};
+  return {fc::compile_input{&fd::kernel_source_of<Ks, fc::cuda_entry>(), Ks::name.view()}...};
 }
 
 void compile_times() {

@@ -6,6 +6,7 @@
 
 #include "foundry/core/ct_error.hpp"
 #include "foundry/core/fixed_string.hpp"
+#include "foundry/backends/metal/entry.hpp"
 #include "foundry/dsl/dsl.hpp"
 #include "foundry/metal/metal.hpp"
 #include "foundry/runtime/executor.hpp"

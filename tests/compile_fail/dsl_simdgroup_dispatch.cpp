@@ -5,6 +5,7 @@
 #include <string>
 #include <string_view>
 
+#include <foundry/backends/metal/entry.hpp>
 #include <foundry/dsl/dsl.hpp>
 
 namespace fd = foundry;

@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include <boost/describe/class.hpp>
+#include <foundry/backends/metal/entry.hpp>
 #include <foundry/dsl/dsl.hpp>
 
 namespace fd = foundry;

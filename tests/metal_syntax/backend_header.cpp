@@ -32,5 +32,5 @@ void foundry_metal_syntax_backend_header() {
   [[maybe_unused]] const std::string& archive = be.binary_archive_status();
   be.release(b);
   std::unique_ptr<foundry::backend> any = foundry::metal_backend::make_backend();
-  [[maybe_unused]] const bool metal = any->code_target() == foundry::target::metal;
+  [[maybe_unused]] const foundry::entry_writer& entry = any->entry_points();
 }

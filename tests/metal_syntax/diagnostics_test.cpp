@@ -54,7 +54,7 @@ TEST(MetalDiagnostics, FindsTheLocationInsideNSErrorDescriptions) {
 
 TEST(MetalDiagnostics, ErrorNamesTheStageAndQuotesTheEmittedLine) {
   using K = first_alias;
-  const fd::kernel_source& src = fd::kernel_source_of<K, fd::target::metal>();
+  const fd::kernel_source& src = fd::kernel_source_of<K, fd::metal_backend::metal_entry>();
   // The first line that a stage emitted.
   const int lines = static_cast<int>(std::count(src.text.begin(), src.text.end(), '\n'));
   int line = 0;

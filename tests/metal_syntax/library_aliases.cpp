@@ -2,7 +2,7 @@
 // with the Metal backend — prepare (compile), pipeline lookup, binding and
 // dispatch — instantiated for the Metal target. The executor is target
 // independent; this checks that the Metal-specific paths (the Metal entry
-// points of kernel_source_of<K, target::metal>, the backend's compile and
+// points of metal_entry (backends/metal/entry.hpp), the backend's compile and
 // dispatch) compile for every alias. Compiled with -fsyntax-only only.
 #include <foundry/backends/metal/metal.hpp>
 #include <foundry/foundry.hpp>
@@ -18,7 +18,7 @@ void every_alias(foundry::executor& ex, foundry::type_list<Ks...>) {
   (
       [&] {
         [[maybe_unused]] const foundry::pipeline& p = ex.pipeline_for<Ks>();
-        [[maybe_unused]] const foundry::kernel_source& src = foundry::kernel_source_of<Ks, foundry::target::metal>();
+        [[maybe_unused]] const foundry::kernel_source& src = foundry::kernel_source_of<Ks, foundry::metal_backend::metal_entry>();
         const typename Ks::arguments args{};
         ex.dispatch<Ks>(args);
       }(),

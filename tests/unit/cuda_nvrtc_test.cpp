@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include <foundry/backends/cuda/entry.hpp>
 #include <foundry/backends/cuda/nvrtc.hpp>
 #include <foundry/foundry.hpp>
 #include <kernels/library.hpp>
@@ -71,7 +72,7 @@ std::vector<std::string> defined_objects(const std::string& image) {
 
 template <class... Ks>
 std::vector<fc::compile_input> cuda_inputs(fd::type_list<Ks...>) {
-  return {fc::compile_input{&fd::kernel_source_of<Ks, fd::target::cuda>(), Ks::name.view()}...};
+  return {fc::compile_input{&fd::kernel_source_of<Ks, fc::cuda_entry>(), Ks::name.view()}...};
 }
 
 TEST(CudaNvrtc, EveryLibraryAliasCompilesForSm90) {
@@ -107,7 +108,7 @@ using foundry::test_kernels::saxpy_text;
 TEST(CudaNvrtc, EntryPointAbi) {
   // Buffers are pointers, a params struct is a by-value P whose address the
   // body gets, builtins come from blockIdx/threadIdx.
-  const auto& s = fd::kernel_source_of<saxpy, fd::target::cuda>();
+  const auto& s = fd::kernel_source_of<saxpy, fc::cuda_entry>();
   EXPECT_EQ(s.entry_name, "saxpy");
   EXPECT_NE(s.text.find("extern \"C\" __global__ void saxpy(const device float* x, device float* y, "
                         "constant saxpy_params p) {\n  saxpy_body(x, y, &p, "
@@ -115,14 +116,14 @@ TEST(CudaNvrtc, EntryPointAbi) {
             std::string::npos)
       << s.text;
   // A fused kernel: scalars by value, threadgroup memory as __shared__.
-  const std::string_view e = fk::rmsnorm_gemv_f16::cuda_entry_source();
+  const std::string e = fc::cuda_entry{}.entry_point(fk::rmsnorm_gemv_f16::signature);
   EXPECT_NE(e.find("extern \"C\" __global__ void rmsnorm_gemv_f16("), std::string_view::npos) << e;
   EXPECT_NE(e.find("constant uint n"), std::string_view::npos) << e;
   EXPECT_EQ(e.find("constant uint& n"), std::string_view::npos) << e;
   EXPECT_NE(e.find("__shared__ alignas(16) float tg_rms_partial[32];"), std::string_view::npos) << e;
   EXPECT_NE(e.find("foundry_cuda_builtin::simdgroup_index_in_threadgroup()"), std::string_view::npos) << e;
   // The body is the same text on every target.
-  const std::string& fused = fd::kernel_source_of<fk::rmsnorm_gemv_f16, fd::target::cuda>().text;
+  const std::string& fused = fd::kernel_source_of<fk::rmsnorm_gemv_f16, fc::cuda_entry>().text;
   EXPECT_NE(fused.find(std::string(fk::rmsnorm_gemv_f16::body_source())), std::string::npos);
 
   fc::compile_options o;
@@ -192,7 +193,7 @@ TEST(CudaNvrtc, PreludeLayoutAndHalfConversionsCheckedByNvrtc) {
                                       fd::source_piece<"probe", saxpy_text>, fd::uses<"thread_position_in_grid">>;
   fd::kernel_source src;
   src.text = std::string(fd::preamble_source) + "\n" + std::string(probe::struct_source()) + "\n" + text + "\n" +
-             std::string(probe::cuda_entry_source());
+             fc::cuda_entry{}.entry_point(probe::signature);
   src.entry_name = "prelude_probe";
   fc::compile_options o;
   o.arch = kArch;
@@ -211,7 +212,7 @@ TEST(CudaNvrtc, PreludeLayoutAndHalfConversionsCheckedByNvrtc) {
 using foundry::test_kernels::broken_kernel;
 
 TEST(CudaNvrtc, CompileErrorNamesStageAndLine) {
-  const auto& src = fd::kernel_source_of<broken_kernel, fd::target::cuda>();
+  const auto& src = fd::kernel_source_of<broken_kernel, fc::cuda_entry>();
   fc::compile_options o;
   o.arch = kArch;
   const fc::compile_input in{&src, "broken_kernel"};
@@ -243,7 +244,7 @@ using mixed_vector_kernel = fd::fused_kernel<"mixed_vector_kernel", fk::gemv_dis
                                              mixed_vector_stage, fd::epi::store<"y">>;
 
 TEST(CudaNvrtc, PreludeErrorIsReportedAtTheKernelLine) {
-  const auto& src = fd::kernel_source_of<mixed_vector_kernel, fd::target::cuda>();
+  const auto& src = fd::kernel_source_of<mixed_vector_kernel, fc::cuda_entry>();
   fc::compile_options o;
   o.arch = kArch;
   const fc::compile_input in{&src, "mixed_vector_kernel"};
@@ -266,7 +267,7 @@ TEST(CudaNvrtc, DiskCacheStoresReusesAndRepairs) {
   o.arch = kArch;
   o.cache_dir = dir;
   o.extra = {"-DFOUNDRY_CACHE_TEST=" + std::to_string(::getpid())};  // a key no other run shares
-  const fc::compile_input in{&fd::kernel_source_of<saxpy, fd::target::cuda>(), "saxpy"};
+  const fc::compile_input in{&fd::kernel_source_of<saxpy, fc::cuda_entry>(), "saxpy"};
   const std::span<const fc::compile_input> one(&in, 1);
 
   const auto first = fc::compile(one, o).front();

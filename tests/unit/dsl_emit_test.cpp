@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 
 #include <boost/describe/class.hpp>
+#include <foundry/backends/cpu/entry.hpp>
+#include <foundry/backends/metal/entry.hpp>
 #include <foundry/dsl/dsl.hpp>
 #include <kernels/gemv/gemv.hpp>
 #include <kernels/policies/f16.hpp>
@@ -44,7 +46,7 @@ static_assert(saxpy::plan[1].mode == fd::access::read_write);
 
 TEST(DslEmit, StandaloneSaxpy) {
   fd::test::expect_golden("saxpy.metal", fd::metal_source<saxpy>());
-  const auto& cpu = fd::kernel_source_of<saxpy, fd::target::cpu>();
+  const auto& cpu = fd::kernel_source_of<saxpy, fd::cpu::cpu_entry>();
   EXPECT_EQ(cpu.entry_name, "saxpy__cpu");
   EXPECT_NE(cpu.text.find("saxpy_body((const device float*)L->args[0]"), std::string::npos);
 }
@@ -100,7 +102,7 @@ TEST(DslEmit, FusedPrologueMainEpilogues) {
 }
 
 TEST(DslEmit, LineMapNamesStages) {
-  const auto& src = fd::kernel_source_of<rms_gemv_silu>();
+  const auto& src = fd::kernel_source_of<rms_gemv_silu, fd::metal_backend::metal_entry>();
   int found = 0;
   for (int line = 1; line <= static_cast<int>(fd::count_lines(src.text)); ++line) {
     const auto text = src.line_text(line);

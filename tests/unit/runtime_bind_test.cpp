@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <foundry/backends/metal/entry.hpp>
 #include <foundry/runtime/executor.hpp>
 #include <kernels/library.hpp>
 
@@ -27,7 +28,7 @@ class fake_pipeline : public fd::pipeline {
 class mock_backend : public fd::backend {
  public:
   std::string_view name() const noexcept override { return "mock"; }
-  fd::target code_target() const noexcept override { return fd::target::metal; }
+  const fd::entry_writer& entry_points() const noexcept override { return entry_; }
   fd::buffer_info allocate(std::size_t bytes, fd::dtype type) override {
     return {std::calloc(bytes ? bytes : 1, 1), bytes, type, this};
   }
@@ -52,6 +53,9 @@ class mock_backend : public fd::backend {
               (const fd::pipeline&, std::span<const fd::bound_argument>, const fd::dispatch_size&, std::uint32_t),
               (override));
   void synchronize() override {}
+
+ private:
+  fd::metal_backend::metal_entry entry_;
 };
 
 using gemv = fd::kernels::gemv_f16;

@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include <foundry/backends/metal/entry.hpp>
 #include <foundry/dsl/source.hpp>
 #include <kernels/library.hpp>
 

@@ -16,11 +16,11 @@
 namespace foundry {
 
 /// What the executor needs to know about an allocated buffer.
-/// `native` is the backend's handle (a host pointer on the CPU backend, a
-/// `CUdeviceptr` on CUDA, an `MTL::Buffer*` on Metal); `bytes` is the
-/// allocation size in bytes; `type` the element type it was created with;
-/// `backend` identifies the backend that owns it (so a CPU buffer cannot be
-/// bound to a CUDA dispatch).
+/// `native` is the owning backend's own handle (each backend's `allocate`
+/// says what it is); `bytes` is the allocation size in bytes; `type` the
+/// element type it was created with; `backend` identifies the backend that
+/// owns it (so a buffer of one backend cannot be bound to a dispatch on
+/// another).
 struct buffer_info {
   void* native = nullptr;
   std::size_t bytes = 0;

@@ -45,8 +45,8 @@ constexpr int builtin_position(std::string_view name) noexcept {
   return -1;
 }
 
-/// SIMD-group width assumed by every Foundry target (Apple GPUs, NVIDIA
-/// warps, the CPU backend).
+/// SIMD-group width assumed by every Foundry target (as on Apple GPUs;
+/// every backend provides it).
 inline constexpr unsigned simdgroup_width = 32;
 
 }  // namespace foundry

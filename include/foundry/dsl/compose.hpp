@@ -16,15 +16,13 @@
 ///     } // end stage rms_norm
 ///     ...
 ///   }
-///   [[kernel]] void <name>(<arguments with [[buffer(i)]]>, <builtins with attributes>) {
-///     threadgroup float tg_partial[32];      // threadgroup memory, declared here
-///     <name>_body(...);
-///   }
 ///
-/// The body is target-neutral; only the entry point differs per target
-/// (`kernel_source_of<K, target>()`): Metal's `[[kernel]]` above, the CPU
-/// backend's `<name>__cpu(launch, thread)`, and CUDA's
-/// `extern "C" __global__ void <name>(...)` (docs/cuda-backend.md).
+/// The body is target-neutral. The kernel also publishes its `signature`
+/// (signature.hpp: argument rows, threadgroup arrays, the builtins the body
+/// takes); each backend writes its own entry point from it
+/// (`backends/<target>/entry.hpp`), which declares the threadgroup memory
+/// and calls the body. `kernel_source_of<K, Writer>()` (source.hpp) joins
+/// the pieces into one translation unit.
 ///
 /// Compile-time checks (each a `static_assert` whose message names the
 /// kernel, the stage and the conflict): two stages declaring one argument
@@ -35,6 +33,7 @@
 /// threadgroup memory over 32 KiB; SIMD-group functions with a threads per
 /// threadgroup that is not a multiple of 32; an unknown `$name` in a snippet.
 
+#include <array>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -48,6 +47,7 @@
 #include "foundry/dsl/builtins.hpp"
 #include "foundry/dsl/dispatch.hpp"
 #include "foundry/dsl/port.hpp"
+#include "foundry/dsl/signature.hpp"
 #include "foundry/dsl/source_piece.hpp"
 #include "foundry/dsl/stage.hpp"
 #include "foundry/metal/struct.hpp"
@@ -388,13 +388,44 @@ struct fused_kernel {
   static_assert(ct_check<error_text::view().empty()>.template emit<error_text::fixed()>());
   static constexpr bool valid = error_text::view().empty();
 
+  /// Compile-time facts beyond the check, gathered in one evaluation.
+  struct facts_t {
+    unsigned threadgroup_bytes = 0;
+    bool uses_simdgroups = false;
+    std::array<bool, builtins.size()> builtin_used{};  ///< some stage uses `$<builtin>`
+  };
+  static constexpr facts_t facts = [] {
+    const comp c;
+    facts_t f;
+    f.threadgroup_bytes = c.threadgroup_bytes();
+    for (std::size_t i = 0; i < c.stages.size(); ++i) f.uses_simdgroups |= c.stage_uses_simdgroups(i);
+    if (valid) {
+      std::string error;
+      for (std::size_t s = 0; s < c.stages.size(); ++s) c.substitute(s, nullptr, error, f.builtin_used.data());
+    }
+    return f;
+  }();
+  static constexpr std::size_t builtin_count = [] {
+    std::size_t n = 0;
+    for (bool u : facts.builtin_used) n += u;
+    return n;
+  }();
+  /// The builtins the body takes, in `builtins` order.
+  static constexpr std::array<builtin_info, builtin_count> used_builtins = [] {
+    std::array<builtin_info, builtin_count> out{};
+    std::size_t n = 0;
+    for (std::size_t b = 0; b < builtins.size(); ++b)
+      if (facts.builtin_used[b]) out[n++] = builtins[b];
+    return out;
+  }();
+  using threadgroup_list = concat_t<typename stage_traits<Stages>::threadgroup...>;
+
   struct body_gen {
     static constexpr std::string text() {
       if constexpr (!valid) {
         return {};
       } else {
         const comp c;
-        bool used[builtins.size()]{};
         std::string error;
         std::string blocks;
         for (std::size_t s = 0; s < c.stages.size(); ++s) {
@@ -404,67 +435,26 @@ struct fused_kernel {
           const std::string sname(c.stages[s].name);
           blocks += "  { // stage " + sname + " (" + std::string(to_string(c.stages[s].role)) + ")\n";
           std::string snippet;
-          c.substitute(s, &snippet, error, used);
+          c.substitute(s, &snippet, error, nullptr);
           detail::indent_into(blocks, snippet, "    ");
           blocks += "  } // end stage " + sname + "\n";
         }
-        // Signature parameters: arguments, threadgroup pointers, used builtins.
-        std::string params, call, entry_params, entry_decls, cpu_call, cuda_params, cuda_call, cuda_decls;
-        auto sep = [](std::string& s) { if (!s.empty()) s += ", "; };
+        // Parameters: arguments, threadgroup pointers, used builtins.
+        std::string params;
+        auto sep = [&params] { if (!params.empty()) params += ", "; };
         for (std::size_t i = 0; i < table::size; ++i) {
-          const binding& b = table::plan[i];
-          const std::string slot = "L->args[" + to_text(table::indices[i]) + "]";
-          sep(params); params += table::parameter(i);
-          sep(call); call += std::string(b.name);
-          sep(entry_params);
-          entry_params += table::parameter(i) + " [[buffer(" + to_text(table::indices[i]) + ")]]";
-          sep(cpu_call);
-          const std::string decl = table::parameter(i);
-          const std::string type = decl.substr(0, decl.size() - b.name.size() - 1);
-          if (b.kind == arg_kind::bytes && type.back() == '&')
-            cpu_call += "*(" + type.substr(0, type.size() - 1) + "*)" + slot;
-          else
-            cpu_call += "(" + type + ")" + slot;
-          // CUDA: bytes arguments are by-value kernel parameters.
-          sep(cuda_params); sep(cuda_call);
-          if (b.kind == arg_kind::bytes && (type.back() == '&' || type.back() == '*')) {
-            cuda_params += type.substr(0, type.size() - 1) + " " + std::string(b.name);
-            cuda_call += (type.back() == '*' ? "&" : "") + std::string(b.name);
-          } else {
-            cuda_params += decl;
-            cuda_call += std::string(b.name);
-          }
+          sep();
+          params += table::parameter(i);
         }
-        unsigned tg_offset = 0;
         for (const auto& g : c.tgs) {
-          const std::string n = "tg_" + std::string(g.name);
-          const std::string t = "threadgroup " + std::string(g.type) + "*";
-          sep(params); params += t + " " + n;
-          sep(call); call += n;
-          sep(cpu_call); cpu_call += "(" + t + ")(T->threadgroup_memory + " + to_text(tg_offset) + ")";
-          tg_offset += (g.bytes + 15u) & ~15u;
-          entry_decls += "  threadgroup " + std::string(g.type) + " " + n + "[" + to_text(g.count) + "];\n";
-          sep(cuda_call); cuda_call += n;
-          cuda_decls += "  __shared__ alignas(16) " + std::string(g.type) + " " + n + "[" + to_text(g.count) + "];\n";
+          sep();
+          params += "threadgroup " + std::string(g.type) + "* tg_" + std::string(g.name);
         }
-        for (std::size_t b = 0; b < builtins.size(); ++b) {
-          if (!used[b]) continue;
-          const std::string n(builtins[b].name);
-          sep(params); params += std::string(builtins[b].type) + " " + n;
-          sep(call); call += n;
-          sep(entry_params); entry_params += std::string(builtins[b].type) + " " + n + " [[" + n + "]]";
-          sep(cpu_call); cpu_call += "T->" + n;
-          sep(cuda_call); cuda_call += "foundry_cuda_builtin::" + n + "()";
+        for (const builtin_info& b : used_builtins) {
+          sep();
+          params += std::string(b.type) + " " + std::string(b.name);
         }
-        const std::string kname(Name.view());
-        return "ALWAYS_INLINE void " + kname + "_body(" + params + ") {\n" + blocks + "}\n" +
-               '\x01' + "[[kernel]] void " + kname + "(" + entry_params + ") {\n" + entry_decls +
-               "  " + kname + "_body(" + call + ");\n}\n" + '\x01' +
-               "extern \"C\" void " + kname +
-               "__cpu(const foundry_cpu_launch* L, const foundry_cpu_thread* T) {\n  " + kname +
-               "_body(" + cpu_call + ");\n}\n" + '\x01' +
-               "extern \"C\" __global__ void " + kname + "(" + cuda_params + ") {\n" + cuda_decls + "  " +
-               kname + "_body(" + cuda_call + ");\n}\n";
+        return "ALWAYS_INLINE void " + std::string(Name.view()) + "_body(" + params + ") {\n" + blocks + "}\n";
       }
     }
   };
@@ -473,28 +463,16 @@ struct fused_kernel {
   /// Binding plan, one row per argument in declaration order.
   static constexpr const auto& plan = table::plan;
   /// Threadgroup memory the kernel declares, in bytes.
-  static constexpr unsigned threadgroup_memory_bytes = comp().threadgroup_bytes();
+  static constexpr unsigned threadgroup_memory_bytes = facts.threadgroup_bytes;
   /// True when some stage uses SIMD-group functions.
-  static constexpr bool uses_simdgroups = [] {
-    const comp c;
-    for (std::size_t i = 0; i < c.stages.size(); ++i)
-      if (c.stage_uses_simdgroups(i)) return true;
-    return false;
-  }();
+  static constexpr bool uses_simdgroups = facts.uses_simdgroups;
   /// The generated, target-neutral body function `<name>_body(...)`.
-  static constexpr std::string_view body_source() noexcept { return part(0); }
-  /// The Metal `[[kernel]]` entry point, declaring threadgroup memory and
-  /// calling the body.
-  static constexpr std::string_view metal_entry_source() noexcept { return part(1); }
-  /// The CPU backend's entry point `extern "C" void <name>__cpu(launch, thread)`
-  /// (see `backends/cpu/abi.h`).
-  static constexpr std::string_view cpu_entry_source() noexcept { return part(2); }
-  /// The CUDA entry point `extern "C" __global__ void <name>(...)`: buffers
-  /// as pointers, bytes arguments by value, threadgroup memory as
-  /// `__shared__` arrays (see docs/cuda-backend.md).
-  static constexpr std::string_view cuda_entry_source() noexcept { return part(3); }
-  /// The CPU entry symbol name.
-  static constexpr auto cpu_entry_name = Name + fixed_string("__cpu");
+  static constexpr std::string_view body_source() noexcept { return frozen_text<body_gen>::view(); }
+  /// The target-neutral signature each backend writes its entry point from
+  /// (`signature.hpp`).
+  static constexpr kernel_signature signature{
+      Name.view(), detail::static_span(detail::argument_rows<argument_list>::value),
+      detail::static_span(detail::threadgroup_rows<threadgroup_list>::value), detail::static_span(used_builtins)};
 
   /// The described struct definitions this kernel needs, in dependency order.
   static constexpr std::string_view struct_source() noexcept {
@@ -502,11 +480,6 @@ struct fused_kernel {
   }
 
  private:
-  static constexpr std::string_view part(int i) noexcept {
-    std::string_view all = frozen_text<body_gen>::view();
-    for (; i > 0; --i) all = all.substr(all.find('\x01') + 1);
-    return all.substr(0, all.find('\x01'));
-  }
   template <class L>
   struct struct_defs;
   template <class... Ts>

@@ -4,8 +4,8 @@
 /// computed from its arguments at run time.
 ///
 /// Units are explicit: `threadgroups_per_grid` counts threadgroups (Metal's
-/// `dispatchThreadgroups`, CUDA's grid), `threads_per_threadgroup` counts
-/// threads (CUDA's block). A grid counted in threads is never passed around.
+/// `dispatchThreadgroups`), `threads_per_threadgroup` counts threads. A grid
+/// counted in threads is never passed around.
 ///
 /// Sizes come from arguments by name: `size_arg<"n">` reads scalar argument
 /// `n`; `size_field<"p", &Params::rows>` reads a field of params argument
@@ -41,7 +41,7 @@ struct dispatch_size {
 };
 
 /// Largest threadgroup Foundry dispatches, in threads (Metal's
-/// `maxTotalThreadsPerThreadgroup` on Apple GPUs, CUDA's block limit).
+/// `maxTotalThreadsPerThreadgroup` on Apple GPUs; no target allows more).
 inline constexpr std::uint32_t max_threads_per_threadgroup = 1024;
 
 /// Checks a dispatch: non-empty grid, 1…1024 threads per threadgroup, and a

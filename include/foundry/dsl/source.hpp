@@ -4,18 +4,22 @@
 /// run time, with a line map from emitted lines back to their origin.
 ///
 /// Order: Foundry's preamble, policy helpers, struct definitions, helper
-/// sources, the generated body, the entry point of the requested target.
+/// sources, the generated body (together the target-neutral part), then the
+/// entry point a backend's `entry_writer` writes from the kernel's signature.
 /// Helper pieces are `std::string_view`s with static storage (embedded
 /// `.metal` files); they are concatenated here rather than in a constant
 /// expression because constant evaluation of large text is slow.
 
+#include <concepts>
 #include <cstddef>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "foundry/core/ct_text.hpp"
 #include "foundry/core/type_list.hpp"
+#include "foundry/dsl/signature.hpp"
 
 namespace foundry {
 
@@ -67,12 +71,13 @@ using namespace metal;
 #endif
 )";
 
-/// Code targets a kernel can be emitted for (entry points differ only).
-enum class target { metal, cpu, cuda };
-
 namespace detail {
 class source_builder {
  public:
+  source_builder() = default;
+  /// Continues a translation unit built by another builder.
+  explicit source_builder(kernel_source base)
+      : out_(std::move(base)), line_(static_cast<int>(count_lines(out_.text)) + 1) {}
   void add(std::string_view text, std::string origin) {
     if (text.empty()) return;
     const int first = line_;
@@ -117,10 +122,11 @@ void add_pieces(source_builder& b, type_list<Pieces...>) {
 }
 }  // namespace detail
 
-/// The complete translation unit of kernel `K` for target `T`, built on
-/// first use and cached for the life of the process (thread-safe).
-template <class K, target T = target::metal>
-const kernel_source& kernel_source_of() {
+/// The target-neutral part of kernel `K`'s translation unit (everything but
+/// the entry point), built on first use and cached for the life of the
+/// process (thread-safe).
+template <class K>
+const kernel_source& neutral_source_of() {
   static const kernel_source src = [] {
     detail::source_builder b;
     b.add(preamble_source, "preamble");
@@ -128,25 +134,29 @@ const kernel_source& kernel_source_of() {
     b.add(K::struct_source(), "struct definitions");
     detail::add_pieces(b, typename K::helper_pieces{});
     b.add_generated(K::body_source());
-    if constexpr (T == target::metal)
-      b.add(K::metal_entry_source(), "entry point");
-    else if constexpr (T == target::cpu)
-      b.add(K::cpu_entry_source(), "entry point");
-    else
-      b.add(K::cuda_entry_source(), "entry point");
-    kernel_source s = b.take();
-    s.entry_name = T == target::cpu ? std::string(K::cpu_entry_name.view())
-                                    : std::string(K::name.view());
-    return s;
+    return b.take();
   }();
   return src;
 }
 
-/// The Metal translation unit of kernel `K` (what `newLibraryWithSource`
-/// compiles; what `foundry-emit` writes for `xcrun metal`).
+/// Kernel `K`'s complete translation unit with the entry point `writer`
+/// writes from `K::signature` (built anew on every call).
 template <class K>
-const std::string& metal_source() {
-  return kernel_source_of<K, target::metal>().text;
+kernel_source make_kernel_source(const entry_writer& writer) {
+  detail::source_builder b(neutral_source_of<K>());
+  b.add(writer.entry_point(K::signature), "entry point");
+  kernel_source s = b.take();
+  s.entry_name = writer.entry_name(K::signature);
+  return s;
+}
+
+/// Kernel `K`'s complete translation unit for the target whose entry writer
+/// is `Writer` (a backend's, from `backends/<target>/entry.hpp`), built
+/// on first use and cached for the life of the process (thread-safe).
+template <class K, std::derived_from<entry_writer> Writer>
+const kernel_source& kernel_source_of() {
+  static const kernel_source src = make_kernel_source<K>(Writer{});
+  return src;
 }
 
 }  // namespace foundry

@@ -1,8 +1,8 @@
 #pragma once
 /// @file standalone.hpp
 /// Standalone kernels: a hand-written Metal body plus a described argument
-/// struct; the argument list, the entry points and the binding plan are
-/// generated from the struct.
+/// struct; the argument list, the signature (from which each backend writes
+/// its entry point) and the binding plan are generated from the struct.
 ///
 ///   struct saxpy_args {
 ///     foundry::input<float> x;
@@ -25,6 +25,7 @@
 /// argument value is the struct itself.
 
 #include <boost/describe/members.hpp>
+#include <array>
 #include <cstddef>
 #include <string>
 #include <string_view>
@@ -36,6 +37,7 @@
 #include "foundry/dsl/arg_list.hpp"
 #include "foundry/dsl/builtins.hpp"
 #include "foundry/dsl/dispatch.hpp"
+#include "foundry/dsl/signature.hpp"
 #include "foundry/dsl/source_piece.hpp"
 #include "foundry/metal/struct.hpp"
 
@@ -112,79 +114,30 @@ struct standalone_kernel {
       return defs + "#define FOUNDRY_KERNEL_ARGS " + params + "\n";
     }
   };
-  struct entry_gen {
-    static constexpr std::string text() {
-      if (!valid) return {};  // the static_assert above already reported why
-      std::string entry, call, cpu_call, cuda_params, cuda_call;
-      for (std::size_t i = 0; i < table::size; ++i) {
-        const binding& b = table::plan[i];
-        const std::string decl = table::parameter(i);
-        const std::string type = decl.substr(0, decl.size() - b.name.size() - 1);
-        const std::string slot = "L->args[" + to_text(table::indices[i]) + "]";
-        entry += (i ? ", " : "") + decl + " [[buffer(" + to_text(table::indices[i]) + ")]]";
-        call += (i ? ", " : "") + std::string(b.name);
-        if (i) cpu_call += ", ";
-        if (b.kind == arg_kind::bytes && type.back() == '&')
-          cpu_call += "*(" + type.substr(0, type.size() - 1) + "*)" + slot;
-        else
-          cpu_call += "(" + type + ")" + slot;
-        // CUDA: bytes arguments are by-value kernel parameters.
-        if (i) {
-          cuda_params += ", ";
-          cuda_call += ", ";
-        }
-        if (b.kind == arg_kind::bytes && (type.back() == '&' || type.back() == '*')) {
-          cuda_params += type.substr(0, type.size() - 1) + " " + std::string(b.name);
-          cuda_call += (type.back() == '*' ? "&" : "") + std::string(b.name);
-        } else {
-          cuda_params += decl;
-          cuda_call += std::string(b.name);
-        }
-      }
-      for (auto n : Uses::names) {
-        const std::string s(n), t(builtins[static_cast<std::size_t>(builtin_position(n))].type);
-        entry += ", " + t + " " + s + " [[" + s + "]]";
-        call += ", " + s;
-        cpu_call += ", T->" + s;
-        cuda_call += ", foundry_cuda_builtin::" + s + "()";
-      }
-      const std::string k(Name.view());
-      return "[[kernel]] void " + k + "(" + entry + ") {\n  " + k + "_body(" + call + ");\n}\n" +
-             '\x01' + "extern \"C\" void " + k +
-             "__cpu(const foundry_cpu_launch* L, const foundry_cpu_thread* T) {\n  " + k +
-             "_body(" + cpu_call + ");\n}\n" + '\x01' + "extern \"C\" __global__ void " + k + "(" +
-             cuda_params + ") {\n  " + k + "_body(" + cuda_call + ");\n}\n";
-    }
-  };
-  static constexpr std::string_view entries() noexcept { return frozen_text<entry_gen>::view(); }
+  /// The builtins the body takes, in `uses` order (unknown names, already
+  /// reported by the static_assert above, are left out).
+  static constexpr auto used_builtins = [] {
+    std::array<builtin_info, Uses::names.size()> out{};
+    for (std::size_t i = 0; i < out.size(); ++i)
+      if (const int b = builtin_position(Uses::names[i]); b >= 0) out[i] = builtins[static_cast<std::size_t>(b)];
+    return out;
+  }();
 
  public:
   static constexpr const auto& plan = table::plan;
   static constexpr unsigned threadgroup_memory_bytes = 0;
   static constexpr bool uses_simdgroups = Piece::text.find("simd_") != std::string_view::npos;
-  static constexpr auto cpu_entry_name = Name + fixed_string("__cpu");
   /// Struct definitions plus `#define FOUNDRY_KERNEL_ARGS <parameter list>`.
   static constexpr std::string_view struct_source() noexcept {
     return frozen_text<struct_defs<params_structs_t<argument_list>>>::view();
   }
+  /// Empty: the body is the hand-written piece (one of `helper_pieces`).
   static constexpr std::string_view body_source() noexcept { return {}; }
-  static constexpr std::string_view metal_entry_source() noexcept {
-    return entries().substr(0, entries().find('\x01'));
-  }
-  static constexpr std::string_view cpu_entry_source() noexcept { return entry_part(1); }
-  /// `extern "C" __global__ void <name>(...)` (see docs/cuda-backend.md).
-  static constexpr std::string_view cuda_entry_source() noexcept { return entry_part(2); }
-
- private:
-  static constexpr std::string_view entry_part(int i) noexcept {
-    std::string_view all = entries();
-    for (; i > 0; --i) {
-      const auto sep = all.find('\x01');
-      if (sep == std::string_view::npos) return {};
-      all = all.substr(sep + 1);
-    }
-    return all.substr(0, all.find('\x01'));
-  }
+  /// The target-neutral signature each backend writes its entry point from
+  /// (`signature.hpp`): the described arguments and the `uses` builtins.
+  static constexpr kernel_signature signature{Name.view(),
+                                              detail::static_span(detail::argument_rows<argument_list>::value),
+                                              {}, detail::static_span(used_builtins)};
 };
 
 }  // namespace foundry

@@ -17,6 +17,7 @@
 #include "foundry/dsl/arguments.hpp"
 #include "foundry/dsl/buffer_ref.hpp"
 #include "foundry/dsl/dispatch.hpp"
+#include "foundry/dsl/signature.hpp"
 #include "foundry/dsl/source.hpp"
 
 namespace foundry {
@@ -53,8 +54,10 @@ class backend {
   virtual ~backend() = default;
   /// Short name: "cpu", "cuda", "metal".
   virtual std::string_view name() const noexcept = 0;
-  /// Which entry point the composer must emit for this backend.
-  virtual target code_target() const noexcept = 0;
+  /// Writes this target's entry points from kernel signatures (its
+  /// `backends/<target>/entry.hpp`); the executor appends the entry point to
+  /// each kernel's target-neutral source before calling `compile`.
+  virtual const entry_writer& entry_points() const noexcept = 0;
 
   /// Allocates `bytes` bytes tagged with element type `type`. Throws
   /// `foundry::error` when out of memory.

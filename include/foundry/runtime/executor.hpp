@@ -74,9 +74,11 @@ class executor {
   /// call (one compiler invocation on the CPU backend).
   template <class... Ks>
   void prepare() {
+    std::vector<kernel_source> sources;
+    sources.reserve(sizeof...(Ks));  // requests point into it: no reallocation
     std::vector<compile_request> reqs;
     std::vector<std::size_t> slots;
-    (add_request<Ks>(reqs, slots), ...);
+    (add_request<Ks>(sources, reqs, slots), ...);
     compile_batch(reqs, slots);
   }
 
@@ -119,15 +121,15 @@ class executor {
   double compile_seconds() const noexcept { return compile_seconds_; }
 
  private:
+  /// Adds `K`'s translation unit, with the backend's entry point, to the
+  /// batch unless `K` is compiled already (or already in the batch).
   template <class K>
-  void add_request(std::vector<compile_request>& reqs, std::vector<std::size_t>& slots) {
+  void add_request(std::vector<kernel_source>& sources, std::vector<compile_request>& reqs,
+                   std::vector<std::size_t>& slots) {
     const std::size_t slot = detail::kernel_slot<K>();
     if (slot < by_type_.size() && by_type_[slot]) return;
-    const target t = backend_->code_target();
-    const kernel_source& src = t == target::cpu    ? kernel_source_of<K, target::cpu>()
-                               : t == target::cuda ? kernel_source_of<K, target::cuda>()
-                                                   : kernel_source_of<K, target::metal>();
-    reqs.push_back({&src, K::name.view()});
+    sources.push_back(make_kernel_source<K>(backend_->entry_points()));
+    reqs.push_back({&sources.back(), K::name.view()});
     slots.push_back(slot);
   }
   void compile_batch(const std::vector<compile_request>& reqs, const std::vector<std::size_t>& slots) {

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "foundry/backends/cpu/dispatch.hpp"
+#include "foundry/backends/cpu/entry.hpp"
 #include "foundry/backends/cpu/host_compiler.hpp"
 #include "foundry/backends/cpu/jit.hpp"
 #include "foundry/core/errors.hpp"
@@ -53,7 +54,7 @@ class cpu_backend final : public backend {
   explicit cpu_backend(backend_options o = {}) : opts_(std::move(o)) { check_host_compiler(opts_.jit); }
 
   std::string_view name() const noexcept override { return "cpu"; }
-  target code_target() const noexcept override { return target::cpu; }
+  const entry_writer& entry_points() const noexcept override { return entry_; }
 
   /// Host memory, 64-byte aligned (cache lines; enough for every Metal type).
   buffer_info allocate(std::size_t bytes, dtype type) override {
@@ -120,6 +121,7 @@ class cpu_backend final : public backend {
 
  private:
   backend_options opts_;
+  cpu_entry entry_;
   std::vector<void*> table_;
 };
 

@@ -44,6 +44,7 @@
 #include <vector>
 
 #include "foundry/backends/cuda/api.hpp"
+#include "foundry/backends/cuda/entry.hpp"
 #include "foundry/backends/cuda/nvrtc.hpp"
 #include "foundry/core/errors.hpp"
 #include "foundry/dsl/source.hpp"
@@ -190,7 +191,7 @@ class cuda_backend final : public backend {
   }
 
   std::string_view name() const noexcept override { return "cuda"; }
-  target code_target() const noexcept override { return target::cuda; }
+  const entry_writer& entry_points() const noexcept override { return entry_; }
 
   /// Device memory (cuMemAlloc: 256-byte aligned).
   buffer_info allocate(std::size_t bytes, dtype type) override {
@@ -237,8 +238,8 @@ class cuda_backend final : public backend {
       if (r.source->text.find("extern \"C\" __global__ void " + e + "(") == std::string::npos)
         throw error("foundry cuda: the source of kernel '" + std::string(r.kernel) +
                     "' has no CUDA entry point `extern \"C\" __global__ void " + e +
-                    "(...)`: it was emitted for another target (a backend whose code_target() is target::cuda "
-                    "compiles kernel_source_of<K, target::cuda>())");
+                    "(...)`: it was emitted for another target (compile kernel_source_of<K, cuda::cuda_entry>(), "
+                    "or a source whose entry point cuda_entry wrote)");
       inputs.push_back({r.source, r.kernel});
     }
     const auto images = cuda::compile(inputs, opts_.compile);
@@ -418,6 +419,7 @@ class cuda_backend final : public backend {
   }
 
   backend_options opts_;
+  cuda_entry entry_;
   const driver_api& d_;
   api::CUdevice device_ = 0;
   api::CUcontext ctx_ = nullptr;

@@ -51,6 +51,7 @@
 #include <vector>
 
 #include "foundry/backends/metal/diagnostics.hpp"
+#include "foundry/backends/metal/entry.hpp"
 #include "foundry/backends/metal/hazards.hpp"
 #include "foundry/backends/metal/options.hpp"
 #include "foundry/core/errors.hpp"
@@ -224,7 +225,7 @@ class backend final : public foundry::backend {
   }
 
   std::string_view name() const noexcept override { return "metal"; }
-  target code_target() const noexcept override { return target::metal; }
+  const entry_writer& entry_points() const noexcept override { return entry_; }
 
   // --- buffers ----------------------------------------------------------------
 
@@ -592,6 +593,7 @@ class backend final : public foundry::backend {
   }
 
   backend_options opts_;
+  metal_entry entry_;
   detail::owned<MTL::Device> device_;
   detail::owned<MTL::CommandQueue> queue_;
   detail::owned<MTL::CompileOptions> compile_options_;

@@ -1,0 +1,45 @@
+#pragma once
+/// @file entry.hpp
+/// The CPU backend's entry point, written from a kernel's signature
+/// (dsl/signature.hpp) after the ABI of abi.h:
+///
+///   extern "C" void <name>__cpu(const foundry_cpu_launch* L, const foundry_cpu_thread* T) {
+///     <name>_body((const device float*)L->args[0],       // buffer at index 0
+///                 *(constant uint*)L->args[2],             // scalar: its bytes
+///                 (threadgroup float*)(T->threadgroup_memory + 0),
+///                 T->thread_position_in_grid);             // builtins, precomputed
+///   }
+///
+/// Threadgroup arrays are carved out of the thread's threadgroup arena at
+/// the signature's offsets; `L->threadgroup_memory_bytes` covers them all.
+
+#include <string>
+
+#include "foundry/core/ct_text.hpp"
+#include "foundry/dsl/signature.hpp"
+
+namespace foundry::cpu {
+
+/// Writes `extern "C" void <name>__cpu(L, T)` (see the file comment).
+class cpu_entry final : public entry_writer {
+ public:
+  std::string entry_name(const kernel_signature& s) const override { return std::string(s.name) + "__cpu"; }
+
+  std::string entry_point(const kernel_signature& s) const override {
+    auto argument = [](const signature_argument& a) {
+      const std::string slot = "L->args[" + to_text(a.index) + "]";
+      std::string type = a.type();
+      // A `constant T&` parameter gets the bytes the slot points at.
+      if (a.kind == arg_kind::bytes && !a.by_pointer) return "*(" + type.substr(0, type.size() - 1) + "*)" + slot;
+      return "(" + type + ")" + slot;
+    };
+    auto threadgroup = [](const signature_threadgroup& g) {
+      return "(threadgroup " + std::string(g.type) + "*)(T->threadgroup_memory + " + to_text(g.offset) + ")";
+    };
+    auto builtin = [](const builtin_info& b) { return "T->" + std::string(b.name); };
+    return "extern \"C\" void " + entry_name(s) + "(const foundry_cpu_launch* L, const foundry_cpu_thread* T) {\n" +
+           body_call(s, argument, threadgroup, builtin) + "}\n";
+  }
+};
+
+}  // namespace foundry::cpu
