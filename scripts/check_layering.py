@@ -17,7 +17,8 @@ its file may not look. The layers, lowest first (docs: /shared/README.md,
   runtime   include/foundry/runtime/
   backends  include/foundry/backends/common/ (shared by every backend) and
             include/foundry/backends/<target>/ (one folder per target)
-  umbrella  include/foundry/foundry.hpp
+  umbrella  include/foundry/foundry.hpp (may also include the portable Metal
+            entry writer, backends/metal/entry.hpp)
   kernels   kernels/common/ (hooks, row dots and helpers shared by families)
             and kernels/<family>/
 
@@ -57,7 +58,10 @@ ALLOWED: dict[str, set[str]] = {
     "runtime": {"core", "metal", "dsl"},
     "backends/common": {"core", "metal", "dsl", "runtime"},
     "backends/*": {"core", "metal", "dsl", "runtime", "backends/common"},
-    "umbrella": {"core", "metal", "dsl", "runtime"},
+    # The umbrella also brings the Metal entry writer (backends/metal/entry.hpp,
+    # portable C++, no metal-cpp), so `metal_source<K>()` works with only
+    # <foundry/foundry.hpp>.
+    "umbrella": {"core", "metal", "dsl", "runtime", "backends/metal"},
     "kernels/common": {"core", "metal", "dsl", "quant", "embedded"},
     "kernels/*": {"core", "metal", "dsl", "quant", "embedded", "kernels/common", "kernels/*"},
 }
