@@ -120,12 +120,12 @@ struct gemv_row_major {
   using arguments = detail::gemv_arguments<policy, Batched>;
   using produces = detail::gemv_ports<Batched>;
 
-  static constexpr std::string emit() {
-    const std::string P(policy::metal_name);
-    const std::string wpb = to_text(policy::weights_per_block);
-    const std::string C = to_text(Chunk);
-    const std::string x = Batched ? "xb" : "$x";
-    std::string affine_chunk, affine_one, scales = "$w";  // unused without a scale plane
+  static constexpr ct_string emit() {
+    const ct_string P(policy::metal_name);
+    const ct_string wpb = to_text(policy::weights_per_block);
+    const ct_string C = to_text(Chunk);
+    const ct_string x = Batched ? "xb" : "$x";
+    ct_string affine_chunk, affine_one, scales = "$w";  // unused without a scale plane
     if (policy::has_scale) scales = "$w_scales + (ulong)$row * blocks * " + to_text(policy::scale_bytes) + "u";
     if (policy::has_affine) {
       affine_chunk = "    float xs = 0.0f;\n"
@@ -134,7 +134,7 @@ struct gemv_row_major {
       affine_one = " + " + P + "::load_affine(ws, b) * xv[0]";
     }
     // The tail loop only exists where k need not be a multiple of Chunk.
-    std::string tail;
+    ct_string tail;
     if (policy::weights_per_block % Chunk != 0)
       tail = "  for (uint k1 = ($k / " + C + "u) * " + C + "u + $thread_index_in_simdgroup; k1 < $k; k1 += 32u) {\n"
              "    float xv[1] = {" + Hook::load_input(x, "k1") + "};\n"
@@ -145,7 +145,7 @@ struct gemv_row_major {
            "u + $simdgroup_index_in_threadgroup;\n"
            "$row_active = $row < $n;\n"
            "$writer = $row_active && $thread_index_in_simdgroup == 0u;\n" +
-           std::string(Batched ? detail::gemv_batch_lines : "") +
+           ct_string(Batched ? detail::gemv_batch_lines : "") +
            "float acc = 0.0f;\n"
            "if ($row_active) {\n"
            "  const uint blocks = $k / " + wpb + "u;\n"
@@ -175,9 +175,9 @@ struct store_indexed {
   static constexpr stage_role role = stage_role::epilogue;
   using arguments = type_list<arg<Out, output<float, min_elements<Size>>>>;
   using consumes = type_list<port<Index, std::uint32_t>, port<"writer", bool>, port<Value, float>>;
-  static constexpr std::string emit() {
-    return "if ($writer) $" + std::string(Out.view()) + "[$" + std::string(Index.view()) + "] = $" +
-           std::string(Value.view()) + ";";
+  static constexpr ct_string emit() {
+    return "if ($writer) $" + ct_string(Out.view()) + "[$" + ct_string(Index.view()) + "] = $" +
+           ct_string(Value.view()) + ";";
   }
 };
 
@@ -196,9 +196,9 @@ struct add_residual {
   using arguments = type_list<arg<Residual, input<float, min_elements<Size>>>>;
   using consumes = type_list<port<Index, std::uint32_t>, port<"row_active", bool>>;
   using updates = type_list<port<Value, float>>;
-  static constexpr std::string emit() {
-    return "if ($row_active) $" + std::string(Value.view()) + " += $" + std::string(Residual.view()) + "[$" +
-           std::string(Index.view()) + "];";
+  static constexpr ct_string emit() {
+    return "if ($row_active) $" + ct_string(Value.view()) + " += $" + ct_string(Residual.view()) + "[$" +
+           ct_string(Index.view()) + "];";
   }
 };
 

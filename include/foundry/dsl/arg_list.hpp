@@ -78,18 +78,18 @@ struct arg_table<type_list<As...>> {
   static constexpr std::array<std::string_view, size> names = {As::name.view()...};
 
   /// Empty when the list is valid, else a message naming the conflict.
-  static constexpr std::string error() {
+  static constexpr ct_string error() {
     constexpr int fixed[] = {As::handle::fixed_index..., -1};
     for (std::size_t i = 0; i < size; ++i) {
       for (std::size_t j = 0; j < i; ++j) {
         if (names[i] == names[j])
-          return "argument " + std::string(names[i]) + " is declared twice";
+          return "argument " + ct_string(names[i]) + " is declared twice";
         if (fixed[i] >= 0 && fixed[i] == fixed[j])
-          return "arguments " + std::string(names[j]) + " and " + std::string(names[i]) +
+          return "arguments " + ct_string(names[j]) + " and " + ct_string(names[i]) +
                  " both ask for buffer index " + to_text(static_cast<unsigned>(fixed[i]));
       }
       if (fixed[i] >= static_cast<int>(max_buffer_arguments))
-        return "argument " + std::string(names[i]) + " asks for buffer index " +
+        return "argument " + ct_string(names[i]) + " asks for buffer index " +
                to_text(static_cast<unsigned>(fixed[i])) + " but Metal allows 0 to 30";
     }
     if (size > max_buffer_arguments)
@@ -136,7 +136,7 @@ struct arg_table<type_list<As...>> {
      ...);
     for (auto& b : out) {
       if (!b.optional) continue;
-      const std::string flag = std::string(b.name) + "_present";
+      const ct_string flag = ct_string(b.name) + "_present";
       for (std::size_t k = 0; k < size; ++k)
         if (names[k] == flag) b.presence_index = static_cast<int>(indices[k]);
     }
@@ -145,10 +145,10 @@ struct arg_table<type_list<As...>> {
 
   /// Metal parameter declaration of argument `i`, without the attribute:
   /// `const device float* x`, `constant uint& n`, `constant Params* p`.
-  static constexpr std::string parameter(std::size_t i) {
+  static constexpr ct_string parameter(std::size_t i) {
     const binding& b = plan[i];
-    std::string t(b.metal_type);
-    std::string name(b.name);
+    ct_string t(b.metal_type);
+    ct_string name(b.name);
     if (b.kind == arg_kind::buffer)
       return (b.mode == access::read ? "const device " : "device ") + t + "* " + name;
     constexpr bool is_struct[] = {detail::is_params<typename As::handle>..., false};

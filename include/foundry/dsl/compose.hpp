@@ -113,7 +113,7 @@ struct tg_rec {
 struct stage_rec {
   std::string_view name;
   stage_role role;
-  std::string text;
+  ct_string text;
   bool helpers_use_simdgroups;  // a helper or policy piece calls simd_* functions
 };
 
@@ -172,7 +172,7 @@ struct composition {
   /// `v_<name>`, an argument `<name>`, a threadgroup array `tg_<name>`, a
   /// builtin, or `$has_<arg>`); sets `error` when it is unknown or ambiguous.
   /// `out` may be null (validation only).
-  constexpr void resolve(std::size_t s, std::string_view name, std::string* out, std::string& error) const {
+  constexpr void resolve(std::size_t s, std::string_view name, ct_string* out, ct_string& error) const {
     int hits = 0;
     std::string_view prefix, ident = name;
     bool presence = false;
@@ -205,14 +205,14 @@ struct composition {
       return;
     }
     if (!error.empty()) return;
-    error = "stage " + std::string(stages[s].name) + ": $" + std::string(name);
+    error = "stage " + ct_string(stages[s].name) + ": $" + ct_string(name);
     error += hits > 1 ? " is ambiguous (it names more than one of: port, argument, threadgroup array, builtin)"
                       : " is not a port, argument, threadgroup array or builtin this stage declares";
   }
 
   /// Stage `s`'s snippet with placeholders resolved, appended to `out` (or
   /// only checked when `out` is null); records used builtins.
-  constexpr void substitute(std::size_t s, std::string* out, std::string& error, bool* used_builtins) const {
+  constexpr void substitute(std::size_t s, ct_string* out, ct_string& error, bool* used_builtins) const {
     const std::string_view t = stages[s].text;
     std::size_t done = 0;
     for (std::size_t i = t.find('$'); i != std::string_view::npos; i = t.find('$', done)) {
@@ -226,7 +226,7 @@ struct composition {
       while (j < t.size() && is_ident_char(t[j])) ++j;
       const std::string_view name = t.substr(i + 1, j - i - 1);
       if (name.empty()) {
-        if (error.empty()) error = "stage " + std::string(stages[s].name) + ": a $ not followed by a name";
+        if (error.empty()) error = "stage " + ct_string(stages[s].name) + ": a $ not followed by a name";
         return;
       }
       if (const int b = builtin_position(name); b >= 0 && used_builtins) used_builtins[b] = true;
@@ -249,16 +249,16 @@ struct composition {
   }
 
   /// Empty when the composition is valid, else the first conflict found.
-  constexpr std::string check(std::uint32_t threads_per_threadgroup) const {
-    auto stage = [&](std::size_t i) { return "stage " + std::string(stages[i].name); };
+  constexpr ct_string check(std::uint32_t threads_per_threadgroup) const {
+    auto stage = [&](std::size_t i) { return "stage " + ct_string(stages[i].name); };
     // Stage order: prologues, at least one main, epilogues.
     int mains = 0;
     for (std::size_t i = 0; i < stages.size(); ++i) {
       const stage_role r = stages[i].role;
       mains += r == stage_role::main;
       if (i > 0 && r < stages[i - 1].role)
-        return stage(i) + " (" + std::string(to_string(r)) + ") comes after " + stage(i - 1) +
-               " (" + std::string(to_string(stages[i - 1].role)) +
+        return stage(i) + " (" + ct_string(to_string(r)) + ") comes after " + stage(i - 1) +
+               " (" + ct_string(to_string(stages[i - 1].role)) +
                "); order must be prologue, main, epilogue";
     }
     if (mains == 0) return "the kernel has no main stage";
@@ -267,9 +267,9 @@ struct composition {
       for (std::size_t j = 0; j < i; ++j)
         if (args[i].name == args[j].name && args[i].handle != args[j].handle)
           return stage(args[j].stage) + " and " + stage(args[i].stage) + " declare argument " +
-                 std::string(args[i].name) + " with different types (" + std::string(args[j].kind) + "<" +
-                 std::string(args[j].metal_type) + "> vs " + std::string(args[i].kind) + "<" +
-                 std::string(args[i].metal_type) + ">, or different options)";
+                 ct_string(args[i].name) + " with different types (" + ct_string(args[j].kind) + "<" +
+                 ct_string(args[j].metal_type) + "> vs " + ct_string(args[i].kind) + "<" +
+                 ct_string(args[i].metal_type) + ">, or different options)";
     // Metal's limit of 31 buffer arguments: name the stage that goes over it.
     {
       std::size_t count = 0;
@@ -279,7 +279,7 @@ struct composition {
         if (seen) continue;
         count += args[i].optional ? 2 : 1;
         if (count > max_buffer_arguments)
-          return stage(args[i].stage) + " adds argument " + std::string(args[i].name) +
+          return stage(args[i].stage) + " adds argument " + ct_string(args[i].name) +
                  ", buffer argument number " + to_text(count) +
                  ", but Metal allows at most 31 ([[buffer(0)]] to [[buffer(30)]])";
       }
@@ -288,8 +288,8 @@ struct composition {
     for (std::size_t i = 0; i < args.size(); ++i)
       for (std::size_t j = 0; j < i; ++j)
         if (args[i].fixed_index >= 0 && args[i].fixed_index == args[j].fixed_index && args[i].name != args[j].name)
-          return "argument " + std::string(args[j].name) + " of " + stage(args[j].stage) + " and argument " +
-                 std::string(args[i].name) + " of " + stage(args[i].stage) + " both ask for buffer index " +
+          return "argument " + ct_string(args[j].name) + " of " + stage(args[j].stage) + " and argument " +
+                 ct_string(args[i].name) + " of " + stage(args[i].stage) + " both ask for buffer index " +
                  to_text(static_cast<unsigned>(args[i].fixed_index));
     // Ports: one producer; consumers and updaters after it, with its type.
     for (std::size_t i = 0; i < ports.size(); ++i) {
@@ -298,7 +298,7 @@ struct composition {
         for (std::size_t j = 0; j < i; ++j)
           if (ports[j].name == p.name && ports[j].use == port_use::produce)
             return stage(ports[j].stage) + " and " + stage(p.stage) + " both produce port " +
-                   std::string(p.name);
+                   ct_string(p.name);
         continue;
       }
       const port_rec* producer = nullptr;
@@ -306,18 +306,18 @@ struct composition {
         if (q.name == p.name && q.use == port_use::produce && q.stage < p.stage) producer = &q;
       if (!producer)
         return stage(p.stage) + (p.use == port_use::update ? " updates" : " consumes") +
-               " port " + std::string(p.name) + " but no earlier stage produces it";
+               " port " + ct_string(p.name) + " but no earlier stage produces it";
       if (producer->type != p.type)
-        return stage(p.stage) + " expects port " + std::string(p.name) + " as " +
-               std::string(p.type) + " but " + stage(producer->stage) + " produces " +
-               std::string(producer->type);
+        return stage(p.stage) + " expects port " + ct_string(p.name) + " as " +
+               ct_string(p.type) + " but " + stage(producer->stage) + " produces " +
+               ct_string(producer->type);
     }
     // Threadgroup memory.
     for (std::size_t i = 0; i < tgs.size(); ++i)
       for (std::size_t j = 0; j < i; ++j)
         if (tgs[i].name == tgs[j].name)
           return stage(tgs[j].stage) + " and " + stage(tgs[i].stage) +
-                 " both declare threadgroup array " + std::string(tgs[i].name);
+                 " both declare threadgroup array " + ct_string(tgs[i].name);
     if (threadgroup_bytes() > max_threadgroup_memory)
       return "threadgroup memory is " + to_text(threadgroup_bytes()) +
              " bytes; the limit is 32768 (32 KiB)";
@@ -328,13 +328,13 @@ struct composition {
                to_text(threads_per_threadgroup) +
                " threads per threadgroup, not a multiple of 32";
     // Placeholders.
-    std::string error;
+    ct_string error;
     for (std::size_t i = 0; i < stages.size() && error.empty(); ++i) substitute(i, nullptr, error, nullptr);
     return error;
   }
 };
 
-constexpr void indent_into(std::string& out, std::string_view text, std::string_view pad) {
+constexpr void indent_into(ct_string& out, std::string_view text, std::string_view pad) {
   bool line_start = true;
   for (char c : text) {
     if (line_start && c != '\n') out += pad;
@@ -377,11 +377,11 @@ struct fused_kernel {
  private:
   using comp = detail::composition<Stages...>;
   struct error_gen {
-    static constexpr std::string text() {
-      std::string e = comp().check(Dispatch::threads_per_threadgroup);
+    static constexpr ct_string text() {
+      ct_string e = comp().check(Dispatch::threads_per_threadgroup);
       if (e.empty()) e = table::error();
       if (e.empty()) return {};
-      return "fused_kernel " + std::string(Name.view()) + ": " + e;
+      return "fused_kernel " + ct_string(Name.view()) + ": " + e;
     }
   };
   using error_text = frozen_text<error_gen>;
@@ -389,38 +389,38 @@ struct fused_kernel {
   static constexpr bool valid = error_text::view().empty();
 
   struct body_gen {
-    static constexpr std::string text() {
+    static constexpr ct_string text() {
       if constexpr (!valid) {
         return {};
       } else {
         const comp c;
         bool used[builtins.size()]{};
-        std::string error;
-        std::string blocks;
+        ct_string error;
+        ct_string blocks;
         for (std::size_t s = 0; s < c.stages.size(); ++s) {
           for (const auto& p : c.ports)
             if (p.stage == s && p.use == detail::port_use::produce)
-              blocks += "  " + std::string(p.type) + " v_" + std::string(p.name) + ";\n";
-          const std::string sname(c.stages[s].name);
-          blocks += "  { // stage " + sname + " (" + std::string(to_string(c.stages[s].role)) + ")\n";
-          std::string snippet;
+              blocks += "  " + ct_string(p.type) + " v_" + ct_string(p.name) + ";\n";
+          const ct_string sname(c.stages[s].name);
+          blocks += "  { // stage " + sname + " (" + ct_string(to_string(c.stages[s].role)) + ")\n";
+          ct_string snippet;
           c.substitute(s, &snippet, error, used);
           detail::indent_into(blocks, snippet, "    ");
           blocks += "  } // end stage " + sname + "\n";
         }
         // Signature parameters: arguments, threadgroup pointers, used builtins.
-        std::string params, call, entry_params, entry_decls, cpu_call, cuda_params, cuda_call, cuda_decls;
-        auto sep = [](std::string& s) { if (!s.empty()) s += ", "; };
+        ct_string params, call, entry_params, entry_decls, cpu_call, cuda_params, cuda_call, cuda_decls;
+        auto sep = [](ct_string& s) { if (!s.empty()) s += ", "; };
         for (std::size_t i = 0; i < table::size; ++i) {
           const binding& b = table::plan[i];
-          const std::string slot = "L->args[" + to_text(table::indices[i]) + "]";
+          const ct_string slot = "L->args[" + to_text(table::indices[i]) + "]";
           sep(params); params += table::parameter(i);
-          sep(call); call += std::string(b.name);
+          sep(call); call += ct_string(b.name);
           sep(entry_params);
           entry_params += table::parameter(i) + " [[buffer(" + to_text(table::indices[i]) + ")]]";
           sep(cpu_call);
-          const std::string decl = table::parameter(i);
-          const std::string type = decl.substr(0, decl.size() - b.name.size() - 1);
+          const ct_string decl = table::parameter(i);
+          const ct_string type = decl.substr(0, decl.size() - b.name.size() - 1);
           if (b.kind == arg_kind::bytes && type.back() == '&')
             cpu_call += "*(" + type.substr(0, type.size() - 1) + "*)" + slot;
           else
@@ -428,35 +428,35 @@ struct fused_kernel {
           // CUDA: bytes arguments are by-value kernel parameters.
           sep(cuda_params); sep(cuda_call);
           if (b.kind == arg_kind::bytes && (type.back() == '&' || type.back() == '*')) {
-            cuda_params += type.substr(0, type.size() - 1) + " " + std::string(b.name);
-            cuda_call += (type.back() == '*' ? "&" : "") + std::string(b.name);
+            cuda_params += type.substr(0, type.size() - 1) + " " + ct_string(b.name);
+            cuda_call += (type.back() == '*' ? "&" : "") + ct_string(b.name);
           } else {
             cuda_params += decl;
-            cuda_call += std::string(b.name);
+            cuda_call += ct_string(b.name);
           }
         }
         unsigned tg_offset = 0;
         for (const auto& g : c.tgs) {
-          const std::string n = "tg_" + std::string(g.name);
-          const std::string t = "threadgroup " + std::string(g.type) + "*";
+          const ct_string n = "tg_" + ct_string(g.name);
+          const ct_string t = "threadgroup " + ct_string(g.type) + "*";
           sep(params); params += t + " " + n;
           sep(call); call += n;
           sep(cpu_call); cpu_call += "(" + t + ")(T->threadgroup_memory + " + to_text(tg_offset) + ")";
           tg_offset += (g.bytes + 15u) & ~15u;
-          entry_decls += "  threadgroup " + std::string(g.type) + " " + n + "[" + to_text(g.count) + "];\n";
+          entry_decls += "  threadgroup " + ct_string(g.type) + " " + n + "[" + to_text(g.count) + "];\n";
           sep(cuda_call); cuda_call += n;
-          cuda_decls += "  __shared__ alignas(16) " + std::string(g.type) + " " + n + "[" + to_text(g.count) + "];\n";
+          cuda_decls += "  __shared__ alignas(16) " + ct_string(g.type) + " " + n + "[" + to_text(g.count) + "];\n";
         }
         for (std::size_t b = 0; b < builtins.size(); ++b) {
           if (!used[b]) continue;
-          const std::string n(builtins[b].name);
-          sep(params); params += std::string(builtins[b].type) + " " + n;
+          const ct_string n(builtins[b].name);
+          sep(params); params += ct_string(builtins[b].type) + " " + n;
           sep(call); call += n;
-          sep(entry_params); entry_params += std::string(builtins[b].type) + " " + n + " [[" + n + "]]";
+          sep(entry_params); entry_params += ct_string(builtins[b].type) + " " + n + " [[" + n + "]]";
           sep(cpu_call); cpu_call += "T->" + n;
           sep(cuda_call); cuda_call += "foundry_cuda_builtin::" + n + "()";
         }
-        const std::string kname(Name.view());
+        const ct_string kname(Name.view());
         return "ALWAYS_INLINE void " + kname + "_body(" + params + ") {\n" + blocks + "}\n" +
                '\x01' + "[[kernel]] void " + kname + "(" + entry_params + ") {\n" + entry_decls +
                "  " + kname + "_body(" + call + ");\n}\n" + '\x01' +
@@ -511,7 +511,7 @@ struct fused_kernel {
   struct struct_defs;
   template <class... Ts>
   struct struct_defs<type_list<Ts...>> {
-    static constexpr std::string text() { return metal::struct_definitions<Ts...>(); }
+    static constexpr ct_string text() { return metal::struct_definitions<Ts...>(); }
   };
   using struct_gen = struct_defs<structs>;
 };

@@ -6,7 +6,7 @@
 ///   - `static constexpr fixed_string name`       used in errors and line maps;
 ///   - `static constexpr stage_role role`          prologue, main or epilogue;
 ///   - `static constexpr std::string_view body`    its Metal snippet, or
-///     `static constexpr std::string emit()`       a constexpr function returning it;
+///     `static constexpr ct_string emit()`       a constexpr function returning it;
 /// and, all optional (each a `type_list`):
 ///   - `using arguments   = type_list<arg<"x", input<float>>, ...>;`
 ///   - `using consumes    = type_list<port<"value", float>, ...>;`
@@ -28,6 +28,7 @@
 #include <string_view>
 #include <type_traits>
 
+#include "foundry/core/ct_string.hpp"
 #include "foundry/core/fixed_string.hpp"
 #include "foundry/core/type_list.hpp"
 
@@ -54,9 +55,9 @@ template <class S> concept has_helpers = requires { typename S::helpers; };
 template <class S> concept has_policies = requires { typename S::policies; };
 template <class S> concept has_structs = requires { typename S::structs; };
 template <class S> concept has_hook = requires { typename S::hook; };
-template <class S> concept has_emit = requires { { S::emit() } -> std::convertible_to<std::string>; };
+template <class S> concept has_emit = requires { { S::emit() } -> std::convertible_to<ct_string>; };
 template <class S> concept has_body = requires { { S::body } -> std::convertible_to<std::string_view>; };
-template <class S> concept has_preamble = requires { { S::preamble() } -> std::convertible_to<std::string>; };
+template <class S> concept has_preamble = requires { { S::preamble() } -> std::convertible_to<ct_string>; };
 
 #define FOUNDRY_STAGE_LIST(member)                                 \
   template <class S>                                               \
@@ -123,8 +124,8 @@ struct stage_traits {
   using structs = merged<detail::structs_of>;
 
   /// The stage's snippet (hook preamble first), placeholders unresolved.
-  static constexpr std::string text() {
-    std::string t;
+  static constexpr ct_string text() {
+    ct_string t;
     if constexpr (has_hook) {
       if constexpr (detail::has_preamble<hook>) t += hook::preamble();
       if (!t.empty() && t.back() != '\n') t += '\n';

@@ -89,12 +89,12 @@ struct standalone_kernel {
 
  private:
   struct error_gen {
-    static constexpr std::string text() {
-      std::string e = table::error();
+    static constexpr ct_string text() {
+      ct_string e = table::error();
       for (auto n : Uses::names)
-        if (builtin_position(n) < 0 && e.empty()) e = std::string(n) + " is not a thread-position builtin";
+        if (builtin_position(n) < 0 && e.empty()) e = ct_string(n) + " is not a thread-position builtin";
       if (e.empty()) return {};
-      return "standalone_kernel " + std::string(Name.view()) + ": " + e;
+      return "standalone_kernel " + ct_string(Name.view()) + ": " + e;
     }
   };
   using error_text = frozen_text<error_gen>;
@@ -105,24 +105,24 @@ struct standalone_kernel {
   struct struct_defs;
   template <class... Ps>
   struct struct_defs<type_list<Ps...>> {
-    static constexpr std::string text() {
-      std::string defs = metal::struct_definitions<Ps...>();
-      std::string params;
+    static constexpr ct_string text() {
+      ct_string defs = metal::struct_definitions<Ps...>();
+      ct_string params;
       for (std::size_t i = 0; i < table::size; ++i) params += (i ? ", " : "") + table::parameter(i);
       return defs + "#define FOUNDRY_KERNEL_ARGS " + params + "\n";
     }
   };
   struct entry_gen {
-    static constexpr std::string text() {
+    static constexpr ct_string text() {
       if (!valid) return {};  // the static_assert above already reported why
-      std::string entry, call, cpu_call, cuda_params, cuda_call;
+      ct_string entry, call, cpu_call, cuda_params, cuda_call;
       for (std::size_t i = 0; i < table::size; ++i) {
         const binding& b = table::plan[i];
-        const std::string decl = table::parameter(i);
-        const std::string type = decl.substr(0, decl.size() - b.name.size() - 1);
-        const std::string slot = "L->args[" + to_text(table::indices[i]) + "]";
+        const ct_string decl = table::parameter(i);
+        const ct_string type = decl.substr(0, decl.size() - b.name.size() - 1);
+        const ct_string slot = "L->args[" + to_text(table::indices[i]) + "]";
         entry += (i ? ", " : "") + decl + " [[buffer(" + to_text(table::indices[i]) + ")]]";
-        call += (i ? ", " : "") + std::string(b.name);
+        call += (i ? ", " : "") + ct_string(b.name);
         if (i) cpu_call += ", ";
         if (b.kind == arg_kind::bytes && type.back() == '&')
           cpu_call += "*(" + type.substr(0, type.size() - 1) + "*)" + slot;
@@ -134,21 +134,21 @@ struct standalone_kernel {
           cuda_call += ", ";
         }
         if (b.kind == arg_kind::bytes && (type.back() == '&' || type.back() == '*')) {
-          cuda_params += type.substr(0, type.size() - 1) + " " + std::string(b.name);
-          cuda_call += (type.back() == '*' ? "&" : "") + std::string(b.name);
+          cuda_params += type.substr(0, type.size() - 1) + " " + ct_string(b.name);
+          cuda_call += (type.back() == '*' ? "&" : "") + ct_string(b.name);
         } else {
           cuda_params += decl;
-          cuda_call += std::string(b.name);
+          cuda_call += ct_string(b.name);
         }
       }
       for (auto n : Uses::names) {
-        const std::string s(n), t(builtins[static_cast<std::size_t>(builtin_position(n))].type);
+        const ct_string s(n), t(builtins[static_cast<std::size_t>(builtin_position(n))].type);
         entry += ", " + t + " " + s + " [[" + s + "]]";
         call += ", " + s;
         cpu_call += ", T->" + s;
         cuda_call += ", foundry_cuda_builtin::" + s + "()";
       }
-      const std::string k(Name.view());
+      const ct_string k(Name.view());
       return "[[kernel]] void " + k + "(" + entry + ") {\n  " + k + "_body(" + call + ");\n}\n" +
              '\x01' + "extern \"C\" void " + k +
              "__cpu(const foundry_cpu_launch* L, const foundry_cpu_thread* T) {\n  " + k +
