@@ -385,7 +385,7 @@ struct fused_kernel {
     }
   };
   using error_text = frozen_text<error_gen>;
-  static_assert(ct_check<error_text::view().empty()>.template emit<error_text::fixed()>());
+  static_assert(ct_error<error_text::fixed()>::ok);
   static constexpr bool valid = error_text::view().empty();
 
   struct body_gen {

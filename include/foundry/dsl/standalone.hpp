@@ -98,7 +98,7 @@ struct standalone_kernel {
     }
   };
   using error_text = frozen_text<error_gen>;
-  static_assert(ct_check<error_text::view().empty()>.template emit<error_text::fixed()>());
+  static_assert(ct_error<error_text::fixed()>::ok);
   static constexpr bool valid = error_text::view().empty();
 
   template <class L>
