@@ -115,6 +115,13 @@ struct gemv_row_major {
   /// The dispatch this stage expects (`Batch` a size source of the items).
   template <class Batch = size_const<1>>
   using dispatch_for = simdgroup_per_row<size_arg<"n">, RowsPerThreadgroup, Batch>;
+  /// The dispatch rule this stage needs (checked by the composer): one
+  /// SIMD-group per row of `n`, RowsPerThreadgroup rows per threadgroup.
+  template <class Dispatch>
+  static constexpr bool accepts_dispatch = is_simdgroup_per_row_of<Dispatch, size_arg<"n">, RowsPerThreadgroup>;
+  static constexpr ct_string required_dispatch() {
+    return "simdgroup_per_row<size_arg<n>, " + to_text(RowsPerThreadgroup) + "> (one SIMD-group per row)";
+  }
   /// `w` (data plane), `w_scales` (scale plane; only for policies with a
   /// scale), `x`, `n` (rows), `k` (columns), `batch` (items; batched only).
   using arguments = detail::gemv_arguments<policy, Batched>;

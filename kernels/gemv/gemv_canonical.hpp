@@ -84,6 +84,13 @@ struct gemv_canonical {
   /// The dispatch this stage expects (`Batch` a size source of the items).
   template <class Batch = size_const<1>>
   using dispatch_for = simdgroup_per_row<size_arg<"n">, RowsPerThreadgroup, Batch>;
+  /// The dispatch rule this stage needs (checked by the composer): one
+  /// SIMD-group per row of `n`, RowsPerThreadgroup rows per threadgroup.
+  template <class Dispatch>
+  static constexpr bool accepts_dispatch = is_simdgroup_per_row_of<Dispatch, size_arg<"n">, RowsPerThreadgroup>;
+  static constexpr ct_string required_dispatch() {
+    return "simdgroup_per_row<size_arg<n>, " + to_text(RowsPerThreadgroup) + "> (one SIMD-group per row)";
+  }
   /// As `gemv_row_major`: `w`, `w_scales` (scaled policies), `x`, `n`, `k`,
   /// `batch` (batched only); the planes hold the same bytes, reordered.
   using arguments = detail::gemv_arguments<policy, Batched>;

@@ -1,4 +1,4 @@
-// expect: fused_kernel residual_scale: stage scale_rows and stage add_residual declare argument x with different types [(]input<float> vs input<half>
+// expect: fused_kernel residual_scale: stage scale_rows and stage add_residual declare argument x differently: input<float> vs input<half>
 // max-lines: 10
 // Two stages declare argument `x` with different handle types (input<float>
 // in the main stage, input<half> in the epilogue): one name, one buffer.

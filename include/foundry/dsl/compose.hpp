@@ -27,13 +27,18 @@
 /// `extern "C" __global__ void <name>(...)` (docs/cuda-backend.md).
 ///
 /// Compile-time checks (each a `static_assert` whose message names the
-/// kernel, the stage and the conflict): two stages declaring one argument
-/// name with different handle types; a port consumed (or updated) with a
+/// kernel, the stage and the conflict in the first line of the diagnostic,
+/// see core/ct_error.hpp): a stage type lacking a required member (named);
+/// two stages declaring one argument name with different handle types or
+/// options (both declarations shown); a port consumed (or updated) with a
 /// type different from its producer's; a consumed port nobody produces; two
 /// producers of one port; no main stage, or stages out of prologue → main →
-/// epilogue order; more than 31 buffer arguments or clashing buffer indices;
-/// threadgroup memory over 32 KiB; SIMD-group functions with a threads per
-/// threadgroup that is not a multiple of 32; an unknown `$name` in a snippet.
+/// epilogue order; more than 31 buffer arguments (blaming the stage that adds
+/// the most) or clashing buffer indices; threadgroup memory over 32 KiB;
+/// SIMD-group functions with a threads per threadgroup that is not a multiple
+/// of 32; an unknown `$name` in a snippet; a dispatch rule other than the one
+/// a stage declares it needs (`accepts_dispatch`, e.g. one SIMD-group per row
+/// for a GEMV).
 
 #include <string>
 #include <string_view>
@@ -91,6 +96,7 @@ enum class port_use { consume, produce, update };
 struct arg_rec {
   std::string_view name;
   const void* handle;
+  ct_string (*describe)();  // the handle as declared (for error messages)
   std::string_view metal_type;
   std::string_view kind;  // input, output, inout, optional_input, scalar, params
   bool optional;
@@ -112,6 +118,7 @@ struct tg_rec {
 };
 struct stage_rec {
   std::string_view name;
+  std::string_view missing;  // a member the stage type lacks (stage_traits::missing)
   stage_role role;
   ct_string text;
   bool helpers_use_simdgroups;  // a helper or policy piece calls simd_* functions
@@ -126,6 +133,83 @@ constexpr std::string_view handle_kind_name() {
   else return "inout";
 }
 
+// --- describing a handle as declared, for "declared differently" errors ----
+
+template <class S>
+constexpr ct_string describe_size() {
+  if constexpr (!size_arg_name<S>.empty())
+    return "size_arg<" + ct_string(size_arg_name<S>) + ">";  // no quotes: diagnostics escape them
+  else
+    return "(a size rule)";
+}
+template <class O>
+constexpr ct_string describe_option() {
+  if constexpr (is_at<O>) return ", at<" + to_text(O::index) + ">";
+  else if constexpr (is_as_metal<O>) return ", as_metal<" + ct_string(O::name) + ">";
+  else if constexpr (is_min_elements<O>) return ", min_elements<" + describe_size<typename O::source>() + ">";
+  else if constexpr (is_default_value<O>) return ", default_value<...>";
+  else return ", (an option)";
+}
+template <class H>
+struct handle_options {
+  using type = type_list<>;
+};
+template <template <class, class...> class Handle, class T, class... Opts>
+struct handle_options<Handle<T, Opts...>> {
+  using type = type_list<Opts...>;
+};
+/// `per_element<size_arg<n>, 128>`-like text for dispatch rule `D`.
+template <class D>
+struct dispatch_text {
+  static constexpr ct_string text() {
+    return "a dispatch rule of its own (" + to_text(D::threads_per_threadgroup) + " threads per threadgroup)";
+  }
+};
+template <class Size, std::uint32_t Threads>
+struct dispatch_text<per_element<Size, Threads>> {
+  static constexpr ct_string text() {
+    return "per_element<" + describe_size<Size>() + ", " + to_text(Threads) + "> (one thread per element)";
+  }
+};
+template <class Rows, std::uint32_t Threads, class Batch>
+struct dispatch_text<per_row<Rows, Threads, Batch>> {
+  static constexpr ct_string text() {
+    return "per_row<" + describe_size<Rows>() + ", " + to_text(Threads) + "> (one threadgroup per row)";
+  }
+};
+template <class Rows, std::uint32_t R, class Batch>
+struct dispatch_text<simdgroup_per_row<Rows, R, Batch>> {
+  static constexpr ct_string text() {
+    return "simdgroup_per_row<" + describe_size<Rows>() + ", " + to_text(R) + "> (one SIMD-group per row)";
+  }
+};
+
+/// Empty when stage `S` accepts dispatch rule `D`, else the conflict. A
+/// stage states the rule it needs with `template <class D> static constexpr
+/// bool accepts_dispatch` and `static constexpr ct_string required_dispatch()`
+/// (e.g. a GEMV computing one row per SIMD-group: with one thread per
+/// element most rows would never be written).
+template <class D, class S>
+constexpr ct_string dispatch_conflict() {
+  if constexpr (requires {
+                  { S::template accepts_dispatch<D> } -> std::convertible_to<bool>;
+                  S::required_dispatch();
+                }) {
+    if constexpr (!S::template accepts_dispatch<D>)
+      return "stage " + ct_string(stage_traits<S>::name) + " needs dispatch " + ct_string(S::required_dispatch()) +
+             " but the kernel dispatches with " + dispatch_text<D>::text();
+  }
+  return {};
+}
+
+/// `input<float, min_elements<size_arg<n>>>`-like text for handle `H`.
+template <class H>
+constexpr ct_string describe_handle() {
+  ct_string out = ct_string(handle_kind_name<H>()) + "<" + ct_string(H::metal_element());
+  for_each_type(typename handle_options<H>::type{}, [&]<class O>() { out += describe_option<O>(); });
+  return out + ">";
+}
+
 template <class... Pieces>
 constexpr bool pieces_use_simdgroups(type_list<Pieces...>) {
   return ((std::string_view(Pieces::text).find("simd_") != std::string_view::npos) || ...);
@@ -138,11 +222,11 @@ constexpr void gather_stage(std::size_t idx, std::vector<stage_rec>& stages,
   using T = stage_traits<S>;
   using pieces = ordered_pieces_t<concat_t<typename T::helpers,
                                            typename policy_sources<typename T::policies>::type>>;
-  stages.push_back({T::name, T::role, T::text(), pieces_use_simdgroups(pieces{})});
+  stages.push_back({T::name, T::missing, T::role, T::text(), pieces_use_simdgroups(pieces{})});
   for_each_type(typename T::arguments{}, [&]<class A>() {
     using H = typename A::handle;
-    args.push_back({A::name.view(), type_id<H>, H::metal_element(), handle_kind_name<H>(), H::optional,
-                    H::fixed_index, idx});
+    args.push_back({A::name.view(), type_id<H>, &describe_handle<H>, H::metal_element(), handle_kind_name<H>(),
+                    H::optional, H::fixed_index, idx});
   });
   for_each_type(typename T::consumes{},
                 [&]<class P>() { ports.push_back({P::name.view(), P::metal_type_name(), port_use::consume, idx}); });
@@ -251,6 +335,11 @@ struct composition {
   /// Empty when the composition is valid, else the first conflict found.
   constexpr ct_string check(std::uint32_t threads_per_threadgroup) const {
     auto stage = [&](std::size_t i) { return "stage " + ct_string(stages[i].name); };
+    // Stage types: every required member present.
+    for (std::size_t i = 0; i < stages.size(); ++i)
+      if (!stages[i].missing.empty())
+        return stage(i) + " (stage " + to_text(i + 1) + " of " + to_text(stages.size()) +
+               ") has no member " + ct_string(stages[i].missing);
     // Stage order: prologues, at least one main, epilogues.
     int mains = 0;
     for (std::size_t i = 0; i < stages.size(); ++i) {
@@ -265,24 +354,33 @@ struct composition {
     // Arguments: one handle type per name.
     for (std::size_t i = 0; i < args.size(); ++i)
       for (std::size_t j = 0; j < i; ++j)
-        if (args[i].name == args[j].name && args[i].handle != args[j].handle)
+        if (args[i].name == args[j].name && args[i].handle != args[j].handle) {
+          const ct_string a = args[j].describe(), b = args[i].describe();
           return stage(args[j].stage) + " and " + stage(args[i].stage) + " declare argument " +
-                 ct_string(args[i].name) + " with different types (" + ct_string(args[j].kind) + "<" +
-                 ct_string(args[j].metal_type) + "> vs " + ct_string(args[i].kind) + "<" +
-                 ct_string(args[i].metal_type) + ">, or different options)";
-    // Metal's limit of 31 buffer arguments: name the stage that goes over it.
+                 ct_string(args[i].name) + " differently: " + a + " vs " + b +
+                 (a == b ? " (their min_elements size rules differ)" : "");
+        }
+    // Metal's limit of 31 buffer arguments. Blame the stage that adds the
+    // most of them (first declarations; an optional input also takes its
+    // presence flag), not the one that happens to cross the limit: that is
+    // where the composition has to change.
     {
-      std::size_t count = 0;
+      std::size_t count = 0, worst = 0, worst_count = 0;
+      std::vector<std::size_t> per_stage(stages.size(), 0);
       for (std::size_t i = 0; i < args.size(); ++i) {
         bool seen = false;
         for (std::size_t j = 0; j < i; ++j) seen = seen || args[j].name == args[i].name;
         if (seen) continue;
-        count += args[i].optional ? 2 : 1;
-        if (count > max_buffer_arguments)
-          return stage(args[i].stage) + " adds argument " + ct_string(args[i].name) +
-                 ", buffer argument number " + to_text(count) +
-                 ", but Metal allows at most 31 ([[buffer(0)]] to [[buffer(30)]])";
+        const std::size_t slots = args[i].optional ? 2 : 1;
+        count += slots;
+        per_stage[args[i].stage] += slots;
       }
+      for (std::size_t s = 0; s < stages.size(); ++s)
+        if (per_stage[s] > worst_count) worst = s, worst_count = per_stage[s];
+      if (count > max_buffer_arguments)
+        return stage(worst) + " adds " + to_text(worst_count) +
+               " buffer arguments, the most of any stage, and the kernel needs " + to_text(count) +
+               "; Metal allows at most 31 ([[buffer(0)]] to [[buffer(30)]])";
     }
     // Buffer indices fixed with at<i>: name the stages that clash.
     for (std::size_t i = 0; i < args.size(); ++i)
@@ -351,7 +449,10 @@ constexpr void indent_into(ct_string& out, std::string_view text, std::string_vi
 /// - `Name`: the entry-point name (a valid Metal identifier).
 /// - `Dispatch`: a dispatch rule (`dispatch.hpp`).
 /// - `Stages`: prologue stages, one or more main stages, epilogue stages.
-template <fixed_string Name, class Dispatch, stage... Stages>
+///
+/// `Stages` are not constrained with the `stage` concept on purpose: a type
+/// that lacks a member is reported by the composition check, naming it.
+template <fixed_string Name, class Dispatch, class... Stages>
 struct fused_kernel {
   static constexpr auto name = Name;
   using dispatch = Dispatch;
@@ -379,6 +480,7 @@ struct fused_kernel {
   struct error_gen {
     static constexpr ct_string text() {
       ct_string e = comp().check(Dispatch::threads_per_threadgroup);
+      ((e.empty() ? void(e = detail::dispatch_conflict<Dispatch, Stages>()) : void()), ...);
       if (e.empty()) e = table::error();
       if (e.empty()) return {};
       return "fused_kernel " + ct_string(Name.view()) + ": " + e;
