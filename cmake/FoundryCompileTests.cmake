@@ -5,15 +5,16 @@
 #                                 REGEX <regular-expression>
 #                                 [TARGET <target>]     # default foundry::foundry
 #                                 [INCLUDE_DIRECTORIES <dir>...]
+#                                 [MAX_LINES <n>]       # most lines of output
 #                                 [LABELS <label>...])  # default unit
 #
 # Adds a CTest test that runs the C++ compiler of this build
 # (${CMAKE_CXX_COMPILER} with CMAKE_CXX_FLAGS, so the same -stdlib, plus
 # -std=c++20 -fsyntax-only and the include directories and compile definitions
-# of TARGET, plus INCLUDE_DIRECTORIES) on SOURCE. The test passes only if the compilation FAILS and the
-# compiler output matches REGEX (CMake regular-expression syntax). The regular
-# expression is matched against the output with line breaks kept, so it should
-# describe text within one line.
+# of TARGET, plus INCLUDE_DIRECTORIES) on SOURCE. The test passes only if the compilation FAILS, the
+# FIRST error line of the compiler output matches REGEX (CMake regular-expression
+# syntax; see compile_fail_driver.cmake for how clang's message pieces are
+# joined) and, with MAX_LINES, the output has at most that many lines.
 
 include_guard(GLOBAL)
 
@@ -21,7 +22,7 @@ set(_FOUNDRY_COMPILE_FAIL_DRIVER "${CMAKE_CURRENT_LIST_DIR}/compile_fail_driver.
   CACHE INTERNAL "Driver script of foundry_add_compile_fail_test")
 
 function(foundry_add_compile_fail_test)
-  cmake_parse_arguments(PARSE_ARGV 0 ARG "" "NAME;SOURCE;REGEX;TARGET" "LABELS;INCLUDE_DIRECTORIES")
+  cmake_parse_arguments(PARSE_ARGV 0 ARG "" "NAME;SOURCE;REGEX;TARGET;MAX_LINES" "LABELS;INCLUDE_DIRECTORIES")
   if(ARG_UNPARSED_ARGUMENTS)
     message(FATAL_ERROR "foundry_add_compile_fail_test: unknown arguments: ${ARG_UNPARSED_ARGUMENTS}")
   endif()
@@ -70,6 +71,7 @@ function(foundry_add_compile_fail_test)
             "-DIMPLICIT_INCLUDES=${_implicit}"
             "-DSOURCE=${_source}"
             "-DREGEX=${ARG_REGEX}"
+            "-DMAX_LINES=${ARG_MAX_LINES}"
             -P "${_FOUNDRY_COMPILE_FAIL_DRIVER}")
   set_tests_properties(${ARG_NAME} PROPERTIES
     LABELS "${ARG_LABELS}"
@@ -77,7 +79,9 @@ function(foundry_add_compile_fail_test)
 endfunction()
 
 # Adds one compile-fail test per *.cpp file in DIRECTORY. Each file must start
-# with a line `// expect: <regex>`; the test is named <PREFIX><file stem>.
+# with a line `// expect: <regex>` (matched against the first error line); a
+# line `// max-lines: <n>` among the first five bounds the length of the
+# compiler output. The test is named <PREFIX><file stem>.
 #
 #   foundry_add_compile_fail_tests_from_dir(<dir> [PREFIX <prefix>]
 #                                           [INCLUDE_DIRECTORIES <dir>...])
@@ -95,8 +99,15 @@ function(foundry_add_compile_fail_tests_from_dir dir)
         "${_source}: the first line must be `// expect: <regex>` naming the expected diagnostic")
     endif()
     string(STRIP "${CMAKE_MATCH_1}" _regex)
+    file(STRINGS "${_source}" _head LIMIT_COUNT 5)
+    set(_max_lines "")
+    foreach(_line IN LISTS _head)
+      if(_line MATCHES "^//[ \t]*max-lines:[ \t]*([0-9]+)")
+        set(_max_lines "${CMAKE_MATCH_1}")
+      endif()
+    endforeach()
     get_filename_component(_stem "${_source}" NAME_WE)
     foundry_add_compile_fail_test(NAME "${ARG_PREFIX}${_stem}" SOURCE "${_source}" REGEX "${_regex}"
-      INCLUDE_DIRECTORIES ${ARG_INCLUDE_DIRECTORIES})
+      MAX_LINES "${_max_lines}" INCLUDE_DIRECTORIES ${ARG_INCLUDE_DIRECTORIES})
   endforeach()
 endfunction()

@@ -18,8 +18,12 @@
 # Characters that cannot appear in an identifier become '_'.
 #
 # OUTPUT_DIR defaults to ${PROJECT_BINARY_DIR}/generated/include. The headers
-# are outputs of a custom target `<target>_embed_metal` that <target> depends
-# on (add_dependencies works on INTERFACE libraries since CMake 3.19), and
+# are outputs of a custom target `<target>_embed_metal` that is part of the
+# default (`all`) build, so a plain `cmake --build` generates them even when
+# nothing in the build compiles against <target> (an install-only
+# configuration with tests, examples and benchmarks off: `cmake --install`
+# copies what the build generated). <target> also depends on it
+# (add_dependencies works on INTERFACE libraries since CMake 3.19), and
 # OUTPUT_DIR is added to <target>'s include directories (build interface only;
 # installing the folder is up to the caller). OUTPUT_VARIABLE receives the list
 # of generated headers.
@@ -102,7 +106,7 @@ function(foundry_embed_metal)
     math(EXPR _n "${_n} + 1")
     set(_custom "${ARG_TARGET}_embed_metal_${_n}")
   endwhile()
-  add_custom_target(${_custom} DEPENDS ${_outputs})
+  add_custom_target(${_custom} ALL DEPENDS ${_outputs})
   set_target_properties(${_custom} PROPERTIES FOLDER "generated")
   add_dependencies(${ARG_TARGET} ${_custom})
 

@@ -3,9 +3,14 @@
 #   cmake -DCOMPILER=<c++> [-DCOMPILER_ID=<GNU|Clang|...>] [-DFLAGS="<flags>"]
 #         [-DINCLUDES=<dir>|<dir>...] [-DDEFINES=<def>|<def>...]
 #         [-DIMPLICIT_INCLUDES=<dir>|<dir>...]   # left out of -I
-#         -DSOURCE=<file.cpp> -DREGEX=<regex> -P compile_fail_driver.cmake
+#         -DSOURCE=<file.cpp> -DREGEX=<regex> [-DMAX_LINES=<n>]
+#         -P compile_fail_driver.cmake
 #
-# Succeeds only when compiling SOURCE fails and the diagnostics match REGEX.
+# Succeeds only when compiling SOURCE fails, the FIRST error line of the
+# diagnostics matches REGEX and (with MAX_LINES) the compiler printed at most
+# MAX_LINES lines. On clang a compile-time message arrives in pieces of at most
+# 36 characters (`foundry::error_piece{"..."}`, see core/ct_error.hpp); the
+# pieces are joined (runs of spaces collapsed) before matching.
 
 cmake_minimum_required(VERSION 3.21)
 
@@ -52,10 +57,24 @@ if(_result EQUAL 0)
     "compile-fail test: ${SOURCE} compiled successfully but was expected to fail.\n"
     "Command: ${COMPILER} ${_shown_args} ${SOURCE}\n${_out}")
 endif()
-if(NOT _out MATCHES "${REGEX}")
+# The first line holding an error (not a note, not "In instantiation of").
+string(REGEX MATCH "[^\n]*error: [^\n]*" _first "${_out}")
+string(REGEX REPLACE " *\"}, foundry::error_piece{\"" " " _first "${_first}")
+string(REGEX REPLACE "  +" " " _first "${_first}")
+if(NOT _first MATCHES "${REGEX}")
   message(FATAL_ERROR
-    "compile-fail test: ${SOURCE} failed to compile as expected, but the diagnostics do "
-    "not match the expected regex\n  ${REGEX}\n"
+    "compile-fail test: ${SOURCE} failed to compile as expected, but the first error line does "
+    "not match the expected regex\n  ${REGEX}\nFirst error line (pieces joined):\n  ${_first}\n"
     "Command: ${COMPILER} ${_shown_args} ${SOURCE}\nOutput:\n${_out}")
+endif()
+if(MAX_LINES)
+  string(REGEX MATCHALL "\n" _newlines "${_out}")
+  list(LENGTH _newlines _lines)
+  if(_lines GREATER MAX_LINES)
+    message(FATAL_ERROR
+      "compile-fail test: ${SOURCE} failed with the expected first error line, but the compiler "
+      "printed ${_lines} lines (at most ${MAX_LINES} expected)\n"
+      "Command: ${COMPILER} ${_shown_args} ${SOURCE}\nOutput:\n${_out}")
+  endif()
 endif()
 message(STATUS "compile-fail test passed: ${SOURCE} was rejected with the expected diagnostic")

@@ -66,8 +66,8 @@ struct attention_decode_stage {
   using threadgroup = type_list<tg_array<"att_m", float, simdgroups>, tg_array<"att_l", float, simdgroups>,
                                 tg_array<"att_acc", float, simdgroups * MaxHeadDim>>;
   using helpers = type_list<attention_piece>;
-  static constexpr std::string emit() {
-    return "foundry_attention_decode<" + std::string(metal::type_name<T>()) + ", " + to_text(MaxHeadDim) +
+  static constexpr ct_string emit() {
+    return "foundry_attention_decode<" + ct_string(metal::type_name<T>()) + ", " + to_text(MaxHeadDim) +
            ">($q, $k_cache, $v_cache, $y, $n_heads, $n_kv, $head_dim, $max_seq, $pos, $att_m, $att_l, $att_acc,\n"
            "    $threadgroup_position_in_grid.x, $thread_index_in_threadgroup, $threads_per_threadgroup.x,\n"
            "    $thread_index_in_simdgroup, $simdgroup_index_in_threadgroup, $simdgroups_per_threadgroup);";

@@ -48,8 +48,8 @@ struct kv_append_stage {
                               arg<"v_cache", output<T, min_elements<kv_cache_elements>>>,
                               arg<"n_kv", scalar<std::uint32_t>>, arg<"head_dim", scalar<std::uint32_t>>,
                               arg<"max_seq", scalar<std::uint32_t>>, arg<"pos", scalar<std::uint32_t>>>;
-  static constexpr std::string emit() {
-    const std::string t(metal::type_name<T>());
+  static constexpr ct_string emit() {
+    const ct_string t(metal::type_name<T>());
     return "const uint e = $thread_position_in_grid.x;\n"
            "if (e < $n_kv * $head_dim && $pos < $max_seq) {\n"
            "  const ulong dst = ((ulong)(e / $head_dim) * $max_seq + $pos) * $head_dim + e % $head_dim;\n"
@@ -79,21 +79,21 @@ struct rope_kv_append_stage {
       arg<"n_kv", scalar<std::uint32_t>>, arg<"head_dim", scalar<std::uint32_t>>,
       arg<"max_seq", scalar<std::uint32_t>>, arg<"pos", scalar<std::uint32_t>>, arg<"freq_base", scalar<float>>>;
   using helpers = type_list<rope_piece>;
-  static constexpr std::string emit() {
-    const std::string t(metal::type_name<T>());
+  static constexpr ct_string emit() {
+    const ct_string t(metal::type_name<T>());
     return "const uint pairs = $head_dim / 2u;\n"
            "const uint i = $thread_position_in_grid.x;\n"
            "const uint q_pairs = $n_heads * pairs;\n"
            "if (i < q_pairs) {\n"
            "  const RopePair p = foundry_rope_pair(i % pairs, $head_dim, $pos, $freq_base, " +
-           std::string(rope_neox_flag(Pairing)) +
+           ct_string(rope_neox_flag(Pairing)) +
            ");\n"
            "  foundry_rope_rotate($q + (ulong)(i / pairs) * $head_dim, p);\n"
            "} else if (i < q_pairs + $n_kv * pairs && $pos < $max_seq) {\n"
            "  const uint u = i - q_pairs;\n"
            "  const uint h = u / pairs;\n"
            "  const RopePair p = foundry_rope_pair(u % pairs, $head_dim, $pos, $freq_base, " +
-           std::string(rope_neox_flag(Pairing)) +
+           ct_string(rope_neox_flag(Pairing)) +
            ");\n"
            "  const ulong src = (ulong)h * $head_dim;\n"
            "  const ulong dst = ((ulong)h * $max_seq + $pos) * $head_dim;\n"

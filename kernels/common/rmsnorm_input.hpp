@@ -46,15 +46,15 @@ struct rmsnorm_input {
   using threadgroup = type_list<tg_array<"rms_partial", float, 32>>;
   using helpers = type_list<rmsnorm_piece>;
 
-  static constexpr std::string preamble() {
-    return "$inv_rms = foundry_rms_inv($" + std::string(X.view()) + ", $" + std::string(K.view()) +
+  static constexpr ct_string preamble() {
+    return "$inv_rms = foundry_rms_inv($" + ct_string(X.view()) + ", $" + ct_string(K.view()) +
            ", $eps, $rms_partial, $thread_index_in_threadgroup, $threads_per_threadgroup.x,\n"
            "                           $thread_index_in_simdgroup, $simdgroup_index_in_threadgroup, "
            "$simdgroups_per_threadgroup);\n";
   }
   /// Input element `k` of vector `x`, normalised.
-  static constexpr std::string load_input(std::string_view x, std::string_view k) {
-    return "(" + std::string(x) + "[" + std::string(k) + "] * $inv_rms * $gamma[" + std::string(k) + "])";
+  static constexpr ct_string load_input(std::string_view x, std::string_view k) {
+    return "(" + ct_string(x) + "[" + ct_string(k) + "] * $inv_rms * $gamma[" + ct_string(k) + "])";
   }
 };
 
@@ -84,17 +84,17 @@ struct rmsnorm_folded_input {
   /// Marks the folded form for the main stages that support it.
   static constexpr bool folds_rms = true;
   /// The raw input element `k` of vector `x` (squared into the lane's sum).
-  static constexpr std::string load_raw(std::string_view x, std::string_view k) {
-    return std::string(x) + "[" + std::string(k) + "]";
+  static constexpr ct_string load_raw(std::string_view x, std::string_view k) {
+    return ct_string(x) + "[" + ct_string(k) + "]";
   }
   /// The input element scaled by gamma, from its raw value `raw`: what the
   /// dot product multiplies before the final scaling by inv_rms.
-  static constexpr std::string scale_raw(std::string_view raw, std::string_view k) {
-    return std::string(raw) + " * $gamma[" + std::string(k) + "]";
+  static constexpr ct_string scale_raw(std::string_view raw, std::string_view k) {
+    return ct_string(raw) + " * $gamma[" + ct_string(k) + "]";
   }
   /// Statement setting port `inv_rms` from the SIMD-group's total of x².
-  static constexpr std::string set_inv_rms(std::string_view sum_of_squares) {
-    return "$inv_rms = rsqrt(" + std::string(sum_of_squares) + " / float($" + std::string(K.view()) +
+  static constexpr ct_string set_inv_rms(std::string_view sum_of_squares) {
+    return "$inv_rms = rsqrt(" + ct_string(sum_of_squares) + " / float($" + ct_string(K.view()) +
            ") + $eps);\n";
   }
 };

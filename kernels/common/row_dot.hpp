@@ -54,43 +54,43 @@ inline constexpr unsigned row_dot_chunk = P::weights_per_block == 1 ? 4u : 8u;
 /// `squares` to one `row_dot` per pass over x only. Other hooks give x̂_i as
 /// `Hook::load_input(x, i)` and ignore `squares`.
 template <weight_policy P, class Hook>
-constexpr std::string row_dot(std::initializer_list<row_dot_target> targets, std::string_view row,
+constexpr ct_string row_dot(std::initializer_list<row_dot_target> targets, std::string_view row,
                               std::string_view k, std::string_view lane, std::string_view x,
                               std::string_view squares = {}) {
   constexpr unsigned chunk = row_dot_chunk<P>;
   static_assert(P::weights_per_block == 1 || P::weights_per_block % chunk == 0,
                 "foundry: row_dot reads runs of 8 weights inside one block");
-  const std::string Pn(P::metal_name);
-  const std::string K(k), L(lane), R(row), C = to_text(chunk);
-  const std::string wpb = to_text(P::weights_per_block) + "u";
+  const ct_string Pn(P::metal_name);
+  const ct_string K(k), L(lane), R(row), C = to_text(chunk);
+  const ct_string wpb = to_text(P::weights_per_block) + "u";
   // Statement(s) setting `dst` to x̂ at index `idx`.
-  auto load = [&](const std::string& dst, const std::string& idx) {
+  auto load = [&](const ct_string& dst, const ct_string& idx) {
     if constexpr (folded_rms_hook<Hook>) {
-      std::string t = "{ const float xr = " + Hook::load_raw(x, idx) + "; ";
-      if (!squares.empty()) t += std::string(squares) + " += xr * xr; ";
+      ct_string t = "{ const float xr = " + Hook::load_raw(x, idx) + "; ";
+      if (!squares.empty()) t += ct_string(squares) + " += xr * xr; ";
       return t + dst + " = " + Hook::scale_raw("xr", idx) + "; }";
     } else {
       return dst + " = " + Hook::load_input(x, idx) + ";";
     }
   };
-  std::string s = "{\n  const ulong blocks = (ulong)(" + K + " / " + wpb + ");\n";
+  ct_string s = "{\n  const ulong blocks = (ulong)(" + K + " / " + wpb + ");\n";
   std::size_t i = 0;
   for (const row_dot_target& t : targets) {
-    const std::string id = to_text(i++);
-    s += "  const device uchar* wd" + id + " = " + std::string(t.data) + " + (ulong)(" + R + ") * blocks * " +
+    const ct_string id = to_text(i++);
+    s += "  const device uchar* wd" + id + " = " + ct_string(t.data) + " + (ulong)(" + R + ") * blocks * " +
          to_text(P::block_bytes) + "u;\n";
     if (P::has_scale)
-      s += "  const device uchar* ws" + id + " = " + std::string(t.scales) + " + (ulong)(" + R +
+      s += "  const device uchar* ws" + id + " = " + ct_string(t.scales) + " + (ulong)(" + R +
            ") * blocks * " + to_text(P::scale_bytes) + "u;\n";
     else
       s += "  const device uchar* ws" + id + " = wd" + id + ";  // no scale plane\n";
   }
-  auto accumulate = [&](const std::string& n, const std::string& kk) {
-    std::string a;
+  auto accumulate = [&](const ct_string& n, const ct_string& kk) {
+    ct_string a;
     std::size_t j = 0;
     for (const row_dot_target& t : targets) {
-      const std::string id = to_text(j++);
-      a += "    " + std::string(t.acc) + " += " + Pn + "::load_scale(ws" + id + ", b) * " + Pn + "::dot<" + n +
+      const ct_string id = to_text(j++);
+      a += "    " + ct_string(t.acc) + " += " + Pn + "::load_scale(ws" + id + ", b) * " + Pn + "::dot<" + n +
            ">(wd" + id + ", " + kk + ", xv)";
       if (P::has_affine) a += " + " + Pn + "::load_affine(ws" + id + ", b) * xs";
       a += ";\n";

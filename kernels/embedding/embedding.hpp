@@ -72,9 +72,9 @@ struct embedding_lookup {
   using produces = type_list<port<"value", float>, port<"row", std::uint32_t>, port<"row_active", bool>,
                              port<"writer", bool>>;
 
-  static constexpr std::string emit() {
-    const std::string p(P::metal_name), wpb = to_text(P::weights_per_block);
-    std::string tok = "$token", block, scales = "$table";
+  static constexpr ct_string emit() {
+    const ct_string p(P::metal_name), wpb = to_text(P::weights_per_block);
+    ct_string tok = "$token", block, scales = "$table";
     if (Source == token_source::buffer) tok = "$token_id[0]";
     if (Layout == foundry::policies::layout::row_major)
       block = "(ulong)tok * ($hidden / " + wpb + "u) + $row / " + wpb + "u";

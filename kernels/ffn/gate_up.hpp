@@ -71,9 +71,9 @@ struct gate_up_projection {
   using produces = type_list<port<"gate", float>, port<"up", float>, port<"row", std::uint32_t>,
                              port<"row_active", bool>, port<"writer", bool>>;
 
-  static constexpr std::string emit() {
+  static constexpr ct_string emit() {
     constexpr std::string_view lane = "$thread_index_in_simdgroup";
-    std::string dots;
+    ct_string dots;
     if constexpr (std::is_same_v<PG, PU>) {
       dots = row_dot<PG, Input>({{"acc_gate", "$w_gate", "$w_gate_scales"}, {"acc_up", "$w_up", "$w_up_scales"}},
                                 "$row", "$hidden", lane, "$x", "ss");
@@ -82,7 +82,7 @@ struct gate_up_projection {
              row_dot<PG, Input>({{"acc_gate", "$w_gate", "$w_gate_scales"}}, "$row", "$hidden", lane, "$x", "ss") +
              row_dot<PU, Input>({{"acc_up", "$w_up", "$w_up_scales"}}, "$row", "$hidden", lane, "$x") + "}\n";
     }
-    std::string reduce;
+    ct_string reduce;
     if constexpr (folded_rms_hook<Input>)
       reduce = "const float4 total = simd_sum(float4(acc_gate, acc_up, ss, 0.0f));\n" +
                Input::set_inv_rms("total.z") +

@@ -113,17 +113,24 @@ struct gemv_row_major {
   /// The dispatch this stage expects (`Batch` a size source of the items).
   template <class Batch = size_const<1>>
   using dispatch_for = simdgroup_per_row<size_arg<"n">, RowsPerThreadgroup, Batch>;
+  /// The dispatch rule this stage needs (checked by the composer): one
+  /// SIMD-group per row of `n`, RowsPerThreadgroup rows per threadgroup.
+  template <class Dispatch>
+  static constexpr bool accepts_dispatch = is_simdgroup_per_row_of<Dispatch, size_arg<"n">, RowsPerThreadgroup>;
+  static constexpr ct_string required_dispatch() {
+    return "simdgroup_per_row<size_arg<n>, " + to_text(RowsPerThreadgroup) + "> (one SIMD-group per row)";
+  }
   /// `w` (data plane), `w_scales` (scale plane; only for policies with a
   /// scale), `x`, `n` (rows), `k` (columns), `batch` (items; batched only).
   using arguments = detail::gemv_arguments<policy, Batched>;
   using produces = detail::gemv_ports<Batched>;
 
-  static constexpr std::string emit() {
-    const std::string P(policy::metal_name);
-    const std::string wpb = to_text(policy::weights_per_block);
-    const std::string C = to_text(Chunk);
-    const std::string x = Batched ? "xb" : "$x";
-    std::string affine_chunk, affine_one, scales = "$w";  // unused without a scale plane
+  static constexpr ct_string emit() {
+    const ct_string P(policy::metal_name);
+    const ct_string wpb = to_text(policy::weights_per_block);
+    const ct_string C = to_text(Chunk);
+    const ct_string x = Batched ? "xb" : "$x";
+    ct_string affine_chunk, affine_one, scales = "$w";  // unused without a scale plane
     if (policy::has_scale) scales = "$w_scales + (ulong)$row * blocks * " + to_text(policy::scale_bytes) + "u";
     if (policy::has_affine) {
       affine_chunk = "    float xs = 0.0f;\n"
@@ -132,7 +139,7 @@ struct gemv_row_major {
       affine_one = " + " + P + "::load_affine(ws, b) * xv[0]";
     }
     // The tail loop only exists where k need not be a multiple of Chunk.
-    std::string tail;
+    ct_string tail;
     if (policy::weights_per_block % Chunk != 0)
       tail = "  for (uint k1 = ($k / " + C + "u) * " + C + "u + $thread_index_in_simdgroup; k1 < $k; k1 += 32u) {\n"
              "    float xv[1] = {" + Hook::load_input(x, "k1") + "};\n"
@@ -143,7 +150,7 @@ struct gemv_row_major {
            "u + $simdgroup_index_in_threadgroup;\n"
            "$row_active = $row < $n;\n"
            "$writer = $row_active && $thread_index_in_simdgroup == 0u;\n" +
-           std::string(Batched ? detail::gemv_batch_lines : "") +
+           ct_string(Batched ? detail::gemv_batch_lines : "") +
            "float acc = 0.0f;\n"
            "if ($row_active) {\n"
            "  const uint blocks = $k / " + wpb + "u;\n"

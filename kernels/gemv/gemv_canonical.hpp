@@ -84,27 +84,34 @@ struct gemv_canonical {
   /// The dispatch this stage expects (`Batch` a size source of the items).
   template <class Batch = size_const<1>>
   using dispatch_for = simdgroup_per_row<size_arg<"n">, RowsPerThreadgroup, Batch>;
+  /// The dispatch rule this stage needs (checked by the composer): one
+  /// SIMD-group per row of `n`, RowsPerThreadgroup rows per threadgroup.
+  template <class Dispatch>
+  static constexpr bool accepts_dispatch = is_simdgroup_per_row_of<Dispatch, size_arg<"n">, RowsPerThreadgroup>;
+  static constexpr ct_string required_dispatch() {
+    return "simdgroup_per_row<size_arg<n>, " + to_text(RowsPerThreadgroup) + "> (one SIMD-group per row)";
+  }
   /// As `gemv_row_major`: `w`, `w_scales` (scaled policies), `x`, `n`, `k`,
   /// `batch` (batched only); the planes hold the same bytes, reordered.
   using arguments = detail::gemv_arguments<policy, Batched>;
   using produces = detail::gemv_ports<Batched>;
   using threadgroup = type_list<tg_array<"gemv_partial", float, RowsPerThreadgroup * splits>>;
 
-  static constexpr std::string emit() {
-    const std::string P(policy::metal_name);
-    const std::string wpb = to_text(policy::weights_per_block);
-    const std::string C = to_text(Chunk), L = to_text(LanesPerRow), S = to_text(splits);
-    const std::string x = Batched ? "xb" : "$x";
-    std::string scales = "$w";  // unused without a scale plane
+  static constexpr ct_string emit() {
+    const ct_string P(policy::metal_name);
+    const ct_string wpb = to_text(policy::weights_per_block);
+    const ct_string C = to_text(Chunk), L = to_text(LanesPerRow), S = to_text(splits);
+    const ct_string x = Batched ? "xb" : "$x";
+    ct_string scales = "$w";  // unused without a scale plane
     if (policy::has_scale) scales = "$w_scales + blk * " + to_text(policy::scale_bytes) + "u";
-    std::string affine;
+    ct_string affine;
     if (policy::has_affine)
       affine = "    float xs = 0.0f;\n"
                "    for (int i = 0; i < " + C + "; ++i) xs += xv[i];\n"
                "    acc += " + P + "::load_affine(ws, 0u) * xs;\n";
-    std::string lane_sum;
+    ct_string lane_sum;
     for (unsigned m = 1; m < LanesPerRow; m <<= 1) lane_sum += "acc += simd_shuffle_xor(acc, " + to_text(m) + "u);\n";
-    std::string split_sum = "$value = acc;\n";
+    ct_string split_sum = "$value = acc;\n";
     if (splits > 1)
       split_sum = "if (part == 0u) $gemv_partial[slot * " + S + "u + split] = acc;\n"
                   "threadgroup_barrier(mem_flags::mem_threadgroup);\n"
@@ -118,7 +125,7 @@ struct gemv_canonical {
            "$row = $threadgroup_position_in_grid.x * " + to_text(RowsPerThreadgroup) + "u + slot;\n"
            "$row_active = $row < $n;\n"
            "$writer = $row_active && part == 0u && split == 0u;\n" +
-           std::string(Batched ? detail::gemv_batch_lines : "") +
+           ct_string(Batched ? detail::gemv_batch_lines : "") +
            "float acc = 0.0f;\n"
            "if ($row_active) {\n"
            "  const uint runs = $k / " + C + "u;\n"

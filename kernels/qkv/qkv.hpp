@@ -110,9 +110,9 @@ struct qkv_projection {
   using produces = type_list<port<"value", float>, port<"row", std::uint32_t>, port<"row_active", bool>,
                              port<"writer", bool>, port<"part", std::uint32_t>>;
 
-  static constexpr std::string emit() {
+  static constexpr ct_string emit() {
     constexpr std::string_view lane = "$thread_index_in_simdgroup";
-    std::string reduce = "$value = simd_sum(acc);";
+    ct_string reduce = "$value = simd_sum(acc);";
     if constexpr (folded_rms_hook<Input>)
       reduce = "const float2 total = simd_sum(float2(acc, ss));\n" + Input::set_inv_rms("total.y") +
                "$value = total.x * $inv_rms;";

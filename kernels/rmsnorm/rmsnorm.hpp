@@ -46,9 +46,9 @@ struct rmsnorm_prologue {
   using produces = type_list<port<"inv_rms", float>>;
   using threadgroup = type_list<tg_array<"rms_partial", float, 32>>;
   using helpers = type_list<rmsnorm_piece>;
-  static constexpr std::string emit() {
-    const std::string n = "$" + std::string(N.view());
-    std::string v = "$" + std::string(X.view());
+  static constexpr ct_string emit() {
+    const ct_string n = "$" + ct_string(N.view());
+    ct_string v = "$" + ct_string(X.view());
     if (Batched) v += " + (ulong)$threadgroup_position_in_grid.x * " + n;
     return "$inv_rms = foundry_rms_inv(" + v + ", " + n +
            ", $eps, $rms_partial, $thread_index_in_threadgroup,\n"

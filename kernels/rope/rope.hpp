@@ -66,7 +66,7 @@ struct rope_qk {
       arg<"n_heads", scalar<std::uint32_t>>, arg<"n_kv", scalar<std::uint32_t>>,
       arg<"head_dim", scalar<std::uint32_t>>, arg<"pos", scalar<std::uint32_t>>, arg<"freq_base", scalar<float>>>;
   using helpers = type_list<rope_piece>;
-  static constexpr std::string emit() {
+  static constexpr ct_string emit() {
     return "const uint pairs = $head_dim / 2u;\n"
            "const uint t = $thread_position_in_grid.x;\n"
            "const uint q_pairs = $n_heads * pairs;\n"
@@ -74,7 +74,7 @@ struct rope_qk {
            "  const bool is_q = t < q_pairs;\n"
            "  const uint u = is_q ? t : t - q_pairs;\n"
            "  const RopePair p = foundry_rope_pair(u % pairs, $head_dim, $pos, $freq_base, " +
-           std::string(rope_neox_flag(Pairing)) +
+           ct_string(rope_neox_flag(Pairing)) +
            ");\n"
            "  foundry_rope_rotate((is_q ? $q : $k) + (ulong)(u / pairs) * $head_dim, p);\n"
            "}";

@@ -1,8 +1,8 @@
 // expect: fused_kernel pinned_scale: argument x of stage scale_rows and argument y of stage store_pinned both ask for buffer index 1
+// max-lines: 10
 // The main stage pins input `x` and a store epilogue pins output `y` to the
 // same buffer index with at<1>.
 #include <cstdint>
-#include <string>
 #include <string_view>
 
 #include <foundry/backends/metal/entry.hpp>
@@ -38,6 +38,5 @@ struct store_pinned {
 using pinned_scale =
     fd::fused_kernel<"pinned_scale", fd::per_element<fd::size_arg<"n">>, scale_rows, store_pinned>;
 
-const std::string& pinned_scale_source() {
-  return fd::metal_source<pinned_scale>();
-}
+// Declaring its argument set (the first step of every dispatch) instantiates the kernel.
+void pinned_scale_arguments() { [[maybe_unused]] pinned_scale::arguments args; }

@@ -1,7 +1,7 @@
 // expect: fused_kernel indexed_scale: stage row_index and stage scale_rows both produce port row
+// max-lines: 10
 // A prologue and the main stage both produce port `row`.
 #include <cstdint>
-#include <string>
 #include <string_view>
 
 #include <foundry/backends/metal/entry.hpp>
@@ -38,6 +38,5 @@ struct scale_rows {
 using indexed_scale = fd::fused_kernel<"indexed_scale", fd::per_element<fd::size_arg<"n">>,
                                        row_index, scale_rows, fd::epi::store<"y">>;
 
-const std::string& indexed_scale_source() {
-  return fd::metal_source<indexed_scale>();
-}
+// Declaring its argument set (the first step of every dispatch) instantiates the kernel.
+void indexed_scale_arguments() { [[maybe_unused]] indexed_scale::arguments args; }

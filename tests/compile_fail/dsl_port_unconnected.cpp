@@ -1,8 +1,8 @@
 // expect: fused_kernel normed_scale: stage apply_inv_rms consumes port inv_rms but no earlier stage produces it
+// max-lines: 10
 // An epilogue consumes port `inv_rms`, but the prologue that would produce it
 // (an RMSNorm reduction) is missing from the composition.
 #include <cstdint>
-#include <string>
 #include <string_view>
 
 #include <foundry/backends/metal/entry.hpp>
@@ -37,6 +37,5 @@ struct apply_inv_rms {
 using normed_scale = fd::fused_kernel<"normed_scale", fd::per_element<fd::size_arg<"n">>,
                                       scale_rows, apply_inv_rms, fd::epi::store<"y">>;
 
-const std::string& normed_scale_source() {
-  return fd::metal_source<normed_scale>();
-}
+// Declaring its argument set (the first step of every dispatch) instantiates the kernel.
+void normed_scale_arguments() { [[maybe_unused]] normed_scale::arguments args; }

@@ -1,7 +1,7 @@
 // expect: fused_kernel bias_then_scale: stage scale_rows \(main\) comes after stage bias_add \(epilogue\)
+// max-lines: 10
 // An epilogue is listed before the main stage.
 #include <cstdint>
-#include <string>
 #include <string_view>
 
 #include <foundry/backends/metal/entry.hpp>
@@ -27,6 +27,5 @@ struct scale_rows {
 using bias_then_scale = fd::fused_kernel<"bias_then_scale", fd::per_element<fd::size_arg<"n">>,
                                          fd::epi::bias_add<"b">, scale_rows, fd::epi::store<"y">>;
 
-const std::string& bias_then_scale_source() {
-  return fd::metal_source<bias_then_scale>();
-}
+// Declaring its argument set (the first step of every dispatch) instantiates the kernel.
+void bias_then_scale_arguments() { [[maybe_unused]] bias_then_scale::arguments args; }

@@ -1,7 +1,7 @@
 // expect: fused_kernel scaled_rows: stage row_scale: [$]scales is not a port, argument, threadgroup array or builtin this stage declares
+// max-lines: 10
 // A stage snippet refers to `$scales`, but the stage's argument is `scale`.
 #include <cstdint>
-#include <string>
 #include <string_view>
 
 #include <foundry/backends/metal/entry.hpp>
@@ -37,6 +37,5 @@ struct row_scale {
 using scaled_rows = fd::fused_kernel<"scaled_rows", fd::per_element<fd::size_arg<"n">>, scale_rows,
                                      row_scale, fd::epi::store<"y">>;
 
-const std::string& scaled_rows_source() {
-  return fd::metal_source<scaled_rows>();
-}
+// Declaring its argument set (the first step of every dispatch) instantiates the kernel.
+void scaled_rows_arguments() { [[maybe_unused]] scaled_rows::arguments args; }

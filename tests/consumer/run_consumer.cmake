@@ -8,9 +8,13 @@
 #         [-DEXE_LINKER_FLAGS=<flags>] [-DWERROR=ON|OFF] -DEXPECTED_VERSION=<x.y.z>
 #         -P run_consumer.cmake
 #
-# package:      installs FOUNDRY_BUILD_DIR into WORK_DIR/prefix with
-#               `cmake --install`, then configures the consumer with
-#               CMAKE_PREFIX_PATH=WORK_DIR/prefix.
+# package:      follows the README's install commands: configures Foundry
+#               from FOUNDRY_SOURCE_DIR into WORK_DIR/foundry-build with tests,
+#               examples and benchmarks off, `cmake --build`, `cmake --install
+#               --prefix WORK_DIR/prefix`, then configures the consumer with
+#               CMAKE_PREFIX_PATH=WORK_DIR/prefix. (FOUNDRY_BUILD_DIR, the
+#               test suite's own full build, is deliberately not installed: a
+#               full build hides steps that only it triggers.)
 # subdirectory: the consumer calls add_subdirectory(FOUNDRY_SOURCE_DIR).
 # fetchcontent: the consumer uses FetchContent_Declare(foundry SOURCE_DIR ...).
 # In every mode the consumer is built with the same compiler and flags, run,
@@ -69,7 +73,24 @@ if(WERROR)
 endif()
 
 if(MODE STREQUAL "package")
-  _run(_out "install" "${CMAKE_COMMAND}" --install "${FOUNDRY_BUILD_DIR}" --prefix "${_prefix}")
+  # The README's commands, with this build's generator and compiler.
+  set(_foundry_build "${WORK_DIR}/foundry-build")
+  set(_foundry_args -S "${FOUNDRY_SOURCE_DIR}" -B "${_foundry_build}"
+    -DFOUNDRY_BUILD_TESTS=OFF -DFOUNDRY_BUILD_EXAMPLES=OFF -DFOUNDRY_BUILD_BENCH=OFF
+    "-DCMAKE_FIND_PACKAGE_NO_PACKAGE_REGISTRY=ON")
+  if(GENERATOR)
+    list(APPEND _foundry_args -G "${GENERATOR}")
+  endif()
+  if(MAKE_PROGRAM)
+    list(APPEND _foundry_args "-DCMAKE_MAKE_PROGRAM=${MAKE_PROGRAM}")
+  endif()
+  if(CXX_COMPILER)
+    list(APPEND _foundry_args "-DCMAKE_CXX_COMPILER=${CXX_COMPILER}")
+  endif()
+  list(APPEND _foundry_args "-DCMAKE_CXX_FLAGS=${CXX_FLAGS}")
+  _run(_out "foundry configure" "${CMAKE_COMMAND}" ${_foundry_args})
+  _run(_out "foundry build" "${CMAKE_COMMAND}" --build "${_foundry_build}")
+  _run(_out "install" "${CMAKE_COMMAND}" --install "${_foundry_build}" --prefix "${_prefix}")
   # Find the installed package directory (lib or lib64, depending on the platform).
   file(GLOB _config "${_prefix}/lib*/cmake/foundry/foundryConfig.cmake")
   if(NOT _config)
@@ -86,15 +107,20 @@ if(MODE STREQUAL "package")
       message(FATAL_ERROR "consumer (package): ${_f} was not installed")
     endif()
   endforeach()
-  if(EXISTS "${FOUNDRY_SOURCE_DIR}/kernels/common/f16.metal")
+  # Every Metal source under kernels/ must be installed, and its embedded header too.
+  file(GLOB_RECURSE _metal RELATIVE "${FOUNDRY_SOURCE_DIR}/kernels" "${FOUNDRY_SOURCE_DIR}/kernels/*.metal")
+  if(NOT _metal)
+    message(FATAL_ERROR "consumer (package): no kernels/**/*.metal under ${FOUNDRY_SOURCE_DIR}")
+  endif()
+  foreach(_m IN LISTS _metal)
     foreach(_f IN ITEMS
-        "${_prefix}/include/foundry/embedded/common/f16.metal.hpp"
-        "${_prefix}/include/foundry-kernels/kernels/common/f16.metal")
+        "${_prefix}/include/foundry/embedded/${_m}.hpp"
+        "${_prefix}/include/foundry-kernels/kernels/${_m}")
       if(NOT EXISTS "${_f}")
         message(FATAL_ERROR "consumer (package): ${_f} was not installed")
       endif()
     endforeach()
-  endif()
+  endforeach()
   list(APPEND _configure_args "-DCMAKE_PREFIX_PATH=${_prefix}")
 else()
   list(APPEND _configure_args "-DFOUNDRY_SOURCE_DIR=${FOUNDRY_SOURCE_DIR}")
@@ -117,13 +143,16 @@ endif()
 _run(_out "build" "${CMAKE_COMMAND}" --build "${_build}")
 message(STATUS "consumer (${MODE}) built")
 
+# Kernels compiled by the CPU backend at run time go to a fresh cache.
+set(ENV{FOUNDRY_CACHE_DIR} "${WORK_DIR}/kernel-cache")
 _run(_out "run" "${_build}/foundry_consumer")
 message(STATUS "consumer (${MODE}) output:\n${_out}")
 
 set(_expect
   "foundry ${EXPECTED_VERSION} \\(${MODE}\\)"
   "library kernel gemv_f16: 5 arguments, source has PolicyF16: yes"
-  "own kernel consumer_gemv: epilogue emitted: yes")
+  "own kernel consumer_gemv: epilogue emitted: yes"
+  "ran consumer_gemv on the CPU backend: 37 rows, relative error below 1e-5")
 foreach(_re IN LISTS _expect)
   if(NOT _out MATCHES "${_re}")
     message(FATAL_ERROR "consumer (${MODE}): output does not match '${_re}':\n${_out}")

@@ -50,8 +50,8 @@ struct policy_probe {
                                   fd::arg<"x", fd::input<float>>, fd::arg<"k", fd::scalar<std::uint32_t>>,
                                   fd::arg<"q", fd::output<float>>, fd::arg<"dots", fd::output<float>>,
                                   fd::arg<"d", fd::output<float>>, fd::arg<"m", fd::output<float>>>;
-  static constexpr std::string emit() {
-    const std::string p(P::metal_name), n = fd::to_text(N);
+  static constexpr fd::ct_string emit() {
+    const fd::ct_string p(P::metal_name), n = fd::to_text(N);
     return "const uint c = $thread_position_in_grid.x;\n"
            "if (c < $k / " + n + "u) {\n"
            "  const uint k0 = c * " + n + "u;\n"

@@ -141,8 +141,8 @@ namespace {
 
 /// Collapses each run of whitespace to one space and trims both ends, so
 /// golden texts can be compared independently of indentation and line breaks.
-constexpr std::string squeeze(std::string_view text) {
-  std::string out;
+constexpr foundry::ct_string squeeze(std::string_view text) {
+  foundry::ct_string out;
   bool pending_space = false;
   for (char c : text) {
     const bool space = c == ' ' || c == '\n' || c == '\t' || c == '\r';

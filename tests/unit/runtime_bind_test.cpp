@@ -161,6 +161,48 @@ TEST_F(fixture, OptionalBufferPresenceFlag) {
   EXPECT_EQ(flags, (std::vector<std::uint32_t>{0u, 1u}));
 }
 
+TEST_F(fixture, UnsetScalarIsRequired) {
+  gemv::arguments a;
+  a.set<"w">(w).set<"x">(x).set<"y">(y).set<"n">(n);  // k never set
+  EXPECT_CALL(*be, dispatch(_, _, _, _)).Times(0);
+  EXPECT_THAT(error_of<gemv>(a),
+              HasSubstr("kernel gemv_f16, argument k [[buffer(3)]]: scalar not set (expected a uint value"));
+}
+
+// A stage whose scalar `scale` is optional (declared with a default of 1).
+struct scale_by {
+  static constexpr fd::fixed_string name = "scale_by";
+  static constexpr fd::stage_role role = fd::stage_role::main;
+  using arguments = fd::type_list<fd::arg<"x", fd::input<float, fd::min_elements<fd::size_arg<"n">>>>,
+                                  fd::arg<"n", fd::scalar<std::uint32_t>>,
+                                  fd::arg<"scale", fd::scalar<float, fd::default_value<1>>>>;
+  using produces = fd::type_list<fd::port<"value", float>, fd::port<"row", std::uint32_t>,
+                                 fd::port<"row_active", bool>, fd::port<"writer", bool>>;
+  static constexpr std::string_view body =
+      "$row = $thread_position_in_grid.x;\n$row_active = $row < $n;\n$writer = $row_active;\n"
+      "$value = $row_active ? $scale * $x[$row] : 0.0f;";
+};
+using scaled = fd::fused_kernel<"scaled", fd::per_element<fd::size_arg<"n">>, scale_by, fd::epi::store<"y">>;
+
+TEST_F(fixture, DefaultValueMakesScalarOptional) {
+  std::vector<float> scales;
+  EXPECT_CALL(*be, dispatch(_, _, _, _))
+      .Times(2)
+      .WillRepeatedly([&](const fd::pipeline&, std::span<const fd::bound_argument> b, const fd::dispatch_size&,
+                          std::uint32_t) {
+        scales.push_back(*static_cast<const float*>(b[scaled::table::position("scale")].bytes));
+      });
+  scaled::arguments a;
+  a.set<"x">(x).set<"y">(y).set<"n">(40u);
+  ex.dispatch<scaled>(a);  // scale unset: its default
+  a.set<"scale">(0.5f);
+  ex.dispatch<scaled>(a);
+  EXPECT_EQ(scales, (std::vector<float>{1.0f, 0.5f}));
+  scaled::arguments b;
+  b.set<"x">(x).set<"y">(y);  // n has no default
+  EXPECT_THAT(error_of<scaled>(b), HasSubstr("kernel scaled, argument n [[buffer(1)]]: scalar not set"));
+}
+
 TEST_F(fixture, EmptyGridIsRejected) {
   auto a = args();
   a.set<"n">(0u);

@@ -3,7 +3,7 @@
 /// Building text in constant expressions and freezing it into static storage.
 ///
 /// Small texts (struct definitions, signatures, a fused body) are built with
-/// C++20 constexpr `std::string` and then copied once into a static array
+/// C++20 constexpr `ct_string` and then copied once into a static array
 /// whose size is known at compile time (`frozen_text<Gen>`), so the result is
 /// usable both in `static_assert`s and at run time without being rebuilt.
 /// Constant evaluation is slow (tens of microseconds per produced byte with
@@ -15,25 +15,26 @@
 #include <string>
 #include <string_view>
 
+#include "foundry/core/ct_string.hpp"
 #include "foundry/core/fixed_string.hpp"
 
 namespace foundry {
 
 /// Decimal text of an unsigned integer, usable in constant expressions.
-constexpr std::string to_text(unsigned long long v) {
+constexpr ct_string to_text(unsigned long long v) {
   char buf[24]{};
   std::size_t n = 0;
   do {
     buf[n++] = static_cast<char>('0' + v % 10);
     v /= 10;
   } while (v != 0);
-  std::string s(n, '0');
+  ct_string s(n, '0');
   for (std::size_t i = 0; i < n; ++i) s[i] = buf[n - 1 - i];
   return s;
 }
 
 /// Text produced by `Gen::text()` (a constexpr function returning
-/// `std::string`), evaluated at compile time and stored once per `Gen`.
+/// `ct_string`), evaluated at compile time and stored once per `Gen`.
 /// The array holds the characters followed by a NUL.
 template <class Gen>
 struct frozen_text {
@@ -41,7 +42,7 @@ struct frozen_text {
   static constexpr std::size_t n = Gen::text().size();
   static constexpr std::array<char, n + 1> make() {
     std::array<char, n + 1> a{};
-    const std::string s = Gen::text();
+    const ct_string s = Gen::text();
     for (std::size_t i = 0; i < n; ++i) a[i] = s[i];
     return a;
   }

@@ -15,6 +15,7 @@
 #include <tuple>
 #include <utility>
 
+#include "foundry/core/ct_error.hpp"
 #include "foundry/core/ct_text.hpp"
 #include "foundry/core/fixed_string.hpp"
 #include "foundry/core/type_list.hpp"
@@ -32,7 +33,8 @@ struct expand_one {
 template <class A>
   requires(A::handle::optional)
 struct expand_one<A> {
-  using type = type_list<A, arg<A::name + present_suffix, scalar<std::uint32_t>>>;
+  // Set at bind time from whether the buffer is bound; never by the caller.
+  using type = type_list<A, arg<A::name + present_suffix, scalar<std::uint32_t, default_value<0u>>>>;
 };
 template <class L>
 struct expand_optionals;
@@ -61,6 +63,37 @@ struct params_structs<type_list<As...>> {
 }  // namespace detail
 
 /// The described structs passed as `params<P>` in argument list `L`.
+namespace detail {
+/// "the kernel has no argument resdual (its arguments: x, residual, y, n)".
+template <fixed_string Name, class Table>
+struct unknown_argument_text {
+  static constexpr ct_string text() {
+    ct_string t = "argument_values::set/get: the kernel has no argument " + ct_string(Name.view()) +
+                  " (its arguments:";
+    for (std::size_t i = 0; i < Table::size; ++i) t += (i ? ", " : " ") + ct_string(Table::names[i]);
+    return t + ")";
+  }
+};
+/// What `get<Name>()` returns for a name the kernel lacks, after reporting
+/// it: accepts and ignores any assignment, so the report is the only error.
+struct unknown_argument {
+  template <class V>
+  constexpr const unknown_argument& operator=(V&&) const noexcept {
+    return *this;
+  }
+};
+inline constexpr unknown_argument unknown_argument_v{};
+
+/// True for a temporary that owns a buffer (a `foundry::buffer` returned by
+/// `upload`/`allocate`): binding it would leave the argument set pointing
+/// at a buffer that is gone by the time of the dispatch.
+template <class H, class V>
+inline constexpr bool binds_temporary_buffer =
+    H::kind == arg_kind::buffer && !std::is_lvalue_reference_v<V> &&
+    !std::is_same_v<std::remove_cvref_t<V>, buffer_ref> && !std::is_same_v<std::remove_cvref_t<V>, H> &&
+    std::is_constructible_v<buffer_ref, const std::remove_cvref_t<V>&>;
+}  // namespace detail
+
 template <class L>
 using params_structs_t = typename detail::params_structs<L>::type;
 
@@ -78,18 +111,18 @@ struct arg_table<type_list<As...>> {
   static constexpr std::array<std::string_view, size> names = {As::name.view()...};
 
   /// Empty when the list is valid, else a message naming the conflict.
-  static constexpr std::string error() {
+  static constexpr ct_string error() {
     constexpr int fixed[] = {As::handle::fixed_index..., -1};
     for (std::size_t i = 0; i < size; ++i) {
       for (std::size_t j = 0; j < i; ++j) {
         if (names[i] == names[j])
-          return "argument " + std::string(names[i]) + " is declared twice";
+          return "argument " + ct_string(names[i]) + " is declared twice";
         if (fixed[i] >= 0 && fixed[i] == fixed[j])
-          return "arguments " + std::string(names[j]) + " and " + std::string(names[i]) +
+          return "arguments " + ct_string(names[j]) + " and " + ct_string(names[i]) +
                  " both ask for buffer index " + to_text(static_cast<unsigned>(fixed[i]));
       }
       if (fixed[i] >= static_cast<int>(max_buffer_arguments))
-        return "argument " + std::string(names[i]) + " asks for buffer index " +
+        return "argument " + ct_string(names[i]) + " asks for buffer index " +
                to_text(static_cast<unsigned>(fixed[i])) + " but Metal allows 0 to 30";
     }
     if (size > max_buffer_arguments)
@@ -136,7 +169,7 @@ struct arg_table<type_list<As...>> {
      ...);
     for (auto& b : out) {
       if (!b.optional) continue;
-      const std::string flag = std::string(b.name) + "_present";
+      const ct_string flag = ct_string(b.name) + "_present";
       for (std::size_t k = 0; k < size; ++k)
         if (names[k] == flag) b.presence_index = static_cast<int>(indices[k]);
     }
@@ -145,10 +178,10 @@ struct arg_table<type_list<As...>> {
 
   /// Metal parameter declaration of argument `i`, without the attribute:
   /// `const device float* x`, `constant uint& n`, `constant Params* p`.
-  static constexpr std::string parameter(std::size_t i) {
+  static constexpr ct_string parameter(std::size_t i) {
     const binding& b = plan[i];
-    std::string t(b.metal_type);
-    std::string name(b.name);
+    ct_string t(b.metal_type);
+    ct_string name(b.name);
     if (b.kind == arg_kind::buffer)
       return (b.mode == access::read ? "const device " : "device ") + t + "* " + name;
     constexpr bool is_struct[] = {detail::is_params<typename As::handle>..., false};
@@ -169,22 +202,47 @@ class argument_values<type_list<As...>> {
 
   /// The handle of argument `Name`; a name the kernel does not declare is a
   /// compile-time error.
+  /// The error's first line names `Name` and lists the kernel's arguments;
+  /// nothing else is reported for that call.
   template <fixed_string Name>
   constexpr auto& get() noexcept {
     constexpr int pos = table::position(Name.view());
-    static_assert(pos >= 0, "foundry: the kernel has no argument of this name");
-    return std::get<static_cast<std::size_t>(pos)>(values_);
+    if constexpr (pos < 0) {
+      static_assert(ct_error<frozen_text<detail::unknown_argument_text<Name, table>>::fixed()>::ok);
+      return detail::unknown_argument_v;
+    } else {
+      return std::get<static_cast<std::size_t>(pos)>(values_);
+    }
   }
   template <fixed_string Name>
   constexpr const auto& get() const noexcept {
     constexpr int pos = table::position(Name.view());
-    static_assert(pos >= 0, "foundry: the kernel has no argument of this name");
-    return std::get<static_cast<std::size_t>(pos)>(values_);
+    if constexpr (pos < 0) {
+      static_assert(ct_error<frozen_text<detail::unknown_argument_text<Name, table>>::fixed()>::ok);
+      return detail::unknown_argument_v;
+    } else {
+      return std::get<static_cast<std::size_t>(pos)>(values_);
+    }
   }
-  /// Sets argument `Name` and returns `*this`, for chaining.
+  /// Sets argument `Name` and returns `*this`, for chaining. The argument set
+  /// keeps a reference to a bound buffer, so binding a temporary buffer
+  /// (`set<"x">(ex.upload(v))`) does not compile: keep the buffer in a
+  /// variable that outlives the dispatch.
   template <fixed_string Name, class V>
   constexpr argument_values& set(V&& v) {
-    get<Name>() = std::forward<V>(v);
+    constexpr int pos = table::position(Name.view());
+    if constexpr (pos >= 0) {
+      using H = std::tuple_element_t<static_cast<std::size_t>(pos), std::tuple<typename As::handle...>>;
+      if constexpr (detail::binds_temporary_buffer<H, V>)
+        static_assert(ct_error<fixed_string("argument_values::set: argument ") + Name +
+                               fixed_string(" would refer to a temporary buffer that is destroyed before "
+                                            "the dispatch; keep the buffer in a variable")>::ok);
+      else
+        get<Name>() = std::forward<V>(v);
+    } else {
+      // Reported here rather than in get<>, one instantiation note shorter.
+      static_assert(ct_error<frozen_text<detail::unknown_argument_text<Name, table>>::fixed()>::ok);
+    }
     return *this;
   }
 

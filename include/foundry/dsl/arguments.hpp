@@ -97,6 +97,16 @@ struct min_elements {
   using source = S;
 };
 
+/// Makes a scalar optional: `scalar<std::uint32_t, default_value<0u>>` reads
+/// `V` (converted to the scalar's type) when the caller does not set it. A
+/// scalar without a default must be set before a dispatch; an unset one is a
+/// `binding_error`. (Clang 16 has no floating-point template arguments: write
+/// a float default as an integer, e.g. `default_value<1>`.)
+template <auto V>
+struct default_value {
+  static constexpr auto value = V;
+};
+
 namespace detail {
 template <class O>
 inline constexpr bool is_min_elements = false;
@@ -142,8 +152,23 @@ constexpr std::string_view metal_name() {
   }
   return r;
 }
+template <class O>
+inline constexpr bool is_default_value = false;
+template <auto V>
+inline constexpr bool is_default_value<default_value<V>> = true;
 template <class... Opts>
 inline constexpr bool options_valid = ((is_at<Opts> || is_as_metal<Opts> || is_min_elements<Opts>) && ...);
+template <class... Opts>
+inline constexpr bool scalar_options_valid = ((is_at<Opts> || is_as_metal<Opts> || is_default_value<Opts>) && ...);
+/// The `default_value` among `Opts` converted to `T`, or `T{}`.
+template <class T, class... Opts>
+constexpr T scalar_default() {
+  T r{};
+  ([&] {
+    if constexpr (is_default_value<Opts>) r = static_cast<T>(Opts::value);
+  }(), ...);
+  return r;
+}
 }  // namespace detail
 
 /// How an argument travels to the kernel.
@@ -209,9 +234,13 @@ struct optional_input : buffer_handle<T, access::read, true, Opts...> {
 };
 
 /// A scalar passed by value: `constant T& name`, bound as `sizeof(T)` bytes.
+/// Required unless declared with `default_value<V>`: dispatching with a
+/// required scalar that was never set throws `binding_error` naming the
+/// kernel and the argument (an unset scalar used to read 0 silently).
 template <class T, class... Opts>
 struct scalar {
-  static_assert(detail::options_valid<Opts...>, "foundry: scalar options must be at<i>");
+  static_assert(detail::scalar_options_valid<Opts...>,
+                "foundry: scalar options must be at<i>, as_metal<\"name\"> or default_value<V>");
   using element_type = T;
   static constexpr arg_kind kind = arg_kind::bytes;
   static constexpr access mode = access::read;
@@ -221,11 +250,18 @@ struct scalar {
   static constexpr dtype element_dtype = dtype_of<T>;
   static constexpr std::string_view metal_element() { return detail::metal_name<T, Opts...>(); }
 
-  T value{};
+  /// True when the declaration gives a default (the scalar is optional).
+  static constexpr bool has_default = (detail::is_default_value<Opts> || ...);
+
+  T value = detail::scalar_default<T, Opts...>();
+  /// Whether `value` was set by the caller or comes from a default.
+  bool is_set = has_default;
+
   constexpr scalar() = default;
-  constexpr scalar(T v) noexcept : value(v) {}  // NOLINT: implicit by design
+  constexpr scalar(T v) noexcept : value(v), is_set(true) {}  // NOLINT: implicit by design
   constexpr scalar& operator=(T v) noexcept {
     value = v;
+    is_set = true;
     return *this;
   }
 };

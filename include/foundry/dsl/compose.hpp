@@ -25,13 +25,18 @@
 /// the pieces into one translation unit.
 ///
 /// Compile-time checks (each a `static_assert` whose message names the
-/// kernel, the stage and the conflict): two stages declaring one argument
-/// name with different handle types; a port consumed (or updated) with a
+/// kernel, the stage and the conflict in the first line of the diagnostic,
+/// see core/ct_error.hpp): a stage type lacking a required member (named);
+/// two stages declaring one argument name with different handle types or
+/// options (both declarations shown); a port consumed (or updated) with a
 /// type different from its producer's; a consumed port nobody produces; two
 /// producers of one port; no main stage, or stages out of prologue → main →
-/// epilogue order; more than 31 buffer arguments or clashing buffer indices;
-/// threadgroup memory over 32 KiB; SIMD-group functions with a threads per
-/// threadgroup that is not a multiple of 32; an unknown `$name` in a snippet.
+/// epilogue order; more than 31 buffer arguments (blaming the stage that adds
+/// the most) or clashing buffer indices; threadgroup memory over 32 KiB;
+/// SIMD-group functions with a threads per threadgroup that is not a multiple
+/// of 32; an unknown `$name` in a snippet; a dispatch rule other than the one
+/// a stage declares it needs (`accepts_dispatch`, e.g. one SIMD-group per row
+/// for a GEMV).
 
 #include <array>
 #include <string>
@@ -91,6 +96,7 @@ enum class port_use { consume, produce, update };
 struct arg_rec {
   std::string_view name;
   const void* handle;
+  ct_string (*describe)();  // the handle as declared (for error messages)
   std::string_view metal_type;
   std::string_view kind;  // input, output, inout, optional_input, scalar, params
   bool optional;
@@ -112,8 +118,9 @@ struct tg_rec {
 };
 struct stage_rec {
   std::string_view name;
+  std::string_view missing;  // a member the stage type lacks (stage_traits::missing)
   stage_role role;
-  std::string text;
+  ct_string text;
   bool helpers_use_simdgroups;  // a helper or policy piece calls simd_* functions
 };
 
@@ -124,6 +131,83 @@ constexpr std::string_view handle_kind_name() {
   else if constexpr (H::mode == access::read) return "input";
   else if constexpr (H::mode == access::write) return "output";
   else return "inout";
+}
+
+// --- describing a handle as declared, for "declared differently" errors ----
+
+template <class S>
+constexpr ct_string describe_size() {
+  if constexpr (!size_arg_name<S>.empty())
+    return "size_arg<" + ct_string(size_arg_name<S>) + ">";  // no quotes: diagnostics escape them
+  else
+    return "(a size rule)";
+}
+template <class O>
+constexpr ct_string describe_option() {
+  if constexpr (is_at<O>) return ", at<" + to_text(O::index) + ">";
+  else if constexpr (is_as_metal<O>) return ", as_metal<" + ct_string(O::name) + ">";
+  else if constexpr (is_min_elements<O>) return ", min_elements<" + describe_size<typename O::source>() + ">";
+  else if constexpr (is_default_value<O>) return ", default_value<...>";
+  else return ", (an option)";
+}
+template <class H>
+struct handle_options {
+  using type = type_list<>;
+};
+template <template <class, class...> class Handle, class T, class... Opts>
+struct handle_options<Handle<T, Opts...>> {
+  using type = type_list<Opts...>;
+};
+/// `per_element<size_arg<n>, 128>`-like text for dispatch rule `D`.
+template <class D>
+struct dispatch_text {
+  static constexpr ct_string text() {
+    return "a dispatch rule of its own (" + to_text(D::threads_per_threadgroup) + " threads per threadgroup)";
+  }
+};
+template <class Size, std::uint32_t Threads>
+struct dispatch_text<per_element<Size, Threads>> {
+  static constexpr ct_string text() {
+    return "per_element<" + describe_size<Size>() + ", " + to_text(Threads) + "> (one thread per element)";
+  }
+};
+template <class Rows, std::uint32_t Threads, class Batch>
+struct dispatch_text<per_row<Rows, Threads, Batch>> {
+  static constexpr ct_string text() {
+    return "per_row<" + describe_size<Rows>() + ", " + to_text(Threads) + "> (one threadgroup per row)";
+  }
+};
+template <class Rows, std::uint32_t R, class Batch>
+struct dispatch_text<simdgroup_per_row<Rows, R, Batch>> {
+  static constexpr ct_string text() {
+    return "simdgroup_per_row<" + describe_size<Rows>() + ", " + to_text(R) + "> (one SIMD-group per row)";
+  }
+};
+
+/// Empty when stage `S` accepts dispatch rule `D`, else the conflict. A
+/// stage states the rule it needs with `template <class D> static constexpr
+/// bool accepts_dispatch` and `static constexpr ct_string required_dispatch()`
+/// (e.g. a GEMV computing one row per SIMD-group: with one thread per
+/// element most rows would never be written).
+template <class D, class S>
+constexpr ct_string dispatch_conflict() {
+  if constexpr (requires {
+                  { S::template accepts_dispatch<D> } -> std::convertible_to<bool>;
+                  S::required_dispatch();
+                }) {
+    if constexpr (!S::template accepts_dispatch<D>)
+      return "stage " + ct_string(stage_traits<S>::name) + " needs dispatch " + ct_string(S::required_dispatch()) +
+             " but the kernel dispatches with " + dispatch_text<D>::text();
+  }
+  return {};
+}
+
+/// `input<float, min_elements<size_arg<n>>>`-like text for handle `H`.
+template <class H>
+constexpr ct_string describe_handle() {
+  ct_string out = ct_string(handle_kind_name<H>()) + "<" + ct_string(H::metal_element());
+  for_each_type(typename handle_options<H>::type{}, [&]<class O>() { out += describe_option<O>(); });
+  return out + ">";
 }
 
 template <class... Pieces>
@@ -138,11 +222,11 @@ constexpr void gather_stage(std::size_t idx, std::vector<stage_rec>& stages,
   using T = stage_traits<S>;
   using pieces = ordered_pieces_t<concat_t<typename T::helpers,
                                            typename policy_sources<typename T::policies>::type>>;
-  stages.push_back({T::name, T::role, T::text(), pieces_use_simdgroups(pieces{})});
+  stages.push_back({T::name, T::missing, T::role, T::text(), pieces_use_simdgroups(pieces{})});
   for_each_type(typename T::arguments{}, [&]<class A>() {
     using H = typename A::handle;
-    args.push_back({A::name.view(), type_id<H>, H::metal_element(), handle_kind_name<H>(), H::optional,
-                    H::fixed_index, idx});
+    args.push_back({A::name.view(), type_id<H>, &describe_handle<H>, H::metal_element(), handle_kind_name<H>(),
+                    H::optional, H::fixed_index, idx});
   });
   for_each_type(typename T::consumes{},
                 [&]<class P>() { ports.push_back({P::name.view(), P::metal_type_name(), port_use::consume, idx}); });
@@ -172,7 +256,7 @@ struct composition {
   /// `v_<name>`, an argument `<name>`, a threadgroup array `tg_<name>`, a
   /// builtin, or `$has_<arg>`); sets `error` when it is unknown or ambiguous.
   /// `out` may be null (validation only).
-  constexpr void resolve(std::size_t s, std::string_view name, std::string* out, std::string& error) const {
+  constexpr void resolve(std::size_t s, std::string_view name, ct_string* out, ct_string& error) const {
     int hits = 0;
     std::string_view prefix, ident = name;
     bool presence = false;
@@ -205,14 +289,14 @@ struct composition {
       return;
     }
     if (!error.empty()) return;
-    error = "stage " + std::string(stages[s].name) + ": $" + std::string(name);
+    error = "stage " + ct_string(stages[s].name) + ": $" + ct_string(name);
     error += hits > 1 ? " is ambiguous (it names more than one of: port, argument, threadgroup array, builtin)"
                       : " is not a port, argument, threadgroup array or builtin this stage declares";
   }
 
   /// Stage `s`'s snippet with placeholders resolved, appended to `out` (or
   /// only checked when `out` is null); records used builtins.
-  constexpr void substitute(std::size_t s, std::string* out, std::string& error, bool* used_builtins) const {
+  constexpr void substitute(std::size_t s, ct_string* out, ct_string& error, bool* used_builtins) const {
     const std::string_view t = stages[s].text;
     std::size_t done = 0;
     for (std::size_t i = t.find('$'); i != std::string_view::npos; i = t.find('$', done)) {
@@ -226,7 +310,7 @@ struct composition {
       while (j < t.size() && is_ident_char(t[j])) ++j;
       const std::string_view name = t.substr(i + 1, j - i - 1);
       if (name.empty()) {
-        if (error.empty()) error = "stage " + std::string(stages[s].name) + ": a $ not followed by a name";
+        if (error.empty()) error = "stage " + ct_string(stages[s].name) + ": a $ not followed by a name";
         return;
       }
       if (const int b = builtin_position(name); b >= 0 && used_builtins) used_builtins[b] = true;
@@ -249,47 +333,61 @@ struct composition {
   }
 
   /// Empty when the composition is valid, else the first conflict found.
-  constexpr std::string check(std::uint32_t threads_per_threadgroup) const {
-    auto stage = [&](std::size_t i) { return "stage " + std::string(stages[i].name); };
+  constexpr ct_string check(std::uint32_t threads_per_threadgroup) const {
+    auto stage = [&](std::size_t i) { return "stage " + ct_string(stages[i].name); };
+    // Stage types: every required member present.
+    for (std::size_t i = 0; i < stages.size(); ++i)
+      if (!stages[i].missing.empty())
+        return stage(i) + " (stage " + to_text(i + 1) + " of " + to_text(stages.size()) +
+               ") has no member " + ct_string(stages[i].missing);
     // Stage order: prologues, at least one main, epilogues.
     int mains = 0;
     for (std::size_t i = 0; i < stages.size(); ++i) {
       const stage_role r = stages[i].role;
       mains += r == stage_role::main;
       if (i > 0 && r < stages[i - 1].role)
-        return stage(i) + " (" + std::string(to_string(r)) + ") comes after " + stage(i - 1) +
-               " (" + std::string(to_string(stages[i - 1].role)) +
+        return stage(i) + " (" + ct_string(to_string(r)) + ") comes after " + stage(i - 1) +
+               " (" + ct_string(to_string(stages[i - 1].role)) +
                "); order must be prologue, main, epilogue";
     }
     if (mains == 0) return "the kernel has no main stage";
     // Arguments: one handle type per name.
     for (std::size_t i = 0; i < args.size(); ++i)
       for (std::size_t j = 0; j < i; ++j)
-        if (args[i].name == args[j].name && args[i].handle != args[j].handle)
+        if (args[i].name == args[j].name && args[i].handle != args[j].handle) {
+          const ct_string a = args[j].describe(), b = args[i].describe();
           return stage(args[j].stage) + " and " + stage(args[i].stage) + " declare argument " +
-                 std::string(args[i].name) + " with different types (" + std::string(args[j].kind) + "<" +
-                 std::string(args[j].metal_type) + "> vs " + std::string(args[i].kind) + "<" +
-                 std::string(args[i].metal_type) + ">, or different options)";
-    // Metal's limit of 31 buffer arguments: name the stage that goes over it.
+                 ct_string(args[i].name) + " differently: " + a + " vs " + b +
+                 (a == b ? " (their min_elements size rules differ)" : "");
+        }
+    // Metal's limit of 31 buffer arguments. Blame the stage that adds the
+    // most of them (first declarations; an optional input also takes its
+    // presence flag), not the one that happens to cross the limit: that is
+    // where the composition has to change.
     {
-      std::size_t count = 0;
+      std::size_t count = 0, worst = 0, worst_count = 0;
+      std::vector<std::size_t> per_stage(stages.size(), 0);
       for (std::size_t i = 0; i < args.size(); ++i) {
         bool seen = false;
         for (std::size_t j = 0; j < i; ++j) seen = seen || args[j].name == args[i].name;
         if (seen) continue;
-        count += args[i].optional ? 2 : 1;
-        if (count > max_buffer_arguments)
-          return stage(args[i].stage) + " adds argument " + std::string(args[i].name) +
-                 ", buffer argument number " + to_text(count) +
-                 ", but Metal allows at most 31 ([[buffer(0)]] to [[buffer(30)]])";
+        const std::size_t slots = args[i].optional ? 2 : 1;
+        count += slots;
+        per_stage[args[i].stage] += slots;
       }
+      for (std::size_t s = 0; s < stages.size(); ++s)
+        if (per_stage[s] > worst_count) worst = s, worst_count = per_stage[s];
+      if (count > max_buffer_arguments)
+        return stage(worst) + " adds " + to_text(worst_count) +
+               " buffer arguments, the most of any stage, and the kernel needs " + to_text(count) +
+               "; Metal allows at most 31 ([[buffer(0)]] to [[buffer(30)]])";
     }
     // Buffer indices fixed with at<i>: name the stages that clash.
     for (std::size_t i = 0; i < args.size(); ++i)
       for (std::size_t j = 0; j < i; ++j)
         if (args[i].fixed_index >= 0 && args[i].fixed_index == args[j].fixed_index && args[i].name != args[j].name)
-          return "argument " + std::string(args[j].name) + " of " + stage(args[j].stage) + " and argument " +
-                 std::string(args[i].name) + " of " + stage(args[i].stage) + " both ask for buffer index " +
+          return "argument " + ct_string(args[j].name) + " of " + stage(args[j].stage) + " and argument " +
+                 ct_string(args[i].name) + " of " + stage(args[i].stage) + " both ask for buffer index " +
                  to_text(static_cast<unsigned>(args[i].fixed_index));
     // Ports: one producer; consumers and updaters after it, with its type.
     for (std::size_t i = 0; i < ports.size(); ++i) {
@@ -298,7 +396,7 @@ struct composition {
         for (std::size_t j = 0; j < i; ++j)
           if (ports[j].name == p.name && ports[j].use == port_use::produce)
             return stage(ports[j].stage) + " and " + stage(p.stage) + " both produce port " +
-                   std::string(p.name);
+                   ct_string(p.name);
         continue;
       }
       const port_rec* producer = nullptr;
@@ -306,18 +404,18 @@ struct composition {
         if (q.name == p.name && q.use == port_use::produce && q.stage < p.stage) producer = &q;
       if (!producer)
         return stage(p.stage) + (p.use == port_use::update ? " updates" : " consumes") +
-               " port " + std::string(p.name) + " but no earlier stage produces it";
+               " port " + ct_string(p.name) + " but no earlier stage produces it";
       if (producer->type != p.type)
-        return stage(p.stage) + " expects port " + std::string(p.name) + " as " +
-               std::string(p.type) + " but " + stage(producer->stage) + " produces " +
-               std::string(producer->type);
+        return stage(p.stage) + " expects port " + ct_string(p.name) + " as " +
+               ct_string(p.type) + " but " + stage(producer->stage) + " produces " +
+               ct_string(producer->type);
     }
     // Threadgroup memory.
     for (std::size_t i = 0; i < tgs.size(); ++i)
       for (std::size_t j = 0; j < i; ++j)
         if (tgs[i].name == tgs[j].name)
           return stage(tgs[j].stage) + " and " + stage(tgs[i].stage) +
-                 " both declare threadgroup array " + std::string(tgs[i].name);
+                 " both declare threadgroup array " + ct_string(tgs[i].name);
     if (threadgroup_bytes() > max_threadgroup_memory)
       return "threadgroup memory is " + to_text(threadgroup_bytes()) +
              " bytes; the limit is 32768 (32 KiB)";
@@ -328,13 +426,13 @@ struct composition {
                to_text(threads_per_threadgroup) +
                " threads per threadgroup, not a multiple of 32";
     // Placeholders.
-    std::string error;
+    ct_string error;
     for (std::size_t i = 0; i < stages.size() && error.empty(); ++i) substitute(i, nullptr, error, nullptr);
     return error;
   }
 };
 
-constexpr void indent_into(std::string& out, std::string_view text, std::string_view pad) {
+constexpr void indent_into(ct_string& out, std::string_view text, std::string_view pad) {
   bool line_start = true;
   for (char c : text) {
     if (line_start && c != '\n') out += pad;
@@ -351,7 +449,10 @@ constexpr void indent_into(std::string& out, std::string_view text, std::string_
 /// - `Name`: the entry-point name (a valid Metal identifier).
 /// - `Dispatch`: a dispatch rule (`dispatch.hpp`).
 /// - `Stages`: prologue stages, one or more main stages, epilogue stages.
-template <fixed_string Name, class Dispatch, stage... Stages>
+///
+/// `Stages` are not constrained with the `stage` concept on purpose: a type
+/// that lacks a member is reported by the composition check, naming it.
+template <fixed_string Name, class Dispatch, class... Stages>
 struct fused_kernel {
   static constexpr auto name = Name;
   using dispatch = Dispatch;
@@ -377,15 +478,16 @@ struct fused_kernel {
  private:
   using comp = detail::composition<Stages...>;
   struct error_gen {
-    static constexpr std::string text() {
-      std::string e = comp().check(Dispatch::threads_per_threadgroup);
+    static constexpr ct_string text() {
+      ct_string e = comp().check(Dispatch::threads_per_threadgroup);
+      ((e.empty() ? void(e = detail::dispatch_conflict<Dispatch, Stages>()) : void()), ...);
       if (e.empty()) e = table::error();
       if (e.empty()) return {};
-      return "fused_kernel " + std::string(Name.view()) + ": " + e;
+      return "fused_kernel " + ct_string(Name.view()) + ": " + e;
     }
   };
   using error_text = frozen_text<error_gen>;
-  static_assert(ct_check<error_text::view().empty()>.template emit<error_text::fixed()>());
+  static_assert(ct_error<error_text::fixed()>::ok);
   static constexpr bool valid = error_text::view().empty();
 
   /// Compile-time facts beyond the check, gathered in one evaluation.
@@ -400,7 +502,7 @@ struct fused_kernel {
     f.threadgroup_bytes = c.threadgroup_bytes();
     for (std::size_t i = 0; i < c.stages.size(); ++i) f.uses_simdgroups |= c.stage_uses_simdgroups(i);
     if (valid) {
-      std::string error;
+      ct_string error;
       for (std::size_t s = 0; s < c.stages.size(); ++s) c.substitute(s, nullptr, error, f.builtin_used.data());
     }
     return f;
@@ -421,26 +523,26 @@ struct fused_kernel {
   using threadgroup_list = concat_t<typename stage_traits<Stages>::threadgroup...>;
 
   struct body_gen {
-    static constexpr std::string text() {
+    static constexpr ct_string text() {
       if constexpr (!valid) {
         return {};
       } else {
         const comp c;
-        std::string error;
-        std::string blocks;
+        ct_string error;
+        ct_string blocks;
         for (std::size_t s = 0; s < c.stages.size(); ++s) {
           for (const auto& p : c.ports)
             if (p.stage == s && p.use == detail::port_use::produce)
-              blocks += "  " + std::string(p.type) + " v_" + std::string(p.name) + ";\n";
-          const std::string sname(c.stages[s].name);
-          blocks += "  { // stage " + sname + " (" + std::string(to_string(c.stages[s].role)) + ")\n";
-          std::string snippet;
+              blocks += "  " + ct_string(p.type) + " v_" + ct_string(p.name) + ";\n";
+          const ct_string sname(c.stages[s].name);
+          blocks += "  { // stage " + sname + " (" + ct_string(to_string(c.stages[s].role)) + ")\n";
+          ct_string snippet;
           c.substitute(s, &snippet, error, nullptr);
           detail::indent_into(blocks, snippet, "    ");
           blocks += "  } // end stage " + sname + "\n";
         }
         // Parameters: arguments, threadgroup pointers, used builtins.
-        std::string params;
+        ct_string params;
         auto sep = [&params] { if (!params.empty()) params += ", "; };
         for (std::size_t i = 0; i < table::size; ++i) {
           sep();
@@ -448,13 +550,13 @@ struct fused_kernel {
         }
         for (const auto& g : c.tgs) {
           sep();
-          params += "threadgroup " + std::string(g.type) + "* tg_" + std::string(g.name);
+          params += "threadgroup " + ct_string(g.type) + "* tg_" + ct_string(g.name);
         }
         for (const builtin_info& b : used_builtins) {
           sep();
-          params += std::string(b.type) + " " + std::string(b.name);
+          params += ct_string(b.type) + " " + ct_string(b.name);
         }
-        return "ALWAYS_INLINE void " + std::string(Name.view()) + "_body(" + params + ") {\n" + blocks + "}\n";
+        return "ALWAYS_INLINE void " + ct_string(Name.view()) + "_body(" + params + ") {\n" + blocks + "}\n";
       }
     }
   };
@@ -484,7 +586,7 @@ struct fused_kernel {
   struct struct_defs;
   template <class... Ts>
   struct struct_defs<type_list<Ts...>> {
-    static constexpr std::string text() { return metal::struct_definitions<Ts...>(); }
+    static constexpr ct_string text() { return metal::struct_definitions<Ts...>(); }
   };
   using struct_gen = struct_defs<structs>;
 };

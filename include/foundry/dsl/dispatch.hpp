@@ -72,6 +72,13 @@ struct size_arg {
   }
 };
 
+/// The argument name of a `size_arg<Name>`, empty for other size sources
+/// (for messages).
+template <class S>
+inline constexpr std::string_view size_arg_name{};
+template <fixed_string Name>
+inline constexpr std::string_view size_arg_name<size_arg<Name>> = Name.view();
+
 /// Field `Member` of params argument `Name`.
 template <fixed_string Name, auto Member>
 struct size_field {
@@ -149,5 +156,14 @@ struct simdgroup_per_row {
             {threads_per_threadgroup, 1, 1}};
   }
 };
+
+/// True when `D` is `simdgroup_per_row<Rows, RowsPerThreadgroup, Batch>` for
+/// any `Batch`: what a stage computing one row per SIMD-group accepts
+/// (`accepts_dispatch`, checked by the composer).
+template <class D, class Rows, std::uint32_t RowsPerThreadgroup>
+inline constexpr bool is_simdgroup_per_row_of = false;
+template <class Rows, std::uint32_t RowsPerThreadgroup, class Batch>
+inline constexpr bool is_simdgroup_per_row_of<simdgroup_per_row<Rows, RowsPerThreadgroup, Batch>, Rows,
+                                              RowsPerThreadgroup> = true;
 
 }  // namespace foundry

@@ -21,6 +21,7 @@
 #include <cstdint>
 #include <string>
 
+#include "foundry/core/ct_string.hpp"
 #include "foundry/core/fixed_string.hpp"
 #include "foundry/core/type_list.hpp"
 #include "foundry/dsl/activations.hpp"
@@ -42,10 +43,10 @@ struct bias_add {
   using arguments = type_list<arg<Bias, std::conditional_t<Optional, optional_input<float>, input<float>>>>;
   using consumes = type_list<port<"row", std::uint32_t>, port<"row_active", bool>>;
   using updates = type_list<port<Value, float>>;
-  static constexpr std::string emit() {
-    const std::string b = "$" + std::string(Bias.view()), v = "$" + std::string(Value.view());
-    std::string guard = "$row_active";
-    if (Optional) guard = "$has_" + std::string(Bias.view()) + " && $row_active";
+  static constexpr ct_string emit() {
+    const ct_string b = "$" + ct_string(Bias.view()), v = "$" + ct_string(Value.view());
+    ct_string guard = "$row_active";
+    if (Optional) guard = "$has_" + ct_string(Bias.view()) + " && $row_active";
     return "if (" + guard + ") " + v + " += " + b + "[$row];";
   }
 };
@@ -57,9 +58,9 @@ struct activation {
   static constexpr stage_role role = stage_role::epilogue;
   using updates = type_list<port<Value, T>>;
   using helpers = type_list<typename Act::piece>;
-  static constexpr std::string emit() {
-    const std::string v = "$" + std::string(Value.view());
-    return v + " = " + std::string(Act::metal_name) + "::apply(" + v + ");";
+  static constexpr ct_string emit() {
+    const ct_string v = "$" + ct_string(Value.view());
+    return v + " = " + ct_string(Act::metal_name) + "::apply(" + v + ");";
   }
 };
 
@@ -71,9 +72,9 @@ struct swiglu {
   using consumes = type_list<port<Gate, float>, port<Up, float>>;
   using produces = type_list<port<Out, float>>;
   using helpers = type_list<act::silu::piece>;
-  static constexpr std::string emit() {
-    return "$" + std::string(Out.view()) + " = ActSiLU::apply($" + std::string(Gate.view()) +
-           ") * $" + std::string(Up.view()) + ";";
+  static constexpr ct_string emit() {
+    return "$" + ct_string(Out.view()) + " = ActSiLU::apply($" + ct_string(Gate.view()) +
+           ") * $" + ct_string(Up.view()) + ";";
   }
 };
 
@@ -89,11 +90,11 @@ struct scaled_residual {
   using consumes = type_list<port<"row", std::uint32_t>, port<"row_active", bool>>;
   using updates = type_list<port<Value, float>>;
   using helpers = type_list<typename Act::piece>;
-  static constexpr std::string emit() {
-    const std::string v = "$" + std::string(Value.view());
+  static constexpr ct_string emit() {
+    const ct_string v = "$" + ct_string(Value.view());
     return "float t = $alpha * " + v + ";\n"
            "if ($has_bias && $row_active) t += $bias[$row];\n"
-           "t = " + std::string(Act::metal_name) + "::apply(t);\n"
+           "t = " + ct_string(Act::metal_name) + "::apply(t);\n"
            "if ($has_residual && $row_active) t += $beta * $residual[$row];\n" +
            v + " = t;";
   }
@@ -105,8 +106,8 @@ struct simd_reduce {
   static constexpr fixed_string name = "simd_reduce";
   static constexpr stage_role role = stage_role::epilogue;
   using updates = type_list<port<Value, T>>;
-  static constexpr std::string emit() {
-    return simd_reduce_ladder(Op, "$" + std::string(Value.view()), Lanes);
+  static constexpr ct_string emit() {
+    return simd_reduce_ladder(Op, "$" + ct_string(Value.view()), Lanes);
   }
 };
 
@@ -119,8 +120,8 @@ struct store {
   using arguments = type_list<arg<Out, std::conditional_t<std::is_void_v<Rows>, output<float>,
                                                          output<float, min_elements<Rows>>>>>;
   using consumes = type_list<port<"row", std::uint32_t>, port<"writer", bool>, port<Value, float>>;
-  static constexpr std::string emit() {
-    return "if ($writer) $" + std::string(Out.view()) + "[$row] = $" + std::string(Value.view()) + ";";
+  static constexpr ct_string emit() {
+    return "if ($writer) $" + ct_string(Out.view()) + "[$row] = $" + ct_string(Value.view()) + ";";
   }
 };
 
@@ -135,9 +136,9 @@ struct store_indexed {
   static constexpr stage_role role = stage_role::epilogue;
   using arguments = type_list<arg<Out, output<float, min_elements<Size>>>>;
   using consumes = type_list<port<Index, std::uint32_t>, port<"writer", bool>, port<Value, float>>;
-  static constexpr std::string emit() {
-    return "if ($writer) $" + std::string(Out.view()) + "[$" + std::string(Index.view()) + "] = $" +
-           std::string(Value.view()) + ";";
+  static constexpr ct_string emit() {
+    return "if ($writer) $" + ct_string(Out.view()) + "[$" + ct_string(Index.view()) + "] = $" +
+           ct_string(Value.view()) + ";";
   }
 };
 
@@ -156,9 +157,9 @@ struct add_residual {
   using arguments = type_list<arg<Residual, input<float, min_elements<Size>>>>;
   using consumes = type_list<port<Index, std::uint32_t>, port<"row_active", bool>>;
   using updates = type_list<port<Value, float>>;
-  static constexpr std::string emit() {
-    return "if ($row_active) $" + std::string(Value.view()) + " += $" + std::string(Residual.view()) + "[$" +
-           std::string(Index.view()) + "];";
+  static constexpr ct_string emit() {
+    return "if ($row_active) $" + ct_string(Value.view()) + " += $" + ct_string(Residual.view()) + "[$" +
+           ct_string(Index.view()) + "];";
   }
 };
 

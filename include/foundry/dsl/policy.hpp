@@ -32,6 +32,7 @@
 
 #include <string>
 
+#include "foundry/core/ct_string.hpp"
 #include "foundry/core/fixed_string.hpp"
 #include "foundry/core/type_list.hpp"
 
@@ -104,8 +105,8 @@ struct plain_input {
   using policies = type_list<P>;
   /// Expression for input element `k` of the input vector named by the
   /// main stage (`x` is the already resolved input pointer expression).
-  static constexpr std::string load_input(std::string_view x, std::string_view k) {
-    return std::string(x) + "[" + std::string(k) + "]";
+  static constexpr ct_string load_input(std::string_view x, std::string_view k) {
+    return ct_string(x) + "[" + ct_string(k) + "]";
   }
 };
 

@@ -21,13 +21,13 @@ enum class reduce_op { add, max, min };
 /// Metal statements reducing variable `var` in place over aligned groups of
 /// `lanes` lanes (a power of two, 2…32) with `op`. Returns an empty string
 /// for `lanes` = 1; an invalid `lanes` makes the constant evaluation fail.
-constexpr std::string simd_reduce_ladder(reduce_op op, std::string_view var, unsigned lanes) {
+constexpr ct_string simd_reduce_ladder(reduce_op op, std::string_view var, unsigned lanes) {
   if (lanes == 0 || lanes > 32 || (lanes & (lanes - 1)) != 0)
     throw "simd_reduce_ladder: lanes must be a power of two from 1 to 32";
-  std::string out;
-  const std::string v(var);
+  ct_string out;
+  const ct_string v(var);
   for (unsigned off = lanes / 2; off >= 1; off /= 2) {
-    const std::string other = "simd_shuffle_xor(" + v + ", " + to_text(off) + "u)";
+    const ct_string other = "simd_shuffle_xor(" + v + ", " + to_text(off) + "u)";
     switch (op) {
       case reduce_op::add: out += v + " += " + other + ";\n"; break;
       case reduce_op::max: out += v + " = max(" + v + ", " + other + ");\n"; break;

@@ -6,7 +6,7 @@
 ///   - `static constexpr fixed_string name`       used in errors and line maps;
 ///   - `static constexpr stage_role role`          prologue, main or epilogue;
 ///   - `static constexpr std::string_view body`    its Metal snippet, or
-///     `static constexpr std::string emit()`       a constexpr function returning it;
+///     `static constexpr ct_string emit()`       a constexpr function returning it;
 /// and, all optional (each a `type_list`):
 ///   - `using arguments   = type_list<arg<"x", input<float>>, ...>;`
 ///   - `using consumes    = type_list<port<"value", float>, ...>;`
@@ -28,6 +28,7 @@
 #include <string_view>
 #include <type_traits>
 
+#include "foundry/core/ct_string.hpp"
 #include "foundry/core/fixed_string.hpp"
 #include "foundry/core/type_list.hpp"
 
@@ -54,9 +55,9 @@ template <class S> concept has_helpers = requires { typename S::helpers; };
 template <class S> concept has_policies = requires { typename S::policies; };
 template <class S> concept has_structs = requires { typename S::structs; };
 template <class S> concept has_hook = requires { typename S::hook; };
-template <class S> concept has_emit = requires { { S::emit() } -> std::convertible_to<std::string>; };
+template <class S> concept has_emit = requires { { S::emit() } -> std::convertible_to<ct_string>; };
 template <class S> concept has_body = requires { { S::body } -> std::convertible_to<std::string_view>; };
-template <class S> concept has_preamble = requires { { S::preamble() } -> std::convertible_to<std::string>; };
+template <class S> concept has_preamble = requires { { S::preamble() } -> std::convertible_to<ct_string>; };
 
 #define FOUNDRY_STAGE_LIST(member)                                 \
   template <class S>                                               \
@@ -87,18 +88,39 @@ struct hook_of<S> {
 };
 }  // namespace detail
 
+namespace detail {
+template <class S> concept has_stage_name = requires { { S::name.view() } -> std::convertible_to<std::string_view>; };
+template <class S> concept has_stage_role = requires { { S::role } -> std::convertible_to<stage_role>; };
+
+/// Empty when `S` has every member a stage needs, else the first member it
+/// lacks and what that member is (for the composer's error message).
+template <class S>
+constexpr std::string_view missing_stage_member() {
+  if constexpr (!has_stage_name<S>)
+    return "name (static constexpr foundry::fixed_string)";
+  else if constexpr (!has_stage_role<S>)
+    return "role (static constexpr foundry::stage_role: prologue, main or epilogue)";
+  else if constexpr (!(has_emit<S> || has_body<S>))
+    return "body (static constexpr std::string_view) or emit() (constexpr, returning foundry::ct_string)";
+  else
+    return {};
+}
+}  // namespace detail
+
 /// A type that can be used as a stage (see the file comment).
 template <class S>
-concept stage = requires {
-  { S::name.view() } -> std::convertible_to<std::string_view>;
-  { S::role } -> std::convertible_to<stage_role>;
-} && (detail::has_emit<S> || detail::has_body<S>);
+concept stage = detail::has_stage_name<S> && detail::has_stage_role<S> &&
+                (detail::has_emit<S> || detail::has_body<S>);
 
 /// Uniform view of a stage: every optional member with its default, and the
 /// stage's hook (if any) merged in — the hook's arguments, ports,
 /// threadgroup memory, helpers and policies count as the stage's own, and
 /// its `preamble()` text is emitted first inside the stage's block.
-template <stage S>
+///
+/// Defined for any type, so that the composer can report a missing member by
+/// name (`missing`) instead of failing a constraint: a type that is not a
+/// `stage` gets the name "(unnamed)", role main and an empty snippet.
+template <class S>
 struct stage_traits {
   using hook = typename detail::hook_of<S>::type;
   static constexpr bool has_hook = !std::is_void_v<hook>;
@@ -111,8 +133,16 @@ struct stage_traits {
                                     typename Of<S>::type>;
 
  public:
-  static constexpr std::string_view name = S::name.view();
-  static constexpr stage_role role = S::role;
+  static constexpr std::string_view name = [] {
+    if constexpr (detail::has_stage_name<S>) return std::string_view(S::name.view());
+    else return std::string_view("(unnamed)");
+  }();
+  static constexpr stage_role role = [] {
+    if constexpr (detail::has_stage_role<S>) return static_cast<stage_role>(S::role);
+    else return stage_role::main;
+  }();
+  /// Empty for a valid stage, else the member it lacks.
+  static constexpr std::string_view missing = detail::missing_stage_member<S>();
   using arguments = merged<detail::arguments_of>;
   using consumes = merged<detail::consumes_of>;
   using produces = merged<detail::produces_of>;
@@ -123,15 +153,15 @@ struct stage_traits {
   using structs = merged<detail::structs_of>;
 
   /// The stage's snippet (hook preamble first), placeholders unresolved.
-  static constexpr std::string text() {
-    std::string t;
+  static constexpr ct_string text() {
+    ct_string t;
     if constexpr (has_hook) {
       if constexpr (detail::has_preamble<hook>) t += hook::preamble();
       if (!t.empty() && t.back() != '\n') t += '\n';
     }
     if constexpr (detail::has_emit<S>)
       t += S::emit();
-    else
+    else if constexpr (detail::has_body<S>)
       t += std::string_view(S::body);
     return t;
   }

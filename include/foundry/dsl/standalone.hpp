@@ -91,25 +91,25 @@ struct standalone_kernel {
 
  private:
   struct error_gen {
-    static constexpr std::string text() {
-      std::string e = table::error();
+    static constexpr ct_string text() {
+      ct_string e = table::error();
       for (auto n : Uses::names)
-        if (builtin_position(n) < 0 && e.empty()) e = std::string(n) + " is not a thread-position builtin";
+        if (builtin_position(n) < 0 && e.empty()) e = ct_string(n) + " is not a thread-position builtin";
       if (e.empty()) return {};
-      return "standalone_kernel " + std::string(Name.view()) + ": " + e;
+      return "standalone_kernel " + ct_string(Name.view()) + ": " + e;
     }
   };
   using error_text = frozen_text<error_gen>;
-  static_assert(ct_check<error_text::view().empty()>.template emit<error_text::fixed()>());
+  static_assert(ct_error<error_text::fixed()>::ok);
   static constexpr bool valid = error_text::view().empty();
 
   template <class L>
   struct struct_defs;
   template <class... Ps>
   struct struct_defs<type_list<Ps...>> {
-    static constexpr std::string text() {
-      std::string defs = metal::struct_definitions<Ps...>();
-      std::string params;
+    static constexpr ct_string text() {
+      ct_string defs = metal::struct_definitions<Ps...>();
+      ct_string params;
       for (std::size_t i = 0; i < table::size; ++i) params += (i ? ", " : "") + table::parameter(i);
       return defs + "#define FOUNDRY_KERNEL_ARGS " + params + "\n";
     }

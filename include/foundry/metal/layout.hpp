@@ -37,6 +37,7 @@
 #include <boost/mp11/algorithm.hpp>
 #include <boost/mp11/list.hpp>
 
+#include "foundry/core/ct_string.hpp"
 #include "foundry/core/ct_error.hpp"
 #include "foundry/metal/type_name.hpp"
 #include "foundry/metal/vector.hpp"
@@ -339,7 +340,7 @@ struct diagnosis_of {
 
 /// "struct Name: " prefix shared by the messages below.
 template <class T>
-constexpr void append_struct_prefix(std::string& s) {
+constexpr void append_struct_prefix(ct_string& s) {
   s += "foundry::metal: struct ";
   append_text(s, unqualified(foundry_metal_struct_name(static_cast<T*>(nullptr))));
   s += ": ";
@@ -347,7 +348,7 @@ constexpr void append_struct_prefix(std::string& s) {
 
 template <class T>
 inline constexpr auto not_described_message = make_fixed([] {
-  std::string s = "foundry::metal: ";
+  ct_string s = "foundry::metal: ";
   append_text(s, type_spelling<T>());
   s += " is not a described Metal struct: add FOUNDRY_METAL_STRUCT(Type, (fields...)) after its "
        "definition, in its namespace";
@@ -356,7 +357,7 @@ inline constexpr auto not_described_message = make_fixed([] {
 
 template <class T>
 inline constexpr auto not_standard_layout_message = make_fixed([] {
-  std::string s;
+  ct_string s;
   append_struct_prefix<T>(s);
   s += "the C++ struct is not standard-layout, so its field offsets are not defined "
        "(use only public data members, no virtual functions, no base classes with data)";
@@ -365,7 +366,7 @@ inline constexpr auto not_standard_layout_message = make_fixed([] {
 
 template <class T>
 inline constexpr auto no_fields_message = make_fixed([] {
-  std::string s;
+  ct_string s;
   append_struct_prefix<T>(s);
   s += "no fields are described; a Metal struct needs at least one";
   return s;
@@ -375,7 +376,7 @@ template <class T, std::size_t I>
 inline constexpr auto bad_field_type_message = make_fixed([] {
   using F = field_type<T, I>;
   using E = element_type<F>;
-  std::string s;
+  ct_string s;
   append_struct_prefix<T>(s);
   s += "field ";
   append_text(s, field_cxx_name<T, I>);
@@ -392,7 +393,7 @@ inline constexpr auto bad_field_type_message = make_fixed([] {
 template <class T, std::size_t I>
 inline constexpr auto nested_host_fields_message = make_fixed([] {
   using E = element_type<field_type<T, I>>;
-  std::string s;
+  ct_string s;
   append_struct_prefix<T>(s);
   s += "field ";
   append_text(s, field_cxx_name<T, I>);
@@ -408,7 +409,7 @@ inline constexpr auto nested_host_fields_message = make_fixed([] {
 
 template <class T, std::size_t I>
 inline constexpr auto offset_mismatch_message = make_fixed([] {
-  std::string s;
+  ct_string s;
   append_struct_prefix<T>(s);
   s += "field ";
   append_text(s, field_cxx_name<T, I>);
@@ -423,7 +424,7 @@ inline constexpr auto offset_mismatch_message = make_fixed([] {
 
 template <class T>
 inline constexpr auto too_large_message = make_fixed([] {
-  std::string s;
+  ct_string s;
   append_struct_prefix<T>(s);
   s += "the Metal size (";
   append_number(s, struct_layout<T>::size);
@@ -435,7 +436,7 @@ inline constexpr auto too_large_message = make_fixed([] {
 
 template <class T>
 inline constexpr auto bad_struct_name_message = make_fixed([] {
-  std::string s;
+  ct_string s;
   append_struct_prefix<T>(s);
   s += "the Metal struct name ";
   append_text(s, struct_name<T>());
@@ -445,7 +446,7 @@ inline constexpr auto bad_struct_name_message = make_fixed([] {
 
 template <class T, std::size_t I>
 inline constexpr auto bad_field_name_message = make_fixed([] {
-  std::string s;
+  ct_string s;
   append_struct_prefix<T>(s);
   s += "field ";
   append_text(s, field_cxx_name<T, I>);
@@ -457,7 +458,7 @@ inline constexpr auto bad_field_name_message = make_fixed([] {
 
 template <class T, std::size_t I, std::size_t J>
 inline constexpr auto duplicate_field_name_message = make_fixed([] {
-  std::string s;
+  ct_string s;
   append_struct_prefix<T>(s);
   s += "fields ";
   append_text(s, field_cxx_name<T, I>);
@@ -523,7 +524,7 @@ namespace detail {
 
 template <class T>
 inline constexpr auto unsupported_layout_message = make_fixed([] {
-  std::string s = "foundry::metal::layout: ";
+  ct_string s = "foundry::metal::layout: ";
   append_text(s, type_spelling<T>());
   s += " has no Metal equivalent: ";
   if constexpr (!array_traits<T>::non_empty)
@@ -535,7 +536,7 @@ inline constexpr auto unsupported_layout_message = make_fixed([] {
 
 template <class E>
 inline constexpr auto host_element_message = make_fixed([] {
-  std::string s = "foundry::metal::layout: arrays of struct ";
+  ct_string s = "foundry::metal::layout: arrays of struct ";
   append_text(s, struct_name<E>());
   s += " have a C++ stride of ";
   append_number(s, sizeof(E));

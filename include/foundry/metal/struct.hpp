@@ -31,6 +31,7 @@
 #include <boost/mp11/algorithm.hpp>
 #include <boost/mp11/list.hpp>
 
+#include "foundry/core/ct_string.hpp"
 #include "foundry/core/ct_error.hpp"
 #include "foundry/metal/layout.hpp"
 #include "foundry/metal/type_name.hpp"
@@ -114,7 +115,7 @@ constexpr auto offset_array(Sizes... sizes) noexcept {
 
 /// Appends "[N]" for each array extent of field type F.
 template <class F>
-constexpr void append_extents(std::string& s) {
+constexpr void append_extents(ct_string& s) {
   for (std::size_t extent : array_traits<F>::extents) {
     s += '[';
     append_number(s, extent);
@@ -123,7 +124,7 @@ constexpr void append_extents(std::string& s) {
 }
 
 template <class T, std::size_t I>
-constexpr void append_field(std::string& s) {
+constexpr void append_field(ct_string& s) {
   using F = field_type<T, I>;
   s += "  ";
   s += type_name<element_type<F>>();
@@ -134,9 +135,9 @@ constexpr void append_field(std::string& s) {
 }
 
 template <class T>
-constexpr std::string build_definition() {
+constexpr ct_string build_definition() {
   static_assert(check_layout<T>());
-  std::string s;
+  ct_string s;
   if constexpr (diagnosis_of<T>::value.issue == layout_issue::none) {
     s.reserve(32 + 32 * field_count<T>);
     s += "struct ";
@@ -150,7 +151,7 @@ constexpr std::string build_definition() {
   return s;
 }
 
-/// Turns `Builder::build()` (a constexpr std::string) into static storage:
+/// Turns `Builder::build()` (a constexpr ct_string) into static storage:
 /// one evaluation for the size, one to fill a std::array of that size.
 template <class Builder>
 inline constexpr std::size_t text_size = Builder::build().size();
@@ -158,7 +159,7 @@ inline constexpr std::size_t text_size = Builder::build().size();
 template <class Builder>
 inline constexpr auto text_chars = [] {
   std::array<char, text_size<Builder> + 1> chars{};  // NUL-terminated
-  const std::string s = Builder::build();
+  const ct_string s = Builder::build();
   for (std::size_t i = 0; i < s.size(); ++i) chars[i] = s[i];
   return chars;
 }();
@@ -168,7 +169,7 @@ inline constexpr std::string_view text_view{text_chars<Builder>.data(), text_siz
 
 template <class T>
 struct definition_builder {
-  static constexpr std::string build() { return build_definition<T>(); }
+  static constexpr ct_string build() { return build_definition<T>(); }
 };
 
 // ------------------------------------------------------- nested structs --
@@ -217,7 +218,7 @@ consteval std::array<std::size_t, 2> duplicate_struct_name(boost::mp11::mp_list<
 
 template <class A, class B>
 inline constexpr auto duplicate_struct_name_message = make_fixed([] {
-  std::string s = "foundry::metal::struct_definitions: ";
+  ct_string s = "foundry::metal::struct_definitions: ";
   append_text(s, type_spelling<A>());
   s += " and ";
   append_text(s, type_spelling<B>());
@@ -229,7 +230,7 @@ inline constexpr auto duplicate_struct_name_message = make_fixed([] {
 
 template <class T>
 inline constexpr auto not_a_struct_message = make_fixed([] {
-  std::string s = "foundry::metal::struct_definitions: ";
+  ct_string s = "foundry::metal::struct_definitions: ";
   append_text(s, type_spelling<T>());
   s += " is not a described Metal struct (describe it with FOUNDRY_METAL_STRUCT)";
   return s;
@@ -265,11 +266,11 @@ consteval bool check_definitions() {
 template <class... Ts>
 struct definitions_builder {
   template <class... Us>
-  static constexpr std::string join(boost::mp11::mp_list<Us...>) {
+  static constexpr ct_string join(boost::mp11::mp_list<Us...>) {
     constexpr std::string_view texts[] = {std::string_view{}, text_view<definition_builder<Us>>...};
     std::size_t total = 0;
     for (std::string_view t : texts) total += t.size() + 1;
-    std::string s;
+    ct_string s;
     s.reserve(total);
     for (std::size_t i = 1; i < std::size(texts); ++i) {
       if (i > 1) s += '\n';
@@ -277,12 +278,12 @@ struct definitions_builder {
     }
     return s;
   }
-  static constexpr std::string build() {
+  static constexpr ct_string build() {
     static_assert(check_definitions<Ts...>());
     if constexpr ((is_metal_struct_v<Ts> && ...))
       return join(definition_order<Ts...>{});
     else
-      return std::string();
+      return ct_string();
   }
 };
 
@@ -298,10 +299,10 @@ template <class T>
 inline constexpr std::string_view struct_definition_text =
     detail::text_view<detail::definition_builder<std::remove_cv_t<T>>>;
 
-/// `struct_definition_text<T>` as a std::string (constexpr).
+/// `struct_definition_text<T>` as a ct_string (constexpr).
 template <class T>
-constexpr std::string struct_definition() {
-  return std::string(struct_definition_text<T>);
+constexpr ct_string struct_definition() {
+  return ct_string(struct_definition_text<T>);
 }
 
 /// Definitions of every described struct reachable from `Ts` (the structs
@@ -316,10 +317,10 @@ template <class... Ts>
 inline constexpr std::string_view struct_definitions_text =
     detail::text_view<detail::definitions_builder<Ts...>>;
 
-/// `struct_definitions_text<Ts...>` as a std::string (constexpr).
+/// `struct_definitions_text<Ts...>` as a ct_string (constexpr).
 template <class... Ts>
-constexpr std::string struct_definitions() {
-  return std::string(struct_definitions_text<Ts...>);
+constexpr ct_string struct_definitions() {
+  return ct_string(struct_definitions_text<Ts...>);
 }
 
 }  // namespace foundry::metal

@@ -27,6 +27,7 @@
 #include <string_view>
 #include <type_traits>
 
+#include "foundry/core/ct_string.hpp"
 #include "foundry/core/ct_error.hpp"
 #include "foundry/core/fixed_string.hpp"
 #include "foundry/metal/half.hpp"
@@ -71,12 +72,12 @@ constexpr std::string_view type_spelling() noexcept {
 }
 
 /// Appends `s`, replacing single quotes (g++ escapes them in diagnostics).
-constexpr void append_text(std::string& out, std::string_view s) {
+constexpr void append_text(ct_string& out, std::string_view s) {
   for (char c : s) out += (c == '\'' ? '`' : c);
 }
 
 /// Appends the decimal digits of `n`.
-constexpr void append_number(std::string& out, std::size_t n) {
+constexpr void append_number(ct_string& out, std::size_t n) {
   char digits[24]{};
   int count = 0;
   do {
@@ -86,12 +87,12 @@ constexpr void append_number(std::string& out, std::size_t n) {
   while (count > 0) out += digits[--count];
 }
 
-/// Turns the std::string returned by a captureless lambda into a
+/// Turns the ct_string returned by a captureless lambda into a
 /// fixed_string at compile time (for ct_check messages).
 template <class Builder>
 consteval auto make_fixed(Builder build) {
   constexpr std::size_t n = build().size();
-  const std::string s = build();
+  const ct_string s = build();
   fixed_string<n> r;
   std::copy_n(s.data(), n, r.data);
   return r;
@@ -191,7 +192,7 @@ constexpr std::string_view unsupported_reason() noexcept {
 
 template <class T>
 inline constexpr auto unsupported_type_message = make_fixed([] {
-  std::string s = "foundry::metal::type_name: ";
+  ct_string s = "foundry::metal::type_name: ";
   append_text(s, type_spelling<T>());
   s += " has no Metal equivalent: ";
   append_text(s, unsupported_reason<T>());

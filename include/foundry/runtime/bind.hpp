@@ -54,8 +54,9 @@ struct bound_arguments {
 };
 
 /// Binds `args` for kernel `K` on backend `be`. Throws `binding_error`
-/// naming the kernel, the argument, and expected vs actual (buffer missing,
-/// bound to another backend, wrong element type, too small).
+/// naming the kernel, the argument, and expected vs actual (a required
+/// scalar not set, buffer missing, bound to another backend, wrong element
+/// type, too small).
 /// A buffer argument of element type `bytes` (quantized planes) accepts a
 /// buffer of any element type; size checks then count bytes.
 /// `dummy` is bound in place of an absent optional buffer. `out` must not
@@ -63,6 +64,14 @@ struct bound_arguments {
 template <class K>
 void bind_arguments(const backend& be, const typename K::arguments& args, const buffer_info* dummy,
                     bound_arguments<detail::plan_size<K>>& out) {
+  // Required scalars first: buffer sizes and the grid are computed from them.
+  visit_arguments<K>(args, [&](const binding& b, const auto& h) {
+    if constexpr (requires { h.is_set; })
+      if (!h.is_set)
+        throw binding_error("kernel " + std::string(K::name.view()) + ", argument " + std::string(b.name) +
+                            " [[buffer(" + std::to_string(b.index) + ")]]: scalar not set (expected a " +
+                            std::string(b.metal_type) + " value; the argument has no default_value)");
+  });
   std::size_t i = 0;
   visit_arguments<K>(args, [&](const binding& b, const auto& h) {
     using H = std::remove_cvref_t<decltype(h)>;
