@@ -73,6 +73,7 @@ struct temp_cache {
             ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::remove_all(root);
     fs::create_directories(root);
+    fs::permissions(root, fs::perms::owner_all);  // private whatever the umask: the JIT refuses others' folders
   }
   ~temp_cache() {
     std::error_code ec;
@@ -370,6 +371,7 @@ TEST(JitCacheSafety, FolderWritableByOthersIsRefused) {
       fc::clear_memory_cache();
       const fs::path dir = which[0] != '\0' ? tc.root / which : tc.root;
       fs::create_directories(tc.root / "cpu");
+      fs::permissions(tc.root / "cpu", fs::perms::owner_all);
       fs::permissions(dir, mode);
       try {
         (void)fc::compile(twice_kernel(), tc.options());
@@ -417,6 +419,7 @@ TEST(JitCacheSafety, StaleTemporaryFilesAreRemovedRecentOnesKept) {
   fc::clear_memory_cache();
   const fs::path dir = tc.root / "cpu";
   fs::create_directories(dir);
+  fs::permissions(dir, fs::perms::owner_all);
   const std::string key = "0123456789abcdef0123456789abcdef";
   const std::vector<fs::path> stale = {dir / (key + ".tmp.4242.0.cpp"), dir / (key + ".tmp.4242.1.so")};
   const std::vector<fs::path> recent = {dir / (key + ".tmp.4343.0.cpp"), dir / (key + ".tmp.4343.1.so")};

@@ -511,7 +511,7 @@ inline std::shared_ptr<const module> prepare(std::span<const kernel_source> sour
   const std::string tu = translation_unit(sources);
   const std::string cxx = detail::resolve_compiler(opts);
   const std::vector<std::string> flags = detail::jit_flags(opts);
-  std::string key_input = "foundry-cpu-jit 1\n" + cxx + "\n" + detail::compiler_identity(cxx) + "\n";
+  std::string key_input = "foundry-cpu-jit 2\n" + cxx + "\n" + detail::compiler_identity(cxx) + "\n";
   for (const auto& f : flags) key_input += f + " ";
   key_input += "\n";
   if (opts.native) key_input += detail::cpu_identity();

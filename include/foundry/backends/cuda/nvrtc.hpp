@@ -297,7 +297,7 @@ inline compiled_kernel run_nvrtc(const nvrtc_api& n, const std::string& tu, cons
 inline std::string cache_key(const kernel_source& src, std::string_view kernel, const compile_options& o) {
   const nvrtc_api& n = nvrtc();
   const detail::target_arch t = detail::choose_arch(n, o.arch);
-  std::string key_input = "foundry-cuda-nvrtc 1\nnvrtc " + n.version_string() + "\n";
+  std::string key_input = "foundry-cuda-nvrtc 2\nnvrtc " + n.version_string() + "\n";
   for (const auto& opt : detail::nvrtc_options(t, o)) key_input += opt + " ";
   key_input += "\n" + detail::translation_unit(src, kernel);
   return backend_common::hash_hex(key_input);
@@ -317,7 +317,7 @@ inline std::vector<std::shared_ptr<const compiled_kernel>> compile(std::span<con
   const nvrtc_api& n = nvrtc();
   const detail::target_arch t = detail::choose_arch(n, o.arch);
   const std::vector<std::string> options = detail::nvrtc_options(t, o);
-  std::string key_head = "foundry-cuda-nvrtc 1\nnvrtc " + n.version_string() + "\n";
+  std::string key_head = "foundry-cuda-nvrtc 2\nnvrtc " + n.version_string() + "\n";
   for (const auto& opt : options) key_head += opt + " ";
   key_head += "\n";
   const fs::path dir = o.disk_cache ? backend_common::open_cache_folder(o.cache_dir, "cuda", "foundry cuda") : fs::path();
