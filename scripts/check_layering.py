@@ -68,8 +68,6 @@ ALLOWED: dict[str, set[str]] = {
 
 # (including file, included path) -> why it is tolerated for now.
 KNOWN_VIOLATIONS: dict[tuple[str, str], str] = {
-    ("include/foundry/backends/cuda/nvrtc.hpp", "foundry/backends/cpu/disk_cache.hpp"):
-        "issue 12: the disk cache moves to backends/common (branch wave2/common-cache)",
 }
 
 SCANNED_DIRS = ("include/foundry", "kernels")

@@ -12,6 +12,8 @@
 
 #include <boost/describe/class.hpp>
 #include <cmath>
+#include <cstdio>
+#include <foundry/backends/common/compile_error.hpp>
 #include <foundry/backends/cpu/backend.hpp>
 #include <foundry/foundry.hpp>
 #include <kernels/library.hpp>
@@ -149,9 +151,56 @@ TEST(CpuExecutor, CompileErrorNamesStageAndLine) {
     exec().pipeline_for<broken_kernel>();
     FAIL() << "expected a compile error";
   } catch (const fd::compile_error& e) {
+    // The stage and the line within its body (the stage's snippet is one
+    // line), then the generated line as a second reference.
     const std::string what = e.what();
-    EXPECT_NE(what.find("stage broken"), std::string::npos) << what;
-    EXPECT_NE(what.find("v_value = v_value * ;"), std::string::npos) << what;
+    EXPECT_NE(what.find("\nstage broken, line 1: error: "), std::string::npos) << what;
+    EXPECT_NE(what.find("    1 |     v_value = v_value * ;"), std::string::npos) << what;
+    EXPECT_NE(what.find("generated source: broken_kernel.metal:"), std::string::npos) << what;
+    EXPECT_EQ(what.find("stage stage"), std::string::npos) << what;
+    const auto* ce = dynamic_cast<const fd::backend_common::compile_error*>(&e);
+    ASSERT_NE(ce, nullptr) << what;
+    EXPECT_EQ(ce->stage(), "broken");
+    EXPECT_EQ(ce->where().origin_line, 1);
+    EXPECT_EQ(ce->origin(), "stage broken");
+    EXPECT_GT(ce->line(), 1);
+  }
+}
+
+// An epilogue whose third body line does not compile: the error names that
+// line of the body, not the line of the generated file.
+struct broken_third_line_stage {
+  static constexpr fd::fixed_string name = "broken_third_line";
+  static constexpr fd::stage_role role = fd::stage_role::epilogue;
+  using updates = fd::type_list<fd::port<"value", float>>;
+  static constexpr std::string_view body = R"(const float scale = 2.0f;
+$value = $value * scale;
+$value = $value + no_such_variable;
+)";
+};
+using broken_third_line_kernel =
+    fd::fused_kernel<"broken_third_line_kernel", fk::gemv_dispatch, fk::gemv_row_major<fd::plain_input<fd::policies::f32>>,
+                     broken_third_line_stage, fd::epi::store<"y">>;
+
+TEST(CpuExecutor, CompileErrorNamesTheLineWithinTheStageBody) {
+  try {
+    exec().pipeline_for<broken_third_line_kernel>();
+    FAIL() << "expected a compile error";
+  } catch (const fd::compile_error& e) {
+    const std::string what = e.what();
+    std::printf("%s\n", what.substr(0, what.find("\n---")).c_str());  // what a user sees first
+    EXPECT_NE(what.find("\nstage broken_third_line, line 3: error: "), std::string::npos) << what;
+    EXPECT_NE(what.find("no_such_variable"), std::string::npos) << what;
+    EXPECT_NE(what.find("    3 |     v_value = v_value + no_such_variable;"), std::string::npos) << what;
+    const auto* ce = dynamic_cast<const fd::backend_common::compile_error*>(&e);
+    ASSERT_NE(ce, nullptr) << what;
+    EXPECT_EQ(ce->stage(), "broken_third_line");
+    EXPECT_EQ(ce->where().origin_line, 3);
+    // The generated line is the second reference, and is a different number.
+    EXPECT_GT(ce->line(), 3);
+    EXPECT_NE(what.find("generated source: broken_third_line_kernel.metal:" + std::to_string(ce->line())),
+              std::string::npos)
+        << what;
   }
 }
 

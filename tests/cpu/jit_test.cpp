@@ -13,6 +13,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <xxhash.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -52,6 +58,13 @@ bool run_twice(const fc::module& m) {
   return true;
 }
 
+// True if the cache file `p` is a complete, sealed entry for `key`.
+bool entry_intact(const fs::path& p, const std::string& key) {
+  std::string bytes;
+  return foundry::backend_common::read_regular_file(p, bytes) == 0 &&
+         foundry::backend_common::entry_intact(bytes, key, fc::detail::cache_format);
+}
+
 // A private cache folder per test, removed afterwards.
 struct temp_cache {
   fs::path root;
@@ -61,6 +74,7 @@ struct temp_cache {
             ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::remove_all(root);
     fs::create_directories(root);
+    fs::permissions(root, fs::perms::owner_all);  // private whatever the umask: the JIT refuses others' folders
   }
   ~temp_cache() {
     std::error_code ec;
@@ -146,6 +160,26 @@ TEST(JitChild, OutOfBoundsWrite) {
   std::printf("no error reported\n");
 }
 
+// Compiles into the read-only cache folder FOUNDRY_CACHE_DIR names, as the
+// user FOUNDRY_TEST_UID (when set: root can write anywhere, so the parent
+// hands the folder to another user), and prints the error.
+TEST(JitChild, CompileIntoReadOnlyCache) {
+  if (child_mode() != "readonly") GTEST_SKIP() << "runs as a child process only";
+  if (const char* uid = std::getenv("FOUNDRY_TEST_UID")) {
+    const auto id = static_cast<uid_t>(std::stoul(uid));
+    if (::setgid(id) != 0 || ::setuid(id) != 0) {
+      std::printf("cannot switch to uid %s: %s\n", uid, std::strerror(errno));
+      std::exit(77);
+    }
+  }
+  try {
+    (void)fc::compile(twice_kernel());
+    std::printf("compiled into a read-only cache\n");
+  } catch (const std::exception& e) {
+    std::printf("error: %s\n", e.what());
+  }
+}
+
 // --- parent halves ---------------------------------------------------------
 
 TEST(JitCache, SecondProcessHitsDiskCache) {
@@ -191,7 +225,7 @@ TEST(JitCache, DamagedEntryIsDeletedAndRebuilt) {
     auto m = fc::compile(twice_kernel(), tc.options());
     EXPECT_FALSE(m->from_disk_cache());
     EXPECT_TRUE(run_twice(*m));
-    EXPECT_TRUE(fc::detail::cache_entry_valid(so, m->key()));
+    EXPECT_TRUE(entry_intact(so, m->key()));
     EXPECT_EQ(fs::file_size(so), size);
   }
   // Nothing temporary is left behind.
@@ -210,6 +244,223 @@ TEST(JitCache, ConcurrentProcessesCompilingOneKernelBothSucceed) {
   auto m = fc::compile(twice_kernel(), tc.options());
   EXPECT_TRUE(m->from_disk_cache());
   EXPECT_TRUE(run_twice(*m));
+}
+
+// --- a cache that fails safe ------------------------------------------------
+
+// Compiles twice_kernel() into `tc` once and returns its entry's path (the
+// module is released and forgotten, so the next compile reads the disk).
+fs::path twice_entry(const temp_cache& tc) {
+  fc::clear_memory_cache();
+  fs::path so;
+  {
+    auto m = fc::compile(twice_kernel(), tc.options());
+    so = m->path();
+  }
+  fc::clear_memory_cache();
+  return so;
+}
+
+// An object file compiled from `source` (name "twice") by the host compiler,
+// outside the cache.
+std::string object_of(const std::string& source, const fs::path& dir) {
+  const fc::kernel_source k{"twice", source, {}};
+  const fs::path cpp = dir / "forged.cpp", so = dir / "forged.so";
+  std::ofstream(cpp) << fc::translation_unit(std::span<const fc::kernel_source>(&k, 1));
+  auto argv = fc::detail::split_command(fc::detail::resolve_compiler({}));
+  argv.insert(argv.end(), {"-std=c++20", "-O2", "-fPIC", "-shared", "-x", "c++", cpp.string(), "-o", so.string()});
+  const auto r = fc::detail::run_process(argv);
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  std::ifstream f(so, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(f), {});
+}
+
+// Issue C1: a folder at the entry's path made every run fail (std::bad_alloc
+// from reading the folder as a file) and was never rebuilt.
+TEST(JitCacheSafety, FolderOrLinkAtTheEntryPathIsRemovedAndRebuilt) {
+  temp_cache tc;
+  const fs::path so = twice_entry(tc);
+  fs::remove(so);
+  fs::create_directories(so / "inside");
+  std::ofstream(so / "inside" / "file") << "x";
+  {
+    auto m = fc::compile(twice_kernel(), tc.options());
+    EXPECT_FALSE(m->from_disk_cache());
+    EXPECT_TRUE(run_twice(*m));
+    EXPECT_TRUE(fs::is_regular_file(fs::symlink_status(so)));
+  }
+  // A symbolic link (here to a good copy of the entry) is not followed.
+  fc::clear_memory_cache();
+  const fs::path elsewhere = tc.root / "elsewhere.so";
+  fs::copy_file(so, elsewhere);
+  fs::remove(so);
+  fs::create_symlink(elsewhere, so);
+  auto m = fc::compile(twice_kernel(), tc.options());
+  EXPECT_FALSE(m->from_disk_cache());
+  EXPECT_TRUE(run_twice(*m));
+  EXPECT_TRUE(fs::is_regular_file(fs::symlink_status(so)));
+  EXPECT_TRUE(fs::exists(elsewhere));
+}
+
+// Issue C2: the entry was trusted when its trailer checked out. Here the
+// entry is replaced by an object that computes something else (or a
+// truncated copy, which faults inside dlopen), followed by a trailer that
+// checks out under the previous format (magic "FDRYCPU1", payload size,
+// XXH3-64 of the payload, first 64 bits of the key). Such entries must be
+// rebuilt, not loaded.
+TEST(JitCacheSafety, ObjectWithATrailerOfItsOwnIsRebuiltNotLoaded) {
+  temp_cache tc;
+  const fs::path so = twice_entry(tc);
+  const std::string key = so.stem().string();
+  const std::string thrice = object_of(std::string(double_source).replace(std::string(double_source).find("2.0f"), 4,
+                                                                          "3.0f") +
+                                           entry("twice", "twice_body((const device float*)L->args[0], (device "
+                                                          "float*)L->args[1], *(constant uint*)L->args[2], "
+                                                          "T->thread_position_in_grid.x)"),
+                                       tc.root);
+  ASSERT_FALSE(thrice.empty());
+  auto old_trailer = [&](const std::string& image) {
+    char t[32];
+    const std::uint64_t size = image.size(), hash = XXH3_64bits(image.data(), image.size()),
+                        k = std::strtoull(key.substr(0, 16).c_str(), nullptr, 16);
+    std::memcpy(t, "FDRYCPU1", 8);
+    std::memcpy(t + 8, &size, 8);
+    std::memcpy(t + 16, &hash, 8);
+    std::memcpy(t + 24, &k, 8);
+    return image + std::string(t, sizeof t);
+  };
+  for (const std::string& planted : {thrice, thrice.substr(0, thrice.size() / 2)}) {
+    SCOPED_TRACE(planted.size() == thrice.size() ? "other code" : "truncated object");
+    fc::clear_memory_cache();
+    fs::remove(so);
+    std::ofstream(so, std::ios::binary) << old_trailer(planted);
+    auto m = fc::compile(twice_kernel(), tc.options());
+    EXPECT_FALSE(m->from_disk_cache());
+    EXPECT_TRUE(run_twice(*m));
+  }
+}
+
+// An object truncated before it was sealed (a linker killed mid-way) has a
+// content hash that checks out; the ELF check keeps it from dlopen (where
+// its segments past the end of the file would fault).
+TEST(JitCacheSafety, SealedTruncatedObjectIsRebuiltNotLoaded) {
+  temp_cache tc;
+  const fs::path so = twice_entry(tc);
+  const std::string key = so.stem().string();
+  std::string bytes;
+  ASSERT_EQ(foundry::backend_common::read_regular_file(so, bytes), 0);
+  const std::string image = bytes.substr(0, bytes.size() - foundry::backend_common::cache_trailer_bytes);
+  EXPECT_TRUE(fc::detail::loadable_shared_object(image));
+  EXPECT_FALSE(fc::detail::loadable_shared_object(image.substr(0, image.size() / 2)));
+  foundry::backend_common::write_entry(so.parent_path(), so, key, image.substr(0, image.size() / 2),
+                                       fc::detail::cache_format);
+  ASSERT_TRUE(entry_intact(so, key));
+  auto m = fc::compile(twice_kernel(), tc.options());
+  EXPECT_FALSE(m->from_disk_cache());
+  EXPECT_TRUE(run_twice(*m));
+  EXPECT_EQ(fs::file_size(so), bytes.size());
+}
+
+// Issue C2: a cache folder someone else can write to is refused, like ssh
+// refuses a key file others can read; the message names the folder, its
+// mode or owner, and the way to point elsewhere.
+TEST(JitCacheSafety, FolderWritableByOthersIsRefused) {
+  for (const char* which : {"cpu", ""}) {
+    for (const fs::perms mode : {fs::perms::owner_all | fs::perms::group_all,
+                                 fs::perms::owner_all | fs::perms::others_all}) {
+      temp_cache tc;
+      fc::clear_memory_cache();
+      const fs::path dir = which[0] != '\0' ? tc.root / which : tc.root;
+      fs::create_directories(tc.root / "cpu");
+      fs::permissions(tc.root / "cpu", fs::perms::owner_all);
+      fs::permissions(dir, mode);
+      try {
+        (void)fc::compile(twice_kernel(), tc.options());
+        ADD_FAILURE() << "used " << dir << " with mode " << std::oct << int(mode);
+      } catch (const std::exception& e) {
+        const std::string what = e.what();
+        char m[8];
+        std::snprintf(m, sizeof m, "%04o", unsigned(mode));
+        EXPECT_NE(what.find("cache folder " + dir.string() + ": mode " + m), std::string::npos) << what;
+        EXPECT_NE(what.find("FOUNDRY_CACHE_DIR"), std::string::npos) << what;
+        EXPECT_NE(what.find("chmod go-w " + dir.string()), std::string::npos) << what;
+      }
+      EXPECT_TRUE(fs::is_empty(tc.root / "cpu"));  // nothing compiled or written there
+    }
+  }
+}
+
+TEST(JitCacheSafety, FolderOwnedByAnotherUserIsRefused) {
+  temp_cache tc;
+  fc::clear_memory_cache();
+  fs::create_directories(tc.root / "cpu");
+  const uid_t other = ::geteuid() == 0 ? 12345 : 0;
+  if (::chown((tc.root / "cpu").c_str(), other, static_cast<gid_t>(-1)) != 0)
+    GTEST_SKIP() << "cannot hand a folder to uid " << other << " (" << std::strerror(errno)
+                 << "): this needs root";
+  try {
+    (void)fc::compile(twice_kernel(), tc.options());
+    ADD_FAILURE() << "used a cache folder owned by uid " << other;
+  } catch (const std::exception& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("cache folder " + (tc.root / "cpu").string() + ": it is owned by uid " +
+                        std::to_string(other)),
+              std::string::npos)
+        << what;
+    EXPECT_NE(what.find("FOUNDRY_CACHE_DIR"), std::string::npos) << what;
+  }
+  EXPECT_TRUE(fs::is_empty(tc.root / "cpu"));
+}
+
+// Issue C3: a compile killed mid-way left `<key>.tmp.<pid>.*` files behind
+// for good. Stale ones are removed when the folder is next compiled into;
+// recent ones (a compile running in another process) are left alone.
+TEST(JitCacheSafety, StaleTemporaryFilesAreRemovedRecentOnesKept) {
+  temp_cache tc;
+  fc::clear_memory_cache();
+  const fs::path dir = tc.root / "cpu";
+  fs::create_directories(dir);
+  fs::permissions(dir, fs::perms::owner_all);
+  const std::string key = "0123456789abcdef0123456789abcdef";
+  const std::vector<fs::path> stale = {dir / (key + ".tmp.4242.0.cpp"), dir / (key + ".tmp.4242.1.so")};
+  const std::vector<fs::path> recent = {dir / (key + ".tmp.4343.0.cpp"), dir / (key + ".tmp.4343.1.so")};
+  const fs::path other = dir / "notes.tmp.4242.0.txt";  // not a cache temporary
+  for (const auto& p : stale) std::ofstream(p) << "partial";
+  for (const auto& p : recent) std::ofstream(p) << "partial";
+  std::ofstream(other) << "mine";
+  for (const auto& p : stale) fs::last_write_time(p, fs::file_time_type::clock::now() - std::chrono::hours(1));
+  fs::last_write_time(other, fs::file_time_type::clock::now() - std::chrono::hours(1));
+  auto m = fc::compile(twice_kernel(), tc.options());
+  EXPECT_FALSE(m->from_disk_cache());
+  for (const auto& p : stale) EXPECT_FALSE(fs::exists(p)) << p;
+  for (const auto& p : recent) EXPECT_TRUE(fs::exists(p)) << p;
+  EXPECT_TRUE(fs::exists(other));
+}
+
+// Issue: a read-only cache reported `cannot write …` without the reason.
+TEST(JitCacheSafety, ReadOnlyCacheErrorCarriesTheOsReason) {
+  temp_cache tc;
+  fc::clear_memory_cache();
+  const fs::path dir = tc.root / "cpu";
+  fs::create_directories(dir);
+  std::vector<std::string> env = {"FOUNDRY_TEST_CHILD=readonly", "FOUNDRY_CACHE_DIR=" + tc.root.string()};
+  if (::geteuid() == 0) {
+    // Root writes through permissions: let another user own the cache.
+    const uid_t other = 12345;
+    if (::chown(tc.root.c_str(), other, other) != 0 || ::chown(dir.c_str(), other, other) != 0)
+      GTEST_SKIP() << "cannot hand the cache to uid " << other << ": " << std::strerror(errno);
+    env.push_back("FOUNDRY_TEST_UID=" + std::to_string(other));
+  }
+  fs::permissions(dir, fs::perms::owner_read | fs::perms::owner_exec);
+  std::string out;
+  const fs::path log = fs::temp_directory_path() / ("foundry-jit-readonly-" + std::to_string(::getpid()) + ".log");
+  const int rc = wait_child(spawn_self("JitChild.CompileIntoReadOnlyCache", env, log), out);
+  fs::remove(log);
+  if (rc == 77) GTEST_SKIP() << out;
+  EXPECT_EQ(rc, 0) << out;
+  EXPECT_NE(out.find("error: foundry cpu: cannot write " + dir.string() + "/"), std::string::npos) << out;
+  EXPECT_NE(out.find(": Permission denied"), std::string::npos) << out;
+  fs::permissions(dir, fs::perms::owner_all);
 }
 
 TEST(JitCache, KeyCoversCompilerFlags) {
@@ -239,13 +490,15 @@ TEST(JitErrors, SyntaxErrorNamesLineStageAndText) {
     // gcc reports the missing ';' at the end of line 3, clang at line 4's
     // start; both are the emitted source's own lines.
     EXPECT_TRUE(e.line() == 3 || e.line() == 4) << e.what();
-    EXPECT_EQ(e.where().source, "broken");
+    EXPECT_EQ(e.where().kernel, "broken");
     EXPECT_EQ(e.stage(), e.line() == 3 ? "compute" : "store");
+    EXPECT_EQ(e.where().origin_line, 1);  // each range above is one stage's body
     const std::string what = e.what();
-    EXPECT_NE(what.find("(stage " + e.stage() + ")"), std::string::npos) << what;
-    EXPECT_NE(what.find("broken.metal:" + std::to_string(e.line())), std::string::npos) << what;
+    EXPECT_NE(what.find("\nstage " + e.stage() + ", line 1: error: "), std::string::npos) << what;
+    EXPECT_NE(what.find("generated source: broken.metal:" + std::to_string(e.line())), std::string::npos) << what;
     EXPECT_NE(what.find(e.line() == 3 ? "v = v * 2.0f" : "y[i] = v;"), std::string::npos) << what;
-    EXPECT_NE(e.output().find("error"), std::string::npos);
+    EXPECT_EQ(what.find("stage stage"), std::string::npos) << what;
+    EXPECT_NE(e.log().find("error"), std::string::npos);
   }
 }
 
@@ -262,6 +515,7 @@ TEST(JitErrors, ErrorInsidePreludeMapsToKernelLine) {
   } catch (const fc::compile_error& e) {
     EXPECT_EQ(e.line(), 2) << e.what();
     EXPECT_EQ(e.stage(), "body");
+    EXPECT_EQ(e.where().origin_line, 2);
     EXPECT_NE(std::string(e.what()).find("different element types"), std::string::npos) << e.what();
   }
 }

@@ -8,6 +8,7 @@
 
 #include <bit>
 #include <cmath>
+#include <fstream>
 #include <functional>
 #include <string>
 #include <vector>

@@ -232,8 +232,10 @@ TEST(CudaExecutor, CompileErrorNamesStageAndLine) {
     FAIL() << "expected a compile error";
   } catch (const fd::compile_error& e) {
     const std::string what = e.what();
-    EXPECT_NE(what.find("stage broken"), std::string::npos) << what;
+    EXPECT_NE(what.find("\nstage broken, line 1: error: "), std::string::npos) << what;
     EXPECT_NE(what.find("v_value = v_value * ;"), std::string::npos) << what;
+    EXPECT_NE(what.find("generated source: broken_kernel.metal:"), std::string::npos) << what;
+    EXPECT_EQ(what.find("stage stage"), std::string::npos) << what;
   }
 }
 

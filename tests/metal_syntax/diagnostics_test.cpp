@@ -75,10 +75,20 @@ TEST(MetalDiagnostics, ErrorNamesTheStageAndQuotesTheEmittedLine) {
   EXPECT_EQ(e.where().message, "use of undeclared identifier 'acc2'");
   EXPECT_EQ(e.log(), log);
   EXPECT_NE(what.find("compiling '" + std::string(K::name.view()) + "' failed"), std::string::npos) << what;
-  EXPECT_NE(what.find(std::string(K::name.view()) + ".metal:" + std::to_string(line) + ":3 (in " + origin + ")"),
+  // The stage and the line within its body first, the emitted line second.
+  ASSERT_EQ(origin.rfind("stage ", 0), 0u) << origin;
+  EXPECT_EQ(e.stage(), origin.substr(6));
+  EXPECT_GE(e.where().origin_line, 1);
+  EXPECT_LT(e.where().origin_line, line);
+  EXPECT_NE(what.find("\n" + origin + ", line " + std::to_string(e.where().origin_line) +
+                      ": error: use of undeclared identifier 'acc2'"),
             std::string::npos)
       << what;
-  EXPECT_NE(what.find(std::to_string(line) + " | " + text), std::string::npos) << what;
+  EXPECT_NE(what.find(std::to_string(e.where().origin_line) + " | " + text), std::string::npos) << what;
+  EXPECT_NE(what.find("generated source: " + std::string(K::name.view()) + ".metal:" + std::to_string(line) + ":3"),
+            std::string::npos)
+      << what;
+  EXPECT_EQ(what.find("stage stage"), std::string::npos) << what;
   // It is a foundry::compile_error, so callers catch it like the CPU backend's.
   const fd::compile_error& base = e;
   EXPECT_EQ(std::string(base.what()), what);
@@ -103,9 +113,11 @@ TEST(MetalDiagnostics, LinesOutsideAnyRegionHaveNoOrigin) {
   EXPECT_EQ(e.origin(), "");
   EXPECT_EQ(e.where().text, "line two");
   const std::string what = e.what();
-  EXPECT_EQ(what.find("(in "), std::string::npos) << what;
+  EXPECT_NE(what.find("\nk.metal:2:1: error: oops"), std::string::npos) << what;
   const mb::compile_error e1 = mb::make_compile_error("k", src, "program_source:1:6: error: oops\n");
   EXPECT_EQ(e1.origin(), "preamble");
+  EXPECT_NE(std::string(e1.what()).find("\nk.metal:1:6 (preamble): error: oops"), std::string::npos) << e1.what();
+  EXPECT_EQ(e1.where().origin_line, 0);  // only stages and helpers have lines of their own
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 
 #include <boost/describe/class.hpp>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -227,6 +228,13 @@ TEST(CudaNvrtc, CompileErrorNamesStageAndLine) {
     const auto* ce = dynamic_cast<const fc::compile_error*>(&e);
     ASSERT_NE(ce, nullptr);
     EXPECT_EQ(ce->origin(), "stage broken");
+    // The stage's body is one line: that line, then the generated line.
+    EXPECT_EQ(ce->stage(), "broken");
+    EXPECT_EQ(ce->where().origin_line, 1);
+    EXPECT_NE(what.find("\nstage broken, line 1: error: "), std::string::npos) << what;
+    EXPECT_NE(what.find("generated source: broken_kernel.metal:" + std::to_string(ce->line())), std::string::npos)
+        << what;
+    EXPECT_EQ(what.find("stage stage"), std::string::npos) << what;
     EXPECT_NE(std::string(src.line_text(ce->line())).find("v_value = v_value * ;"), std::string::npos);
   }
 }
@@ -253,6 +261,7 @@ TEST(CudaNvrtc, PreludeErrorIsReportedAtTheKernelLine) {
     FAIL() << "expected a compile error (mixed vector element types)";
   } catch (const fc::compile_error& e) {
     EXPECT_EQ(e.origin(), "stage mixed_vectors") << e.what();
+    EXPECT_EQ(e.where().origin_line, 1) << e.what();
     EXPECT_NE(std::string(src.line_text(e.line())).find("int4(1)"), std::string::npos) << e.what();
   }
 }
@@ -291,6 +300,54 @@ TEST(CudaNvrtc, DiskCacheStoresReusesAndRepairs) {
   EXPECT_EQ(rebuilt->image, first->image);
   fc::clear_memory_cache();
   EXPECT_TRUE(fc::compile(one, o).front()->from_disk);
+  fs::remove_all(dir);
+}
+
+// The cubin cache shares the CPU JIT's safety rules (backends/common/disk_cache.hpp).
+TEST(CudaNvrtc, DiskCacheRebuildsNonFilesCleansTempsAndRefusesSharedFolders) {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::temp_directory_path() / ("foundry-cuda-cache-safety-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fc::compile_options o;
+  o.arch = kArch;
+  o.cache_dir = dir;
+  o.extra = {"-DFOUNDRY_CACHE_SAFETY_TEST=" + std::to_string(::getpid())};
+  const fc::compile_input in{&fd::kernel_source_of<saxpy, fd::target::cuda>(), "saxpy"};
+  const std::span<const fc::compile_input> one(&in, 1);
+  const std::string key = fc::cache_key(*in.source, "saxpy", o);
+  const fs::path entry = dir / "cuda" / (key + ".cubin");
+
+  // A folder where the entry should be: removed and rebuilt.
+  fs::create_directories(entry / "inside");
+  // Temporary files of a process killed mid-write: the stale one goes, the fresh one stays.
+  const fs::path stale = dir / "cuda" / (key + ".tmp.999999.0.cubin");
+  const fs::path fresh = dir / "cuda" / (key + ".tmp.999999.1.cubin");
+  std::ofstream(stale) << "partial";
+  std::ofstream(fresh) << "partial";
+  fs::last_write_time(stale, fs::file_time_type::clock::now() - std::chrono::hours(1));
+  const auto built = fc::compile(one, o).front();
+  EXPECT_FALSE(built->from_disk);
+  EXPECT_TRUE(fs::is_regular_file(entry));
+  EXPECT_FALSE(fs::exists(stale));
+  EXPECT_TRUE(fs::exists(fresh));
+  fc::clear_memory_cache();
+  EXPECT_TRUE(fc::compile(one, o).front()->from_disk);
+
+  // A cache folder others can write to is refused, naming it and its mode.
+  fc::clear_memory_cache();
+  fs::permissions(dir / "cuda", fs::perms::all);
+  try {
+    (void)fc::compile(one, o);
+    ADD_FAILURE() << "a world-writable cache folder was used";
+  } catch (const foundry::backend_common::unsafe_cache_folder& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find((dir / "cuda").string()), std::string::npos) << what;
+    EXPECT_NE(what.find("mode 0777"), std::string::npos) << what;
+    EXPECT_NE(what.find("FOUNDRY_CACHE_DIR"), std::string::npos) << what;
+  }
+  // Without the disk cache the folder is not consulted.
+  o.disk_cache = false;
+  EXPECT_FALSE(fc::compile(one, o).front()->from_disk);
   fs::remove_all(dir);
 }
 

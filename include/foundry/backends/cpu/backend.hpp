@@ -79,15 +79,8 @@ class cpu_backend final : public backend {
   std::vector<std::unique_ptr<pipeline>> compile(std::span<const compile_request> reqs) override {
     std::vector<kernel_source> sources;
     sources.reserve(reqs.size());
-    for (const compile_request& r : reqs) {
-      std::vector<stage_range> ranges;
-      for (const source_region& g : r.source->regions) ranges.push_back({g.first_line, g.last_line, g.origin});
-      // Innermost first: a stage's lines also lie inside "generated kernel".
-      std::stable_sort(ranges.begin(), ranges.end(), [](const stage_range& a, const stage_range& b) {
-        return a.last_line - a.first_line < b.last_line - b.first_line;
-      });
-      sources.push_back({std::string(r.kernel), r.source->text, stage_ranges(std::move(ranges))});
-    }
+    for (const compile_request& r : reqs)
+      sources.push_back({std::string(r.kernel), r.source->text, region_map(r.source->regions)});
     std::shared_ptr<const module> m = prepare(sources, opts_.jit);
     std::vector<std::unique_ptr<pipeline>> out;
     for (const compile_request& r : reqs)

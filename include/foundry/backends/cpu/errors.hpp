@@ -12,6 +12,7 @@
 #include <string>
 #include <utility>
 
+#include "foundry/backends/common/compile_error.hpp"
 #include "foundry/core/errors.hpp"
 
 namespace foundry::cpu {
@@ -53,39 +54,11 @@ class barrier_divergence : public foundry::error {
   uint32_t barrier_count_;
 };
 
-/// The host compiler rejected a kernel translation unit.
-///
-/// `what()` names the source, the emitted-source line, the stage that line
-/// belongs to (when the caller supplied a stage map), the first error
-/// message and the offending line's text; `output()` holds the compiler's
-/// complete output.
-class compile_error : public foundry::compile_error {
- public:
-  struct location {
-    std::string source;  ///< kernel source name (without ".metal"); empty if unknown
-    int line = 0;        ///< 1-based line in the emitted source; 0 if unknown
-    int column = 0;      ///< 1-based column; 0 if unknown
-    std::string stage;   ///< stage owning `line`; empty without a stage map
-    std::string text;    ///< the emitted line's text
-    std::string message; ///< first error message of the compiler
-  };
-
-  compile_error(const std::string& what, location where, std::string output)
-      : foundry::compile_error(what), where_(std::move(where)), output_(std::move(output)) {}
-
-  /// Where the first error is, in emitted-source terms.
-  const location& where() const noexcept { return where_; }
-  /// 1-based emitted-source line of the first error (0 if unknown).
-  int line() const noexcept { return where_.line; }
-  /// Stage of the first error's line ("" without a stage map).
-  const std::string& stage() const noexcept { return where_.stage; }
-  /// Everything the compiler printed (stdout and stderr, interleaved).
-  const std::string& output() const noexcept { return output_; }
-
- private:
-  location where_;
-  std::string output_;
-};
+/// The host compiler rejected a kernel translation unit: the backends'
+/// common error (backends/common/compile_error.hpp), naming the stage and the
+/// line within its body, the emitted line, the first error and the line's
+/// text; `log()` holds the compiler's complete output.
+using compile_error = backend_common::compile_error;
 
 /// A module could not be loaded, a symbol is missing, or a checked-mode
 /// module needs a sanitizer runtime the process does not have.

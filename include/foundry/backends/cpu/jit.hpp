@@ -28,16 +28,20 @@
 ///
 /// Cache key: XXH3-128 of (format version, compiler command, `compiler
 /// --version` output (run once per process and compiler), flags, CPU
-/// identity when native, translation unit). See disk_cache.hpp for the
-/// folder and the file format.
+/// identity when native, translation unit). See
+/// backends/common/disk_cache.hpp for the folder, the file format and the
+/// safety rules (a cache folder others can write to is refused). Before an
+/// entry is loaded its content hash and its ELF structure are checked
+/// (elf_check.hpp); one that fails is removed and rebuilt.
 ///
 /// Prelude location: the JIT reads msl_prelude.h, abi.h and
 /// ../common/msl_core.h at run time (inlining the last two; see
 /// backends/common/prelude_source.hpp) from
 /// $FOUNDRY_CPU_PRELUDE_DIR, else the macro FOUNDRY_CPU_PRELUDE_DIR, else
 /// the directory of this header as the compiler saw it (__FILE__; absolute
-/// under CMake). Reading them keeps a single copy of the prelude that the
-/// host compiler also accepts as an ordinary header.
+/// under CMake); see backends/common/prelude.hpp. Reading them keeps a single
+/// copy of the prelude that the host compiler also accepts as an ordinary
+/// header.
 ///
 /// Checked mode (jit_options::checked) builds with AddressSanitizer so an
 /// out-of-bounds access in a kernel is reported with the kernel's source
@@ -53,9 +57,9 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
 #include <cstdint>
 #include <filesystem>
-#include <fstream>
 #include <functional>
 #include <map>
 #include <memory>
@@ -69,9 +73,11 @@
 #include <utility>
 #include <vector>
 
-#include "foundry/backends/common/prelude_source.hpp"
+#include "foundry/backends/common/compile_error.hpp"
+#include "foundry/backends/common/disk_cache.hpp"
+#include "foundry/backends/common/prelude.hpp"
 #include "foundry/backends/cpu/abi.h"
-#include "foundry/backends/cpu/disk_cache.hpp"
+#include "foundry/backends/cpu/elf_check.hpp"
 #include "foundry/backends/cpu/errors.hpp"
 #include "foundry/backends/cpu/scheduler.hpp"
 #include "foundry/backends/cpu/subprocess.hpp"
@@ -82,24 +88,32 @@
 
 namespace foundry::cpu {
 
-/// A (first_line, last_line, stage) range of an emitted source, 1-based and
-/// inclusive, as the composer records them.
+/// The lines of one stage's body in an emitted source: 1-based, inclusive;
+/// `first_line` is the body's first line.
 struct stage_range {
   int first_line = 0;
   int last_line = 0;
-  std::string stage;
+  std::string stage;  ///< the stage's name
 };
 
-/// Maps an emitted-source line to the stage that produced it ("" if none).
-using stage_map = std::function<std::string(int line)>;
+/// Maps an emitted-source line to where it came from: region, stage and
+/// line within the stage's body (empty/0 where unknown).
+using stage_map = std::function<backend_common::line_origin(int line)>;
 
-/// A stage_map from recorded ranges (the first range containing the line wins).
+/// A stage_map from body ranges (the first range containing the line wins):
+/// line L of range r is line `L - r.first_line + 1` of stage `r.stage`.
 inline stage_map stage_ranges(std::vector<stage_range> ranges) {
-  return [r = std::move(ranges)](int line) -> std::string {
+  return [r = std::move(ranges)](int line) -> backend_common::line_origin {
     for (const auto& s : r)
-      if (line >= s.first_line && line <= s.last_line) return s.stage;
+      if (line >= s.first_line && line <= s.last_line) return {"stage " + s.stage, s.stage, line - s.first_line + 1};
     return {};
   };
+}
+
+/// A stage_map from the composer's line map (`foundry::kernel_source::regions`,
+/// whose stage regions start at the `{ // stage` marker line).
+inline stage_map region_map(std::vector<source_region> regions) {
+  return [r = std::move(regions)](int line) { return backend_common::locate(r, line); };
 }
 
 /// One emitted kernel source.
@@ -112,7 +126,8 @@ struct kernel_source {
   /// A leading `#include <metal_stdlib>` line is blanked (the prelude
   /// replaces it); nothing else is rewritten.
   std::string source;
-  /// Optional: emitted line -> stage name, for compile_error messages.
+  /// Optional: emitted line -> stage and line within its body, for
+  /// compile_error messages (region_map() or stage_ranges()).
   stage_map stages;
 };
 
@@ -204,7 +219,7 @@ inline const std::string& compiler_identity(const std::string& compiler) {
 inline const std::string& cpu_identity() {
   static const std::string id = [] {
     std::string info, out;
-    if (read_file("/proc/cpuinfo", info)) {
+    if (backend_common::read_regular_file("/proc/cpuinfo", info) == 0) {
       std::istringstream in(info);
       for (std::string line; std::getline(in, line) && !line.empty();)
         if (line.rfind("model name", 0) == 0 || line.rfind("flags", 0) == 0 || line.rfind("vendor_id", 0) == 0)
@@ -215,12 +230,12 @@ inline const std::string& cpu_identity() {
   return id;
 }
 
+/// Where msl_prelude.h and abi.h are read from (see the file comment).
 inline std::filesystem::path prelude_dir() {
-  if (const char* e = std::getenv("FOUNDRY_CPU_PRELUDE_DIR"); e != nullptr && *e != '\0') return e;
 #ifdef FOUNDRY_CPU_PRELUDE_DIR
-  return FOUNDRY_CPU_PRELUDE_DIR;
+  return backend_common::prelude_dir("FOUNDRY_CPU_PRELUDE_DIR", FOUNDRY_CPU_PRELUDE_DIR);
 #else
-  return std::filesystem::path(__FILE__).parent_path();
+  return backend_common::prelude_dir("FOUNDRY_CPU_PRELUDE_DIR", std::filesystem::path(__FILE__).parent_path());
 #endif
 }
 
@@ -232,13 +247,8 @@ inline const prelude_text& prelude() {
   static const prelude_text p = [] {
     const std::filesystem::path dir = prelude_dir();
     prelude_text r;
-    try {
-      r.text = backend_common::read_prelude(dir, "msl_prelude.h");
-    } catch (const std::exception& e) {
-      throw std::runtime_error("foundry cpu: cannot read the CPU prelude from '" + dir.string() + "' (" + e.what() +
-                               "): set FOUNDRY_CPU_PRELUDE_DIR (environment or macro) to "
-                               "include/foundry/backends/cpu, or compile with an absolute include path");
-    }
+    r.text = backend_common::read_prelude(dir, "msl_prelude.h", "FOUNDRY_CPU_PRELUDE_DIR", "foundry cpu",
+                                          "include/foundry/backends/cpu");
     return r;
   }();
   return p;
@@ -290,7 +300,7 @@ inline std::vector<std::string> split_lines(const std::string& s) {
 /// Finds the first error in the compiler output and turns it into a
 /// compile_error in emitted-source terms.
 inline compile_error make_compile_error(std::span<const kernel_source> sources, const std::string& output) {
-  compile_error::location loc;
+  backend_common::location loc;
   const auto lines = split_lines(output);
   // `file:line:col: error: msg` (gcc and clang; also "fatal error").
   auto parse = [](const std::string& l, std::string& file, int& line, int& col, std::string& rest) {
@@ -346,33 +356,32 @@ inline compile_error make_compile_error(std::span<const kernel_source> sources, 
   }
   if (is_metal(first_file)) {
     const std::string name = std::filesystem::path(first_file).filename().string();
-    loc.source = name.substr(0, name.size() - metal.size());
+    loc.kernel = name.substr(0, name.size() - metal.size());
     loc.line = first_line;
     loc.column = first_col;
     for (const auto& s : sources) {
-      if (s.name != loc.source) continue;
+      if (s.name != loc.kernel) continue;
       const auto src_lines = split_lines(s.source);
       if (first_line >= 1 && static_cast<std::size_t>(first_line) <= src_lines.size())
         loc.text = src_lines[static_cast<std::size_t>(first_line - 1)];
-      if (s.stages) loc.stage = s.stages(first_line);
+      if (s.stages) {
+        backend_common::line_origin o = s.stages(first_line);
+        loc.origin = std::move(o.origin);
+        loc.stage = std::move(o.stage);
+        loc.origin_line = o.line;
+      }
       break;
     }
   }
-  std::string what = "foundry cpu: compiling";
-  for (const auto& s : sources) what += " '" + s.name + "'";
-  what += " failed";
-  if (loc.line > 0) {
-    what += "\n" + loc.source + ".metal:" + std::to_string(loc.line) + ":" + std::to_string(loc.column);
-    if (!loc.stage.empty()) what += " (stage " + loc.stage + ")";
-    what += ": error:" + (loc.message.empty() ? std::string(" see compiler output") : " " + loc.message);
-    what += "\n" + std::string(5 > std::to_string(loc.line).size() ? 5 - std::to_string(loc.line).size() : 0, ' ') +
-            std::to_string(loc.line) + " | " + loc.text;
-  } else if (!loc.message.empty()) {
-    what += ": " + loc.message;
-  }
-  what += "\n--- compiler output ---\n" + output;
+  std::string headline = "foundry cpu: compiling";
+  for (const auto& s : sources) headline += " '" + s.name + "'";
+  headline += " failed";
+  std::string what = backend_common::describe(std::move(headline), loc, "error", "compiler output", output);
   return compile_error(what, std::move(loc), output);
 }
+
+/// The CPU backend's cache entries: `<key>.so` + trailer "FDRYCPU2".
+inline constexpr backend_common::cache_format cache_format{"FDRYCPU2", "foundry cpu"};
 
 inline bool asan_in_process() { return ::dlsym(RTLD_DEFAULT, "__asan_init") != nullptr; }
 
@@ -483,6 +492,10 @@ inline void clear_memory_cache() {
 /// @throws load_error if the object cannot be loaded, or it is a checked
 ///         module and the ASan runtime is not in the process.
 /// @throws std::invalid_argument for an empty batch or bad/duplicate names.
+/// @throws backend_common::unsafe_cache_folder if the cache folder (or the
+///         root above it) is not owned by this user or is writable by others.
+/// @throws backend_common::cache_io_error if the cache cannot be written or
+///         read (message with the OS reason).
 /// @throws std::runtime_error if the prelude cannot be read or the compiler
 ///         cannot be run.
 inline std::shared_ptr<const module> prepare(std::span<const kernel_source> sources, const jit_options& opts = {}) {
@@ -490,21 +503,18 @@ inline std::shared_ptr<const module> prepare(std::span<const kernel_source> sour
   const std::string tu = translation_unit(sources);
   const std::string cxx = detail::resolve_compiler(opts);
   const std::vector<std::string> flags = detail::jit_flags(opts);
-  std::string key_input = "foundry-cpu-jit 1\n" + cxx + "\n" + detail::compiler_identity(cxx) + "\n";
+  std::string key_input = "foundry-cpu-jit 2\n" + cxx + "\n" + detail::compiler_identity(cxx) + "\n";
   for (const auto& f : flags) key_input += f + " ";
   key_input += "\n";
   if (opts.native) key_input += detail::cpu_identity();
   key_input += "\n" + tu;
-  const std::string key = detail::hash_hex(key_input);
+  const std::string key = backend_common::hash_hex(key_input);
 
   std::lock_guard<std::mutex> lk(detail::jit_mutex());
   if (auto it = detail::jit_memo().find(key); it != detail::jit_memo().end())
     if (auto m = it->second.lock()) return m;
 
-  const fs::path dir = detail::cache_directory(opts.cache_dir);
-  std::error_code ec;
-  fs::create_directories(dir, ec);
-  if (ec) throw std::runtime_error("foundry cpu: cannot create cache folder " + dir.string() + ": " + ec.message());
+  const fs::path dir = backend_common::open_cache_folder(opts.cache_dir, "cpu", "foundry cpu");
   const fs::path so = dir / (key + ".so");
 
   auto check_asan = [&] {
@@ -519,20 +529,24 @@ inline std::shared_ptr<const module> prepare(std::span<const kernel_source> sour
     return std::shared_ptr<const module>(m);
   };
 
-  // 1. Disk cache.
-  if (fs::exists(so, ec)) {
-    if (detail::cache_entry_valid(so, key)) {
+  // 1. Disk cache: the content hash over the whole file, then the ELF
+  // structure, are checked before dlopen; anything else is removed (by
+  // read_entry, or here) and rebuilt.
+  if (const std::string image = backend_common::read_entry(so, key, detail::cache_format); !image.empty()) {
+    if (detail::loadable_shared_object(image)) {
       check_asan();
       std::string why;
       if (void* h = detail::load_object(so, why)) return finish(h, true);
     }
-    // Damaged (truncated, overwritten, unloadable): delete and rebuild.
-    fs::remove(so, ec);
+    if (::unlink(so.c_str()) != 0 && errno != ENOENT)
+      throw backend_common::cache_io_error("foundry cpu: cannot remove the unloadable cache entry " + so.string() +
+                                           ": " + backend_common::os_reason(errno));
   }
 
-  // 2. Compile into a temporary object, seal, publish atomically.
-  const fs::path src = detail::cache_temp_path(dir, key, ".cpp");
-  const fs::path tmp = detail::cache_temp_path(dir, key, ".so");
+  // 2. Compile into a temporary object, check it, publish it atomically.
+  backend_common::remove_stale_temps(dir);
+  const fs::path src = backend_common::temp_path(dir, key, ".cpp");
+  const fs::path tmp = backend_common::temp_path(dir, key, ".so");
   struct cleanup {
     fs::path a, b;
     ~cleanup() {
@@ -541,19 +555,21 @@ inline std::shared_ptr<const module> prepare(std::span<const kernel_source> sour
       fs::remove(b, e);
     }
   } guard{src, tmp};
-  {
-    std::ofstream f(src, std::ios::binary);
-    if (!f.write(tu.data(), static_cast<std::streamsize>(tu.size())) || !f.flush())
-      throw std::runtime_error("foundry cpu: cannot write " + src.string());
-  }
+  backend_common::write_new_file(src, {tu}, "foundry cpu");
   std::vector<std::string> argv = detail::split_command(cxx);
   argv.insert(argv.end(), flags.begin(), flags.end());
   argv.insert(argv.end(), {"-x", "c++", src.string(), "-o", tmp.string()});
   const detail::process_result r = detail::run_process(argv);
+  std::error_code ec;
   if (r.exit_code != 0 || !fs::exists(tmp, ec)) throw detail::make_compile_error(sources, r.output);
-  detail::cache_seal(tmp, key);
-  fs::rename(tmp, so, ec);
-  if (ec) throw std::runtime_error("foundry cpu: cannot publish " + so.string() + ": " + ec.message());
+  std::string image;
+  if (const int err = backend_common::read_regular_file(tmp, image); err != 0)
+    throw backend_common::cache_io_error("foundry cpu: cannot read the compiled object " + tmp.string() + ": " +
+                                         backend_common::os_reason(err));
+  if (!detail::loadable_shared_object(image))
+    throw load_error("foundry cpu: the compiler wrote a malformed shared object " + tmp.string() + " (" +
+                     std::to_string(image.size()) + " bytes)");
+  backend_common::write_entry(dir, so, key, image, detail::cache_format);
   check_asan();
   std::string why;
   void* h = detail::load_object(so, why);

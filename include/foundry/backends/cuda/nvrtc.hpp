@@ -15,7 +15,8 @@
 ///     }
 ///
 /// NVRTC therefore reports errors in emitted-source lines, which the
-/// source's line map turns into a stage (`kernel_source::origin_of`).
+/// source's line map turns into a stage and a line within its body
+/// (backends/common/compile_error.hpp).
 ///
 /// Options: `--gpu-architecture=sm_XX -std=c++20
 /// --device-as-default-execution-space` (kernel code carries no `__device__`
@@ -25,15 +26,18 @@
 ///
 /// Cache key: XXH3-128 of (format version, NVRTC version, architecture,
 /// options, translation unit). Disk layout: `<dir>/<key>.cubin` (or
-/// `.ptx`), `dir` = `${FOUNDRY_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/foundry}/cuda`;
-/// the image is followed by a 32-byte trailer { "FDRYCUB1", size, XXH3-64
-/// of the image, first 64 bits of the key } so a truncated or damaged file
-/// is recompiled, and is published atomically (temporary name, rename).
+/// `.ptx`), `dir` = `${FOUNDRY_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/foundry}/cuda`,
+/// in the format of backends/common/disk_cache.hpp (trailer magic
+/// "FDRYCUB2", a content hash over the whole file, atomic publication). A
+/// cache folder others can write to is refused (`unsafe_cache_folder`); a
+/// damaged entry, or anything but a regular file at an entry's path, is
+/// removed and recompiled; stale temporary files are removed. Failing to
+/// write an entry is not an error (the cache is an optimisation).
 ///
 /// Prelude location: $FOUNDRY_CUDA_PRELUDE_DIR, else the macro
-/// FOUNDRY_CUDA_PRELUDE_DIR, else the directory of this header (__FILE__).
+/// FOUNDRY_CUDA_PRELUDE_DIR, else the directory of this header (__FILE__);
+/// see backends/common/prelude.hpp.
 
-#include <xxhash.h>
 
 #include <algorithm>
 #include <atomic>
@@ -41,7 +45,6 @@
 #include <cstring>
 #include <exception>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -53,40 +56,20 @@
 #include <utility>
 #include <vector>
 
-#include "foundry/backends/common/prelude_source.hpp"
-#include "foundry/backends/cpu/disk_cache.hpp"
+#include "foundry/backends/common/compile_error.hpp"
+#include "foundry/backends/common/disk_cache.hpp"
+#include "foundry/backends/common/prelude.hpp"
 #include "foundry/backends/cuda/api.hpp"
 #include "foundry/core/errors.hpp"
 #include "foundry/dsl/source.hpp"
 
 namespace foundry::cuda {
 
-/// NVRTC rejected an emitted kernel. `what()` names the kernel, the emitted
-/// line, the region that emitted it (`stage rms_norm`, `helper policy_f16`,
-/// `entry point`, ...), NVRTC's first error and the line's text, then the
-/// whole NVRTC log.
-class compile_error : public foundry::compile_error {
- public:
-  struct location {
-    std::string kernel;   ///< kernel name
-    int line = 0;         ///< 1-based line in the emitted source; 0 if unknown
-    std::string origin;   ///< region of that line (`stage broken`), "" if unknown
-    std::string text;     ///< the emitted line's text
-    std::string message;  ///< NVRTC's first error message
-  };
-  compile_error(const std::string& what, location where, std::string log)
-      : foundry::compile_error(what), where_(std::move(where)), log_(std::move(log)) {}
-  const location& where() const noexcept { return where_; }
-  int line() const noexcept { return where_.line; }
-  /// The region (stage, helper, entry point) of the first error's line.
-  const std::string& origin() const noexcept { return where_.origin; }
-  /// NVRTC's complete log.
-  const std::string& log() const noexcept { return log_; }
-
- private:
-  location where_;
-  std::string log_;
-};
+/// NVRTC rejected an emitted kernel: the backends' common error
+/// (backends/common/compile_error.hpp), naming the stage and the line within
+/// its body (or the helper, or the entry point), the emitted line, NVRTC's
+/// first error and the line's text; `log()` is NVRTC's whole log.
+using compile_error = backend_common::compile_error;
 
 /// How kernels are compiled.
 struct compile_options {
@@ -121,80 +104,38 @@ struct compiled_kernel {
 
 namespace detail {
 
+/// Where msl_prelude.h is read from (see the file comment).
 inline std::filesystem::path prelude_dir() {
-  if (const char* e = std::getenv("FOUNDRY_CUDA_PRELUDE_DIR"); e != nullptr && *e != '\0') return e;
 #ifdef FOUNDRY_CUDA_PRELUDE_DIR
-  return FOUNDRY_CUDA_PRELUDE_DIR;
+  return backend_common::prelude_dir("FOUNDRY_CUDA_PRELUDE_DIR", FOUNDRY_CUDA_PRELUDE_DIR);
 #else
-  return std::filesystem::path(__FILE__).parent_path();
+  return backend_common::prelude_dir("FOUNDRY_CUDA_PRELUDE_DIR", std::filesystem::path(__FILE__).parent_path());
 #endif
 }
 
 /// The prelude text, read once per process.
 inline const std::string& prelude() {
   static const std::string text = [] {
-    try {
-      return backend_common::read_prelude(prelude_dir(), "msl_prelude.h");
-    } catch (const std::exception& e) {
-      throw backend_unavailable("foundry cuda: cannot read the CUDA prelude from " + prelude_dir().string() + " (" +
-                                e.what() + "): set FOUNDRY_CUDA_PRELUDE_DIR (environment or macro) to "
-                                "include/foundry/backends/cuda");
-    }
+    std::string s = backend_common::read_prelude(prelude_dir(), "msl_prelude.h", "FOUNDRY_CUDA_PRELUDE_DIR",
+                                                 "foundry cuda", "include/foundry/backends/cuda");
+    if (s.empty() || s.back() != '\n') s += '\n';
+    return s;
   }();
   return text;
 }
 
-inline std::filesystem::path cache_directory(const std::filesystem::path& override_dir) {
-  // The CPU backend's rule, with "cuda" in place of "cpu".
-  return cpu::detail::cache_directory(override_dir).parent_path() / "cuda";
-}
+/// The CUDA backend's cache entries: `<key>.cubin` or `.ptx` + trailer "FDRYCUB2".
+inline constexpr backend_common::cache_format cache_format{"FDRYCUB2", "foundry cuda"};
 
-inline constexpr char cache_magic[8] = {'F', 'D', 'R', 'Y', 'C', 'U', 'B', '1'};
-inline constexpr std::size_t cache_trailer_bytes = 32;
-
-/// The image of a valid cache file, or "" (missing, truncated, damaged).
-inline std::string cache_read(const std::filesystem::path& p, std::string_view key) {
-  std::string bytes;
-  if (!cpu::detail::read_file(p, bytes) || bytes.size() < cache_trailer_bytes) return {};
-  const std::size_t payload = bytes.size() - cache_trailer_bytes;
-  const char* t = bytes.data() + payload;
-  std::uint64_t size = 0, hash = 0, k = 0;
-  std::memcpy(&size, t + 8, 8);
-  std::memcpy(&hash, t + 16, 8);
-  std::memcpy(&k, t + 24, 8);
-  if (std::memcmp(t, cache_magic, 8) != 0 || size != payload || k != cpu::detail::key_prefix(key) ||
-      hash != XXH3_64bits(bytes.data(), payload))
-    return {};
-  bytes.resize(payload);
-  return bytes;
-}
-
-/// Writes image + trailer to a temporary file and renames it into place.
-/// Failures are ignored (the cache is an optimisation).
+/// Publishes an image; a failure is ignored (the cache is an optimisation,
+/// and the image is already compiled).
 inline void cache_write(const std::filesystem::path& dir, const std::filesystem::path& p, std::string_view key,
                         const std::string& image) {
-  namespace fs = std::filesystem;
-  std::error_code ec;
-  fs::create_directories(dir, ec);
-  if (ec) return;
-  const fs::path tmp = cpu::detail::cache_temp_path(dir, key, ".tmp");
-  char t[cache_trailer_bytes];
-  const std::uint64_t size = image.size(), hash = XXH3_64bits(image.data(), image.size()),
-                      k = cpu::detail::key_prefix(key);
-  std::memcpy(t, cache_magic, 8);
-  std::memcpy(t + 8, &size, 8);
-  std::memcpy(t + 16, &hash, 8);
-  std::memcpy(t + 24, &k, 8);
-  {
-    std::ofstream f(tmp, std::ios::binary);
-    if (!f.write(image.data(), static_cast<std::streamsize>(image.size())) || !f.write(t, sizeof t) || !f.flush()) {
-      f.close();
-      fs::remove(tmp, ec);
-      return;
-    }
+  try {
+    backend_common::remove_stale_temps(dir);
+    backend_common::write_entry(dir, p, key, image, cache_format);
+  } catch (const backend_common::cache_io_error&) {
   }
-  fs::rename(tmp, p, ec);
-  if (ec) fs::remove(tmp, ec);
 }
 
 inline std::mutex& memory_cache_mutex() {
@@ -260,7 +201,7 @@ inline bool parse_diagnostic(std::string_view l, std::string& file, int& line, s
 
 /// The first error of an NVRTC log as a compile_error in emitted-source terms.
 inline compile_error make_compile_error(const kernel_source& src, std::string_view kernel, const std::string& log) {
-  compile_error::location loc;
+  backend_common::location loc;
   loc.kernel = std::string(kernel);
   const std::string self = std::string(kernel) + ".metal";
   std::vector<std::string> lines;
@@ -306,21 +247,10 @@ inline compile_error make_compile_error(const kernel_source& src, std::string_vi
       }
     }
   }
-  if (loc.line > 0) {
-    loc.text = std::string(src.line_text(loc.line));
-    loc.origin = src.origin_of(loc.line);
-  }
-  std::string what = "foundry cuda: compiling kernel '" + std::string(kernel) + "' with NVRTC failed";
-  if (loc.line > 0) {
-    what += "\n" + self + ":" + std::to_string(loc.line);
-    if (!loc.origin.empty()) what += " (" + loc.origin + ")";
-    what += ": error: " + (loc.message.empty() ? std::string("see the NVRTC log") : loc.message);
-    const std::string n = std::to_string(loc.line);
-    what += "\n" + std::string(n.size() < 5 ? 5 - n.size() : 0, ' ') + n + " | " + loc.text;
-  } else if (!loc.message.empty()) {
-    what += ": " + loc.message;
-  }
-  what += "\n--- NVRTC log ---\n" + log;
+  backend_common::attribute(loc, src);
+  std::string what = backend_common::describe("foundry cuda: compiling kernel '" + std::string(kernel) +
+                                                   "' with NVRTC failed",
+                                               loc, "error", "NVRTC log", log);
   return compile_error(what, std::move(loc), log);
 }
 
@@ -367,10 +297,10 @@ inline compiled_kernel run_nvrtc(const nvrtc_api& n, const std::string& tu, cons
 inline std::string cache_key(const kernel_source& src, std::string_view kernel, const compile_options& o) {
   const nvrtc_api& n = nvrtc();
   const detail::target_arch t = detail::choose_arch(n, o.arch);
-  std::string key_input = "foundry-cuda-nvrtc 1\nnvrtc " + n.version_string() + "\n";
+  std::string key_input = "foundry-cuda-nvrtc 2\nnvrtc " + n.version_string() + "\n";
   for (const auto& opt : detail::nvrtc_options(t, o)) key_input += opt + " ";
   key_input += "\n" + detail::translation_unit(src, kernel);
-  return cpu::detail::hash_hex(key_input);
+  return backend_common::hash_hex(key_input);
 }
 
 /// Compiles a batch of kernels, each its own NVRTC program, in parallel
@@ -378,16 +308,19 @@ inline std::string cache_key(const kernel_source& src, std::string_view kernel, 
 /// in input order.
 /// @throws compile_error for the first kernel (in input order) NVRTC rejects.
 /// @throws backend_unavailable without NVRTC or for an architecture it lacks.
+/// @throws backend_common::unsafe_cache_folder with the disk cache on, if its
+///         folder is not owned by this user or is writable by others.
+/// @throws backend_common::cache_io_error if a cache entry cannot be read.
 inline std::vector<std::shared_ptr<const compiled_kernel>> compile(std::span<const compile_input> inputs,
                                                                    const compile_options& o = {}) {
   namespace fs = std::filesystem;
   const nvrtc_api& n = nvrtc();
   const detail::target_arch t = detail::choose_arch(n, o.arch);
   const std::vector<std::string> options = detail::nvrtc_options(t, o);
-  std::string key_head = "foundry-cuda-nvrtc 1\nnvrtc " + n.version_string() + "\n";
+  std::string key_head = "foundry-cuda-nvrtc 2\nnvrtc " + n.version_string() + "\n";
   for (const auto& opt : options) key_head += opt + " ";
   key_head += "\n";
-  const fs::path dir = detail::cache_directory(o.cache_dir);
+  const fs::path dir = o.disk_cache ? backend_common::open_cache_folder(o.cache_dir, "cuda", "foundry cuda") : fs::path();
   const char* ext = t.ptx ? ".ptx" : ".cubin";
 
   std::vector<std::shared_ptr<const compiled_kernel>> out(inputs.size());
@@ -396,7 +329,7 @@ inline std::vector<std::shared_ptr<const compiled_kernel>> compile(std::span<con
   for (std::size_t i = 0; i < inputs.size(); ++i) {
     if (inputs[i].source == nullptr) throw foundry::error("foundry cuda: compile request without a source");
     tus[i] = detail::translation_unit(*inputs[i].source, inputs[i].kernel);
-    keys[i] = cpu::detail::hash_hex(key_head + tus[i]);
+    keys[i] = backend_common::hash_hex(key_head + tus[i]);
     {
       std::lock_guard<std::mutex> lk(detail::memory_cache_mutex());
       if (auto it = detail::memory_cache().find(keys[i]); it != detail::memory_cache().end()) {
@@ -407,7 +340,7 @@ inline std::vector<std::shared_ptr<const compiled_kernel>> compile(std::span<con
       }
     }
     if (o.disk_cache) {
-      std::string image = detail::cache_read(dir / (keys[i] + ext), keys[i]);
+      std::string image = backend_common::read_entry(dir / (keys[i] + ext), keys[i], detail::cache_format);
       if (!image.empty()) {
         auto c = std::make_shared<compiled_kernel>();
         c->image = std::move(image);

@@ -431,7 +431,7 @@ class backend final : public foundry::backend {
 
   std::unique_ptr<pipeline> compile_one(const compile_request& r) {
     if (!r.source) throw compile_error("foundry metal: compile request for '" + std::string(r.kernel) + "' has no source",
-                                       {std::string(r.kernel), 0, 0, {}, {}, {}}, {});
+                                       {.kernel = std::string(r.kernel)}, {});
     detail::autorelease_scope pool;
     const kernel_source& src = *r.source;
     NS::String* entry = detail::ns_string(src.entry_name);
@@ -472,7 +472,7 @@ class backend final : public foundry::backend {
       if (!function)
         throw compile_error("foundry metal: compiling '" + std::string(r.kernel) + "': the library has no function '" +
                                 src.entry_name + "'",
-                            {std::string(r.kernel), 0, 0, {}, {}, {}}, {});
+                            {.kernel = std::string(r.kernel)}, {});
     }
 
     detail::owned<MTL::ComputePipelineState> state = make_pipeline_state(r.kernel, function.get());
@@ -483,7 +483,7 @@ class backend final : public foundry::backend {
                               " runs it with a SIMD-group width of " + std::to_string(p->simd_width()) +
                               "; Foundry's SIMD-group functions assume " + std::to_string(simdgroup_width) +
                               " (set backend_options::allow_other_simd_widths for kernels without them)",
-                          {std::string(r.kernel), 0, 0, {}, {}, {}}, {});
+                          {.kernel = std::string(r.kernel)}, {});
     return p;
   }
 
@@ -520,7 +520,7 @@ class backend final : public foundry::backend {
     if (!state)
       throw compile_error("foundry metal: creating the compute pipeline of '" + std::string(kernel) +
                               "' failed: " + detail::describe(err),
-                          {std::string(kernel), 0, 0, {}, {}, detail::describe(err)}, detail::describe(err));
+                          {.kernel = std::string(kernel), .message = detail::describe(err)}, detail::describe(err));
     return state;
   }
 

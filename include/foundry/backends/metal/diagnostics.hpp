@@ -11,9 +11,10 @@
 ///           acc2 += v;
 ///           ^
 ///
-/// `make_compile_error` finds the first error, names the region of the
-/// emitted source it is in (`kernel_source::origin_of`: "stage rms_norm",
-/// "helper policy_q4_1", "entry point", ...) and quotes the emitted line.
+/// `make_compile_error` finds the first error and names the stage and the
+/// line within its body (or the region of the emitted source: "helper
+/// policy_q4_1", "entry point", ...), quoting the line
+/// (backends/common/compile_error.hpp).
 
 #include <cstddef>
 #include <string>
@@ -21,6 +22,7 @@
 #include <utility>
 #include <vector>
 
+#include "foundry/backends/common/compile_error.hpp"
 #include "foundry/core/errors.hpp"
 #include "foundry/dsl/source.hpp"
 
@@ -71,41 +73,17 @@ inline std::vector<diagnostic> parse_diagnostics(std::string_view log) {
   return out;
 }
 
-/// The Metal compiler rejected a kernel's emitted source. `what()` names the
-/// kernel, the emitted line and column, the region of the source the line
-/// belongs to (the stage that emitted it), the message, and quotes the line;
-/// the accessors give the same facts without parsing, and `log()` the
-/// compiler's complete output.
-class compile_error : public foundry::compile_error {
- public:
-  struct location {
-    std::string kernel;   ///< kernel name
-    int line = 0;         ///< 1-based emitted-source line; 0 if unknown
-    int column = 0;       ///< 1-based column; 0 if unknown
-    std::string origin;   ///< `kernel_source::origin_of(line)`; "" if unknown
-    std::string text;     ///< the emitted line
-    std::string message;  ///< the compiler's first error message
-  };
-
-  compile_error(const std::string& what, location where, std::string log)
-      : foundry::compile_error(what), where_(std::move(where)), log_(std::move(log)) {}
-
-  const location& where() const noexcept { return where_; }
-  int line() const noexcept { return where_.line; }
-  /// "stage <name>", "helper <name>", "entry point", ... ("" if unknown).
-  const std::string& origin() const noexcept { return where_.origin; }
-  /// The compiler's complete output.
-  const std::string& log() const noexcept { return log_; }
-
- private:
-  location where_;
-  std::string log_;
-};
+/// The Metal compiler rejected a kernel's emitted source: the backends'
+/// common error (backends/common/compile_error.hpp), naming the stage and the
+/// line within its body (or the region of the source), the message, the
+/// emitted line and column, and quoting the line; `log()` is the compiler's
+/// complete output.
+using compile_error = backend_common::compile_error;
 
 /// The `compile_error` for kernel `kernel` whose source `src` the Metal
 /// compiler rejected with `log` (the `NSError`'s `localizedDescription`).
 inline compile_error make_compile_error(std::string_view kernel, const kernel_source& src, std::string log) {
-  compile_error::location loc;
+  backend_common::location loc;
   loc.kernel = std::string(kernel);
   const std::vector<diagnostic> ds = parse_diagnostics(log);
   const diagnostic* first = nullptr;
@@ -114,24 +92,20 @@ inline compile_error make_compile_error(std::string_view kernel, const kernel_so
       first = &d;
       break;
     }
-  std::string what = "foundry metal: compiling '" + loc.kernel + "' failed";
+  std::string severity = "error";
   if (first) {
     loc.line = first->line;
     loc.column = first->column;
-    loc.origin = src.origin_of(first->line);
-    loc.text = std::string(src.line_text(first->line));
     loc.message = first->message;
-    what += "\n" + loc.kernel + ".metal:" + std::to_string(loc.line) + ":" + std::to_string(loc.column);
-    if (!loc.origin.empty()) what += " (in " + loc.origin + ")";
-    what += ": " + first->severity + ": " + loc.message;
-    const std::string number = std::to_string(loc.line);
-    what += "\n" + std::string(number.size() < 5 ? 5 - number.size() : 0, ' ') + number + " | " + loc.text;
+    severity = first->severity;
+    backend_common::attribute(loc, src);
   } else {
     // No located error (e.g. a failure before parsing): quote the first line.
     loc.message = log.substr(0, log.find('\n'));
-    if (!loc.message.empty()) what += ": " + loc.message;
   }
-  what += "\n--- Metal compiler output ---\n" + log;
+  std::string what =
+      backend_common::describe("foundry metal: compiling '" + loc.kernel + "' failed", loc, severity,
+                               "Metal compiler output", log);
   return compile_error(what, std::move(loc), std::move(log));
 }
 
