@@ -36,7 +36,7 @@
 ///
 /// Prelude location: the JIT reads msl_prelude.h, abi.h and
 /// ../common/msl_core.h at run time (inlining the last two; see
-/// backends/common/prelude_source.hpp) from
+/// backends/common/prelude.hpp) from
 /// $FOUNDRY_CPU_PRELUDE_DIR, else the macro FOUNDRY_CPU_PRELUDE_DIR, else
 /// the directory of this header as the compiler saw it (__FILE__; absolute
 /// under CMake); see backends/common/prelude.hpp. Reading them keeps a single
