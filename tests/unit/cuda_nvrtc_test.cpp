@@ -312,7 +312,7 @@ TEST(CudaNvrtc, DiskCacheRebuildsNonFilesCleansTempsAndRefusesSharedFolders) {
   o.arch = kArch;
   o.cache_dir = dir;
   o.extra = {"-DFOUNDRY_CACHE_SAFETY_TEST=" + std::to_string(::getpid())};
-  const fc::compile_input in{&fd::kernel_source_of<saxpy, fd::target::cuda>(), "saxpy"};
+  const fc::compile_input in{&fd::kernel_source_of<saxpy, fc::cuda_entry>(), "saxpy"};
   const std::span<const fc::compile_input> one(&in, 1);
   const std::string key = fc::cache_key(*in.source, "saxpy", o);
   const fs::path entry = dir / "cuda" / (key + ".cubin");
