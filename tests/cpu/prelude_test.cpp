@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "support/simdgroup_matrix_probe.hpp"
 #include "test_support.hpp"
 
 namespace {
@@ -462,6 +463,17 @@ TEST_F(SimdgroupMatrix, HalfEverywhere) {
 TEST_F(SimdgroupMatrix, OneSimdgroupAndThreeSimdgroups) {
   check({9, 1, 0, 0, 8, 0, 0, 0, 8, 8, 0, 0, 0, 0, 100, 64, 0}, 1);
   check({9, 1, 0, 0, 8, 0, 0, 0, 8, 8, 0, 0, 0, 0, 100, 64, 0}, 3);
+}
+
+// The same cases through the executor and the standalone kernel the CUDA
+// prelude test runs (tests/support/simdgroup_matrix_probe.hpp).
+TEST(SimdgroupMatrixProbe, CasesThroughTheExecutor) {
+  FOUNDRY_SEED_TRACE();
+  auto g = rng();
+  foundry::executor ex{fc::make_backend()};
+  const auto& cases = foundry::test_kernels::sgm_cases();
+  for (std::size_t i = 0; i < cases.size(); ++i)
+    EXPECT_EQ(foundry::test_kernels::sgm_run_case(ex, cases[i], g), "") << "case " << i;
 }
 
 // The prelude is an ordinary header too: it must compile on its own,
