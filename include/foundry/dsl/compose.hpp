@@ -396,7 +396,7 @@ struct fused_kernel {
         const comp c;
         bool used[builtins.size()]{};
         std::string error;
-        std::string blocks;
+        std::string blocks, loop_close;
         for (std::size_t s = 0; s < c.stages.size(); ++s) {
           for (const auto& p : c.ports)
             if (p.stage == s && p.use == detail::port_use::produce)
@@ -405,9 +405,23 @@ struct fused_kernel {
           blocks += "  { // stage " + sname + " (" + std::string(to_string(c.stages[s].role)) + ")\n";
           std::string snippet;
           c.substitute(s, &snippet, error, used);
+          // A main stage may end with a loop header after `per_element_epilogues`
+          // (stage.hpp): it opens after the stage's block and closes after the
+          // last stage, so the epilogues run once per element it visits.
+          std::string loop_open;
+          if (const auto at = snippet.find(per_element_epilogues); at != std::string::npos) {
+            loop_open = snippet.substr(at + per_element_epilogues.size());
+            snippet.resize(at);
+          }
           detail::indent_into(blocks, snippet, "    ");
           blocks += "  } // end stage " + sname + "\n";
+          if (!loop_open.empty()) {
+            blocks += "  // epilogues once per element of stage " + sname + "\n";
+            detail::indent_into(blocks, loop_open, "  ");
+            loop_close = "  } // end of the per-element epilogues\n";
+          }
         }
+        blocks += loop_close;
         // Signature parameters: arguments, threadgroup pointers, used builtins.
         std::string params, call, entry_params, entry_decls, cpu_call, cuda_params, cuda_call, cuda_decls;
         auto sep = [](std::string& s) { if (!s.empty()) s += ", "; };
