@@ -7,6 +7,7 @@
 #include "foundry/core/type_list.hpp"
 #include "kernels/gemv/aliases.hpp"
 #include "kernels/attention/attention.hpp"
+#include "kernels/attention/flash_prefill.hpp"
 #include "kernels/attention/kv_cache.hpp"
 #include "kernels/elementwise/argmax.hpp"
 #include "kernels/elementwise/residual.hpp"
@@ -16,11 +17,12 @@
 #include "kernels/rmsnorm/aliases.hpp"
 #include "kernels/qkv/aliases.hpp"
 #include "kernels/ffn/aliases.hpp"
+#include "kernels/gemm/aliases.hpp"
 
 namespace foundry::kernels {
 
 /// All library aliases, in a stable order.
-using library = type_list<gemv_f16, gemv_f32, gemv_f16_bias_silu, rmsnorm_gemv_f16,
+using library = concat_t<type_list<gemv_f16, gemv_f32, gemv_f16_bias_silu, rmsnorm_gemv_f16,
                           rope_norm, rope_neox, kv_append_f32, kv_append_f16, rope_norm_kv_append_f32,
                           rope_neox_kv_append_f32, rope_norm_kv_append_f16, attention_decode_f32,
                           attention_decode_f16, embedding_f32, embedding_f16, embedding_q8_0,
@@ -36,6 +38,7 @@ using library = type_list<gemv_f16, gemv_f32, gemv_f16_bias_silu, rmsnorm_gemv_f
                           gemv_q4_1_residual_batched,
                           rmsnorm_f32, rmsnorm_gemv_q8_0, rmsnorm_gemv_q4_1,
                           rmsnorm_qkv_f16, rmsnorm_qkv_q8_0, rmsnorm_qkv_q4_1,
-                          rmsnorm_gate_up_swiglu_f16, rmsnorm_gate_up_swiglu_q8_0, rmsnorm_gate_up_swiglu_q4_1>;
+                          rmsnorm_gate_up_swiglu_f16, rmsnorm_gate_up_swiglu_q8_0, rmsnorm_gate_up_swiglu_q4_1>,
+                         gemm_library, type_list<attention_prefill_f32_d64, attention_prefill_f32_d128>>;
 
 }  // namespace foundry::kernels

@@ -110,4 +110,48 @@ using rmsnorm_gate_up_swiglu_gemm = fused_kernel<
     epi::swiglu<"gate", "up", "value">,
     store_indexed<"y", "value", "out_index", sizes::product<size_arg<"batch">, size_arg<"ffn">>>>;
 
+// --- concrete aliases (the library list) -----------------------------------
+
+/// Y = X·Wᵀ, W in F16.
+using gemm_f16 = gemm<policies::f16>;
+/// Y = X·Wᵀ, W in F32.
+using gemm_f32 = gemm<policies::f32>;
+/// Y = X·Wᵀ, W in Q8_0.
+using gemm_q8_0 = gemm<policies::q8_0>;
+/// Y = X·Wᵀ, W in Q4_0.
+using gemm_q4_0 = gemm<policies::q4_0>;
+/// Y = X·Wᵀ, W in Q4_1.
+using gemm_q4_1 = gemm<policies::q4_1>;
+/// Y = X·Wᵀ + R, W in F16.
+using gemm_f16_residual = gemm_residual<policies::f16>;
+/// Y = X·Wᵀ + R, W in F32.
+using gemm_f32_residual = gemm_residual<policies::f32>;
+/// Y = X·Wᵀ + R, W in Q8_0.
+using gemm_q8_0_residual = gemm_residual<policies::q8_0>;
+/// Y = X·Wᵀ + R, W in Q4_0.
+using gemm_q4_0_residual = gemm_residual<policies::q4_0>;
+/// Y = X·Wᵀ + R, W in Q4_1.
+using gemm_q4_1_residual = gemm_residual<policies::q4_1>;
+/// Y = SiLU(X·Wᵀ + bias), W in F16.
+using gemm_f16_bias_silu = gemm_bias_silu<policies::f16>;
+/// Fused RMSNorm + QKV GEMM, F16.
+using rmsnorm_qkv_gemm_f16 = rmsnorm_qkv_gemm<policies::f16>;
+/// Fused RMSNorm + QKV GEMM, Q8_0.
+using rmsnorm_qkv_gemm_q8_0 = rmsnorm_qkv_gemm<policies::q8_0>;
+/// Fused RMSNorm + QKV GEMM, Q4_1 (SmolLM2-135M's GGUF).
+using rmsnorm_qkv_gemm_q4_1 = rmsnorm_qkv_gemm<policies::q4_1>;
+/// Fused RMSNorm + gate/up + SwiGLU GEMM, F16.
+using rmsnorm_gate_up_swiglu_gemm_f16 = rmsnorm_gate_up_swiglu_gemm<policies::f16>;
+/// Fused RMSNorm + gate/up + SwiGLU GEMM, Q8_0.
+using rmsnorm_gate_up_swiglu_gemm_q8_0 = rmsnorm_gate_up_swiglu_gemm<policies::q8_0>;
+/// Fused RMSNorm + gate/up + SwiGLU GEMM, Q4_1.
+using rmsnorm_gate_up_swiglu_gemm_q4_1 = rmsnorm_gate_up_swiglu_gemm<policies::q4_1>;
+
+/// The GEMM family's aliases, in a stable order (appended to the library list).
+using gemm_library =
+    type_list<gemm_f16, gemm_f32, gemm_q8_0, gemm_q4_0, gemm_q4_1, gemm_f16_residual, gemm_f32_residual,
+              gemm_q8_0_residual, gemm_q4_0_residual, gemm_q4_1_residual, gemm_f16_bias_silu, rmsnorm_qkv_gemm_f16,
+              rmsnorm_qkv_gemm_q8_0, rmsnorm_qkv_gemm_q4_1, rmsnorm_gate_up_swiglu_gemm_f16,
+              rmsnorm_gate_up_swiglu_gemm_q8_0, rmsnorm_gate_up_swiglu_gemm_q4_1>;
+
 }  // namespace foundry::kernels
