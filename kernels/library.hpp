@@ -8,6 +8,7 @@
 #include "kernels/gemv/aliases.hpp"
 #include "kernels/attention/attention.hpp"
 #include "kernels/attention/flash_prefill.hpp"
+#include "kernels/attention/rope_kv_append_batched.hpp"
 #include "kernels/attention/kv_cache.hpp"
 #include "kernels/elementwise/argmax.hpp"
 #include "kernels/elementwise/residual.hpp"
@@ -39,6 +40,7 @@ using library = concat_t<type_list<gemv_f16, gemv_f32, gemv_f16_bias_silu, rmsno
                           rmsnorm_f32, rmsnorm_gemv_q8_0, rmsnorm_gemv_q4_1,
                           rmsnorm_qkv_f16, rmsnorm_qkv_q8_0, rmsnorm_qkv_q4_1,
                           rmsnorm_gate_up_swiglu_f16, rmsnorm_gate_up_swiglu_q8_0, rmsnorm_gate_up_swiglu_q4_1>,
-                         gemm_library, type_list<attention_prefill_f32_d64, attention_prefill_f32_d128>>;
+                         gemm_library, type_list<attention_prefill_f32_d64, attention_prefill_f32_d128, rope_norm_kv_append_batched_f32,
+                                   rope_neox_kv_append_batched_f32>>;
 
 }  // namespace foundry::kernels
