@@ -3,7 +3,7 @@
 /// Library GEMM kernels (prefill: M tokens at once), the batched twins of
 /// the GEMV family's aliases. C[M, N] = A[M, K] · W[N, K]ᵀ on SIMD-group
 /// matrices (kernels/gemm/gemm.hpp), tile `gemm_tile_default` (32×32
-/// outputs, K slices of 64, 128 threads).
+/// outputs, K slices of 64, one SIMD-group of 32 threads).
 ///
 /// Arguments (set by name; buffer indices follow this order):
 ///   weights   data planes (bytes) and, for policies with a scale, their

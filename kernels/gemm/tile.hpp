@@ -51,10 +51,14 @@ struct gemm_tile {
   }
 };
 
-/// The library's default tile: 32×32 outputs, K slices of 64, 2×2
-/// SIMD-groups of 16×16 (2×2 matrices), 128 threads; 16 KiB of threadgroup
-/// memory with one weight matrix, 24 KiB with two (gate/up), plus 128 bytes
-/// with RMSNorm.
-using gemm_tile_default = gemm_tile<32, 32, 64, 2, 2, 128>;
+/// The library's default tile: 32×32 outputs, K slices of 64, one
+/// SIMD-group of 4×4 matrices, 32 threads; 16 KiB of threadgroup memory with
+/// one weight matrix, 24 KiB with two (gate/up), plus 128 bytes with
+/// RMSNorm. One SIMD-group with many matrices, because on the CPU backend a
+/// SIMD-group's matrices are worked by one lane and barriers cost a fiber
+/// switch per thread: 16 products per 8 matrix loads and 32 switches per
+/// barrier (2×2 SIMD-groups of 2×2 matrices: 4 products per 4 loads, 128
+/// switches). GPUs may prefer more SIMD-groups per threadgroup: pass a tile.
+using gemm_tile_default = gemm_tile<32, 32, 64, 1, 1, 32>;
 
 }  // namespace foundry::kernels
