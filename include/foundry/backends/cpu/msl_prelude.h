@@ -1337,14 +1337,27 @@ struct simdgroup_matrix {
                 "simdgroup_matrix: element type must be float or half");
   using value_type = T;
   T e[64];  // meaningful on lane 0 of the SIMD-group only
-  simdgroup_matrix() = default;
+  // Whether this lane owns the matrix: 2 = not asked yet, else 0 or 1. A
+  // lane asks the host once per object, so the other lanes' calls cost a
+  // branch, not a call into the scheduler.
+  unsigned char owner_ = 2;
 };
 using simdgroup_float8x8 = simdgroup_matrix<float, 8, 8>;
 using simdgroup_half8x8 = simdgroup_matrix<half, 8, 8>;
 
 namespace msl_detail {
-// True on the lane that owns SIMD-group matrices (lane 0).
-inline bool sgm_owner() {
+// True on the lane that owns SIMD-group matrices (lane 0); `m` caches it.
+template <class T>
+inline bool sgm_owner(simdgroup_matrix<T, 8, 8>& m) {
+  if (m.owner_ == 2) {
+    if (host == nullptr) no_host();
+    m.owner_ = host->simd_lane() == 0u ? 1 : 0;
+  }
+  return m.owner_ == 1;
+}
+template <class T>
+inline bool sgm_owner(const simdgroup_matrix<T, 8, 8>& m) {
+  if (m.owner_ != 2) return m.owner_ == 1;
   if (host == nullptr) no_host();
   return host->simd_lane() == 0u;
 }
@@ -1376,7 +1389,8 @@ inline const float* sgm_floats(const simdgroup_matrix<T, 8, 8>& m, float* tmp) {
 template <class T>
 inline simdgroup_matrix<T, 8, 8> make_filled_simdgroup_matrix(T value) {
   simdgroup_matrix<T, 8, 8> m;
-  for (int i = 0; i < 64; ++i) m.e[i] = value;
+  if (msl_detail::sgm_owner(m))
+    for (int i = 0; i < 64; ++i) m.e[i] = value;
   return m;
 }
 template <class T, int Cols, int Rows>
@@ -1390,7 +1404,7 @@ template <class T, class U>
   requires std::is_same_v<std::remove_const_t<U>, T>
 inline void simdgroup_load(simdgroup_matrix<T, 8, 8>& d, U* src, ulong elements_per_row = 8,
                            ulong2 matrix_origin = ulong2(0, 0), bool transpose_matrix = false) {
-  if (!msl_detail::sgm_owner()) return;
+  if (!msl_detail::sgm_owner(d)) return;
   const U* base = src + ulong(matrix_origin.y) * elements_per_row + ulong(matrix_origin.x);
   for (int r = 0; r < 8; ++r)
     for (int c = 0; c < 8; ++c)
@@ -1402,7 +1416,7 @@ inline void simdgroup_load(simdgroup_matrix<T, 8, 8>& d, U* src, ulong elements_
 template <class T>
 inline void simdgroup_store(const simdgroup_matrix<T, 8, 8>& a, T* dst, ulong elements_per_row = 8,
                             ulong2 matrix_origin = ulong2(0, 0), bool transpose_matrix = false) {
-  if (!msl_detail::sgm_owner()) return;
+  if (!msl_detail::sgm_owner(a)) return;
   T* base = dst + ulong(matrix_origin.y) * elements_per_row + ulong(matrix_origin.x);
   for (int r = 0; r < 8; ++r)
     for (int c = 0; c < 8; ++c)
@@ -1416,7 +1430,7 @@ inline void simdgroup_store(const simdgroup_matrix<T, 8, 8>& a, T* dst, ulong el
 template <class TD, class TA, class TB, class TC>
 inline void simdgroup_multiply_accumulate(simdgroup_matrix<TD, 8, 8>& d, const simdgroup_matrix<TA, 8, 8>& a,
                                           const simdgroup_matrix<TB, 8, 8>& b, const simdgroup_matrix<TC, 8, 8>& c) {
-  if (!msl_detail::sgm_owner()) return;
+  if (!msl_detail::sgm_owner(d)) return;
   float ta[64], tb[64], tc[64], td[64];
   const float* pa = msl_detail::sgm_floats(a, ta);
   const float* pb = msl_detail::sgm_floats(b, tb);
@@ -1432,7 +1446,7 @@ inline void simdgroup_multiply_accumulate(simdgroup_matrix<TD, 8, 8>& d, const s
 template <class TD, class TA, class TB>
 inline void simdgroup_multiply(simdgroup_matrix<TD, 8, 8>& d, const simdgroup_matrix<TA, 8, 8>& a,
                                const simdgroup_matrix<TB, 8, 8>& b) {
-  if (!msl_detail::sgm_owner()) return;
+  if (!msl_detail::sgm_owner(d)) return;
   float ta[64], tb[64], td[64];
   const float* pa = msl_detail::sgm_floats(a, ta);
   const float* pb = msl_detail::sgm_floats(b, tb);
