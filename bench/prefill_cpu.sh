@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # Prompt processing on the CPU backend, token by token (--prefill-chunk 1)
 # against the batched prefill (default chunk, 512 tokens), side by side in
-# one run: the default 42-token chat prompt and a ~512-token prompt.
+# one run: the default 42-token chat prompt and a 449-token prompt.
 # Prints a Markdown table of prompt tokens/s and time to first token, and
 # the speedup. Usage: bench/prefill_cpu.sh [path/to/foundry-generate]
 set -euo pipefail
 gen="${1:-build/default/examples/generate/foundry-generate}"
 [[ -x "$gen" ]] || { echo "foundry-generate not found at $gen (build the target first)" >&2; exit 1; }
 
-# ~512 tokens of plain English text (the sentence tokenizes to 16 tokens).
+# 449 tokens of plain English text (32 repeats of one sentence; a 512-token chunk).
 long=""
 for _ in $(seq 32); do long+="The quick brown fox jumps over the lazy dog near the river bank. "; done
 
