@@ -15,12 +15,15 @@
 
 #include "foundry/core/type_list.hpp"
 #include "kernels/attention/attention.hpp"
+#include "kernels/attention/flash_prefill.hpp"
+#include "kernels/attention/rope_kv_append_batched.hpp"
 #include "kernels/attention/kv_cache.hpp"
 #include "kernels/elementwise/argmax.hpp"
 #include "kernels/elementwise/residual.hpp"
 #include "kernels/elementwise/softmax.hpp"
 #include "kernels/embedding/embedding.hpp"
 #include "kernels/ffn/aliases.hpp"
+#include "kernels/gemm/aliases.hpp"
 #include "kernels/gemv/aliases.hpp"
 #include "kernels/qkv/aliases.hpp"
 #include "kernels/rmsnorm/aliases.hpp"
@@ -40,7 +43,10 @@ using library = concat_t<gemv_library,
                          embedding_library,
                          residual_library,
                          softmax_library,
-                         argmax_library>;
+                         argmax_library,
+                         gemm_library,
+                         attention_prefill_library,
+                         rope_kv_append_batched_library>;
 
 namespace detail {
 /// True when no two kernels of `L` share a name (a name is a kernel's

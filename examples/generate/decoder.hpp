@@ -25,6 +25,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <stdexcept>
 #include <string>
 
 namespace foundry::generate {
@@ -39,6 +40,18 @@ class decoder {
   /// Runs `token` at position `pos`; returns the argmax of the next-token
   /// logits (see the file comment for the position rules).
   virtual std::int32_t step(std::int32_t token, std::uint32_t pos) = 0;
+  /// Runs `tokens` at positions pos, pos + 1, ... (the same position rules
+  /// as step, for the first one) and returns the argmax of the logits after
+  /// the last one; logits() are then those of the last token. The default
+  /// runs them one step at a time; a decoder with batched kernels overrides
+  /// it (the prompt in one pass). An empty `tokens` is an error
+  /// (std::invalid_argument).
+  virtual std::int32_t prefill(std::span<const std::int32_t> tokens, std::uint32_t pos) {
+    if (tokens.empty()) throw std::invalid_argument("prefill: no tokens");
+    std::int32_t next = -1;
+    for (const std::int32_t t : tokens) next = step(t, pos++);
+    return next;
+  }
 
   /// The logits of the last step (vocabulary size values; empty before the
   /// first step), valid until the next call. For sampling other than greedy;

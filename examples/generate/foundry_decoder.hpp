@@ -13,6 +13,18 @@
 //     x = Wdown · h + x                                     gemv_<PW>_residual
 //   logits = RMSNorm(x; output_norm) · Wout                 rmsnorm_lm_head<PE>
 //   next = argmax(logits)                                   argmax_f32 (two passes)
+// Prefill (a chunk of M prompt tokens at positions p0..p0+M-1) runs the
+// projections as GEMMs over the chunk (kernels/gemm):
+//   X[m] = embedding(token m)                               embedding_<PE>, per token
+//   per layer:
+//     Q, K, V = RMSNorm(X) · Wq, Wk, Wv                      rmsnorm_qkv_gemm<PW>
+//     RoPE + KV append at p0..p0+M-1                       rope_norm_kv_append_batched_f32
+//     A = causal attention of the chunk over the cache      attention_prefill_f32_d64/_d128
+//       (FlashAttention; other head sizes: per token        (attention_decode_f32)
+//     X = A · Woᵀ + X                                       gemm_residual<PW>
+//     H = SiLU(RMSNorm(X) · Wgateᵀ) ⊙ (… · Wupᵀ)            rmsnorm_gate_up_swiglu_gemm<PW>
+//     X = H · Wdownᵀ + X                                    gemm_residual<PW>
+//   logits of the last token only                           rmsnorm_lm_head<PE>
 // PW is the policy of the layers' matrices, PE the one of the output matrix
 // (token_embd when the embeddings are tied). Weights are repacked once into
 // the policies' data/scale planes (kernels/policies/repack.hpp) and uploaded.
@@ -99,6 +111,9 @@ class foundry_decoder final : public decoder {
                                         policies::layout::row_major, false, true>;
   using embedding = fk::embedding_kernel<fixed_string("embedding_") + PE::name, PE>;
   using lm_head = rmsnorm_lm_head<PE>;
+  using qkv_gemm = fk::rmsnorm_qkv_gemm<PW>;
+  using gate_up_gemm = fk::rmsnorm_gate_up_swiglu_gemm<PW>;
+  using gemm_residual = fk::gemm_residual<PW>;
 
   foundry_decoder(std::unique_ptr<backend> be, const llama_model& m, std::uint32_t max_positions,
                   std::unique_ptr<step_recorder> recorder = nullptr)
@@ -130,7 +145,36 @@ class foundry_decoder final : public decoder {
     best_index_ = ex_.allocate<std::uint32_t>(1);
     // Compile the whole kernel set in one go.
     ex_.prepare<embedding, qkv, fk::rope_norm_kv_append_f32, fk::attention_decode_f32, gemv_residual, gate_up,
-                lm_head, fk::argmax_f32>();
+                lm_head, fk::argmax_f32, qkv_gemm, gate_up_gemm, gemm_residual,
+                fk::rope_norm_kv_append_batched_f32>();
+    if (hp_.head_dim == 64) ex_.prepare<fk::attention_prefill_f32_d64>();
+    if (hp_.head_dim == 128) ex_.prepare<fk::attention_prefill_f32_d128>();
+  }
+
+  /// Prefill chunks of at most `tokens` tokens (1: the token-by-token path).
+  void set_prefill_chunk(std::uint32_t tokens) {
+    if (tokens == 0) throw std::invalid_argument("prefill chunk must be at least 1 token");
+    chunk_ = tokens;
+  }
+
+  std::int32_t prefill(std::span<const std::int32_t> tokens, std::uint32_t pos) override {
+    if (tokens.empty()) throw std::invalid_argument("prefill: no tokens");
+    if (chunk_ <= 1) return decoder::prefill(tokens, pos);
+    if (pos > filled_ || std::uint64_t{pos} + tokens.size() > max_pos_)
+      throw std::out_of_range("prefill of " + std::to_string(tokens.size()) + " tokens at position " +
+                              std::to_string(pos) + " (cache holds " + std::to_string(filled_) + " of " +
+                              std::to_string(max_pos_) + ")");
+    for (const std::int32_t t : tokens)
+      if (t < 0 || std::uint32_t(t) >= hp_.n_vocab)
+        throw std::out_of_range("token " + std::to_string(t) + " is outside the vocabulary");
+    std::int32_t next = -1;
+    for (std::size_t at = 0; at < tokens.size(); at += chunk_) {
+      const auto part = tokens.subspan(at, std::min<std::size_t>(chunk_, tokens.size() - at));
+      // A single token is a decode step (GEMV kernels).
+      next = part.size() == 1 ? step(part[0], pos) : prefill_chunk(part, pos);
+      pos += std::uint32_t(part.size());
+    }
+    return next;
   }
 
   std::int32_t step(std::int32_t token, std::uint32_t pos) override {
@@ -239,6 +283,117 @@ class foundry_decoder final : public decoder {
     residual_gemv(w.down, h_, hp_.n_ff);
   }
 
+  // Batched buffers of a chunk of `tokens` tokens (grown on demand).
+  void reserve_chunk(std::uint32_t tokens) {
+    if (tokens <= chunk_cap_) return;
+    chunk_cap_ = tokens;
+    X_ = ex_.allocate<float>(std::size_t{tokens} * hp_.n_embd);
+    Q_ = ex_.allocate<float>(std::size_t{tokens} * hp_.n_embd_q());
+    K_ = ex_.allocate<float>(std::size_t{tokens} * hp_.n_embd_kv());
+    V_ = ex_.allocate<float>(std::size_t{tokens} * hp_.n_embd_kv());
+    A_ = ex_.allocate<float>(std::size_t{tokens} * hp_.n_embd_q());
+    H_ = ex_.allocate<float>(std::size_t{tokens} * hp_.n_ff);
+  }
+
+  // Tokens `part` at positions pos.. in one pass (see the file comment).
+  std::int32_t prefill_chunk(std::span<const std::int32_t> part, std::uint32_t pos) {
+    const auto t0 = std::chrono::steady_clock::now();
+    const std::uint32_t M = std::uint32_t(part.size());
+    reserve_chunk(M);
+    for (std::uint32_t m = 0; m < M; ++m) {
+      typename embedding::arguments a;
+      (tied_ ? head_ : *embd_).template bind<"table">(a);
+      a.template set<"token">(std::uint32_t(part[m])).template set<"n_vocab">(hp_.n_vocab);
+      a.template set<"hidden">(hp_.n_embd).template set<"y">(X_.at(std::size_t{m} * hp_.n_embd * sizeof(float)));
+      ex_.dispatch<embedding>(a);
+    }
+    for (std::uint32_t l = 0; l < hp_.n_layer; ++l) prefill_layer(l, pos, M);
+    typename lm_head::arguments a;
+    head_.template bind<"w">(a);
+    a.template set<"x">(X_.at(std::size_t{M - 1} * hp_.n_embd * sizeof(float)));
+    a.template set<"gamma">(output_norm_).template set<"eps">(hp_.rms_eps);
+    a.template set<"y">(logits_).template set<"n">(hp_.n_vocab).template set<"k">(hp_.n_embd);
+    ex_.dispatch<lm_head>(a);
+    fk::argmax_two_pass(ex_, logits_, hp_.n_vocab, part_value_, part_index_, best_value_, best_index_,
+                        argmax_chunk);
+    host_seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    ex_.synchronize();
+    filled_ = pos + M;
+    logits_valid_ = false;
+    return std::int32_t(best_index_.read<std::uint32_t>()[0]);
+  }
+
+  void prefill_layer(std::uint32_t l, std::uint32_t pos, std::uint32_t M) {
+    const layer& w = layers_[l];
+    const std::size_t cache_offset = std::size_t{l} * hp_.n_head_kv * max_pos_ * hp_.head_dim * sizeof(float);
+    const std::size_t qb = std::size_t{hp_.n_embd_q()} * sizeof(float);
+    {
+      typename qkv_gemm::arguments a;
+      w.wq.template bind<"wq">(a);
+      w.wk.template bind<"wk">(a);
+      w.wv.template bind<"wv">(a);
+      a.template set<"x">(X_).template set<"gamma">(w.attn_norm).template set<"eps">(hp_.rms_eps);
+      a.template set<"k">(hp_.n_embd).template set<"batch">(M).template set<"n_heads">(hp_.n_head);
+      a.template set<"n_kv">(hp_.n_head_kv).template set<"head_dim">(hp_.head_dim);
+      a.template set<"q">(Q_).template set<"k_out">(K_).template set<"v_out">(V_);
+      ex_.dispatch<qkv_gemm>(a);
+    }
+    // RoPE and the cache append of the whole chunk first, then the
+    // attention of each token over positions 0..its own.
+    {
+      fk::rope_norm_kv_append_batched_f32::arguments a;
+      a.set<"q">(Q_).set<"k">(K_).set<"v">(V_);
+      a.set<"k_cache">(k_cache_.at(cache_offset)).set<"v_cache">(v_cache_.at(cache_offset));
+      a.set<"n_heads">(hp_.n_head).set<"n_kv">(hp_.n_head_kv).set<"head_dim">(hp_.head_dim);
+      a.set<"max_seq">(max_pos_).set<"pos">(pos).set<"freq_base">(hp_.rope_freq_base).set<"batch">(M);
+      ex_.dispatch<fk::rope_norm_kv_append_batched_f32>(a);
+    }
+    if (hp_.head_dim == 64)
+      attention_prefill<fk::attention_prefill_f32_d64>(cache_offset, pos, M);
+    else if (hp_.head_dim == 128)
+      attention_prefill<fk::attention_prefill_f32_d128>(cache_offset, pos, M);
+    else
+      for (std::uint32_t m = 0; m < M; ++m) {  // other head sizes: one decode attention per token
+        fk::attention_decode_f32::arguments a;
+        a.set<"q">(Q_.at(m * qb)).set<"k_cache">(k_cache_.at(cache_offset)).set<"v_cache">(v_cache_.at(cache_offset));
+        a.set<"y">(A_.at(m * qb)).set<"n_heads">(hp_.n_head).set<"n_kv">(hp_.n_head_kv).set<"head_dim">(hp_.head_dim);
+        a.set<"max_seq">(max_pos_).set<"pos">(pos + m);
+        ex_.dispatch<fk::attention_decode_f32>(a);
+      }
+    residual_gemm(w.wo, A_, hp_.n_embd_q(), M);
+    {
+      typename gate_up_gemm::arguments a;
+      w.gate.template bind<"w_gate">(a);
+      w.up.template bind<"w_up">(a);
+      a.template set<"x">(X_).template set<"gamma">(w.ffn_norm).template set<"eps">(hp_.rms_eps);
+      a.template set<"k">(hp_.n_embd).template set<"ffn">(hp_.n_ff).template set<"batch">(M).template set<"y">(H_);
+      ex_.dispatch<gate_up_gemm>(a);
+    }
+    residual_gemm(w.down, H_, hp_.n_ff, M);
+  }
+
+  // A = causal attention of the chunk's M queries (positions pos..) over the
+  // cache (FlashAttention prefill).
+  template <class K>
+  void attention_prefill(std::size_t cache_offset, std::uint32_t pos, std::uint32_t M) {
+    typename K::arguments a;
+    a.template set<"q">(Q_).template set<"k_cache">(k_cache_.at(cache_offset));
+    a.template set<"v_cache">(v_cache_.at(cache_offset)).template set<"y">(A_);
+    a.template set<"n_heads">(hp_.n_head).template set<"n_kv">(hp_.n_head_kv).template set<"head_dim">(hp_.head_dim);
+    a.template set<"max_seq">(max_pos_).template set<"pos">(pos).template set<"batch">(M);
+    ex_.dispatch<K>(a);
+  }
+
+  // X = In · Wᵀ + X over M tokens (in place: each element's residual is read
+  // and its result written by the same thread).
+  void residual_gemm(const device_matrix<PW>& w, const buffer& in, std::uint32_t k, std::uint32_t M) {
+    typename gemm_residual::arguments a;
+    w.template bind<"w">(a);
+    a.template set<"x">(in).template set<"n">(hp_.n_embd).template set<"k">(k).template set<"batch">(M);
+    a.template set<"residual">(X_).template set<"y">(X_);
+    ex_.dispatch<gemm_residual>(a);
+  }
+
   // x = W · in + x (in place: each row reads its residual before writing it).
   void residual_gemv(const device_matrix<PW>& w, const buffer& in, std::uint32_t k) {
     typename gemv_residual::arguments a;
@@ -260,6 +415,8 @@ class foundry_decoder final : public decoder {
   buffer output_norm_, k_cache_, v_cache_, x_, q_, k_, v_, attn_, h_, logits_;
   buffer part_value_, part_index_, best_value_, best_index_;
   std::uint32_t filled_ = 0;
+  std::uint32_t chunk_ = 512, chunk_cap_ = 0;
+  buffer X_, Q_, K_, V_, A_, H_;  // batched buffers of a prefill chunk
   bool logits_valid_ = false;
   std::vector<float> host_logits_;
 };
@@ -284,10 +441,12 @@ void with_policy(quant::ggml_type t, std::string_view what, type_list<Ps...>, F&
 /// A decoder on Foundry kernels for `m` on backend `be`, choosing the
 /// policies from the tensor types the file holds (every layer matrix must
 /// share one type), with `recorder` (optional) wrapping each step's
-/// dispatches. Throws `std::runtime_error` for types without kernels.
+/// dispatches and prompts prefilled in chunks of `prefill_chunk` tokens
+/// (1: one decode step per token). Throws `std::runtime_error` for types without kernels.
 inline std::unique_ptr<decoder> make_foundry_decoder(std::unique_ptr<backend> be, const llama_model& m,
                                                      std::uint32_t max_positions,
-                                                     std::unique_ptr<step_recorder> recorder = nullptr) {
+                                                     std::unique_ptr<step_recorder> recorder = nullptr,
+                                                     std::uint32_t prefill_chunk = 512) {
   const quant::ggml_type tw = m.layer(0).attn_q.type;
   for (const layer_weights& l : m.layers())
     for (const weight* w : {&l.attn_q, &l.attn_k, &l.attn_v, &l.attn_output, &l.ffn_gate, &l.ffn_up, &l.ffn_down})
@@ -303,8 +462,10 @@ inline std::unique_ptr<decoder> make_foundry_decoder(std::unique_ptr<backend> be
                         detail::with_policy(m.output().type, "output",
                                             type_list<policies::q8_0, policies::q4_1, policies::f16, policies::f32>{},
                                             [&]<class PE>(PE) {
-                                              out = std::make_unique<foundry_decoder<PW, PE>>(
+                                              auto d = std::make_unique<foundry_decoder<PW, PE>>(
                                                   std::move(be), m, max_positions, std::move(recorder));
+                                              d->set_prefill_chunk(prefill_chunk);
+                                              out = std::move(d);
                                             });
                       });
   return out;

@@ -72,6 +72,7 @@ struct options {
   double temperature = 0.0;
   bool ignore_eos = false;
   bool cuda_graphs = true;
+  std::uint32_t prefill_chunk = 512;
 };
 
 void print_usage(std::FILE* out) {
@@ -83,6 +84,8 @@ void print_usage(std::FILE* out) {
              "  --chat              wrap the prompt in the model's ChatML chat template\n"
              "  --max-tokens N      most tokens to generate (default 64)\n"
              "  --backend NAME      where the Foundry kernels run: cpu (default), cuda, metal\n"
+             "  --prefill-chunk N   prefill the prompt in chunks of N tokens through the GEMM\n"
+             "                      kernels (default 512); 1 runs one decode step per token\n"
              "  --no-cuda-graphs    with --backend cuda: launch every kernel from the host\n"
              "                      instead of replaying each step as a CUDA graph\n"
              "  --reference         run the float64 reference forward pass on the host\n"
@@ -172,6 +175,9 @@ options parse_options(int argc, char** argv) {
     } else if (arg == "--ignore-eos") {
       flag();
       o.ignore_eos = true;
+    } else if (arg == "--prefill-chunk") {
+      o.prefill_chunk = parse_number<std::uint32_t>(arg, value());
+      if (o.prefill_chunk == 0) usage_error("--prefill-chunk must be at least 1");
     } else if (arg == "--no-cuda-graphs") {
       flag();
       o.cuda_graphs = false;
@@ -227,7 +233,7 @@ std::unique_ptr<gen::decoder> make_decoder(const options& o, const gen::llama_mo
     throw foundry::backend_unavailable("backend " + o.backend + " is not available in this build");
   }
   fmt::print(stderr, "compiling kernels for the {} backend (cached after the first run)...\n", be->name());
-  return gen::make_foundry_decoder(std::move(be), model, max_positions, std::move(recorder));
+  return gen::make_foundry_decoder(std::move(be), model, max_positions, std::move(recorder), o.prefill_chunk);
 }
 
 // Picks the next token: the decoder's greedy choice, or a sample from
@@ -286,11 +292,12 @@ int run(const options& o) {
   fmt::print(stderr, "decoder: {} (loaded in {:.2f} s), prompt: {} tokens\n", dec->name(),
              seconds_since(t_load), prompt.size());
 
-  // Prompt: one step per token; only the last step's prediction is used.
+  // Prompt: prefilled in chunks (--prefill-chunk; 1: one step per token);
+  // the prediction after its last token is the first generated token, so
+  // the prompt's time is the time to first token.
   const auto t_prompt = std::chrono::steady_clock::now();
-  std::uint32_t pos = 0;
-  std::int32_t next = -1;
-  for (const std::int32_t id : prompt) next = dec->step(id, pos++);
+  std::int32_t next = dec->prefill(prompt, 0);
+  std::uint32_t pos = static_cast<std::uint32_t>(prompt.size());
   const double prompt_seconds = seconds_since(t_prompt);
 
   // Generation, streamed.
@@ -331,11 +338,11 @@ int run(const options& o) {
   // the prompt's last step).
   auto rate = [](double n, double s) { return s > 0 ? n / s : 0.0; };
   fmt::print(stderr,
-             "stopped: {}\nprompt tokens: {} ({:.1f} tokens/s), generated tokens: {} ({:.2f} "
-             "tokens/s), compiling kernels: {:.2f} s\n",
+             "stopped: {}\nprompt tokens: {} ({:.1f} prompt tokens/s, prefill chunk {}), time to first token: "
+             "{:.2f} s, generated tokens: {} ({:.2f} decode tokens/s), compiling kernels: {:.2f} s\n",
              stop, prompt.size(), rate(static_cast<double>(prompt.size()), prompt_seconds),
-             generated, rate(static_cast<double>(decode_steps), gen_seconds),
-             dec->compile_seconds());
+             o.reference ? 1u : o.prefill_chunk, prompt_seconds, generated,
+             rate(static_cast<double>(decode_steps), gen_seconds), dec->compile_seconds());
   // The CPU backend runs each kernel as it is dispatched, so its "host time"
   // would be the whole step; the figure means something on GPU backends.
   if (const double host = dec->host_seconds(); host > 0 && o.backend != "cpu")

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "support/simdgroup_matrix_probe.hpp"
 #include "test_support.hpp"
 
 namespace {
@@ -308,6 +309,172 @@ TEST_F(Prelude, IntegerVectorsBitFunctionsAndBuiltinConversions) {
     for (uint32_t k = 0; k < nf; ++k)
       ASSERT_EQ(int64_t(O[std::size_t(i) * nf + k]), feats[k].ref(&A[4 * i], &B[4 * i], i))
           << feats[k].expr << " at thread " << i;
+}
+
+// --- SIMD-group matrices -------------------------------------------------
+// simdgroup_load/store with strides, origins and transposes, multiply and
+// multiply-accumulate in float and half, make_filled_simdgroup_matrix; two
+// SIMD-groups per threadgroup, each on its own matrices (each SIMD-group's
+// lane 0 owns its matrices on the CPU). Compared against float64.
+
+// Parameters of one case (buffer P, uint each).
+struct sgm_case {
+  uint32_t lda, ax, ay, ta, ldb, bx, by, tb, ldc, ldo, ox, oy, to, mode, in_step, out_step, fill;
+};
+
+const char* const sgm_kernel = R"(
+ALWAYS_INLINE void sgm_body(const device float* A, const device float* B, const device float* C,
+                            const device half* Ah, const device half* Bh, device float* O, device half* Oh,
+                            constant uint* P, uint sg) {
+  const ulong si = ulong(sg) * P[14], so = ulong(sg) * P[15];
+  const ulong2 ao = ulong2(P[1], P[2]), bo = ulong2(P[5], P[6]), oo = ulong2(P[10], P[11]);
+  const bool ta = P[3] != 0u, tb = P[7] != 0u, to = P[12] != 0u;
+  const uint mode = P[13];
+  if (mode == 0u || mode == 1u || mode == 4u) {
+    simdgroup_float8x8 a, b, c, d;
+    simdgroup_load(a, A + si, P[0], ao, ta);
+    simdgroup_load(b, B + si, P[4], bo, tb);
+    if (mode == 0u) {
+      simdgroup_load(c, C + si, P[8]);
+      simdgroup_multiply_accumulate(d, a, b, c);
+    } else if (mode == 1u) {
+      simdgroup_multiply(d, a, b);
+    } else {
+      d = make_filled_simdgroup_matrix<float, 8, 8>(float(P[16]) * 0.25f);
+      simdgroup_multiply_accumulate(d, a, b, d);
+    }
+    simdgroup_store(d, O + so, P[9], oo, to);
+  } else if (mode == 2u) {
+    simdgroup_half8x8 a, b;
+    simdgroup_float8x8 c, d;
+    simdgroup_load(a, Ah + si, P[0], ao, ta);
+    simdgroup_load(b, Bh + si, P[4], bo, tb);
+    simdgroup_load(c, C + si, P[8]);
+    simdgroup_multiply_accumulate(d, a, b, c);
+    simdgroup_store(d, O + so, P[9], oo, to);
+  } else {
+    simdgroup_half8x8 a, b, d;
+    simdgroup_load(a, Ah + si, P[0], ao, ta);
+    simdgroup_load(b, Bh + si, P[4], bo, tb);
+    simdgroup_multiply(d, a, b);
+    simdgroup_store(d, Oh + so, P[9], oo, to);
+  }
+}
+)";
+
+class SimdgroupMatrix : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    module_ = build({{"sgm", std::string(sgm_kernel) +
+                                 entry("sgm", "sgm_body((const device float*)L->args[0], (const device float*)L->args[1], "
+                                              "(const device float*)L->args[2], (const device half*)L->args[3], "
+                                              "(const device half*)L->args[4], (device float*)L->args[5], "
+                                              "(device half*)L->args[6], (constant uint*)L->args[7], "
+                                              "T->simdgroup_index_in_threadgroup)"),
+                      {}}});
+  }
+  static void TearDownTestSuite() { module_.reset(); }
+
+  // Runs one case on `groups` SIMD-groups and checks every element of O
+  // (inside the stored 8x8 window: the float64 result; outside: untouched).
+  static void check(const sgm_case& p, uint32_t groups = 2) {
+    FOUNDRY_SEED_TRACE();
+    auto g = rng();
+    const std::size_t in_n = std::size_t(p.in_step) * groups + 1024, out_n = std::size_t(p.out_step) * groups + 1024;
+    auto A = random_vector<float>(g, in_n, -2.0, 2.0), B = random_vector<float>(g, in_n, -2.0, 2.0);
+    auto C = random_vector<float>(g, in_n, -2.0, 2.0);
+    std::vector<f16> Ah(in_n), Bh(in_n);
+    for (std::size_t i = 0; i < in_n; ++i) {
+      Ah[i] = static_cast<f16>(A[i]);
+      Bh[i] = static_cast<f16>(B[i]);
+    }
+    auto O = poisoned<float>(out_n);
+    std::vector<f16> Oh(out_n, static_cast<f16>(std::numeric_limits<float>::quiet_NaN()));
+    const bool half_in = p.mode == 2 || p.mode == 3, half_out = p.mode == 3;
+    run(*module_, "sgm__cpu",
+        {A.data(), B.data(), C.data(), Ah.data(), Bh.data(), O.data(), Oh.data(), const_cast<sgm_case*>(&p)}, {1, 1, 1},
+        {32 * groups, 1, 1});
+    auto in = [&](const std::vector<float>& v, const std::vector<f16>& h, std::size_t i) {
+      return half_in ? double(float(h[i])) : double(v[i]);
+    };
+    std::vector<double> want(out_n, std::nan("")), mag(out_n, 0.0);
+    for (uint32_t s = 0; s < groups; ++s) {
+      const std::size_t si = std::size_t(s) * p.in_step, so = std::size_t(s) * p.out_step;
+      for (uint32_t r = 0; r < 8; ++r)
+        for (uint32_t c = 0; c < 8; ++c) {
+          double acc = 0, m = 0;
+          for (uint32_t k = 0; k < 8; ++k) {
+            const std::size_t ia = p.ta ? (p.ay + k) * p.lda + p.ax + r : (p.ay + r) * p.lda + p.ax + k;
+            const std::size_t ib = p.tb ? (p.by + c) * p.ldb + p.bx + k : (p.by + k) * p.ldb + p.bx + c;
+            const double t = in(A, Ah, si + ia) * in(B, Bh, si + ib);
+            acc += t;
+            m += std::abs(t);
+          }
+          if (p.mode == 0 || p.mode == 2) {
+            acc += C[si + r * p.ldc + c];
+            m += std::abs(C[si + r * p.ldc + c]);
+          }
+          if (p.mode == 4) {
+            acc += p.fill * 0.25;
+            m += p.fill * 0.25;
+          }
+          const std::size_t io = so + (p.to ? (p.oy + c) * p.ldo + p.ox + r : (p.oy + r) * p.ldo + p.ox + c);
+          ASSERT_TRUE(std::isnan(want[io])) << "test case writes one element twice";
+          want[io] = acc;
+          mag[io] = m;
+        }
+    }
+    // float: 8 products summed in float, a few ulps of the terms' magnitude;
+    // half output: one rounding to half (2^-11) of the result.
+    const double tol = half_out ? 1e-3 : 1e-6;
+    for (std::size_t i = 0; i < out_n; ++i) {
+      const double got = half_out ? double(float(Oh[i])) : double(O[i]);
+      if (std::isnan(want[i])) {
+        ASSERT_TRUE(std::isnan(got)) << "element " << i << " outside the stored matrix was written";
+      } else {
+        ASSERT_LE(std::abs(got - want[i]), tol * (mag[i] + std::abs(want[i])) + 1e-30)
+            << "element " << i << ": got " << got << ", want " << want[i];
+      }
+    }
+  }
+  static inline std::shared_ptr<const fc::module> module_;
+};
+
+TEST_F(SimdgroupMatrix, MultiplyAccumulateDenseFloat) {
+  check({8, 0, 0, 0, 8, 0, 0, 0, 8, 8, 0, 0, 0, 0, 64, 64, 0});
+}
+TEST_F(SimdgroupMatrix, LoadStoreWithStridesAndOrigins) {
+  check({21, 3, 2, 0, 13, 5, 1, 0, 11, 19, 7, 4, 0, 0, 512, 512, 0});
+}
+TEST_F(SimdgroupMatrix, TransposedLoadsAndStore) {
+  check({17, 2, 5, 1, 9, 1, 3, 1, 8, 12, 4, 1, 1, 0, 400, 300, 0});
+}
+TEST_F(SimdgroupMatrix, MultiplyWithoutAccumulator) {
+  check({10, 1, 0, 1, 8, 0, 0, 0, 8, 8, 0, 0, 0, 1, 128, 64, 0});
+}
+TEST_F(SimdgroupMatrix, FilledAccumulatorInPlace) {
+  check({8, 0, 0, 0, 16, 8, 0, 1, 8, 8, 0, 0, 0, 4, 160, 64, 3});
+}
+TEST_F(SimdgroupMatrix, HalfOperandsFloatAccumulator) {
+  check({12, 4, 1, 0, 8, 0, 0, 1, 9, 10, 2, 0, 0, 2, 256, 100, 0});
+}
+TEST_F(SimdgroupMatrix, HalfEverywhere) {
+  check({8, 0, 0, 1, 8, 0, 0, 0, 8, 9, 1, 0, 1, 3, 64, 90, 0});
+}
+TEST_F(SimdgroupMatrix, OneSimdgroupAndThreeSimdgroups) {
+  check({9, 1, 0, 0, 8, 0, 0, 0, 8, 8, 0, 0, 0, 0, 100, 64, 0}, 1);
+  check({9, 1, 0, 0, 8, 0, 0, 0, 8, 8, 0, 0, 0, 0, 100, 64, 0}, 3);
+}
+
+// The same cases through the executor and the standalone kernel the CUDA
+// prelude test runs (tests/support/simdgroup_matrix_probe.hpp).
+TEST(SimdgroupMatrixProbe, CasesThroughTheExecutor) {
+  FOUNDRY_SEED_TRACE();
+  auto g = rng();
+  foundry::executor ex{fc::make_backend()};
+  const auto& cases = foundry::test_kernels::sgm_cases();
+  for (std::size_t i = 0; i < cases.size(); ++i)
+    EXPECT_EQ(foundry::test_kernels::sgm_run_case(ex, cases[i], g), "") << "case " << i;
 }
 
 // The prelude is an ordinary header too: it must compile on its own,

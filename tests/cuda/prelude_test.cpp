@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "cpu/test_support.hpp"
+#include "support/simdgroup_matrix_probe.hpp"
 
 namespace fd = foundry;
 namespace fc = foundry::cuda;
@@ -454,6 +455,18 @@ TEST(CudaPrelude, BuiltinsOfAThreeDimensionalGrid) {
                 ASSERT_EQ(r[k], want[k]) << "value " << k << " of thread " << tidx << " in threadgroup (" << gx
                                          << ", " << gy << ", " << gz << ")";
             }
+}
+
+// --- SIMD-group matrices ---------------------------------------------------------
+// simdgroup_matrix load/store (strides, origins, transposes), multiply and
+// multiply-accumulate in float and half (the half x half products on tensor
+// cores), against float64 (tests/support/simdgroup_matrix_probe.hpp).
+TEST(CudaPrelude, SimdgroupMatrixFunctionsMatchFloat64) {
+  FOUNDRY_SEED_TRACE();
+  auto g = foundry_test::rng();
+  const auto& cases = fd::test_kernels::sgm_cases();
+  for (std::size_t i = 0; i < cases.size(); ++i)
+    EXPECT_EQ(fd::test_kernels::sgm_run_case(gpu(), cases[i], g), "") << "case " << i;
 }
 
 }  // namespace

@@ -40,8 +40,8 @@ const gen::llama_model& model() {
   return m;
 }
 
-std::unique_ptr<gen::decoder> foundry_decoder(std::uint32_t max_positions) {
-  return gen::make_foundry_decoder(foundry_test::make_test_backend(), model(), max_positions);
+std::unique_ptr<gen::decoder> foundry_decoder(std::uint32_t max_positions, std::uint32_t prefill_chunk = 512) {
+  return gen::make_foundry_decoder(foundry_test::make_test_backend(), model(), max_positions, nullptr, prefill_chunk);
 }
 
 const std::vector<foundry::test::greedy_case>& f32_fixture() {
@@ -71,14 +71,20 @@ TEST(FoundryDecoder, LogitsMatchFloat64Reference) {
   }
 }
 
-// Feeds the prompt, then the decoder's own greedy tokens, for `steps` steps.
-void check_greedy(const foundry::test::greedy_case& c, std::size_t steps) {
-  SCOPED_TRACE(c.name);
+// Feeds the prompt (token by token, or prefilled in one pass with
+// `prefill`), then the decoder's own greedy tokens, for `steps` steps.
+void check_greedy(const foundry::test::greedy_case& c, std::size_t steps, bool prefill = false) {
+  SCOPED_TRACE(c.name + (prefill ? " (prefilled)" : ""));
   ASSERT_LE(steps, c.generated.size());
   auto dec = foundry_decoder(static_cast<std::uint32_t>(c.prompt_ids.size() + steps));
   std::uint32_t pos = 0;
   std::int32_t next = -1;
-  for (std::int32_t id : c.prompt_ids) next = dec->step(id, pos++);
+  if (prefill) {
+    next = dec->prefill(c.prompt_ids, 0);
+    pos = static_cast<std::uint32_t>(c.prompt_ids.size());
+  } else {
+    for (std::int32_t id : c.prompt_ids) next = dec->step(id, pos++);
+  }
   double max_diff = 0;
   for (std::size_t s = 0; s < steps; ++s) {
     SCOPED_TRACE("step " + std::to_string(s));
@@ -99,5 +105,37 @@ TEST(FoundryDecoder, GreedyTokensMatchLlamaCppPlainPrompt) { check_greedy(f32_fi
 
 // The chat prompt's first step is a near-tie (margin ~0.085): a sensitive check.
 TEST(FoundryDecoder, GreedyTokensMatchLlamaCppChatPrompt) { check_greedy(f32_fixture().at(0), 4); }
+
+// The prompt prefilled through the GEMM kernels (kernels/gemm), in one
+// chunk and in chunks of 5 (later chunks start at a non-zero position),
+// against the token-by-token path: the logits after the last prompt token.
+// Both compute in float32 with different summation orders (8x8 tiles vs
+// SIMD-group reductions), so they differ by float32 rounding over 30 layers:
+// the same 1e-4 bound as against float64.
+TEST(FoundryDecoder, PrefilledLogitsMatchTokenByToken) {
+  const auto& c = f32_fixture().at(0);  // the chat prompt
+  const auto n = static_cast<std::uint32_t>(c.prompt_ids.size());
+  auto one = foundry_decoder(n, 1);
+  one->prefill(c.prompt_ids, 0);
+  const std::vector<float> want(one->logits().begin(), one->logits().end());
+  for (std::uint32_t chunk : {512u, 5u}) {
+    SCOPED_TRACE("prefill chunk " + std::to_string(chunk));
+    auto dec = foundry_decoder(n, chunk);
+    dec->prefill(c.prompt_ids, 0);
+    const auto got = dec->logits();
+    ASSERT_EQ(got.size(), want.size());
+    double err = 0, norm = 0;
+    for (std::size_t i = 0; i < got.size(); ++i) {
+      err += (got[i] - want[i]) * (got[i] - want[i]);
+      norm += double(want[i]) * want[i];
+    }
+    const double rel = std::sqrt(err / norm);
+    std::printf("  chunk %u: relative logit error vs token by token %.2e\n", chunk, rel);
+    EXPECT_LT(rel, 1e-4);
+  }
+}
+
+TEST(FoundryDecoder, GreedyTokensMatchLlamaCppPrefilledPlainPrompt) { check_greedy(f32_fixture().at(1), 16, true); }
+TEST(FoundryDecoder, GreedyTokensMatchLlamaCppPrefilledChatPrompt) { check_greedy(f32_fixture().at(0), 4, true); }
 
 }  // namespace

@@ -27,6 +27,7 @@
 #include <foundry/foundry.hpp>
 #include <kernels/library.hpp>
 
+#include "support/simdgroup_matrix_probe.hpp"
 #include "support/test_kernels.hpp"
 
 namespace fd = foundry;
@@ -205,6 +206,25 @@ TEST(CudaNvrtc, PreludeLayoutAndHalfConversionsCheckedByNvrtc) {
     EXPECT_FALSE(k->image.empty());
   } catch (const fc::compile_error& e) {
     FAIL() << e.what();
+  }
+}
+
+// The SIMD-group matrix probe (tests/support/simdgroup_matrix_probe.hpp):
+// tensor-core path on sm_90 and on sm_75, the oldest NVRTC 13 targets.
+TEST(CudaNvrtc, SimdgroupMatrixProbeCompilesForTensorCoreAndShufflePaths) {
+  using probe = fd::test_kernels::sgm_probe;
+  for (int arch : {90, 75}) {
+    SCOPED_TRACE("sm_" + std::to_string(arch));
+    fc::compile_options o;
+    o.arch = arch;
+    o.disk_cache = false;
+    const fc::compile_input in{&fd::kernel_source_of<probe, fd::target::cuda>(), probe::name.view()};
+    try {
+      const auto k = fc::compile(std::span<const fc::compile_input>(&in, 1), o).front();
+      EXPECT_FALSE(k->image.empty());
+    } catch (const fc::compile_error& e) {
+      ADD_FAILURE() << e.what();
+    }
   }
 }
 

@@ -529,7 +529,7 @@ struct fused_kernel {
       } else {
         const comp c;
         ct_string error;
-        ct_string blocks;
+        ct_string blocks, loop_close;
         for (std::size_t s = 0; s < c.stages.size(); ++s) {
           for (const auto& p : c.ports)
             if (p.stage == s && p.use == detail::port_use::produce)
@@ -538,9 +538,23 @@ struct fused_kernel {
           blocks += "  { // stage " + sname + " (" + ct_string(to_string(c.stages[s].role)) + ")\n";
           ct_string snippet;
           c.substitute(s, &snippet, error, nullptr);
+          // A main stage may end with a loop header after `per_element_epilogues`
+          // (stage.hpp): it opens after the stage's block and closes after the
+          // last stage, so the epilogues run once per element it visits.
+          ct_string loop_open;
+          if (const auto at = snippet.find(per_element_epilogues); at != ct_string::npos) {
+            loop_open = snippet.substr(at + per_element_epilogues.size());
+            snippet.resize(at);
+          }
           detail::indent_into(blocks, snippet, "    ");
           blocks += "  } // end stage " + sname + "\n";
+          if (!loop_open.empty()) {
+            blocks += "  // epilogues once per element of stage " + sname + "\n";
+            detail::indent_into(blocks, loop_open, "  ");
+            loop_close = "  } // end of the per-element epilogues\n";
+          }
         }
+        blocks += loop_close;
         // Parameters: arguments, threadgroup pointers, used builtins.
         ct_string params;
         auto sep = [&params] { if (!params.empty()) params += ", "; };

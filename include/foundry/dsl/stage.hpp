@@ -23,6 +23,13 @@
 /// bound; `$$` is a literal `$`. The composer declares the variables, so a
 /// snippet assigns its produced ports (`$value = ...;`) and never declares
 /// them. Each snippet is emitted inside its own `{ }` block.
+///
+/// Per-element epilogues: a main stage whose threads each hold several
+/// results (a GEMM tile) ends its snippet with `per_element_epilogues`
+/// followed by the header of a loop (`for (...) {`, setting the row
+/// convention's ports for one element, unclosed). The composer emits that
+/// header after the stage's block and closes the loop after the last
+/// stage, so the ordinary one-value epilogues run once per element.
 
 #include <string>
 #include <string_view>
@@ -33,6 +40,10 @@
 #include "foundry/core/type_list.hpp"
 
 namespace foundry {
+
+/// Separator between a main stage's snippet and its per-element loop
+/// header (see the file comment).
+inline constexpr std::string_view per_element_epilogues = "//@per_element_epilogues\n";
 
 /// Where a stage sits in the fused body.
 enum class stage_role {

@@ -44,7 +44,7 @@
 
 #include <stdint.h>
 
-#define FOUNDRY_CPU_ABI_VERSION 1u
+#define FOUNDRY_CPU_ABI_VERSION 2u
 /* Threads per SIMD-group (Apple GPUs: 32). */
 #define FOUNDRY_CPU_SIMD_WIDTH 32u
 /* Bytes one lane may deposit into a SIMD-group collective (largest operand:
@@ -142,6 +142,10 @@ typedef struct foundry_cpu_host_api {
    * lane's result slot (valid until the lane's next collective). */
   const void* (*simd_collective)(uint32_t site, const void* value, uint32_t bytes,
                                  uint32_t param, foundry_cpu_simd_combine_fn combine);
+  /* The calling thread's index in its SIMD-group (thread_index_in_simdgroup),
+   * for prelude functions whose work one lane does for the whole SIMD-group
+   * (SIMD-group matrices). No switch, no synchronisation. */
+  uint32_t (*simd_lane)(void);
 } foundry_cpu_host_api;
 
 /* Signature of a kernel entry point. */

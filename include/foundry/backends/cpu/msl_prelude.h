@@ -411,6 +411,157 @@ inline bool simd_is_first(FOUNDRY_SITE) {
 
 using namespace metal;
 
+// --- SIMD-group matrices ---
+// simdgroup_matrix<T, 8, 8> (T = float or half) and its functions, as in the
+// Metal Shading Language specification (section "SIMD-group matrix
+// functions"). Representation on the CPU: lane 0 of the SIMD-group holds
+// the whole 8x8 matrix and does all of the work; every other lane's
+// functions return at once. Why: the threads of a threadgroup run one after
+// another on one OS thread, so spreading the 512 multiply-adds of an 8x8x8
+// product over 32 fibers buys no parallelism and costs a fiber switch per
+// lane (a collective); giving every lane the whole matrix costs 32 times the
+// arithmetic. One owner does the minimum work with no switch at all, in
+// vector registers (8 floats per row). What kernels may rely on is the MSL
+// contract only: every lane of the SIMD-group calls the functions with the
+// same arguments, and memory written by simdgroup_store is read by other
+// threads only after a barrier (docs/msl-subset.md). Element (row r,
+// column c) of a matrix is e[r * 8 + c]; `load`/`store` origins are
+// (x = column, y = row) in the memory matrix, a transposed load/store swaps
+// rows and columns of the 8x8 matrix against memory.
+#pragma GCC visibility push(hidden)
+namespace metal {
+
+template <class T, int Cols, int Rows>
+struct simdgroup_matrix {
+  static_assert(Cols == 8 && Rows == 8, "simdgroup_matrix: the portable MSL subset has 8x8 matrices only");
+  static_assert(std::is_same_v<T, float> || std::is_same_v<T, half>,
+                "simdgroup_matrix: element type must be float or half");
+  using value_type = T;
+  T e[64];  // meaningful on lane 0 of the SIMD-group only
+  // Whether this lane owns the matrix: 2 = not asked yet, else 0 or 1. A
+  // lane asks the host once per object, so the other lanes' calls cost a
+  // branch, not a call into the scheduler.
+  unsigned char owner_ = 2;
+};
+using simdgroup_float8x8 = simdgroup_matrix<float, 8, 8>;
+using simdgroup_half8x8 = simdgroup_matrix<half, 8, 8>;
+
+namespace msl_detail {
+// True on the lane that owns SIMD-group matrices (lane 0); `m` caches it.
+template <class T>
+inline bool sgm_owner(simdgroup_matrix<T, 8, 8>& m) {
+  if (m.owner_ == 2) {
+    if (host == nullptr) no_host();
+    m.owner_ = host->simd_lane() == 0u ? 1 : 0;
+  }
+  return m.owner_ == 1;
+}
+template <class T>
+inline bool sgm_owner(const simdgroup_matrix<T, 8, 8>& m) {
+  if (m.owner_ != 2) return m.owner_ == 1;
+  if (host == nullptr) no_host();
+  return host->simd_lane() == 0u;
+}
+typedef float sgm_row __attribute__((vector_size(32)));
+// d = a * b (+ c), all in float; a, b, c, d row-major 8x8.
+inline void sgm_mma(float* d, const float* a, const float* b, const float* c) {
+  sgm_row brow[8], acc[8];
+  for (int k = 0; k < 8; ++k) __builtin_memcpy(&brow[k], b + 8 * k, sizeof(sgm_row));
+  for (int r = 0; r < 8; ++r) {
+    if (c != nullptr) __builtin_memcpy(&acc[r], c + 8 * r, sizeof(sgm_row));
+    else acc[r] = sgm_row{};
+    for (int k = 0; k < 8; ++k) acc[r] += a[8 * r + k] * brow[k];
+  }
+  for (int r = 0; r < 8; ++r) __builtin_memcpy(d + 8 * r, &acc[r], sizeof(sgm_row));
+}
+// The matrix as 64 floats (no copy for float).
+template <class T>
+inline const float* sgm_floats(const simdgroup_matrix<T, 8, 8>& m, float* tmp) {
+  if constexpr (std::is_same_v<T, float>) {
+    (void)tmp;
+    return m.e;
+  } else {
+    for (int i = 0; i < 64; ++i) tmp[i] = float(m.e[i]);
+    return tmp;
+  }
+}
+}  // namespace msl_detail
+
+template <class T>
+inline simdgroup_matrix<T, 8, 8> make_filled_simdgroup_matrix(T value) {
+  simdgroup_matrix<T, 8, 8> m;
+  if (msl_detail::sgm_owner(m))
+    for (int i = 0; i < 64; ++i) m.e[i] = value;
+  return m;
+}
+template <class T, int Cols, int Rows>
+inline simdgroup_matrix<T, Cols, Rows> make_filled_simdgroup_matrix(T value) {
+  return make_filled_simdgroup_matrix<T>(value);
+}
+
+// d(r, c) = src[(origin.y + r) * elements_per_row + origin.x + c], or with
+// transpose_matrix d(r, c) = src[(origin.y + c) * elements_per_row + origin.x + r].
+template <class T, class U>
+  requires std::is_same_v<std::remove_const_t<U>, T>
+inline void simdgroup_load(simdgroup_matrix<T, 8, 8>& d, U* src, ulong elements_per_row = 8,
+                           ulong2 matrix_origin = ulong2(0, 0), bool transpose_matrix = false) {
+  if (!msl_detail::sgm_owner(d)) return;
+  const U* base = src + ulong(matrix_origin.y) * elements_per_row + ulong(matrix_origin.x);
+  for (int r = 0; r < 8; ++r)
+    for (int c = 0; c < 8; ++c)
+      d.e[8 * r + c] = transpose_matrix ? base[ulong(c) * elements_per_row + ulong(r)]
+                                        : base[ulong(r) * elements_per_row + ulong(c)];
+}
+// dst[(origin.y + r) * elements_per_row + origin.x + c] = a(r, c), or with
+// transpose_matrix dst[(origin.y + c) * elements_per_row + origin.x + r] = a(r, c).
+template <class T>
+inline void simdgroup_store(const simdgroup_matrix<T, 8, 8>& a, T* dst, ulong elements_per_row = 8,
+                            ulong2 matrix_origin = ulong2(0, 0), bool transpose_matrix = false) {
+  if (!msl_detail::sgm_owner(a)) return;
+  T* base = dst + ulong(matrix_origin.y) * elements_per_row + ulong(matrix_origin.x);
+  for (int r = 0; r < 8; ++r)
+    for (int c = 0; c < 8; ++c)
+      (transpose_matrix ? base[ulong(c) * elements_per_row + ulong(r)] : base[ulong(r) * elements_per_row + ulong(c)]) =
+          a.e[8 * r + c];
+}
+
+// d = a * b + c. Products and sums are formed in float (then rounded to
+// d's type): half inputs are exact in float, so a half product loses
+// nothing before its accumulation.
+template <class TD, class TA, class TB, class TC>
+inline void simdgroup_multiply_accumulate(simdgroup_matrix<TD, 8, 8>& d, const simdgroup_matrix<TA, 8, 8>& a,
+                                          const simdgroup_matrix<TB, 8, 8>& b, const simdgroup_matrix<TC, 8, 8>& c) {
+  if (!msl_detail::sgm_owner(d)) return;
+  float ta[64], tb[64], tc[64], td[64];
+  const float* pa = msl_detail::sgm_floats(a, ta);
+  const float* pb = msl_detail::sgm_floats(b, tb);
+  const float* pc = msl_detail::sgm_floats(c, tc);
+  if constexpr (std::is_same_v<TD, float>) {
+    msl_detail::sgm_mma(d.e, pa, pb, pc);
+  } else {
+    msl_detail::sgm_mma(td, pa, pb, pc);
+    for (int i = 0; i < 64; ++i) d.e[i] = TD(td[i]);
+  }
+}
+// d = a * b.
+template <class TD, class TA, class TB>
+inline void simdgroup_multiply(simdgroup_matrix<TD, 8, 8>& d, const simdgroup_matrix<TA, 8, 8>& a,
+                               const simdgroup_matrix<TB, 8, 8>& b) {
+  if (!msl_detail::sgm_owner(d)) return;
+  float ta[64], tb[64], td[64];
+  const float* pa = msl_detail::sgm_floats(a, ta);
+  const float* pb = msl_detail::sgm_floats(b, tb);
+  if constexpr (std::is_same_v<TD, float>) {
+    msl_detail::sgm_mma(d.e, pa, pb, nullptr);
+  } else {
+    msl_detail::sgm_mma(td, pa, pb, nullptr);
+    for (int i = 0; i < 64; ++i) d.e[i] = TD(td[i]);
+  }
+}
+
+}  // namespace metal
+#pragma GCC visibility pop
+
 // Address spaces and function qualifiers; these must come last (see the
 // top). One flat address space on the CPU.
 #include "../common/msl_qualifiers.h"

@@ -211,6 +211,17 @@ class group_executor {
     return *e;
   }
 
+  /// thread_index_in_simdgroup of the running thread (also in a dispatch
+  /// without collectives, where threads run as a plain loop).
+  static uint32_t current_lane() {
+    group_executor* e = tls_executor;
+    if (e == nullptr || e->current_ == nullptr) {
+      std::fputs("foundry cpu: a SIMD-group function was called outside a dispatch\n", stderr);
+      std::abort();
+    }
+    return e->current_->t.thread_index_in_simdgroup;
+  }
+
   void park_barrier(uint32_t site) {
     lane& l = *current_;
     l.state = lane_state::at_barrier;
@@ -514,8 +525,11 @@ inline const void* host_simd_collective(uint32_t site, const void* value, uint32
   return group_executor::current().park_simd(site, value, bytes, param, combine);
 }
 
+inline uint32_t host_simd_lane() { return group_executor::current_lane(); }
+
 /// The table every module receives through foundry_cpu_module_init.
 inline constexpr foundry_cpu_host_api host_api{FOUNDRY_CPU_ABI_VERSION, FOUNDRY_CPU_SIMD_WIDTH,
-                                               &host_threadgroup_barrier, &host_simd_collective};
+                                               &host_threadgroup_barrier, &host_simd_collective,
+                                               &host_simd_lane};
 
 }  // namespace foundry::cpu::detail

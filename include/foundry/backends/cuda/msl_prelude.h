@@ -521,6 +521,138 @@ inline uint threads_per_simdgroup() { return 32u; }
   using ::metal::isnan; using ::metal::isinf; using ::metal::isfinite; using ::metal::signbit;   \
   using ::metal::popcount; using ::metal::clz; using ::metal::ctz; using ::metal::numeric_limits;
 
+// --- SIMD-group matrices ---
+// simdgroup_matrix<T, 8, 8> (T = float or half) and its functions, as in the
+// Metal Shading Language specification ("SIMD-group matrix functions"), on
+// a warp. Layout (docs/msl-subset.md): lane l holds the two elements of row
+// l / 4, columns 2 (l % 4) and 2 (l % 4) + 1 (e[0], e[1]), which is the
+// layout of the accumulator and of the A operand of the tensor-core
+// instruction mma.sync.m16n8k8 restricted to its first 8 rows. So a
+// multiply with half operands runs on tensor cores (sm_75 and newer):
+// A and C go in as they are (rows 8..15 zero), B is gathered into the
+// instruction's column layout with two shuffles. Float operands (full fp32
+// products, as on Metal; the tensor cores' tf32 would round them) and older
+// architectures use shuffles and FMAs: 8 steps of 3 shuffles. Every lane of
+// the warp must call these functions (the subset's rule for SIMD-group
+// functions); load/store origins are (x = column, y = row) in memory, a
+// transposed load/store swaps rows and columns of the 8x8 matrix.
+namespace metal {
+
+template <class T, int Cols, int Rows>
+struct simdgroup_matrix {
+  static_assert(Cols == 8 && Rows == 8, "simdgroup_matrix: the portable MSL subset has 8x8 matrices only");
+  static_assert(msl_detail::is_same_v<T, float> || msl_detail::is_same_v<T, half>,
+                "simdgroup_matrix: element type must be float or half");
+  using value_type = T;
+  T e[2];  // this lane's elements: row lane/4, columns 2*(lane%4) + {0, 1}
+  simdgroup_matrix() = default;
+};
+using simdgroup_float8x8 = simdgroup_matrix<float, 8, 8>;
+using simdgroup_half8x8 = simdgroup_matrix<half, 8, 8>;
+
+namespace msl_detail {
+// Row and first column of this lane's two elements.
+inline uint sgm_row() { return lane_id() >> 2; }
+inline uint sgm_col() { return (lane_id() & 3u) << 1; }
+// d = a * b (+ c) with full-precision float products and sums.
+template <class TA, class TB>
+inline void sgm_fma(float& d0, float& d1, const simdgroup_matrix<TA, 8, 8>& a, const simdgroup_matrix<TB, 8, 8>& b) {
+  const uint r = sgm_row(), q = lane_id() & 3u;
+  for (uint k = 0; k < 8u; ++k) {
+    // A(r, k) lives in lane 4r + k/2, element k%2; B(k, c) in lane 4k + c/2.
+    const float ak = shfl_idx(float(a.e[k & 1u]), 4u * r + (k >> 1));
+    const float b0 = shfl_idx(float(b.e[0]), 4u * k + q);
+    const float b1 = shfl_idx(float(b.e[1]), 4u * k + q);
+    d0 = fma(ak, b0, d0);
+    d1 = fma(ak, b1, d1);
+  }
+}
+inline unsigned int sgm_pack(half lo, half hi) { return uint(lo.bits_) | (uint(hi.bits_) << 16); }
+// d += a * b on a tensor core (sm_75+): mma.sync.m16n8k8 with A = [a; 0],
+// B = b, C = [c; 0]; B's fragment holds B(2q, g) and B(2q + 1, g) (q = lane
+// % 4, g = lane / 4), i.e. the lanes 8q + g/2 and 8q + 4 + g/2, element g % 2.
+inline void sgm_mma_f16(float& d0, float& d1, const simdgroup_matrix<half, 8, 8>& a,
+                        const simdgroup_matrix<half, 8, 8>& b) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 750
+  const uint g = sgm_row(), q = lane_id() & 3u;
+  const unsigned int bw = sgm_pack(b.e[0], b.e[1]);
+  const unsigned int w0 = __shfl_sync(warp_mask, bw, int(8u * q + (g >> 1)));
+  const unsigned int w1 = __shfl_sync(warp_mask, bw, int(8u * q + 4u + (g >> 1)));
+  const unsigned int sh = (g & 1u) * 16u;
+  const unsigned int b01 = ((w0 >> sh) & 0xffffu) | (((w1 >> sh) & 0xffffu) << 16);
+  const unsigned int a01 = sgm_pack(a.e[0], a.e[1]), a23 = 0u;
+  float d2 = 0.0f, d3 = 0.0f;
+  asm volatile(
+      "mma.sync.aligned.m16n8k8.row.col.f32.f16.f16.f32 {%0, %1, %2, %3}, {%4, %5}, {%6}, {%0, %1, %2, %3};\n"
+      : "+f"(d0), "+f"(d1), "+f"(d2), "+f"(d3)
+      : "r"(a01), "r"(a23), "r"(b01));
+#else
+  sgm_fma(d0, d1, a, b);
+#endif
+}
+template <class TA, class TB>
+inline void sgm_product(float& d0, float& d1, const simdgroup_matrix<TA, 8, 8>& a,
+                        const simdgroup_matrix<TB, 8, 8>& b) {
+  if constexpr (is_same_v<TA, half> && is_same_v<TB, half>) sgm_mma_f16(d0, d1, a, b);
+  else sgm_fma(d0, d1, a, b);
+}
+}  // namespace msl_detail
+
+template <class T>
+inline simdgroup_matrix<T, 8, 8> make_filled_simdgroup_matrix(T value) {
+  simdgroup_matrix<T, 8, 8> m;
+  m.e[0] = value;
+  m.e[1] = value;
+  return m;
+}
+template <class T, int Cols, int Rows>
+inline simdgroup_matrix<T, Cols, Rows> make_filled_simdgroup_matrix(T value) {
+  return make_filled_simdgroup_matrix<T>(value);
+}
+
+// d(r, c) = src[(origin.y + r) * elements_per_row + origin.x + c], or with
+// transpose_matrix d(r, c) = src[(origin.y + c) * elements_per_row + origin.x + r].
+template <class T, class U>
+  requires msl_detail::is_same_v<U, T> || msl_detail::is_same_v<U, const T>
+inline void simdgroup_load(simdgroup_matrix<T, 8, 8>& d, U* src, ulong elements_per_row = 8,
+                           ulong2 matrix_origin = ulong2(0, 0), bool transpose_matrix = false) {
+  const ulong r = msl_detail::sgm_row(), c = msl_detail::sgm_col();
+  const U* base = src + ulong(matrix_origin.y) * elements_per_row + ulong(matrix_origin.x);
+  for (ulong j = 0; j < 2; ++j)
+    d.e[j] = transpose_matrix ? base[(c + j) * elements_per_row + r] : base[r * elements_per_row + c + j];
+}
+// dst[(origin.y + r) * elements_per_row + origin.x + c] = a(r, c), or with
+// transpose_matrix dst[(origin.y + c) * elements_per_row + origin.x + r] = a(r, c).
+template <class T>
+inline void simdgroup_store(const simdgroup_matrix<T, 8, 8>& a, T* dst, ulong elements_per_row = 8,
+                            ulong2 matrix_origin = ulong2(0, 0), bool transpose_matrix = false) {
+  const ulong r = msl_detail::sgm_row(), c = msl_detail::sgm_col();
+  T* base = dst + ulong(matrix_origin.y) * elements_per_row + ulong(matrix_origin.x);
+  for (ulong j = 0; j < 2; ++j)
+    (transpose_matrix ? base[(c + j) * elements_per_row + r] : base[r * elements_per_row + c + j]) = a.e[j];
+}
+
+// d = a * b + c, formed in float and rounded to d's type.
+template <class TD, class TA, class TB, class TC>
+inline void simdgroup_multiply_accumulate(simdgroup_matrix<TD, 8, 8>& d, const simdgroup_matrix<TA, 8, 8>& a,
+                                          const simdgroup_matrix<TB, 8, 8>& b, const simdgroup_matrix<TC, 8, 8>& c) {
+  float d0 = float(c.e[0]), d1 = float(c.e[1]);
+  msl_detail::sgm_product(d0, d1, a, b);
+  d.e[0] = TD(d0);
+  d.e[1] = TD(d1);
+}
+// d = a * b.
+template <class TD, class TA, class TB>
+inline void simdgroup_multiply(simdgroup_matrix<TD, 8, 8>& d, const simdgroup_matrix<TA, 8, 8>& a,
+                               const simdgroup_matrix<TB, 8, 8>& b) {
+  float d0 = 0.0f, d1 = 0.0f;
+  msl_detail::sgm_product(d0, d1, a, b);
+  d.e[0] = TD(d0);
+  d.e[1] = TD(d1);
+}
+
+}  // namespace metal
+
 // Address spaces and function qualifiers; these come last (see the top).
 // CUDA's generic addressing reaches device, shared and local memory through
 // one pointer type.
