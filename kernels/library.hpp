@@ -16,11 +16,12 @@
 #include "kernels/rmsnorm/aliases.hpp"
 #include "kernels/qkv/aliases.hpp"
 #include "kernels/ffn/aliases.hpp"
+#include "kernels/k_quants.hpp"
 
 namespace foundry::kernels {
 
 /// All library aliases, in a stable order.
-using library = type_list<gemv_f16, gemv_f32, gemv_f16_bias_silu, rmsnorm_gemv_f16,
+using library = concat_t<type_list<gemv_f16, gemv_f32, gemv_f16_bias_silu, rmsnorm_gemv_f16,
                           rope_norm, rope_neox, kv_append_f32, kv_append_f16, rope_norm_kv_append_f32,
                           rope_neox_kv_append_f32, rope_norm_kv_append_f16, attention_decode_f32,
                           attention_decode_f16, embedding_f32, embedding_f16, embedding_q8_0,
@@ -36,6 +37,6 @@ using library = type_list<gemv_f16, gemv_f32, gemv_f16_bias_silu, rmsnorm_gemv_f
                           gemv_q4_1_residual_batched,
                           rmsnorm_f32, rmsnorm_gemv_q8_0, rmsnorm_gemv_q4_1,
                           rmsnorm_qkv_f16, rmsnorm_qkv_q8_0, rmsnorm_qkv_q4_1,
-                          rmsnorm_gate_up_swiglu_f16, rmsnorm_gate_up_swiglu_q8_0, rmsnorm_gate_up_swiglu_q4_1>;
+                          rmsnorm_gate_up_swiglu_f16, rmsnorm_gate_up_swiglu_q8_0, rmsnorm_gate_up_swiglu_q4_1>, k_quant_library>;
 
 }  // namespace foundry::kernels

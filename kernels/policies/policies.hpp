@@ -10,6 +10,12 @@
 /// | q8_0   | Q8_0      | 32            | 32               | 2 (d)             | d·q      |
 /// | q4_0   | Q4_0      | 32            | 16               | 2 (d)             | d·(q−8)  |
 /// | q4_1   | Q4_1      | 32            | 16               | 4 (d, m)          | d·q + m  |
+/// | q4_k   | Q4_K      | 32 (of 256)   | 16               | 8 (d·sc, −dmin·m) | d1·q − m1 |
+/// | q5_k   | Q5_K      | 32 (of 256)   | 32               | 8 (d·sc, −dmin·m) | d1·q − m1 |
+/// | q6_k   | Q6_K      | 16 (of 256)   | 16               | 4 (d·sc)          | d1·(q−32) |
+///
+/// K-quant policies use the GGUF super-block's sub-block as their block
+/// (kernels/policies/k_quant_planes.hpp).
 
 #include <string>
 
@@ -20,6 +26,9 @@
 #include "kernels/policies/f32.hpp"
 #include "kernels/policies/q4_0.hpp"
 #include "kernels/policies/q4_1.hpp"
+#include "kernels/policies/q4_k.hpp"
+#include "kernels/policies/q5_k.hpp"
+#include "kernels/policies/q6_k.hpp"
 #include "kernels/policies/q8_0.hpp"
 
 namespace foundry::policies {
@@ -35,7 +44,7 @@ namespace foundry::policies {
 enum class layout { row_major, canonical };
 
 /// Every library policy.
-using all = type_list<f32, f16, q8_0, q4_0, q4_1>;
+using all = type_list<f32, f16, q8_0, q4_0, q4_1, q4_k, q5_k, q6_k>;
 
 /// The GGUF tensor type policy `P` loads (`P::ggml_type`; F16 and F32 are
 /// mapped here).
@@ -49,7 +58,8 @@ inline constexpr quant::ggml_type ggml_type_of<f16> = quant::ggml_type::f16;
 /// Whether some library policy loads GGUF tensor type `t`.
 constexpr bool has_policy(quant::ggml_type t) noexcept {
   return t == quant::ggml_type::f32 || t == quant::ggml_type::f16 || t == quant::ggml_type::q8_0 ||
-         t == quant::ggml_type::q4_0 || t == quant::ggml_type::q4_1;
+         t == quant::ggml_type::q4_0 || t == quant::ggml_type::q4_1 || t == quant::ggml_type::q4_k ||
+         t == quant::ggml_type::q5_k || t == quant::ggml_type::q6_k;
 }
 
 /// Calls `f(P{})` with the policy that loads GGUF tensor type `t` (for a
@@ -68,6 +78,12 @@ decltype(auto) visit_policy(quant::ggml_type t, F&& f) {
       return f(q4_0{});
     case quant::ggml_type::q4_1:
       return f(q4_1{});
+    case quant::ggml_type::q4_k:
+      return f(q4_k{});
+    case quant::ggml_type::q5_k:
+      return f(q5_k{});
+    case quant::ggml_type::q6_k:
+      return f(q6_k{});
     default:
       throw quant_error("no weight policy for GGUF tensor type " + std::string(quant::to_string(t)) + " (id " +
                         std::to_string(static_cast<unsigned>(t)) + ")");
