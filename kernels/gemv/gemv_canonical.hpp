@@ -96,7 +96,7 @@ struct gemv_canonical {
     const std::string C = to_text(Chunk), L = to_text(LanesPerRow), S = to_text(splits);
     const std::string x = Batched ? "xb" : "$x";
     std::string scales = "$w";  // unused without a scale plane
-    if (policy::has_scale) scales = "$w_scales + blk * " + to_text(policy::scale_bytes) + "u";
+    if (policy::has_scale) scales = block_scales_expr<policy>("$w_scales", "blk", "$row");
     std::string affine;
     if (policy::has_affine)
       affine = "    float xs = 0.0f;\n"
