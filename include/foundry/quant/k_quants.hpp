@@ -50,6 +50,8 @@
 /// The dequantizers perform the float operations of ggml's in the same
 /// order, so they reproduce ggml (and `gguf.quants`) bit for bit.
 
+#include <algorithm>
+
 namespace foundry::quant {
 
 /// Weights per K-quant super-block (ggml `QK_K`).
