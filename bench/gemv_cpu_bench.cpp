@@ -5,6 +5,10 @@
 //    (the fused Q/K/V rows: 576 + 2·192), 576 → 1536 (FFN gate / up),
 //    1536 → 576 (FFN down). Also the canonical layout (BM_GemvQ4_1Canonical).
 //  * BM_GemvQ8_0/49152/576: the tied output head (token_embd, Q8_0).
+//  * BM_GemvQ4_K, BM_GemvQ5_K, BM_GemvQ6_K and, side by side, BM_GemvQ4_1 on
+//    the shapes whose k is a multiple of 256 (K-quant rows): 1536 → 576
+//    (SmolLM2's FFN down, the only K-quant matrix of its Q4_K_M file) and
+//    2048 → 2048 (a Llama-3.2-1B projection).
 //
 // Each iteration is one dispatch and a synchronize; items are weights
 // (n·k per iteration), bytes are the planes read. Weights are random rows
@@ -20,6 +24,7 @@
 #include <foundry/backends/cpu/backend.hpp>
 #include <foundry/foundry.hpp>
 #include <kernels/gemv/aliases.hpp>
+#include <kernels/gemv/k_quant_aliases.hpp>
 #include <kernels/policies/repack.hpp>
 
 namespace {
@@ -75,6 +80,18 @@ void BM_GemvQ4_1Canonical(benchmark::State& s) {
   run_gemv<fk::gemv_q4_1_canonical, fp::q4_1, fp::layout::canonical>(s);
 }
 BENCHMARK(BM_GemvQ4_1Canonical)->Apply(smollm2_q4_shapes)->Unit(benchmark::kMicrosecond);
+
+void k_quant_shapes(benchmark::internal::Benchmark* b) {
+  b->ArgNames({"n", "k"})->Args({576, 1536})->Args({2048, 2048});
+}
+void BM_GemvQ4_1KShapes(benchmark::State& s) { run_gemv<fk::gemv_q4_1, fp::q4_1, fp::layout::row_major>(s); }
+BENCHMARK(BM_GemvQ4_1KShapes)->Apply(k_quant_shapes)->Unit(benchmark::kMicrosecond);
+void BM_GemvQ4_K(benchmark::State& s) { run_gemv<fk::gemv_q4_k, fp::q4_k, fp::layout::row_major>(s); }
+BENCHMARK(BM_GemvQ4_K)->Apply(k_quant_shapes)->Unit(benchmark::kMicrosecond);
+void BM_GemvQ5_K(benchmark::State& s) { run_gemv<fk::gemv_q5_k, fp::q5_k, fp::layout::row_major>(s); }
+BENCHMARK(BM_GemvQ5_K)->Apply(k_quant_shapes)->Unit(benchmark::kMicrosecond);
+void BM_GemvQ6_K(benchmark::State& s) { run_gemv<fk::gemv_q6_k, fp::q6_k, fp::layout::row_major>(s); }
+BENCHMARK(BM_GemvQ6_K)->Apply(k_quant_shapes)->Unit(benchmark::kMicrosecond);
 
 void BM_GemvQ8_0(benchmark::State& s) { run_gemv<fk::gemv_q8_0, fp::q8_0, fp::layout::row_major>(s); }
 BENCHMARK(BM_GemvQ8_0)->ArgNames({"n", "k"})->Args({49152, 576})->Unit(benchmark::kMillisecond);

@@ -25,6 +25,7 @@
 #include "kernels/ffn/aliases.hpp"
 #include "kernels/gemm/aliases.hpp"
 #include "kernels/gemv/aliases.hpp"
+#include "kernels/k_quants.hpp"
 #include "kernels/qkv/aliases.hpp"
 #include "kernels/rmsnorm/aliases.hpp"
 #include "kernels/rope/rope.hpp"
@@ -46,7 +47,8 @@ using library = concat_t<gemv_library,
                          argmax_library,
                          gemm_library,
                          attention_prefill_library,
-                         rope_kv_append_batched_library>;
+                         rope_kv_append_batched_library,
+                         k_quant_library>;
 
 namespace detail {
 /// True when no two kernels of `L` share a name (a name is a kernel's

@@ -8,9 +8,9 @@
 //     q, k, v = RMSNorm(x; attn_norm) · Wq, Wk, Wv          rmsnorm_qkv<PW>
 //     q, k_cache[pos], v_cache[pos] = RoPE(q, k, pos), v     rope_norm_kv_append_f32
 //     a = attention(q, caches[0..pos])                      attention_decode_f32
-//     x = Wo · a + x                                        gemv_<PW>_residual
+//     x = Wo · a + x                                        gemv_residual_<PO>
 //     h = SiLU(RMSNorm(x; ffn_norm) · Wgate) · (… · Wup)    rmsnorm_gate_up_swiglu<PW>
-//     x = Wdown · h + x                                     gemv_<PW>_residual
+//     x = Wdown · h + x                                     gemv_residual_<PD>
 //   logits = RMSNorm(x; output_norm) · Wout                 rmsnorm_lm_head<PE>
 //   next = argmax(logits)                                   argmax_f32 (two passes)
 // Prefill (a chunk of M prompt tokens at positions p0..p0+M-1) runs the
@@ -26,15 +26,20 @@
 //     X = H · Wdownᵀ + X                                    gemm_residual<PW>
 //   logits of the last token only                           rmsnorm_lm_head<PE>
 // PW is the policy of the layers' matrices, PE the one of the output matrix
-// (token_embd when the embeddings are tied). Weights are repacked once into
+// (token_embd when the embeddings are tied). K-quant mixes (Q4_K_M, ...)
+// give some matrices more bits: Wv may be Q6_K or Q8_0 where the others are
+// PW (rmsnorm_qkv<PW, PW, PV>), and Wo and Wdown (PO, PD) may each have any
+// type of `residual_policies`, chosen per tensor at load time. Weights are repacked once into
 // the policies' data/scale planes (kernels/policies/repack.hpp) and uploaded.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include <foundry/foundry.hpp>
@@ -101,14 +106,51 @@ inline buffer upload_vector(executor& ex, const weight& w) {
   return ex.upload(v);
 }
 
+/// Policies a layer's Wo and Wdown may have, each matrix its own (K-quant
+/// mixes give ffn_down more bits in some layers).
+using residual_policies =
+    type_list<policies::q4_1, policies::q4_0, policies::q8_0, policies::f16, policies::q4_k, policies::q5_k,
+              policies::q6_k>;
+
+namespace detail {
+template <class L>
+struct matrix_variant;
+template <class... Ps>
+struct matrix_variant<type_list<Ps...>> {
+  using type = std::variant<device_matrix<Ps>...>;
+  /// The planes of `w` in the policy of its type; throws for other types.
+  static type make(executor& ex, const weight& w) {
+    std::optional<type> out;
+    ([&] {
+      if (!out && w.type == policies::ggml_type_of<Ps>) out.emplace(std::in_place_type<device_matrix<Ps>>, ex, w);
+    }(), ...);
+    if (!out)
+      throw std::runtime_error("tensor " + std::string(w.name) + " is " + std::string(w.type_name()) +
+                               ", which has no GEMV kernel in this build");
+    return std::move(*out);
+  }
+};
+}  // namespace detail
+
+/// A layer matrix of any residual policy.
+using residual_matrix = detail::matrix_variant<residual_policies>::type;
+
+/// The library residual GEMV of policy `P` (x = W·in + x).
+template <weight_policy P>
+using gemv_residual_for = fk::gemv_kernel<fixed_string("gemv_residual_") + P::name, P, policies::layout::row_major,
+                                          false, true>;
+
 /// See the file comment.
 template <weight_policy PW, weight_policy PE>
 class foundry_decoder final : public decoder {
  public:
   using qkv = fk::rmsnorm_qkv<PW>;
   using gate_up = fk::rmsnorm_gate_up_swiglu<PW>;
-  using gemv_residual = fk::gemv_kernel<fixed_string("gemv_residual_") + PW::name, PW,
-                                        policies::layout::row_major, false, true>;
+  /// Policies Wv may have: PW, or more bits (K-quant mixes give attn_v
+  /// Q6_K, or Q8_0 where rows are not whole 256-weight super-blocks).
+  using value_policies = unique_t<type_list<PW, policies::q6_k, policies::q8_0>>;
+  using value_matrix = typename detail::matrix_variant<value_policies>::type;
+  using gemv_residual = gemv_residual_for<PW>;
   using embedding = fk::embedding_kernel<fixed_string("embedding_") + PE::name, PE>;
   using lm_head = rmsnorm_lm_head<PE>;
   using qkv_gemm = fk::rmsnorm_qkv_gemm<PW>;
@@ -149,6 +191,17 @@ class foundry_decoder final : public decoder {
                 fk::rope_norm_kv_append_batched_f32>();
     if (hp_.head_dim == 64) ex_.prepare<fk::attention_prefill_f32_d64>();
     if (hp_.head_dim == 128) ex_.prepare<fk::attention_prefill_f32_d128>();
+    // Kernels of matrices in another policy than PW (K-quant mixes), each once.
+    for (const layer& l : layers_) {
+      for (const residual_matrix* m : {&l.wo, &l.down})
+        std::visit([&]<class P>(const device_matrix<P>&) { ex_.prepare<gemv_residual_for<P>>(); }, *m);
+      std::visit([&]<class PV>(const device_matrix<PV>&) { ex_.prepare<fk::rmsnorm_qkv<PW, PW, PV>>(); }, l.wv);
+    }
+    // The batched prefill GEMMs are composed for PW: a K-quant mix (some
+    // matrix in another policy) prefills token by token.
+    for (const layer& l : layers_)
+      uniform_ = uniform_ && std::holds_alternative<device_matrix<PW>>(l.wv) &&
+                 std::holds_alternative<device_matrix<PW>>(l.wo) && std::holds_alternative<device_matrix<PW>>(l.down);
   }
 
   /// Prefill chunks of at most `tokens` tokens (1: the token-by-token path).
@@ -159,7 +212,7 @@ class foundry_decoder final : public decoder {
 
   std::int32_t prefill(std::span<const std::int32_t> tokens, std::uint32_t pos) override {
     if (tokens.empty()) throw std::invalid_argument("prefill: no tokens");
-    if (chunk_ <= 1) return decoder::prefill(tokens, pos);
+    if (chunk_ <= 1 || !uniform_) return decoder::prefill(tokens, pos);
     if (pos > filled_ || std::uint64_t{pos} + tokens.size() > max_pos_)
       throw std::out_of_range("prefill of " + std::to_string(tokens.size()) + " tokens at position " +
                               std::to_string(pos) + " (cache holds " + std::to_string(filled_) + " of " +
@@ -221,17 +274,19 @@ class foundry_decoder final : public decoder {
 
   struct layer {
     buffer attn_norm, ffn_norm;
-    device_matrix<PW> wq, wk, wv, wo, gate, up, down;
+    device_matrix<PW> wq, wk, gate, up;
+    value_matrix wv;  // PW, or more bits in K-quant mixes
+    residual_matrix wo, down;
     layer(executor& ex, const layer_weights& l)
         : attn_norm(upload_vector(ex, l.attn_norm)),
           ffn_norm(upload_vector(ex, l.ffn_norm)),
           wq(ex, l.attn_q),
           wk(ex, l.attn_k),
-          wv(ex, l.attn_v),
-          wo(ex, l.attn_output),
           gate(ex, l.ffn_gate),
           up(ex, l.ffn_up),
-          down(ex, l.ffn_down) {}
+          wv(detail::matrix_variant<value_policies>::make(ex, l.attn_v)),
+          wo(detail::matrix_variant<residual_policies>::make(ex, l.attn_output)),
+          down(detail::matrix_variant<residual_policies>::make(ex, l.ffn_down)) {}
   };
 
   std::string_view ex_backend_name() const { return ex_.get_backend().name(); }
@@ -247,16 +302,7 @@ class foundry_decoder final : public decoder {
   void run_layer(std::uint32_t l, std::uint32_t pos) {
     const layer& w = layers_[l];
     const std::size_t cache_offset = std::size_t{l} * hp_.n_head_kv * max_pos_ * hp_.head_dim * sizeof(float);
-    {
-      typename qkv::arguments a;
-      w.wq.template bind<"wq">(a);
-      w.wk.template bind<"wk">(a);
-      w.wv.template bind<"wv">(a);
-      a.template set<"x">(x_).template set<"gamma">(w.attn_norm).template set<"eps">(hp_.rms_eps);
-      a.template set<"hidden">(hp_.n_embd).template set<"n_heads">(hp_.n_head).template set<"n_kv">(hp_.n_head_kv);
-      a.template set<"head_dim">(hp_.head_dim).template set<"q">(q_).template set<"k">(k_).template set<"v">(v_);
-      ex_.dispatch<qkv>(a);
-    }
+    std::visit([&]<class PV>(const device_matrix<PV>& wv) { run_qkv<fk::rmsnorm_qkv<PW, PW, PV>>(w, wv); }, w.wv);
     {
       fk::rope_norm_kv_append_f32::arguments a;
       a.set<"q">(q_).set<"k">(k_).set<"v">(v_).set<"k_cache">(k_cache_.at(cache_offset));
@@ -331,7 +377,7 @@ class foundry_decoder final : public decoder {
       typename qkv_gemm::arguments a;
       w.wq.template bind<"wq">(a);
       w.wk.template bind<"wk">(a);
-      w.wv.template bind<"wv">(a);
+      std::get<device_matrix<PW>>(w.wv).template bind<"wv">(a);
       a.template set<"x">(X_).template set<"gamma">(w.attn_norm).template set<"eps">(hp_.rms_eps);
       a.template set<"k">(hp_.n_embd).template set<"batch">(M).template set<"n_heads">(hp_.n_head);
       a.template set<"n_kv">(hp_.n_head_kv).template set<"head_dim">(hp_.head_dim);
@@ -360,7 +406,7 @@ class foundry_decoder final : public decoder {
         a.set<"max_seq">(max_pos_).set<"pos">(pos + m);
         ex_.dispatch<fk::attention_decode_f32>(a);
       }
-    residual_gemm(w.wo, A_, hp_.n_embd_q(), M);
+    residual_gemm(std::get<device_matrix<PW>>(w.wo), A_, hp_.n_embd_q(), M);
     {
       typename gate_up_gemm::arguments a;
       w.gate.template bind<"w_gate">(a);
@@ -369,7 +415,7 @@ class foundry_decoder final : public decoder {
       a.template set<"k">(hp_.n_embd).template set<"ffn">(hp_.n_ff).template set<"batch">(M).template set<"y">(H_);
       ex_.dispatch<gate_up_gemm>(a);
     }
-    residual_gemm(w.down, H_, hp_.n_ff, M);
+    residual_gemm(std::get<device_matrix<PW>>(w.down), H_, hp_.n_ff, M);
   }
 
   // A = causal attention of the chunk's M queries (positions pos..) over the
@@ -394,13 +440,30 @@ class foundry_decoder final : public decoder {
     ex_.dispatch<gemm_residual>(a);
   }
 
+  template <class K, class V>
+  void run_qkv(const layer& w, const V& wv) {
+    typename K::arguments a;
+    w.wq.template bind<"wq">(a);
+    w.wk.template bind<"wk">(a);
+    wv.template bind<"wv">(a);
+    a.template set<"x">(x_).template set<"gamma">(w.attn_norm).template set<"eps">(hp_.rms_eps);
+    a.template set<"hidden">(hp_.n_embd).template set<"n_heads">(hp_.n_head).template set<"n_kv">(hp_.n_head_kv);
+    a.template set<"head_dim">(hp_.head_dim).template set<"q">(q_).template set<"k">(k_).template set<"v">(v_);
+    ex_.dispatch<K>(a);
+  }
+
   // x = W · in + x (in place: each row reads its residual before writing it).
-  void residual_gemv(const device_matrix<PW>& w, const buffer& in, std::uint32_t k) {
-    typename gemv_residual::arguments a;
-    w.template bind<"w">(a);
-    a.template set<"x">(in).template set<"n">(hp_.n_embd).template set<"k">(k);
-    a.template set<"residual">(x_).template set<"y">(x_);
-    ex_.dispatch<gemv_residual>(a);
+  void residual_gemv(const residual_matrix& m, const buffer& in, std::uint32_t k) {
+    std::visit(
+        [&]<class P>(const device_matrix<P>& w) {
+          using K = gemv_residual_for<P>;
+          typename K::arguments a;
+          w.template bind<"w">(a);
+          a.template set<"x">(in).template set<"n">(hp_.n_embd).template set<"k">(k);
+          a.template set<"residual">(x_).template set<"y">(x_);
+          ex_.dispatch<K>(a);
+        },
+        m);
   }
 
   executor ex_;
@@ -416,6 +479,7 @@ class foundry_decoder final : public decoder {
   buffer part_value_, part_index_, best_value_, best_index_;
   std::uint32_t filled_ = 0;
   std::uint32_t chunk_ = 512, chunk_cap_ = 0;
+  bool uniform_ = true;  // every layer matrix in PW (the batched prefill needs it)
   buffer X_, Q_, K_, V_, A_, H_;  // batched buffers of a prefill chunk
   bool logits_valid_ = false;
   std::vector<float> host_logits_;
@@ -433,8 +497,8 @@ void with_policy(quant::ggml_type t, std::string_view what, type_list<Ps...>, F&
   }(), ...);
   if (!done)
     throw std::runtime_error(std::string(what) + " weights of type " + std::string(quant::to_string(t)) +
-                             " have no kernels in this build (layers: Q4_1, Q4_0, Q8_0, F16; output: Q8_0, "
-                             "Q4_1, F16, F32)");
+                             " have no kernels in this build (layers: Q4_1, Q4_0, Q8_0, F16, Q4_K, Q5_K, "
+                             "Q6_K; output: Q8_0, Q4_1, F16, F32, Q6_K)");
 }
 }  // namespace detail
 
@@ -448,19 +512,26 @@ inline std::unique_ptr<decoder> make_foundry_decoder(std::unique_ptr<backend> be
                                                      std::unique_ptr<step_recorder> recorder = nullptr,
                                                      std::uint32_t prefill_chunk = 512) {
   const quant::ggml_type tw = m.layer(0).attn_q.type;
-  for (const layer_weights& l : m.layers())
-    for (const weight* w : {&l.attn_q, &l.attn_k, &l.attn_v, &l.attn_output, &l.ffn_gate, &l.ffn_up, &l.ffn_down})
+  for (const layer_weights& l : m.layers()) {
+    for (const weight* w : {&l.attn_q, &l.attn_k, &l.ffn_gate, &l.ffn_up})
       if (w->type != tw)
         throw std::runtime_error("tensor " + std::string(w->name) + " is " + std::string(w->type_name()) +
-                                 "; this decoder needs every layer matrix in one type (" +
+                                 "; this decoder needs Wq, Wk, Wgate and Wup of every layer in one type (" +
                                  std::string(quant::to_string(tw)) + ")");
+    if (l.attn_v.type != tw && l.attn_v.type != quant::ggml_type::q6_k && l.attn_v.type != quant::ggml_type::q8_0)
+      throw std::runtime_error("tensor " + std::string(l.attn_v.name) + " is " + std::string(l.attn_v.type_name()) +
+                               "; Wv must be " + std::string(quant::to_string(tw)) + " (as Wq), Q6_K or Q8_0");
+  }
   if (!m.hparams().tied_embeddings && m.output().type != m.token_embd().type)
     throw std::runtime_error("output and token_embd must share a type");
   std::unique_ptr<decoder> out;
-  detail::with_policy(tw, "layer", type_list<policies::q4_1, policies::q4_0, policies::q8_0, policies::f16>{},
+  detail::with_policy(tw, "layer",
+                      type_list<policies::q4_1, policies::q4_0, policies::q8_0, policies::f16, policies::q4_k,
+                                policies::q5_k, policies::q6_k>{},
                       [&]<class PW>(PW) {
                         detail::with_policy(m.output().type, "output",
-                                            type_list<policies::q8_0, policies::q4_1, policies::f16, policies::f32>{},
+                                            type_list<policies::q8_0, policies::q4_1, policies::f16, policies::f32,
+                                                      policies::q6_k>{},
                                             [&]<class PE>(PE) {
                                               auto d = std::make_unique<foundry_decoder<PW, PE>>(
                                                   std::move(be), m, max_positions, std::move(recorder));

@@ -80,8 +80,7 @@ constexpr ct_string row_dot(std::initializer_list<row_dot_target> targets, std::
     s += "  const device uchar* wd" + id + " = " + ct_string(t.data) + " + (ulong)(" + R + ") * blocks * " +
          to_text(P::block_bytes) + "u;\n";
     if (P::has_scale)
-      s += "  const device uchar* ws" + id + " = " + ct_string(t.scales) + " + (ulong)(" + R +
-           ") * blocks * " + to_text(P::scale_bytes) + "u;\n";
+      s += "  const device uchar* ws" + id + " = " + row_scales_expr<P>(t.scales, "(" + R + ")", "blocks") + ";\n";
     else
       s += "  const device uchar* ws" + id + " = wd" + id + ";  // no scale plane\n";
   }

@@ -80,7 +80,14 @@ struct embedding_lookup {
       block = "(ulong)tok * ($hidden / " + wpb + "u) + $row / " + wpb + "u";
     else
       block = "(ulong)($row / " + wpb + "u) * $n_vocab + tok";
+    // The scales of block `bi` (row `tok`): the plane and the block index,
+    // or for per-row scales the row's scales and block 0.
+    std::string sb = "b";
     if (P::has_scale) scales = "$table_scales";
+    if (P::has_scale && scale_granularity_of<P> == scale_granularity::row) {
+      scales = block_scales_expr<P>("$table_scales", "bi", "tok");
+      sb = "0u";
+    }
     return "const uint tok = " + tok + ";\n"
            "$row = $thread_position_in_grid.x;\n"
            "$row_active = $row < $hidden && tok < $n_vocab;\n"
@@ -91,7 +98,7 @@ struct embedding_lookup {
            "  const uint b = uint(bi);\n"
            "  float q[1];\n"
            "  " + p + "::load_weights<1>($table + bi * " + to_text(P::block_bytes) + "u, $row % " + wpb + "u, q);\n"
-           "  $value = " + p + "::load_scale(" + scales + ", b) * q[0] + " + p + "::load_affine(" + scales + ", b);\n"
+           "  $value = " + p + "::load_scale(" + scales + ", " + sb + ") * q[0] + " + p + "::load_affine(" + scales + ", " + sb + ");\n"
            "}";
   }
 };

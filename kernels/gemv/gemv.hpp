@@ -131,7 +131,7 @@ struct gemv_row_major {
     const ct_string C = to_text(Chunk);
     const ct_string x = Batched ? "xb" : "$x";
     ct_string affine_chunk, affine_one, scales = "$w";  // unused without a scale plane
-    if (policy::has_scale) scales = "$w_scales + (ulong)$row * blocks * " + to_text(policy::scale_bytes) + "u";
+    if (policy::has_scale) scales = row_scales_expr<policy>("$w_scales", "$row", "blocks");
     if (policy::has_affine) {
       affine_chunk = "    float xs = 0.0f;\n"
                      "    for (int i = 0; i < " + C + "; ++i) xs += xv[i];\n"

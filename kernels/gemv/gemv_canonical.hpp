@@ -103,7 +103,7 @@ struct gemv_canonical {
     const ct_string C = to_text(Chunk), L = to_text(LanesPerRow), S = to_text(splits);
     const ct_string x = Batched ? "xb" : "$x";
     ct_string scales = "$w";  // unused without a scale plane
-    if (policy::has_scale) scales = "$w_scales + blk * " + to_text(policy::scale_bytes) + "u";
+    if (policy::has_scale) scales = block_scales_expr<policy>("$w_scales", "blk", "$row");
     ct_string affine;
     if (policy::has_affine)
       affine = "    float xs = 0.0f;\n"

@@ -11,6 +11,12 @@
 /// | q8_0   | Q8_0      | 32            | 32               | 2 (d)             | d·q      |
 /// | q4_0   | Q4_0      | 32            | 16               | 2 (d)             | d·(q−8)  |
 /// | q4_1   | Q4_1      | 32            | 16               | 4 (d, m)          | d·q + m  |
+/// | q4_k   | Q4_K      | 32 (of 256)   | 16               | 8 (d·sc, −dmin·m) | d1·q − m1 |
+/// | q5_k   | Q5_K      | 32 (of 256)   | 32               | 8 (d·sc, −dmin·m) | d1·q − m1 |
+/// | q6_k   | Q6_K      | 16 (of 256)   | 16               | 4 (d·sc)          | d1·(q−32) |
+///
+/// K-quant policies use the GGUF super-block's sub-block as their block
+/// (kernels/policies/k_quant_planes.hpp).
 
 #include <cstddef>
 #include <string>
@@ -23,6 +29,9 @@
 #include "kernels/policies/f32.hpp"
 #include "kernels/policies/q4_0.hpp"
 #include "kernels/policies/q4_1.hpp"
+#include "kernels/policies/q4_k.hpp"
+#include "kernels/policies/q5_k.hpp"
+#include "kernels/policies/q6_k.hpp"
 #include "kernels/policies/q8_0.hpp"
 
 namespace foundry::policies {
@@ -42,7 +51,7 @@ enum class layout { row_major, canonical };
 /// row in the table of the file comment); it must declare
 /// `static constexpr quant::ggml_type ggml_type`, the GGUF tensor type it
 /// loads, and no two policies may load the same type.
-using all = type_list<f32, f16, q8_0, q4_0, q4_1>;
+using all = type_list<f32, f16, q8_0, q4_0, q4_1, q4_k, q5_k, q6_k>;
 
 /// The GGUF tensor type policy `P` loads (`P::ggml_type`).
 template <weight_policy P>

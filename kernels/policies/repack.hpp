@@ -49,20 +49,33 @@ struct weight_planes {
 /// Bytes of GGUF data for an [rows, k] tensor of `P`'s GGUF type.
 template <weight_policy P>
 constexpr std::uint64_t gguf_bytes(std::uint64_t rows, std::uint64_t k) noexcept {
-  return rows * (k / P::weights_per_block) * quant::type_size(ggml_type_of<P>);
+  return rows * (k / quant::block_size(ggml_type_of<P>)) * quant::type_size(ggml_type_of<P>);
 }
 
+/// Policy blocks per GGUF block of `P`: 1, or for two-level formats whose
+/// policy block is a sub-block of the GGUF block (K-quants), `P::sub_blocks`.
+template <weight_policy P>
+inline constexpr std::size_t sub_blocks_of = 1;
+template <weight_policy P>
+  requires requires { P::sub_blocks; }
+inline constexpr std::size_t sub_blocks_of<P> = P::sub_blocks;
+
 /// Splits GGUF tensor data (`gguf_rows`: `gguf_bytes<P>(rows, k)` bytes, row
-/// after row, any alignment) into `P`'s planes in layout `lay`. Throws
-/// `quant_error` when k is not a multiple of `P::weights_per_block`.
+/// after row, any alignment) into `P`'s planes in layout `lay`. A GGUF block
+/// of a two-level format (`P::sub_blocks` > 1) gives `P::sub_blocks`
+/// consecutive policy blocks, sub-block s from `P::split_block(block, s,
+/// data, scales)`. Throws `quant_error` when k is not a multiple of the GGUF
+/// block size.
 template <weight_policy P>
 weight_planes<P> repack(const void* gguf_rows, std::size_t rows, std::size_t k, layout lay) {
   constexpr std::size_t wpb = P::weights_per_block;
+  constexpr std::size_t sub = sub_blocks_of<P>;
+  constexpr std::size_t gguf_wpb = quant::block_size(ggml_type_of<P>);
   constexpr std::size_t gguf_block = quant::type_size(ggml_type_of<P>);
-  static_assert(quant::block_size(ggml_type_of<P>) == wpb, "policy and GGUF type disagree on the block size");
-  if (k % wpb != 0)
+  static_assert(gguf_wpb == wpb * sub, "policy and GGUF type disagree on the block size");
+  if (k % gguf_wpb != 0)
     throw quant_error(std::string(P::name.view()) + ": rows of " + std::to_string(k) +
-                      " weights are not a whole number of " + std::to_string(wpb) + "-weight blocks");
+                      " weights are not a whole number of " + std::to_string(gguf_wpb) + "-weight blocks");
   weight_planes<P> out;
   out.rows = rows;
   out.k = k;
@@ -70,19 +83,24 @@ weight_planes<P> repack(const void* gguf_rows, std::size_t rows, std::size_t k, 
   out.data.resize(data_plane_bytes<P>(rows, k));
   out.scales.resize(scale_plane_bytes<P>(rows, k));
   const auto* src = static_cast<const std::uint8_t*>(gguf_rows);
-  const std::size_t nb = k / wpb;
+  const std::size_t nb = k / gguf_wpb;
   for (std::size_t r = 0; r < rows; ++r)
     for (std::size_t kb = 0; kb < nb; ++kb) {
       const std::uint8_t* block = src + (r * nb + kb) * gguf_block;
-      const std::size_t i = out.block_index(r, kb);
-      std::uint8_t* data = out.data.data() + i * P::block_bytes;
-      if constexpr (requires(const void* s, std::uint8_t* p) { P::split_block(s, p, p); }) {
-        P::split_block(block, data, out.scales.data() + i * P::scale_bytes);
-      } else {
-        // Plain formats (F16, F32): the GGUF element is the data-plane block.
-        static_assert(P::scale_bytes == 0 && gguf_block == P::block_bytes,
-                      "a policy with scales or a different block size needs split_block");
-        std::memcpy(data, block, P::block_bytes);
+      for (std::size_t s = 0; s < sub; ++s) {
+        const std::size_t i = out.block_index(r, kb * sub + s);
+        std::uint8_t* data = out.data.data() + i * P::block_bytes;
+        std::uint8_t* scales = out.scales.data() + i * P::scale_bytes;
+        if constexpr (sub > 1) {
+          P::split_block(block, s, data, scales);
+        } else if constexpr (requires(const void* b, std::uint8_t* p) { P::split_block(b, p, p); }) {
+          P::split_block(block, data, scales);
+        } else {
+          // Plain formats (F16, F32): the GGUF element is the data-plane block.
+          static_assert(P::scale_bytes == 0 && gguf_block == P::block_bytes,
+                        "a policy with scales or a different block size needs split_block");
+          std::memcpy(data, block, P::block_bytes);
+        }
       }
     }
   return out;

@@ -530,12 +530,12 @@ TEST(QuantBlocks, RejectsPartialBlocksAndTypesWithoutCodec) {
   EXPECT_THROW(quant::q8_0::dequantize_row(q.data(), x.data(), 31), foundry::quant_error);
   EXPECT_THROW(quant::dequantize_row(ggml_type::q4_0, q.data(), x.data(), 48),
                foundry::quant_error);
-  EXPECT_FALSE(quant::has_reference_codec(ggml_type::q6_k));
+  EXPECT_FALSE(quant::has_reference_codec(ggml_type::q3_k));
   try {
-    quant::dequantize_row(ggml_type::q6_k, q.data(), x.data(), 256);
+    quant::dequantize_row(ggml_type::q3_k, q.data(), x.data(), 256);
     FAIL() << "expected quant_error";
   } catch (const foundry::error& e) {  // quant_error is a foundry::error
-    EXPECT_NE(std::string(e.what()).find("Q6_K (id 14) has no reference"), std::string::npos)
+    EXPECT_NE(std::string(e.what()).find("Q3_K (id 11) has no reference"), std::string::npos)
         << e.what();
   }
   EXPECT_THROW(quant::quantize_row(static_cast<ggml_type>(200), x.data(), q.data(), 32),

@@ -165,7 +165,7 @@ TEST(Repack, GgufTypeToPolicy) {
   EXPECT_EQ(name_of(quant::ggml_type::f16), "f16");
   EXPECT_EQ(name_of(quant::ggml_type::f32), "f32");
   EXPECT_TRUE(fp::has_policy(quant::ggml_type::q4_1));
-  EXPECT_FALSE(fp::has_policy(quant::ggml_type::q6_k));
+  EXPECT_FALSE(fp::has_policy(quant::ggml_type::q3_k));
   EXPECT_THROW(name_of(quant::ggml_type::q5_0), fd::quant_error);
 }
 

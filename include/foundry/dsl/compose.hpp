@@ -468,6 +468,7 @@ struct fused_kernel {
 
   /// Policies used by the stages, each once.
   using policies = unique_t<concat_t<typename stage_traits<Stages>::policies...>>;
+  static_assert(policy_contract_check_all(policies{}));  // each policy's Metal struct (policy.hpp)
   /// Described structs to define: params arguments' and stages' `structs`.
   using structs = unique_t<concat_t<params_structs_t<argument_list>,
                                     typename stage_traits<Stages>::structs...>>;

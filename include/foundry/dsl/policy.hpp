@@ -25,6 +25,27 @@
 /// Row `r` of a row-major [rows, K] matrix starts at data-plane byte
 /// `r · (K / weights_per_block) · block_bytes` and scale-plane byte
 /// `r · (K / weights_per_block) · scale_bytes`.
+///
+/// Generalisations (all optional members; a user policy needs no library edit):
+///   - Per-row scales: `static constexpr scale_granularity scale_per =
+///     scale_granularity::row;` — the scale plane holds `scale_bytes` per
+///     row (not per block), row r at byte `r · scale_bytes`; kernels pass
+///     `load_scale`/`load_affine` a pointer to the row's scales (and a block
+///     index the policy ignores). Int8 weights with one float per row are
+///     such a policy (examples/per_row_int8).
+///   - Two-level super-blocks: the contract's block is the unit of one
+///     scale; a file format whose block holds several (K-quants: 256-weight
+///     super-blocks of 16 or 32-weight sub-blocks) declares
+///     `sub_blocks` (policy blocks per file block) and a
+///     `split_block(file_block, s, data, scales)` per sub-block
+///     (kernels/policies/repack.hpp), resolving the super-block scale on the
+///     host (kernels/policies/q4_k.hpp).
+///
+/// The Metal struct is checked at C++ compile time: every fused kernel
+/// verifies (`policy_contract_check`) that the text of each policy's source
+/// piece defines `struct <metal_name>` with the four functions above, and a
+/// policy missing one fails with a message naming the policy and the
+/// function, before any Metal, CUDA or host compiler sees the source.
 
 #include <concepts>
 #include <cstdint>
@@ -33,6 +54,8 @@
 #include <string>
 
 #include "foundry/core/ct_string.hpp"
+#include "foundry/core/ct_error.hpp"
+#include "foundry/core/ct_text.hpp"
 #include "foundry/core/fixed_string.hpp"
 #include "foundry/core/type_list.hpp"
 
@@ -60,16 +83,104 @@ concept weight_policy = requires {
   { P::scale_bytes } -> std::convertible_to<std::uint32_t>;
 } && (!P::has_affine || P::has_scale) && (P::has_scale == (P::scale_bytes > 0));
 
+/// Where a policy's scales live: one entry per block (the default) or one
+/// per row (`P::scale_per`).
+enum class scale_granularity { block, row };
+
+/// `P::scale_per` when declared, else `scale_granularity::block`.
+template <class P>
+inline constexpr scale_granularity scale_granularity_of = scale_granularity::block;
+template <class P>
+  requires requires { P::scale_per; }
+inline constexpr scale_granularity scale_granularity_of<P> = P::scale_per;
+
 /// Data-plane bytes of a row-major [rows, k] matrix in policy `P`.
 /// `k` must be a multiple of `P::weights_per_block`.
 template <weight_policy P>
 constexpr std::uint64_t data_plane_bytes(std::uint64_t rows, std::uint64_t k) noexcept {
   return rows * (k / P::weights_per_block) * P::block_bytes;
 }
-/// Scale-plane bytes of a row-major [rows, k] matrix in policy `P`.
+/// Scale-plane bytes of a row-major [rows, k] matrix in policy `P`
+/// (`rows · scale_bytes` for per-row scales).
 template <weight_policy P>
 constexpr std::uint64_t scale_plane_bytes(std::uint64_t rows, std::uint64_t k) noexcept {
-  return rows * (k / P::weights_per_block) * P::scale_bytes;
+  if constexpr (scale_granularity_of<P> == scale_granularity::row) return rows * P::scale_bytes;
+  else return rows * (k / P::weights_per_block) * P::scale_bytes;
+}
+
+/// Metal expression of the scale pointer of row `row` (an expression that
+/// binds tighter than `*`) of a row-major matrix with `blocks` blocks per
+/// row whose scale plane is `base`: what kernels pass `load_scale(·, b)`,
+/// b the block index within the row.
+template <weight_policy P>
+constexpr ct_string row_scales_expr(std::string_view base, std::string_view row, std::string_view blocks) {
+  const ct_string s = to_text(P::scale_bytes) + "u";
+  if constexpr (scale_granularity_of<P> == scale_granularity::row)
+    return ct_string(base) + " + (ulong)" + ct_string(row) + " * " + s;
+  else
+    return ct_string(base) + " + (ulong)" + ct_string(row) + " * " + ct_string(blocks) + " * " + s;
+}
+
+/// Metal expression of a pointer to the scales of block `block` (a ulong
+/// expression: the block's index in the plane, any layout) of row `row`;
+/// kernels pass it to `load_scale(·, 0u)`.
+template <weight_policy P>
+constexpr ct_string block_scales_expr(std::string_view base, std::string_view block, std::string_view row) {
+  const ct_string s = to_text(P::scale_bytes) + "u";
+  if constexpr (scale_granularity_of<P> == scale_granularity::row)
+    return ct_string(base) + " + (ulong)" + ct_string(row) + " * " + s;
+  else
+    return ct_string(base) + " + " + ct_string(block) + " * " + s;
+}
+
+namespace detail {
+
+/// Whether `text` holds `struct <name>` followed (before the next
+/// `struct `) by a definition of function `fn`: the name preceded by a space
+/// and followed by `(` — a declaration such as `float dot(` or
+/// `void load_weights(`, not a qualified call such as `Q4Nibbles::dot<N>(`.
+constexpr bool metal_struct_defines(std::string_view text, std::string_view name, std::string_view fn) {
+  const ct_string head = "struct " + ct_string(name);
+  std::size_t at = text.find(head);
+  while (at != std::string_view::npos) {
+    const std::size_t end = at + head.size();
+    if (end < text.size() && (text[end] == ' ' || text[end] == '{' || text[end] == '\n')) break;
+    at = text.find(head, end);
+  }
+  if (at == std::string_view::npos) return false;
+  const std::size_t next = text.find("struct ", at + head.size());
+  const std::string_view body = text.substr(at, next == std::string_view::npos ? std::string_view::npos : next - at);
+  return body.find(" " + ct_string(fn) + "(") != std::string_view::npos;
+}
+
+template <class P, fixed_string Fn>
+constexpr bool check_metal_function() {
+  constexpr bool ok = metal_struct_defines(P::source::text, P::metal_name, Fn.view());
+  if constexpr (!ok)
+    static_assert(ct_error<fixed_string("weight policy ") + P::name +
+                           fixed_string(": its Metal struct (metal_name, in the text of its source piece) "
+                                        "does not define the loading-contract function ") +
+                           Fn>::ok);
+  return ok;
+}
+
+}  // namespace detail
+
+/// Compile-time check of policy `P`'s Metal side against the loading
+/// contract: `load_scale`, `load_affine`, `load_weights` and `dot` are
+/// defined in `struct P::metal_name` of `P::source`'s text. A missing one is
+/// a compile error naming the policy and the function.
+template <weight_policy P>
+constexpr bool policy_contract_check() {
+  return detail::check_metal_function<P, "load_scale">() && detail::check_metal_function<P, "load_affine">() &&
+         detail::check_metal_function<P, "load_weights">() && detail::check_metal_function<P, "dot">();
+}
+
+/// policy_contract_check for every policy of a type list (fused_kernel
+/// checks the policies its stages use).
+template <class... Ps>
+constexpr bool policy_contract_check_all(type_list<Ps...>) {
+  return (policy_contract_check<Ps>() && ...);
 }
 
 /// Size source (see `min_elements`): data-plane bytes of a [Rows, K] matrix.

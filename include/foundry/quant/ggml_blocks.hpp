@@ -41,9 +41,11 @@
 /// They are deterministic round-to-nearest quantizers, not the
 /// importance-weighted ones llama.cpp uses for K-quants.
 ///
-/// Other ggml types (K-quants, I-quants, ...) are listed in the type table so
-/// GGUF files holding them can be read and sized, but have no reference
-/// quantizer or dequantizer here; `has_reference_codec()` says which do.
+/// The K-quants Q4_K, Q5_K and Q6_K (256-weight super-blocks) are defined in
+/// foundry/quant/k_quants.hpp, which this header includes. Other ggml types
+/// (Q2_K, Q3_K, I-quants, ...) are listed in the type table so GGUF files
+/// holding them can be read and sized, but have no reference quantizer or
+/// dequantizer here; `has_reference_codec()` says which do.
 
 #include <array>
 #include <bit>
@@ -547,6 +549,14 @@ static_assert(type_size(ggml_type::q4_1) == q4_1::type_size &&
               block_size(ggml_type::q4_1) == q4_1::block_size);
 static_assert(type_size(ggml_type::bf16) == bf16::type_size);
 
+}  // namespace foundry::quant
+
+// The K-quant formats build on the blocks above (see k_quants.hpp).
+#define FOUNDRY_QUANT_GGML_BLOCKS_CORE 1
+#include <foundry/quant/k_quants.hpp>
+
+namespace foundry::quant {
+
 // ----------------------------------------------------- run-time dispatch --
 
 /// Whether `t` has a reference quantizer and dequantizer here.
@@ -558,6 +568,9 @@ constexpr bool has_reference_codec(ggml_type t) noexcept {
     case ggml_type::q8_0:
     case ggml_type::q4_0:
     case ggml_type::q4_1:
+    case ggml_type::q4_k:
+    case ggml_type::q5_k:
+    case ggml_type::q6_k:
       return true;
     default:
       return false;
@@ -581,6 +594,12 @@ decltype(auto) visit_format(ggml_type t, F&& f) {
       return f(q4_0{});
     case ggml_type::q4_1:
       return f(q4_1{});
+    case ggml_type::q4_k:
+      return f(q4_k{});
+    case ggml_type::q5_k:
+      return f(q5_k{});
+    case ggml_type::q6_k:
+      return f(q6_k{});
     default:
       throw quant_error("ggml type " + std::string(to_string(t)) + " (id " +
                         std::to_string(static_cast<std::uint32_t>(t)) +

@@ -1,0 +1,126 @@
+// End to end with K-quants: foundry-quantize's library
+// (tools/foundry-quantize/quantize.hpp) turns the shipped SmolLM2 Q4_1 file
+// into a Q4_K_M-style file at test time (deterministic, seconds), and the
+// Foundry decoder (CPU backend, or FOUNDRY_TEST_BACKEND) runs it:
+//  - the mix: SmolLM2's hidden size 576 is not a multiple of 256, so only
+//    ffn_down (rows of 1536) can hold K-quants: Q6_K in the layers
+//    llama.cpp's use_more_bits picks, Q4_K elsewhere; the 576-wide matrices
+//    fall back to Q4_1, or to Q8_0 where the mix gives more bits (attn_v of
+//    those layers, and the tied embeddings, which are the output matrix);
+//  - its logits match the float64 reference forward pass of the same file
+//    (tests/model/support/reference_model.hpp, which dequantizes the
+//    K-quant tensors with quant::dequantize_row);
+//  - the chat prompt of foundry-generate's default job still answers "Paris".
+//
+// Tolerance of the logits: as tests/model/foundry_decoder_test.cpp (float32
+// kernels on exactly dequantized weights vs float64: measured 2e-7 to 2e-6;
+// bound 1e-4).
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdlib>
+#include <cstdio>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include <unistd.h>
+
+#include "examples/generate/foundry_decoder.hpp"
+#include "examples/generate/gguf_tokenizer.hpp"
+#include "examples/generate/model.hpp"
+#include "support/model_files.hpp"
+#include "support/reference_model.hpp"
+#include "support/test_backend.hpp"
+#include "tools/foundry-quantize/quantize.hpp"
+
+namespace {
+
+namespace gen = foundry::generate;
+namespace fs = std::filesystem;
+namespace quant = foundry::quant;
+
+[[maybe_unused]] auto* const kRequireModel = ::testing::AddGlobalTestEnvironment(new foundry::test::require_model);
+
+/// The Q4_K_M-style file, written once per process into a temporary folder.
+const fs::path& quantized_path() {
+  static const fs::path p = [] {
+    const fs::path dir = fs::temp_directory_path() / ("foundry_k_quants_model_" + std::to_string(::getpid()));
+    fs::create_directories(dir);
+    const fs::path out = dir / "SmolLM2-135M-Instruct.Q4_K_M.gguf";
+    const auto t0 = std::chrono::steady_clock::now();
+    foundry::tools::quantize_file(foundry::test::model_path(), out, foundry::tools::parse_mix("Q4_K_M"), {});
+    std::printf("  foundry-quantize Q4_K_M: %.1f s\n",
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    std::atexit([] { fs::remove_all(quantized_path().parent_path()); });
+    return out;
+  }();
+  return p;
+}
+
+const gen::llama_model& model() {
+  static const gen::llama_model m = gen::llama_model::load(quantized_path());
+  return m;
+}
+
+TEST(KQuantsModel, TheMix) {
+  const auto& f = model().file();
+  EXPECT_EQ(f.get<std::uint32_t>("general.file_type"), 15u);  // LLAMA_FTYPE_MOSTLY_Q4_K_M
+  const std::uint32_t n = model().hparams().n_layer;
+  for (std::uint32_t i = 0; i < n; ++i) {
+    const auto& l = model().layer(i);
+    EXPECT_EQ(l.ffn_down.type, foundry::tools::use_more_bits(i, n) ? quant::ggml_type::q6_k : quant::ggml_type::q4_k)
+        << i;
+    EXPECT_EQ(l.attn_q.type, quant::ggml_type::q4_1) << i;
+    EXPECT_EQ(l.attn_v.type, foundry::tools::use_more_bits(i, n) ? quant::ggml_type::q8_0 : quant::ggml_type::q4_1)
+        << i;
+  }
+  EXPECT_EQ(model().token_embd().type, quant::ggml_type::q8_0);
+  std::printf("  tensors: %s\n", model().type_summary().c_str());
+}
+
+TEST(KQuantsModel, LogitsMatchFloat64Reference) {
+  const gen::tokenizer tok = gen::tokenizer_from_gguf(model().file());
+  const auto ids = tok.encode("The quick brown fox", gen::adds_bos(model().file()), true);
+  ASSERT_GE(ids.size(), 3u);
+  auto dec = gen::make_foundry_decoder(foundry_test::make_test_backend(), model(), 16);
+  foundry::test::reference_model ref(model(), 16);
+  for (std::uint32_t pos = 0; pos < 3; ++pos) {
+    dec->step(ids[pos], pos);
+    const auto mine = dec->logits();
+    const auto theirs = ref.forward(ids[pos], pos);
+    ASSERT_EQ(mine.size(), theirs.size());
+    double err = 0, norm = 0;
+    for (std::size_t i = 0; i < mine.size(); ++i) {
+      err += (mine[i] - theirs[i]) * (mine[i] - theirs[i]);
+      norm += theirs[i] * theirs[i];
+    }
+    const double rel = std::sqrt(err / norm);
+    std::printf("  position %u: relative logit error vs float64 %.2e\n", pos, rel);
+    EXPECT_LT(rel, 1e-4) << "position " << pos;
+  }
+}
+
+TEST(KQuantsModel, ChatPromptAnswersParis) {
+  const gen::tokenizer tok = gen::tokenizer_from_gguf(model().file());
+  const std::string text =
+      gen::chatml_prompt(model().file(), "What is the capital of France? Answer in one sentence.");
+  const auto prompt = tok.encode(text, gen::adds_bos(model().file()), true);
+  const std::uint32_t max_new = 24;
+  auto dec = gen::make_foundry_decoder(foundry_test::make_test_backend(), model(),
+                                       static_cast<std::uint32_t>(prompt.size()) + max_new);
+  std::uint32_t pos = 0;
+  std::int32_t next = -1;
+  for (const std::int32_t id : prompt) next = dec->step(id, pos++);
+  std::vector<std::int32_t> out;
+  for (std::uint32_t i = 0; i < max_new && !tok.is_end_of_generation(next); ++i) {
+    out.push_back(next);
+    if (i + 1 < max_new) next = dec->step(next, pos++);
+  }
+  const std::string answer = tok.decode(out, false);
+  std::printf("  answer: %s\n", answer.c_str());
+  EXPECT_NE(answer.find("Paris"), std::string::npos) << answer;
+}
+
+}  // namespace
