@@ -71,7 +71,7 @@ template <weight_policy P, class Tile = gemm_tile_default>
 using gemm = fused_kernel<fixed_string("gemm_") + P::name,
                           typename gemm_simdgroup_mma<gemm_input_plain, Tile, gemm_set_w<P>>::dispatch,
                           gemm_simdgroup_mma<gemm_input_plain, Tile, gemm_set_w<P>>,
-                          store_indexed<"y", "value", "out_index", detail::gemm_rows_bn>>;
+                          epi::store_indexed<"y", "value", "out_index", detail::gemm_rows_bn>>;
 
 /// Y = X·Wᵀ + R (residual [batch, n], may be y): the attention output and
 /// FFN down projections with their skip connection (kernel `gemm_<p>_residual`).
@@ -79,8 +79,8 @@ template <weight_policy P, class Tile = gemm_tile_default>
 using gemm_residual = fused_kernel<fixed_string("gemm_") + P::name + fixed_string("_residual"),
                                    typename gemm_simdgroup_mma<gemm_input_plain, Tile, gemm_set_w<P>>::dispatch,
                                    gemm_simdgroup_mma<gemm_input_plain, Tile, gemm_set_w<P>>,
-                                   add_residual<"residual", "value", "out_index", detail::gemm_rows_bn>,
-                                   store_indexed<"y", "value", "out_index", detail::gemm_rows_bn>>;
+                                   epi::add_residual<"residual", "value", "out_index", detail::gemm_rows_bn>,
+                                   epi::store_indexed<"y", "value", "out_index", detail::gemm_rows_bn>>;
 
 /// Y = SiLU(X·Wᵀ + bias), bias float[n] (kernel `gemm_<p>_bias_silu`).
 template <weight_policy P, class Tile = gemm_tile_default>
@@ -88,7 +88,7 @@ using gemm_bias_silu = fused_kernel<fixed_string("gemm_") + P::name + fixed_stri
                                     typename gemm_simdgroup_mma<gemm_input_plain, Tile, gemm_set_w<P>>::dispatch,
                                     gemm_simdgroup_mma<gemm_input_plain, Tile, gemm_set_w<P>>,
                                     epi::bias_add<"bias">, epi::activation<act::silu>,
-                                    store_indexed<"y", "value", "out_index", detail::gemm_rows_bn>>;
+                                    epi::store_indexed<"y", "value", "out_index", detail::gemm_rows_bn>>;
 
 /// Fused RMSNorm + Q/K/V projection of `batch` tokens: q = RMSNorm(X)·Wqᵀ,
 /// k_out = RMSNorm(X)·Wkᵀ, v_out = RMSNorm(X)·Wvᵀ (kernel
@@ -109,7 +109,7 @@ using rmsnorm_gate_up_swiglu_gemm = fused_kernel<
                                 gemm_set_ffn<P, "up", "w_up">>::dispatch,
     gemm_simdgroup_mma<gemm_input_rmsnorm, Tile, gemm_set_ffn<P, "gate", "w_gate">, gemm_set_ffn<P, "up", "w_up">>,
     epi::swiglu<"gate", "up", "value">,
-    store_indexed<"y", "value", "out_index", sizes::product<size_arg<"batch">, size_arg<"ffn">>>>;
+    epi::store_indexed<"y", "value", "out_index", sizes::product<size_arg<"batch">, size_arg<"ffn">>>>;
 
 // --- concrete aliases (the library list) -----------------------------------
 

@@ -28,7 +28,7 @@
 ///   `writer`       bool  = row_active (each element has one thread)
 ///   one float port per set (`value`, or `gate` and `up`).
 /// So `epi::bias_add`, `epi::activation`, `epi::swiglu`, `store_indexed` and
-/// `add_residual` (kernels/gemv/gemv.hpp) apply unchanged.
+/// `epi::add_residual` (dsl/epilogues.hpp) apply unchanged.
 ///
 /// Any M, N, K: rows past M and features past N are computed on zeros and
 /// never stored; a partial K slice is zero-filled (K must be a multiple of

@@ -218,7 +218,7 @@ TEST(CudaNvrtc, SimdgroupMatrixProbeCompilesForTensorCoreAndShufflePaths) {
     fc::compile_options o;
     o.arch = arch;
     o.disk_cache = false;
-    const fc::compile_input in{&fd::kernel_source_of<probe, fd::target::cuda>(), probe::name.view()};
+    const fc::compile_input in{&fd::kernel_source_of<probe, fc::cuda_entry>(), probe::name.view()};
     try {
       const auto k = fc::compile(std::span<const fc::compile_input>(&in, 1), o).front();
       EXPECT_FALSE(k->image.empty());

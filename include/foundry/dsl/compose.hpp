@@ -51,6 +51,7 @@
 #include "foundry/dsl/arguments.hpp"
 #include "foundry/dsl/builtins.hpp"
 #include "foundry/dsl/dispatch.hpp"
+#include "foundry/dsl/policy.hpp"
 #include "foundry/dsl/port.hpp"
 #include "foundry/dsl/signature.hpp"
 #include "foundry/dsl/source_piece.hpp"
