@@ -9,11 +9,12 @@
 #include "kernels/ffn/k_quant_aliases.hpp"
 #include "kernels/gemv/k_quant_aliases.hpp"
 #include "kernels/qkv/k_quant_aliases.hpp"
+#include "kernels/rmsnorm/k_quant_aliases.hpp"
 
 namespace foundry::kernels {
 
 /// All K-quant aliases, in a stable order.
 using k_quant_library =
-    concat_t<k_quant_gemv_library, k_quant_qkv_library, k_quant_ffn_library, k_quant_embedding_library>;
+    concat_t<k_quant_gemv_library, k_quant_rmsnorm_library, k_quant_qkv_library, k_quant_ffn_library, k_quant_embedding_library>;
 
 }  // namespace foundry::kernels

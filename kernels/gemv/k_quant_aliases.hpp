@@ -10,7 +10,6 @@
 #include "kernels/policies/q4_k.hpp"
 #include "kernels/policies/q5_k.hpp"
 #include "kernels/policies/q6_k.hpp"
-#include "kernels/rmsnorm/aliases.hpp"
 
 namespace foundry::kernels {
 
@@ -62,17 +61,12 @@ using gemv_q5_k_residual_batched =
 using gemv_q6_k_residual_batched =
     gemv_kernel<"gemv_q6_k_residual_batched", policies::q6_k, layout::row_major, true, true>;
 
-/// y = W·RMSNorm(x), W in Q4_K.
-using rmsnorm_gemv_q4_k = rmsnorm_gemv<policies::q4_k>;
-/// y = W·RMSNorm(x), W in Q6_K (the output head of Q4_K_M files).
-using rmsnorm_gemv_q6_k = rmsnorm_gemv<policies::q6_k>;
-
 /// Every K-quant GEMV alias of this file (listed in kernels/library.hpp).
 using k_quant_gemv_library =
     type_list<gemv_q4_k, gemv_q5_k, gemv_q6_k, gemv_q4_k_canonical, gemv_q5_k_canonical, gemv_q6_k_canonical,
               gemv_q4_k_batched, gemv_q5_k_batched, gemv_q6_k_batched, gemv_q4_k_canonical_batched,
               gemv_q5_k_canonical_batched, gemv_q6_k_canonical_batched, gemv_q4_k_residual, gemv_q5_k_residual,
               gemv_q6_k_residual, gemv_q4_k_residual_batched, gemv_q5_k_residual_batched,
-              gemv_q6_k_residual_batched, rmsnorm_gemv_q4_k, rmsnorm_gemv_q6_k>;
+              gemv_q6_k_residual_batched>;
 
 }  // namespace foundry::kernels
