@@ -45,6 +45,12 @@ function(foundry_add_compile_fail_test)
     string(TOUPPER "${CMAKE_BUILD_TYPE}" _config)
     string(APPEND _flags " ${CMAKE_CXX_FLAGS_${_config}}")
   endif()
+  # The compile options foundry::foundry gives clang (its constexpr step
+  # budget, set in the top-level CMakeLists.txt): a generator expression on
+  # the compile language cannot be evaluated in a test command.
+  if(CMAKE_CXX_COMPILER_ID MATCHES "Clang" AND FOUNDRY_CLANG_CONSTEXPR_STEPS_FLAG)
+    string(APPEND _flags " ${FOUNDRY_CLANG_CONSTEXPR_STEPS_FLAG}")
+  endif()
 
   # Lists travel to the driver joined with '|' because add_test would split
   # them at ';'.

@@ -68,7 +68,11 @@ if(NOT _first MATCHES "${REGEX}")
     "Command: ${COMPILER} ${_shown_args} ${SOURCE}\nOutput:\n${_out}")
 endif()
 if(MAX_LINES)
-  string(REGEX MATCHALL "\n" _newlines "${_out}")
+  # The include chain above the first message ("In file included from ...",
+  # g++'s "                 from ...") depends on which header the source
+  # includes first, not on the diagnostic: it is not counted.
+  string(REGEX REPLACE "(In file included from|                 from) [^\n]*\n" "" _counted "${_out}")
+  string(REGEX MATCHALL "\n" _newlines "${_counted}")
   list(LENGTH _newlines _lines)
   if(_lines GREATER MAX_LINES)
     message(FATAL_ERROR

@@ -53,9 +53,20 @@ using library = concat_t<gemv_library,
 namespace detail {
 /// True when no two kernels of `L` share a name (a name is a kernel's
 /// identity in caches, `foundry-emit` and the Metal library).
+/// The `Name` of a `fused_kernel` alias, read from its template arguments:
+/// naming `K::name` would instantiate the class, and with it compose and
+/// check every kernel of the library in each program that includes this
+/// header.
+template <class K>
+struct alias_name;
+template <fixed_string Name, class Dispatch, class... Stages>
+struct alias_name<fused_kernel<Name, Dispatch, Stages...>> {
+  static constexpr std::string_view value = Name.view();
+};
+
 template <class... Ks>
 consteval bool unique_kernel_names(type_list<Ks...>) {
-  const std::string_view names[] = {Ks::name.view()...};
+  const std::string_view names[] = {alias_name<Ks>::value...};
   for (std::size_t i = 0; i < sizeof...(Ks); ++i)
     for (std::size_t j = i + 1; j < sizeof...(Ks); ++j)
       if (names[i] == names[j]) return false;

@@ -47,9 +47,11 @@ packages=(
   # (Debian 12's default clang, without _Float16) and clang 16.
   g++-12 clang-14
 )
-# Fuzzing and sanitizers (issue 19): libFuzzer and the sanitizer runtimes of
-# clang 16, for the `fuzz` preset and scripts/run-fuzz.sh.
-packages+=(libclang-rt-16-dev)
+# Fuzzing and sanitizers: libFuzzer and the sanitizer runtimes of clang 16,
+# for the `fuzz` preset and scripts/run-fuzz.sh, and llvm-16 for its
+# llvm-symbolizer (ASan reports of clang builds and of checked-mode kernels
+# compiled by clang carry source lines only through it).
+packages+=(libclang-rt-16-dev llvm-16)
 
 is_installed() {
   local status

@@ -547,12 +547,12 @@ TEST(JitChecked, OutOfBoundsWriteIsDetected) {
   const std::string runtime = fc::asan_runtime_path();
   if (runtime.empty()) GTEST_SKIP() << "the JIT compiler has no ASan runtime";
   temp_cache tc;
+  std::vector<std::string> env = {"FOUNDRY_TEST_CHILD=asan", "FOUNDRY_CACHE_DIR=" + tc.root.string(),
+                                  "LD_PRELOAD=" + runtime, "ASAN_OPTIONS=detect_leaks=0"};
+  if (const std::string symbolizer = fc::asan_symbolizer_path(); !symbolizer.empty())
+    env.push_back("ASAN_SYMBOLIZER_PATH=" + symbolizer);
   std::string out;
-  const int rc = wait_child(spawn_self("JitChild.OutOfBoundsWrite",
-                                       {"FOUNDRY_TEST_CHILD=asan", "FOUNDRY_CACHE_DIR=" + tc.root.string(),
-                                        "LD_PRELOAD=" + runtime, "ASAN_OPTIONS=detect_leaks=0"},
-                                       tc.root / "asan.log"),
-                            out);
+  const int rc = wait_child(spawn_self("JitChild.OutOfBoundsWrite", env, tc.root / "asan.log"), out);
   EXPECT_NE(rc, 0) << out;
   EXPECT_NE(out.find("AddressSanitizer"), std::string::npos) << out;
   EXPECT_NE(out.find("heap-buffer-overflow"), std::string::npos) << out;

@@ -157,7 +157,9 @@ template <class P, fixed_string Fn>
 constexpr bool check_metal_function() {
   constexpr bool ok = metal_struct_defines(P::source::text, P::metal_name, Fn.view());
   if constexpr (!ok)
-    static_assert(ct_error<fixed_string("weight policy ") + P::name +
+    // Qualified: inside namespace detail, plain `ct_error` would find the
+    // piece-list template of ct_error.hpp's clang branch.
+    static_assert(foundry::ct_error<fixed_string("weight policy ") + P::name +
                            fixed_string(": its Metal struct (metal_name, in the text of its source piece) "
                                         "does not define the loading-contract function ") +
                            Fn>::ok);

@@ -48,7 +48,9 @@
 /// line. The object needs the ASan runtime already in the process: either
 /// the host is built with -fsanitize=address (same compiler family), or it
 /// is started with LD_PRELOAD=<asan_runtime_path()> (and typically
-/// ASAN_OPTIONS=detect_leaks=0). Without it, dlopen of such an object would
+/// ASAN_OPTIONS=detect_leaks=0; with clang also
+/// ASAN_SYMBOLIZER_PATH=<asan_symbolizer_path()>, or the report has no source
+/// lines). Without it, dlopen of such an object would
 /// abort the process, so load() throws load_error instead (the object is
 /// still built and cached).
 
@@ -403,6 +405,24 @@ inline std::string asan_runtime_path(const jit_options& o = {}) {
   const detail::process_result r = detail::run_process(argv);
   std::string p = r.output.substr(0, r.output.find('\n'));
   if (r.exit_code != 0 || p.empty() || p.find('/') == std::string::npos || !std::filesystem::exists(p)) return {};
+  return p;
+}
+
+/// Path of the `llvm-symbolizer` that clang's ASan runtime needs to print a
+/// checked-mode report with source lines (set it as ASAN_SYMBOLIZER_PATH in
+/// the process that loads checked modules): the one the JIT compiler finds
+/// among its own programs (`-print-prog-name`). "" for g++, whose libasan
+/// symbolizes by itself, and when the compiler finds none (Debian: package
+/// llvm-<version>).
+/// @throws std::runtime_error if the compiler cannot be run.
+inline std::string asan_symbolizer_path(const jit_options& o = {}) {
+  const std::string cxx = detail::resolve_compiler(o);
+  if (detail::compiler_identity(cxx).find("clang") == std::string::npos) return {};
+  auto argv = detail::split_command(cxx);
+  argv.push_back("-print-prog-name=llvm-symbolizer");
+  const detail::process_result r = detail::run_process(argv);
+  std::string p = r.output.substr(0, r.output.find('\n'));
+  if (r.exit_code != 0 || p.empty() || p.front() != '/' || !std::filesystem::exists(p)) return {};
   return p;
 }
 
