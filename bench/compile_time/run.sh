@@ -22,86 +22,28 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "${here}/../.." && pwd)"
 
-die() {
-  echo "run.sh: $*" >&2
-  exit 1
-}
-
-command -v python3 >/dev/null || die "python3 not found"
-command -v cmake >/dev/null || die "cmake not found (needed to embed kernels/*.metal)"
-if [[ ! -x /usr/bin/time ]] || ! /usr/bin/time -v true >/dev/null 2>&1; then
-  die "GNU time not found at /usr/bin/time; install the Debian package 'time' (apt-get install time)"
-fi
-
+script=run.sh
 counts=("$@")
 if [[ ${#counts[@]} -eq 0 ]]; then counts=(1 10 40); fi
 for n in "${counts[@]}"; do
-  [[ "${n}" =~ ^[1-9][0-9]*$ ]] || die "N must be a positive integer, got '${n}'"
+  [[ "${n}" =~ ^[1-9][0-9]*$ ]] || { echo "run.sh: N must be a positive integer, got '${n}'" >&2; exit 1; }
 done
 counts=(0 "${counts[@]}")
 
-tmp="$(mktemp -d "${TMPDIR:-/tmp}/foundry-ctbench.XXXXXX")"
-trap 'rm -rf "${tmp}"' EXIT
-
-# Embedded Metal sources, as the CMake build generates them:
-# kernels/<family>/<name>.metal -> <gen>/foundry/embedded/<family>/<name>.metal.hpp
-gen="${tmp}/generated/include"
-while IFS= read -r -d '' metal; do
-  rel="${metal#"${root}/kernels/"}"
-  dir="$(dirname "${rel}")"
-  stem="$(basename "${rel}" .metal)"
-  ns="foundry::embedded"
-  if [[ "${dir}" != "." ]]; then
-    IFS='/' read -r -a parts <<<"${dir}"
-    for p in "${parts[@]}"; do ns+="::${p//[^A-Za-z0-9_]/_}"; done
-  fi
-  mkdir -p "${gen}/foundry/embedded/${dir}"
-  cmake -DINPUT="${metal}" -DOUTPUT="${gen}/foundry/embedded/${rel}.hpp" -DNAMESPACE="${ns}" \
-        -DNAME="${stem//[^A-Za-z0-9_]/_}_metal" -DSOURCE_LABEL="kernels/${rel}" \
-        -P "${root}/cmake/embed_file.cmake" >/dev/null
-done < <(find "${root}/kernels" -name '*.metal' -print0)
+# shellcheck source=common.sh
+source "${here}/common.sh"
 
 for n in "${counts[@]}"; do
   python3 "${here}/gen_tu.py" "${n}" "${tmp}/tu_${n}.cpp"
 done
 
-gxx="${GXX:-g++}"
-clangxx="${CLANGXX:-clang++-16}"
-read -r -a extra <<<"${BENCH_CXXFLAGS:--O2}"
 repeat="${BENCH_REPEAT:-1}"
 [[ "${repeat}" =~ ^[1-9][0-9]*$ ]] || die "BENCH_REPEAT must be a positive integer"
-compilers=()  # "label|command"
-if command -v "${gxx}" >/dev/null; then
-  compilers+=("${gxx} (libstdc++)|${gxx}")
-else
-  echo "run.sh: ${gxx} not found, skipped" >&2
-fi
-if command -v "${clangxx}" >/dev/null; then
-  compilers+=("${clangxx} (libc++)|${clangxx} -stdlib=libc++")
-else
-  echo "run.sh: ${clangxx} not found, skipped" >&2
-fi
-[[ ${#compilers[@]} -gt 0 ]] || die "no compiler found"
 
 echo "Foundry compile-time benchmark, $(date +%F), $(nproc) cores, $(uname -m)"
-for c in "${compilers[@]}"; do
-  read -r -a cmd <<<"${c#*|}"
-  echo "  ${c%%|*}: $("${cmd[0]}" --version | head -n 1)"
-done
+print_compilers
 echo "  flags: -std=c++20 ${extra[*]} -c; N = fused-kernel aliases in the TU; best of ${repeat} run(s)"
 echo
-
-# Seconds from GNU time's "Elapsed (wall clock) time (h:mm:ss or m:ss): ..."
-wall_seconds() {
-  awk -F': ' '/Elapsed \(wall clock\) time/ { print $NF }' "$1" |
-    awk -F: '{ if (NF == 3) print $1 * 3600 + $2 * 60 + $3; else print $1 * 60 + $2 }'
-}
-cpu_seconds() {
-  awk -F': ' '/(User|System) time \(seconds\)/ { t += $NF } END { print t }' "$1"
-}
-peak_mib() {
-  awk -F': ' '/Maximum resident set size/ { printf "%.0f", $NF / 1024 }' "$1"
-}
 
 printf '| %-22s | %3s | %7s | %9s | %7s | %9s | %12s |\n' compiler N "wall s" "s / alias" "CPU s" \
   "CPU/alias" "peak RSS MiB"
@@ -118,13 +60,8 @@ for c in "${compilers[@]}"; do
     rss=0
     for ((r = 0; r < repeat; ++r)); do
       log="${tmp}/time_${n}.txt"
-      if ! /usr/bin/time -v -o "${log}" "${cmd[@]}" -std=c++20 "${extra[@]}" \
-          -I"${root}/include" -I"${root}" -I"${gen}" -c "${tmp}/tu_${n}.cpp" -o "${tmp}/tu_${n}.o" \
-          >"${tmp}/out_${n}.txt" 2>&1; then
-        echo "run.sh: ${label} failed on the TU with N=${n}:" >&2
-        tail -n 30 "${tmp}/out_${n}.txt" >&2
-        exit 1
-      fi
+      compile_timed "${log}" "${cmd[@]}" -std=c++20 "${extra[@]}" \
+        -I"${root}/include" -I"${root}" -I"${gen}" -c "${tmp}/tu_${n}.cpp" -o "${tmp}/tu_${n}.o"
       # Fastest of the repeats, largest peak RSS.
       wall="$(awk -v a="${wall}" -v b="$(wall_seconds "${log}")" 'BEGIN { print (a == "" || b < a) ? b : a }')"
       cpu="$(awk -v a="${cpu}" -v b="$(cpu_seconds "${log}")" 'BEGIN { print (a == "" || b < a) ? b : a }')"

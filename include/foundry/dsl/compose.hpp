@@ -17,6 +17,13 @@
 ///     ...
 ///   }
 ///
+/// What is computed when: the checks below, the binding plan, the
+/// threadgroup memory, the struct definitions and the signature at compile
+/// time, in one constant evaluation of the composition per kernel; the body
+/// text at run time, on first use (`body_source()`), by the same constexpr
+/// code. Building the body in constant evaluation made each kernel alias
+/// cost about half a second of compile time (bench/compile_time/).
+///
 /// The body is target-neutral. The kernel also publishes its `signature`
 /// (signature.hpp: argument rows, threadgroup arrays, the builtins the body
 /// takes); each backend writes its own entry point from it
@@ -334,7 +341,9 @@ struct composition {
   }
 
   /// Empty when the composition is valid, else the first conflict found.
-  constexpr ct_string check(std::uint32_t threads_per_threadgroup) const {
+  /// `used_builtins` (may be null) records the builtins the placeholders
+  /// name, from the same pass that checks them.
+  constexpr ct_string check(std::uint32_t threads_per_threadgroup, bool* used_builtins = nullptr) const {
     auto stage = [&](std::size_t i) { return "stage " + ct_string(stages[i].name); };
     // Stage types: every required member present.
     for (std::size_t i = 0; i < stages.size(); ++i)
@@ -428,7 +437,7 @@ struct composition {
                " threads per threadgroup, not a multiple of 32";
     // Placeholders.
     ct_string error;
-    for (std::size_t i = 0; i < stages.size() && error.empty(); ++i) substitute(i, nullptr, error, nullptr);
+    for (std::size_t i = 0; i < stages.size() && error.empty(); ++i) substitute(i, nullptr, error, used_builtins);
     return error;
   }
 };
@@ -479,21 +488,21 @@ struct fused_kernel {
 
  private:
   using comp = detail::composition<Stages...>;
-  struct error_gen {
-    static constexpr ct_string text() {
-      ct_string e = comp().check(Dispatch::threads_per_threadgroup);
-      ((e.empty() ? void(e = detail::dispatch_conflict<Dispatch, Stages>()) : void()), ...);
-      if (e.empty()) e = table::error();
-      if (e.empty()) return {};
-      return "fused_kernel " + ct_string(Name.view()) + ": " + e;
-    }
-  };
-  using error_text = frozen_text<error_gen>;
-  static_assert(ct_error<error_text::fixed()>::ok);
-  static constexpr bool valid = error_text::view().empty();
+  /// Empty when the kernel is valid, else "fused_kernel <name>: <the first
+  /// conflict>"; `used_builtins` as in `composition::check`.
+  static constexpr ct_string error_of(const comp& c, bool* used_builtins) {
+    ct_string e = c.check(Dispatch::threads_per_threadgroup, used_builtins);
+    ((e.empty() ? void(e = detail::dispatch_conflict<Dispatch, Stages>()) : void()), ...);
+    if (e.empty()) e = table::error();
+    if (e.empty()) return {};
+    return "fused_kernel " + ct_string(Name.view()) + ": " + e;
+  }
 
-  /// Compile-time facts beyond the check, gathered in one evaluation.
+  /// Compile-time facts, gathered in ONE constant evaluation of the
+  /// composition (each evaluation rebuilds it: constant evaluation cannot
+  /// keep its vectors between evaluations, and it is where compile time goes).
   struct facts_t {
+    std::size_t error_size = 0;  ///< 0 when the kernel is valid
     unsigned threadgroup_bytes = 0;
     bool uses_simdgroups = false;
     std::array<bool, builtins.size()> builtin_used{};  ///< some stage uses `$<builtin>`
@@ -501,14 +510,24 @@ struct fused_kernel {
   static constexpr facts_t facts = [] {
     const comp c;
     facts_t f;
+    f.error_size = error_of(c, f.builtin_used.data()).size();
     f.threadgroup_bytes = c.threadgroup_bytes();
     for (std::size_t i = 0; i < c.stages.size(); ++i) f.uses_simdgroups |= c.stage_uses_simdgroups(i);
-    if (valid) {
-      ct_string error;
-      for (std::size_t s = 0; s < c.stages.size(); ++s) c.substitute(s, nullptr, error, f.builtin_used.data());
-    }
     return f;
   }();
+  static constexpr bool valid = facts.error_size == 0;
+
+  // The message is built a second time only for an invalid kernel: the
+  // frozen text of a valid one is the empty text, without evaluation.
+  struct error_gen {
+    static constexpr ct_string text() { return error_of(comp(), nullptr); }
+  };
+  struct no_error_gen {
+    static constexpr ct_string text() { return {}; }
+  };
+  using error_text = frozen_text<std::conditional_t<valid, no_error_gen, error_gen>>;
+  static_assert(ct_error<error_text::fixed()>::ok);
+
   static constexpr std::size_t builtin_count = [] {
     std::size_t n = 0;
     for (bool u : facts.builtin_used) n += u;
@@ -524,58 +543,56 @@ struct fused_kernel {
   }();
   using threadgroup_list = concat_t<typename stage_traits<Stages>::threadgroup...>;
 
-  struct body_gen {
-    static constexpr ct_string text() {
-      if constexpr (!valid) {
-        return {};
-      } else {
-        const comp c;
-        ct_string error;
-        ct_string blocks, loop_close;
-        for (std::size_t s = 0; s < c.stages.size(); ++s) {
-          for (const auto& p : c.ports)
-            if (p.stage == s && p.use == detail::port_use::produce)
-              blocks += "  " + ct_string(p.type) + " v_" + ct_string(p.name) + ";\n";
-          const ct_string sname(c.stages[s].name);
-          blocks += "  { // stage " + sname + " (" + ct_string(to_string(c.stages[s].role)) + ")\n";
-          ct_string snippet;
-          c.substitute(s, &snippet, error, nullptr);
-          // A main stage may end with a loop header after `per_element_epilogues`
-          // (stage.hpp): it opens after the stage's block and closes after the
-          // last stage, so the epilogues run once per element it visits.
-          ct_string loop_open;
-          if (const auto at = snippet.find(per_element_epilogues); at != ct_string::npos) {
-            loop_open = snippet.substr(at + per_element_epilogues.size());
-            snippet.resize(at);
-          }
-          detail::indent_into(blocks, snippet, "    ");
-          blocks += "  } // end stage " + sname + "\n";
-          if (!loop_open.empty()) {
-            blocks += "  // epilogues once per element of stage " + sname + "\n";
-            detail::indent_into(blocks, loop_open, "  ");
-            loop_close = "  } // end of the per-element epilogues\n";
-          }
-        }
-        blocks += loop_close;
-        // Parameters: arguments, threadgroup pointers, used builtins.
-        ct_string params;
-        auto sep = [&params] { if (!params.empty()) params += ", "; };
-        for (std::size_t i = 0; i < table::size; ++i) {
-          sep();
-          params += table::parameter(i);
-        }
-        for (const auto& g : c.tgs) {
-          sep();
-          params += "threadgroup " + ct_string(g.type) + "* tg_" + ct_string(g.name);
-        }
-        for (const builtin_info& b : used_builtins) {
-          sep();
-          params += ct_string(b.type) + " " + ct_string(b.name);
-        }
-        return "ALWAYS_INLINE void " + ct_string(Name.view()) + "_body(" + params + ") {\n" + blocks + "}\n";
+  /// The body function's text. Built at run time, once (body_source()):
+  /// the same constexpr code as the check, but building megabytes of text
+  /// in constant evaluation is what made each kernel alias cost half a
+  /// second of compile time, and nothing needs the body at compile time.
+  static std::string body_text() {
+    const comp c;
+    ct_string error;
+    ct_string blocks, loop_close;
+    for (std::size_t s = 0; s < c.stages.size(); ++s) {
+      for (const auto& p : c.ports)
+        if (p.stage == s && p.use == detail::port_use::produce)
+          blocks += "  " + ct_string(p.type) + " v_" + ct_string(p.name) + ";\n";
+      const ct_string sname(c.stages[s].name);
+      blocks += "  { // stage " + sname + " (" + ct_string(to_string(c.stages[s].role)) + ")\n";
+      ct_string snippet;
+      c.substitute(s, &snippet, error, nullptr);
+      // A main stage may end with a loop header after `per_element_epilogues`
+      // (stage.hpp): it opens after the stage's block and closes after the
+      // last stage, so the epilogues run once per element it visits.
+      ct_string loop_open;
+      if (const auto at = snippet.find(per_element_epilogues); at != ct_string::npos) {
+        loop_open = snippet.substr(at + per_element_epilogues.size());
+        snippet.resize(at);
+      }
+      detail::indent_into(blocks, snippet, "    ");
+      blocks += "  } // end stage " + sname + "\n";
+      if (!loop_open.empty()) {
+        blocks += "  // epilogues once per element of stage " + sname + "\n";
+        detail::indent_into(blocks, loop_open, "  ");
+        loop_close = "  } // end of the per-element epilogues\n";
       }
     }
-  };
+    blocks += loop_close;
+    // Parameters: arguments, threadgroup pointers, used builtins.
+    ct_string params;
+    auto sep = [&params] { if (!params.empty()) params += ", "; };
+    for (std::size_t i = 0; i < table::size; ++i) {
+      sep();
+      params += table::parameter(i);
+    }
+    for (const auto& g : c.tgs) {
+      sep();
+      params += "threadgroup " + ct_string(g.type) + "* tg_" + ct_string(g.name);
+    }
+    for (const builtin_info& b : used_builtins) {
+      sep();
+      params += ct_string(b.type) + " " + ct_string(b.name);
+    }
+    return std::string("ALWAYS_INLINE void " + ct_string(Name.view()) + "_body(" + params + ") {\n" + blocks + "}\n");
+  }
 
  public:
   /// Binding plan, one row per argument in declaration order.
@@ -584,8 +601,13 @@ struct fused_kernel {
   static constexpr unsigned threadgroup_memory_bytes = facts.threadgroup_bytes;
   /// True when some stage uses SIMD-group functions.
   static constexpr bool uses_simdgroups = facts.uses_simdgroups;
-  /// The generated, target-neutral body function `<name>_body(...)`.
-  static constexpr std::string_view body_source() noexcept { return frozen_text<body_gen>::view(); }
+  /// The generated, target-neutral body function `<name>_body(...)`, built
+  /// on first use and kept for the life of the process (thread-safe).
+  /// @throws std::bad_alloc only.
+  static std::string_view body_source() {
+    static const std::string text = body_text();
+    return text;
+  }
   /// The target-neutral signature each backend writes its entry point from
   /// (`signature.hpp`).
   static constexpr kernel_signature signature{

@@ -421,13 +421,9 @@ using namespace metal;
 // product over 32 fibers buys no parallelism and costs a fiber switch per
 // lane (a collective); giving every lane the whole matrix costs 32 times the
 // arithmetic. One owner does the minimum work with no switch at all, in
-// vector registers (8 floats per row). What kernels may rely on is the MSL
-// contract only: every lane of the SIMD-group calls the functions with the
-// same arguments, and memory written by simdgroup_store is read by other
-// threads only after a barrier (docs/msl-subset.md). Element (row r,
-// column c) of a matrix is e[r * 8 + c]; `load`/`store` origins are
-// (x = column, y = row) in the memory matrix, a transposed load/store swaps
-// rows and columns of the 8x8 matrix against memory.
+// vector registers (8 floats per row). Kernels rely only on the contract
+// stated in ../common/msl_simdgroup_matrix.h. Element (row r, column c) of
+// a matrix is e[r * 8 + c] here.
 #pragma GCC visibility push(hidden)
 namespace metal {
 
@@ -443,8 +439,6 @@ struct simdgroup_matrix {
   // branch, not a call into the scheduler.
   unsigned char owner_ = 2;
 };
-using simdgroup_float8x8 = simdgroup_matrix<float, 8, 8>;
-using simdgroup_half8x8 = simdgroup_matrix<half, 8, 8>;
 
 namespace msl_detail {
 // True on the lane that owns SIMD-group matrices (lane 0); `m` caches it.
@@ -487,6 +481,7 @@ inline const float* sgm_floats(const simdgroup_matrix<T, 8, 8>& m, float* tmp) {
 }
 }  // namespace msl_detail
 
+// Only the owner lane stores the elements.
 template <class T>
 inline simdgroup_matrix<T, 8, 8> make_filled_simdgroup_matrix(T value) {
   simdgroup_matrix<T, 8, 8> m;
@@ -494,13 +489,7 @@ inline simdgroup_matrix<T, 8, 8> make_filled_simdgroup_matrix(T value) {
     for (int i = 0; i < 64; ++i) m.e[i] = value;
   return m;
 }
-template <class T, int Cols, int Rows>
-inline simdgroup_matrix<T, Cols, Rows> make_filled_simdgroup_matrix(T value) {
-  return make_filled_simdgroup_matrix<T>(value);
-}
 
-// d(r, c) = src[(origin.y + r) * elements_per_row + origin.x + c], or with
-// transpose_matrix d(r, c) = src[(origin.y + c) * elements_per_row + origin.x + r].
 template <class T, class U>
   requires std::is_same_v<std::remove_const_t<U>, T>
 inline void simdgroup_load(simdgroup_matrix<T, 8, 8>& d, U* src, ulong elements_per_row = 8,
@@ -512,8 +501,6 @@ inline void simdgroup_load(simdgroup_matrix<T, 8, 8>& d, U* src, ulong elements_
       d.e[8 * r + c] = transpose_matrix ? base[ulong(c) * elements_per_row + ulong(r)]
                                         : base[ulong(r) * elements_per_row + ulong(c)];
 }
-// dst[(origin.y + r) * elements_per_row + origin.x + c] = a(r, c), or with
-// transpose_matrix dst[(origin.y + c) * elements_per_row + origin.x + r] = a(r, c).
 template <class T>
 inline void simdgroup_store(const simdgroup_matrix<T, 8, 8>& a, T* dst, ulong elements_per_row = 8,
                             ulong2 matrix_origin = ulong2(0, 0), bool transpose_matrix = false) {
@@ -560,6 +547,8 @@ inline void simdgroup_multiply(simdgroup_matrix<TD, 8, 8>& d, const simdgroup_ma
 }
 
 }  // namespace metal
+
+#include "../common/msl_simdgroup_matrix.h"
 #pragma GCC visibility pop
 
 // Address spaces and function qualifiers; these must come last (see the

@@ -532,10 +532,8 @@ inline uint threads_per_simdgroup() { return 32u; }
 // A and C go in as they are (rows 8..15 zero), B is gathered into the
 // instruction's column layout with two shuffles. Float operands (full fp32
 // products, as on Metal; the tensor cores' tf32 would round them) and older
-// architectures use shuffles and FMAs: 8 steps of 3 shuffles. Every lane of
-// the warp must call these functions (the subset's rule for SIMD-group
-// functions); load/store origins are (x = column, y = row) in memory, a
-// transposed load/store swaps rows and columns of the 8x8 matrix.
+// architectures use shuffles and FMAs: 8 steps of 3 shuffles. The contract
+// kernels rely on is stated in ../common/msl_simdgroup_matrix.h.
 namespace metal {
 
 template <class T, int Cols, int Rows>
@@ -547,8 +545,6 @@ struct simdgroup_matrix {
   T e[2];  // this lane's elements: row lane/4, columns 2*(lane%4) + {0, 1}
   simdgroup_matrix() = default;
 };
-using simdgroup_float8x8 = simdgroup_matrix<float, 8, 8>;
-using simdgroup_half8x8 = simdgroup_matrix<half, 8, 8>;
 
 namespace msl_detail {
 // Row and first column of this lane's two elements.
@@ -605,13 +601,7 @@ inline simdgroup_matrix<T, 8, 8> make_filled_simdgroup_matrix(T value) {
   m.e[1] = value;
   return m;
 }
-template <class T, int Cols, int Rows>
-inline simdgroup_matrix<T, Cols, Rows> make_filled_simdgroup_matrix(T value) {
-  return make_filled_simdgroup_matrix<T>(value);
-}
 
-// d(r, c) = src[(origin.y + r) * elements_per_row + origin.x + c], or with
-// transpose_matrix d(r, c) = src[(origin.y + c) * elements_per_row + origin.x + r].
 template <class T, class U>
   requires msl_detail::is_same_v<U, T> || msl_detail::is_same_v<U, const T>
 inline void simdgroup_load(simdgroup_matrix<T, 8, 8>& d, U* src, ulong elements_per_row = 8,
@@ -621,8 +611,6 @@ inline void simdgroup_load(simdgroup_matrix<T, 8, 8>& d, U* src, ulong elements_
   for (ulong j = 0; j < 2; ++j)
     d.e[j] = transpose_matrix ? base[(c + j) * elements_per_row + r] : base[r * elements_per_row + c + j];
 }
-// dst[(origin.y + r) * elements_per_row + origin.x + c] = a(r, c), or with
-// transpose_matrix dst[(origin.y + c) * elements_per_row + origin.x + r] = a(r, c).
 template <class T>
 inline void simdgroup_store(const simdgroup_matrix<T, 8, 8>& a, T* dst, ulong elements_per_row = 8,
                             ulong2 matrix_origin = ulong2(0, 0), bool transpose_matrix = false) {
@@ -652,6 +640,8 @@ inline void simdgroup_multiply(simdgroup_matrix<TD, 8, 8>& d, const simdgroup_ma
 }
 
 }  // namespace metal
+
+#include "../common/msl_simdgroup_matrix.h"
 
 // Address spaces and function qualifiers; these come last (see the top).
 // CUDA's generic addressing reaches device, shared and local memory through
