@@ -3,7 +3,8 @@
 //  1. Measured memory roofline: a read-only kernel streaming a 2 GiB buffer
 //     (16-byte loads, several unroll and occupancy settings, the best median).
 //  2. Decode GEMVs (batch 1) of the library aliases (F16, Q8_0, Q4_0, Q4_1;
-//     row-major and canonical layouts) at SmolLM2-135M, Llama-3.2-1B and
+//     row-major and canonical layouts; Q4_K, Q5_K, Q6_K where k is a
+//     multiple of 256) at SmolLM2-135M, Llama-3.2-1B and
 //     Llama-3-8B decode shapes, next to cuBLAS's fp16 GEMV (cublasGemmEx with N = 1) on the
 //     same shapes: time per GEMV, bytes moved, GB/s and % of the measured
 //     roofline. The weights are rotated through enough copies that every
@@ -18,7 +19,10 @@
 //  4. Fused vs unfused: the library's RMSNorm + QKV and RMSNorm + gate/up +
 //     SwiGLU kernels against RMSNorm, then one GEMV per matrix (then a
 //     SwiGLU kernel), for F16, Q8_0 and Q4_1, timed like the GEMVs.
-//  5. NVRTC compile time of every library alias, cold, on 1 and on all
+//  5. Prefill GEMM (M = 512) of the library's gemm_f16/q8_0/q4_1 at SmolLM2
+//     and Llama-3-8B projection shapes next to cuBLAS GemmEx (fp16 inputs,
+//     fp32 output): µs, TFLOP/s, % of cuBLAS.
+//  6. NVRTC compile time of every library alias, cold, on 1 and on all
 //     hardware threads.
 //
 // Usage: foundry_cuda_gemv_bench [--quick]   (--quick: SmolLM2 shapes only)
@@ -589,6 +593,110 @@ void fused_vs_unfused_all(fd::executor& ex, const device_facts& dev, bool quick)
   }
 }
 
+// --- prefill GEMM ---------------------------------------------------------------------------
+
+/// Prefill shapes: M tokens times the projection n x k.
+struct gemm_shape {
+  const char* model;
+  const char* what;
+  std::uint32_t m, n, k;
+};
+const gemm_shape kGemmSmol[] = {
+    {"SmolLM2-135M", "attn qkv", 512, 960, 576},
+    {"SmolLM2-135M", "ffn gate+up", 512, 3072, 576},
+    {"SmolLM2-135M", "ffn down", 512, 576, 1536},
+};
+const gemm_shape kGemmLlama8B[] = {
+    {"Llama-3-8B", "attn qkv", 512, 6144, 4096},
+    {"Llama-3-8B", "attn o", 512, 4096, 4096},
+    {"Llama-3-8B", "ffn gate+up", 512, 28672, 4096},
+    {"Llama-3-8B", "ffn down", 512, 4096, 14336},
+};
+
+/// Median GPU time (µs) of one `launch()`, over 15 measurements of 5.
+template <class F>
+double time_launches(F&& launch) {
+  launch();
+  g_be->synchronize();
+  std::vector<double> us;
+  for (int r = 0; r < 15; ++r)
+    us.push_back(gpu_ms([&] {
+                   for (int i = 0; i < 5; ++i) launch();
+                 }) *
+                 1e3 / 5);
+  return median(us);
+}
+
+/// Library GEMM alias `K` (weights in `P`): Y[m, n] = X[m, k] · W[n, k]ᵀ,
+/// X float, Y float.
+template <class K, fd::weight_policy P>
+double bench_gemm_alias(fd::executor& ex, const gemm_shape& s) {
+  rotated_matrix<P> w(ex, s.n, s.k, 1);
+  xorshift rng;
+  std::vector<float> x(std::size_t{s.m} * s.k);
+  for (auto& v : x) v = rng.uniform();
+  fd::buffer xb = ex.upload(x), yb = ex.allocate<float>(std::size_t{s.m} * s.n);
+  ex.prepare<K>();
+  return time_launches([&] {
+    typename K::arguments a;
+    w.template bind<"w">(a, 0);
+    a.template set<"x">(xb).template set<"y">(yb).template set<"n">(s.n).template set<"k">(s.k).template set<"batch">(
+        s.m);
+    ex.dispatch<K>(a);
+  });
+}
+
+/// cuBLAS GemmEx, fp16 inputs, fp32 output and accumulation, same product.
+double bench_gemm_cublas(fd::executor& ex, cublas_api& cb, const gemm_shape& s) {
+  xorshift rng;
+  std::vector<std::uint8_t> wh(std::size_t{s.n} * s.k * 2), xh(std::size_t{s.m} * s.k * 2);
+  fill_halves(wh, rng, 1.0f);
+  fill_halves(xh, rng, 1.0f);
+  fd::buffer wb = ex.allocate_bytes(wh.size()), xb = ex.allocate_bytes(xh.size()),
+             yb = ex.allocate<float>(std::size_t{s.m} * s.n);
+  wb.write(wh);
+  xb.write(xh);
+  const float alpha = 1.0f, beta = 0.0f;
+  return time_launches([&] {
+    // Column-major view: Yᵀ[n, m] = W[n, k] (k×n column-major, transposed) · Xᵀ[k, m].
+    const cublasStatus_t st =
+        cb.gemm_ex(cb.handle, CUBLAS_OP_T, CUBLAS_OP_N, int(s.n), int(s.m), int(s.k), &alpha,
+                   reinterpret_cast<const void*>(fc::cuda_backend::device_pointer(wb.info())), CUDA_R_16F, int(s.k),
+                   reinterpret_cast<const void*>(fc::cuda_backend::device_pointer(xb.info())), CUDA_R_16F, int(s.k),
+                   &beta, reinterpret_cast<void*>(fc::cuda_backend::device_pointer(yb.info())), CUDA_R_32F,
+                   int(s.n), CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT);
+    if (st != CUBLAS_STATUS_SUCCESS) throw std::runtime_error("cublasGemmEx failed: " + std::to_string(int(st)));
+  });
+}
+
+void prefill_gemm_all(fd::executor& ex, cublas_api* cb, bool quick) {
+  std::printf("\n## Prefill GEMM, M = 512 tokens (median of 15 x 5 launches)\n\n");
+  std::printf("| model | matrix | m x n x k | kernel | µs | TFLOP/s | %% of cuBLAS fp16 |\n");
+  std::printf("|---|---|---|---|---:|---:|---:|\n");
+  std::vector<gemm_shape> shapes(std::begin(kGemmSmol), std::end(kGemmSmol));
+  if (!quick) shapes.insert(shapes.end(), std::begin(kGemmLlama8B), std::end(kGemmLlama8B));
+  for (const gemm_shape& s : shapes) {
+    const double flop = 2.0 * s.m * double(s.n) * s.k;
+    double ref = 0;
+    auto row = [&](const std::string& kernel, double us) {
+      std::printf("| %s | %s | %u x %u x %u | %s | %.1f | %.2f | %s |\n", s.model, s.what, s.m, s.n, s.k,
+                  kernel.c_str(), us, flop / (us * 1e-6) / 1e12,
+                  ref > 0 ? (std::to_string(int(100.0 * ref / us + 0.5)) + "%").c_str() : "-");
+    };
+    try {
+      if (cb != nullptr) {
+        ref = bench_gemm_cublas(ex, *cb, s);
+        row("cuBLAS GemmEx fp16 (fp32 out)", ref);
+      }
+      row(std::string(fk::gemm_f16::name.view()), bench_gemm_alias<fk::gemm_f16, fp::f16>(ex, s));
+      row(std::string(fk::gemm_q8_0::name.view()), bench_gemm_alias<fk::gemm_q8_0, fp::q8_0>(ex, s));
+      row(std::string(fk::gemm_q4_1::name.view()), bench_gemm_alias<fk::gemm_q4_1, fp::q4_1>(ex, s));
+    } catch (const std::exception& e) {
+      std::printf("| %s | %s | %u x %u x %u | error: %s | | | |\n", s.model, s.what, s.m, s.n, s.k, e.what());
+    }
+  }
+}
+
 // --- NVRTC compile time -----------------------------------------------------------------------
 
 template <class... Ks>
@@ -657,6 +765,11 @@ int main(int argc, char** argv) {
       rs.push_back(bench_alias<fk::gemv_q4_0_canonical, fp::q4_0>(ex, s, dev, xb, yb));
       rs.push_back(bench_alias<fk::gemv_q4_1, fp::q4_1>(ex, s, dev, xb, yb));
       rs.push_back(bench_alias<fk::gemv_q4_1_canonical, fp::q4_1>(ex, s, dev, xb, yb));
+      if (s.k % 256 == 0) {  // K-quant super-blocks hold 256 weights
+        rs.push_back(bench_alias<fk::gemv_q4_k, fp::q4_k>(ex, s, dev, xb, yb));
+        rs.push_back(bench_alias<fk::gemv_q5_k, fp::q5_k>(ex, s, dev, xb, yb));
+        rs.push_back(bench_alias<fk::gemv_q6_k, fp::q6_k>(ex, s, dev, xb, yb));
+      }
     } catch (const std::exception& e) {
       std::printf("| %s | %s | %u x %u | error: %s | | | | | |\n", s.model, s.what, s.n, s.k, e.what());
       continue;
@@ -668,6 +781,7 @@ int main(int argc, char** argv) {
     }
   }
   fused_vs_unfused_all(ex, dev, quick);
+  prefill_gemm_all(ex, have_cublas ? &cb : nullptr, quick);
   launch_overhead(ex);
   compile_times();
   if (have_cublas) cb.destroy(cb.handle);

@@ -82,7 +82,7 @@ struct embedding_lookup {
       block = "(ulong)($row / " + wpb + "u) * $n_vocab + tok";
     // The scales of block `bi` (row `tok`): the plane and the block index,
     // or for per-row scales the row's scales and block 0.
-    std::string sb = "b";
+    ct_string sb = "b";
     if (P::has_scale) scales = "$table_scales";
     if (P::has_scale && scale_granularity_of<P> == scale_granularity::row) {
       scales = block_scales_expr<P>("$table_scales", "bi", "tok");

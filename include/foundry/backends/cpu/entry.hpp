@@ -15,7 +15,6 @@
 
 #include <string>
 
-#include "foundry/core/ct_text.hpp"
 #include "foundry/dsl/signature.hpp"
 
 namespace foundry::cpu {
@@ -27,14 +26,14 @@ class cpu_entry final : public entry_writer {
 
   std::string entry_point(const kernel_signature& s) const override {
     auto argument = [](const signature_argument& a) {
-      const std::string slot = "L->args[" + to_text(a.index) + "]";
+      const std::string slot = "L->args[" + std::to_string(a.index) + "]";
       std::string type = a.type();
       // A `constant T&` parameter gets the bytes the slot points at.
       if (a.kind == arg_kind::bytes && !a.by_pointer) return "*(" + type.substr(0, type.size() - 1) + "*)" + slot;
       return "(" + type + ")" + slot;
     };
     auto threadgroup = [](const signature_threadgroup& g) {
-      return "(threadgroup " + std::string(g.type) + "*)(T->threadgroup_memory + " + to_text(g.offset) + ")";
+      return "(threadgroup " + std::string(g.type) + "*)(T->threadgroup_memory + " + std::to_string(g.offset) + ")";
     };
     auto builtin = [](const builtin_info& b) { return "T->" + std::string(b.name); };
     return "extern \"C\" void " + entry_name(s) + "(const foundry_cpu_launch* L, const foundry_cpu_thread* T) {\n" +

@@ -15,7 +15,6 @@
 
 #include <string>
 
-#include "foundry/core/ct_text.hpp"
 #include "foundry/dsl/signature.hpp"
 
 namespace foundry::cuda {
@@ -35,7 +34,7 @@ class cuda_entry final : public entry_writer {
     }
     std::string shared;
     for (const signature_threadgroup& g : s.threadgroup)
-      shared += "  __shared__ alignas(16) " + std::string(g.type) + " " + g.variable() + "[" + to_text(g.count) + "];\n";
+      shared += "  __shared__ alignas(16) " + std::string(g.type) + " " + g.variable() + "[" + std::to_string(g.count) + "];\n";
     auto argument = [](const signature_argument& a) { return (a.by_pointer ? "&" : "") + std::string(a.name); };
     auto threadgroup = [](const signature_threadgroup& g) { return g.variable(); };
     auto builtin = [](const builtin_info& b) { return "foundry_cuda_builtin::" + std::string(b.name) + "()"; };

@@ -16,7 +16,6 @@
 
 #include <string>
 
-#include "foundry/core/ct_text.hpp"
 #include "foundry/dsl/signature.hpp"
 #include "foundry/dsl/source.hpp"
 
@@ -33,12 +32,12 @@ class metal_entry final : public entry_writer {
     std::string params;
     auto add = [&params](const std::string& p) { params += (params.empty() ? "" : ", ") + p; };
     for (const signature_argument& a : s.arguments)
-      add(a.type() + " " + std::string(a.name) + " [[buffer(" + to_text(a.index) + ")]]");
+      add(a.type() + " " + std::string(a.name) + " [[buffer(" + std::to_string(a.index) + ")]]");
     for (const builtin_info& b : s.builtins)
       add(std::string(b.type) + " " + std::string(b.name) + " [[" + std::string(b.name) + "]]");
     std::string arrays;
     for (const signature_threadgroup& g : s.threadgroup)
-      arrays += "  threadgroup " + std::string(g.type) + " " + g.variable() + "[" + to_text(g.count) + "];\n";
+      arrays += "  threadgroup " + std::string(g.type) + " " + g.variable() + "[" + std::to_string(g.count) + "];\n";
     auto argument = [](const signature_argument& a) { return std::string(a.name); };
     auto threadgroup = [](const signature_threadgroup& g) { return g.variable(); };
     auto builtin = [](const builtin_info& b) { return std::string(b.name); };
