@@ -10,22 +10,34 @@
 //  - its logits match the float64 reference forward pass of the same file
 //    (tests/model/support/reference_model.hpp, which dequantizes the
 //    K-quant tensors with quant::dequantize_row);
-//  - the chat prompt of foundry-generate's default job still answers "Paris".
+//  - the chat prompt of foundry-generate's default job still answers "Paris";
+//  - its greedy tokens equal llama.cpp's on the same file
+//    (tests/fixtures/smollm2_q4_k_m_reference_f32.txt: llama.cpp on that
+//    file's weights dequantized to F32 by gguf-py; the fixture records the
+//    file's XXH3-64, which the test checks first, so a change to the
+//    quantizer's output is reported as such, not as a decoding difference).
 //
 // Tolerance of the logits: as tests/model/foundry_decoder_test.cpp (float32
 // kernels on exactly dequantized weights vs float64: measured 2e-7 to 2e-6;
 // bound 1e-4).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
 #include <cstdio>
 #include <filesystem>
+#include <stdexcept>
 #include <string>
+#include <system_error>
+#include <utility>
 #include <vector>
 
 #include <unistd.h>
+#include <xxhash.h>
+
+#include <fstream>
 
 #include "examples/generate/foundry_decoder.hpp"
 #include "examples/generate/gguf_tokenizer.hpp"
@@ -43,17 +55,29 @@ namespace quant = foundry::quant;
 
 [[maybe_unused]] auto* const kRequireModel = ::testing::AddGlobalTestEnvironment(new foundry::test::require_model);
 
+/// A folder removed with everything in it when the process exits.
+struct temporary_folder {
+  fs::path path;
+  explicit temporary_folder(fs::path p) : path(std::move(p)) { fs::create_directories(path); }
+  ~temporary_folder() {
+    std::error_code ec;
+    fs::remove_all(path, ec);
+  }
+};
+
 /// The Q4_K_M-style file, written once per process into a temporary folder.
+/// (The folder is a static of its own, destroyed after the path: an atexit
+/// handler registered while the path was being built would run after the
+/// path's destructor and read a destroyed object.)
 const fs::path& quantized_path() {
+  static const temporary_folder dir(fs::temp_directory_path() /
+                                    ("foundry_k_quants_model_" + std::to_string(::getpid())));
   static const fs::path p = [] {
-    const fs::path dir = fs::temp_directory_path() / ("foundry_k_quants_model_" + std::to_string(::getpid()));
-    fs::create_directories(dir);
-    const fs::path out = dir / "SmolLM2-135M-Instruct.Q4_K_M.gguf";
+    const fs::path out = dir.path / "SmolLM2-135M-Instruct.Q4_K_M.gguf";
     const auto t0 = std::chrono::steady_clock::now();
     foundry::tools::quantize_file(foundry::test::model_path(), out, foundry::tools::parse_mix("Q4_K_M"), {});
     std::printf("  foundry-quantize Q4_K_M: %.1f s\n",
                 std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-    std::atexit([] { fs::remove_all(quantized_path().parent_path()); });
     return out;
   }();
   return p;
@@ -100,6 +124,73 @@ TEST(KQuantsModel, LogitsMatchFloat64Reference) {
     std::printf("  position %u: relative logit error vs float64 %.2e\n", pos, rel);
     EXPECT_LT(rel, 1e-4) << "position " << pos;
   }
+}
+
+/// XXH3-64 of a file, as 16 lowercase hex digits (the fixture's spelling).
+std::string file_xxh3(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::runtime_error("cannot open " + path.string());
+  XXH3_state_t* st = XXH3_createState();
+  XXH3_64bits_reset(st);
+  std::vector<char> buf(1 << 20);
+  while (in.read(buf.data(), static_cast<std::streamsize>(buf.size())) || in.gcount() > 0)
+    XXH3_64bits_update(st, buf.data(), static_cast<std::size_t>(in.gcount()));
+  const XXH64_hash_t h = XXH3_64bits_digest(st);
+  XXH3_freeState(st);
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(h));
+  return hex;
+}
+
+const fs::path kFixture = fs::path(FOUNDRY_SOURCE_DIR) / "tests/fixtures/smollm2_q4_k_m_reference_f32.txt";
+
+/// The "# model xxh3_64 <hex>" line of the fixture's header.
+std::string fixture_model_digest() {
+  std::ifstream in(kFixture);
+  const std::string key = "# model xxh3_64 ";
+  for (std::string line; std::getline(in, line) && !line.empty() && line[0] == '#';)
+    if (line.rfind(key, 0) == 0) return line.substr(key.size());
+  return {};
+}
+
+// Free-running greedy decoding from the prompt (token by token: the file
+// mixes policies) against llama.cpp's tokens and top-5 logits. Bound on the
+// logits as in tests/model/foundry_decoder_test.cpp (float32 on exactly
+// dequantized weights vs llama.cpp's float32 on the F32 copy: 0.05).
+void check_greedy(const foundry::test::greedy_case& c, std::size_t steps) {
+  SCOPED_TRACE(c.name);
+  ASSERT_LE(steps, c.generated.size());
+  auto dec = gen::make_foundry_decoder(foundry_test::make_test_backend(), model(),
+                                       static_cast<std::uint32_t>(c.prompt_ids.size() + steps));
+  std::uint32_t pos = 0;
+  std::int32_t next = -1;
+  for (const std::int32_t id : c.prompt_ids) next = dec->step(id, pos++);
+  double max_diff = 0;
+  for (std::size_t s = 0; s < steps; ++s) {
+    SCOPED_TRACE("step " + std::to_string(s));
+    const auto logits = dec->logits();
+    for (const auto& [id, value] : c.top[s]) {
+      const double d = std::fabs(logits[static_cast<std::size_t>(id)] - value);
+      EXPECT_LE(d, 0.05) << "token " << id;
+      max_diff = std::max(max_diff, d);
+    }
+    ASSERT_EQ(next, c.generated[s]) << "greedy token differs from llama.cpp";
+    if (s + 1 < steps) next = dec->step(next, pos++);
+  }
+  std::printf("  %s: %zu greedy tokens equal llama.cpp's; top-5 logits max |diff| %.4f\n", c.name.c_str(), steps,
+              max_diff);
+}
+
+TEST(KQuantsModel, GreedyTokensMatchLlamaCpp) {
+  const std::string want = fixture_model_digest();
+  ASSERT_FALSE(want.empty()) << kFixture << " has no '# model xxh3_64' line";
+  ASSERT_EQ(file_xxh3(quantized_path()), want)
+      << "foundry-quantize no longer writes the file the fixture was made from; regenerate "
+         "tests/fixtures/smollm2_q4_k_m_reference*.txt (tests/fixtures/README.md)";
+  const auto cases = foundry::test::load_greedy_fixture(kFixture);
+  ASSERT_EQ(cases.size(), 2u);
+  check_greedy(cases.at(1), 16);  // "The quick brown fox"
+  check_greedy(cases.at(0), 8);   // the chat prompt
 }
 
 TEST(KQuantsModel, ChatPromptAnswersParis) {
