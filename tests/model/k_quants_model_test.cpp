@@ -44,6 +44,7 @@
 #include "examples/generate/model.hpp"
 #include "support/model_files.hpp"
 #include "support/reference_model.hpp"
+#include "support/greedy_check.hpp"
 #include "support/test_backend.hpp"
 #include "tools/foundry-quantize/quantize.hpp"
 
@@ -165,20 +166,7 @@ void check_greedy(const foundry::test::greedy_case& c, std::size_t steps) {
   std::uint32_t pos = 0;
   std::int32_t next = -1;
   for (const std::int32_t id : c.prompt_ids) next = dec->step(id, pos++);
-  double max_diff = 0;
-  for (std::size_t s = 0; s < steps; ++s) {
-    SCOPED_TRACE("step " + std::to_string(s));
-    const auto logits = dec->logits();
-    for (const auto& [id, value] : c.top[s]) {
-      const double d = std::fabs(logits[static_cast<std::size_t>(id)] - value);
-      EXPECT_LE(d, 0.05) << "token " << id;
-      max_diff = std::max(max_diff, d);
-    }
-    ASSERT_EQ(next, c.generated[s]) << "greedy token differs from llama.cpp";
-    if (s + 1 < steps) next = dec->step(next, pos++);
-  }
-  std::printf("  %s: %zu greedy tokens equal llama.cpp's; top-5 logits max |diff| %.4f\n", c.name.c_str(), steps,
-              max_diff);
+  foundry::test::expect_greedy_steps(*dec, c, steps, pos, next, 0.05);
 }
 
 TEST(KQuantsModel, GreedyTokensMatchLlamaCpp) {

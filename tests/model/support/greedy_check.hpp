@@ -1,0 +1,44 @@
+// The model tests' comparison with llama.cpp's greedy decoding
+// (tests/fixtures/*_reference*.txt): after the prompt, each step's top-5
+// logits and greedy token against the fixture's.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <string>
+
+#include "examples/generate/decoder.hpp"
+#include "model_files.hpp"
+
+namespace foundry::test {
+
+/// Runs `steps` greedy steps of `dec`, which has just consumed the prompt
+/// of `c` (ending at position `pos`, its argmax `next`), and expects every
+/// step's greedy token to equal `c.generated` and each of the fixture's top-5
+/// logits to be within `logit_bound` (stops at the first differing token).
+/// Prints the largest logit difference.
+inline void expect_greedy_steps(generate::decoder& dec, const greedy_case& c, std::size_t steps,
+                                std::uint32_t pos, std::int32_t next, double logit_bound) {
+  ASSERT_LE(steps, c.generated.size());
+  double max_diff = 0;
+  for (std::size_t s = 0; s < steps; ++s) {
+    SCOPED_TRACE("step " + std::to_string(s));
+    const auto logits = dec.logits();
+    for (const auto& [id, value] : c.top[s]) {
+      const double d = std::fabs(logits[static_cast<std::size_t>(id)] - value);
+      EXPECT_LE(d, logit_bound) << "token " << id;
+      max_diff = std::max(max_diff, d);
+    }
+    ASSERT_EQ(next, c.generated[s]) << "greedy token differs from llama.cpp";
+    if (s + 1 < steps) next = dec.step(next, pos++);
+  }
+  std::printf("  %s: %zu greedy tokens equal llama.cpp's; top-5 logits max |diff| %.4f\n", c.name.c_str(), steps,
+              max_diff);
+}
+
+}  // namespace foundry::test
