@@ -61,12 +61,7 @@ TEST(FoundryDecoder, LogitsMatchFloat64Reference) {
     const auto mine = dec->logits();
     const auto theirs = ref.forward(token, pos);
     ASSERT_EQ(mine.size(), theirs.size());
-    double err = 0, norm = 0;
-    for (std::size_t i = 0; i < mine.size(); ++i) {
-      err += (mine[i] - theirs[i]) * (mine[i] - theirs[i]);
-      norm += theirs[i] * theirs[i];
-    }
-    const double rel = std::sqrt(err / norm);
+    const double rel = foundry::test::relative_error(mine, theirs);
     std::printf("  position %u: relative logit error vs float64 %.2e\n", pos, rel);
     EXPECT_LT(rel, 1e-4) << "position " << pos;
   }
@@ -112,12 +107,7 @@ TEST(FoundryDecoder, PrefilledLogitsMatchTokenByToken) {
     dec->prefill(c.prompt_ids, 0);
     const auto got = dec->logits();
     ASSERT_EQ(got.size(), want.size());
-    double err = 0, norm = 0;
-    for (std::size_t i = 0; i < got.size(); ++i) {
-      err += (got[i] - want[i]) * (got[i] - want[i]);
-      norm += double(want[i]) * want[i];
-    }
-    const double rel = std::sqrt(err / norm);
+    const double rel = foundry::test::relative_error(got, want);
     std::printf("  chunk %u: relative logit error vs token by token %.2e\n", chunk, rel);
     EXPECT_LT(rel, 1e-4);
   }

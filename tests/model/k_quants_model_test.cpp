@@ -116,12 +116,7 @@ TEST(KQuantsModel, LogitsMatchFloat64Reference) {
     const auto mine = dec->logits();
     const auto theirs = ref.forward(ids[pos], pos);
     ASSERT_EQ(mine.size(), theirs.size());
-    double err = 0, norm = 0;
-    for (std::size_t i = 0; i < mine.size(); ++i) {
-      err += (mine[i] - theirs[i]) * (mine[i] - theirs[i]);
-      norm += theirs[i] * theirs[i];
-    }
-    const double rel = std::sqrt(err / norm);
+    const double rel = foundry::test::relative_error(mine, theirs);
     std::printf("  position %u: relative logit error vs float64 %.2e\n", pos, rel);
     EXPECT_LT(rel, 1e-4) << "position " << pos;
   }

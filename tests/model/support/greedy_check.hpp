@@ -1,4 +1,5 @@
-// The model tests' comparison with llama.cpp's greedy decoding
+// The model tests' comparisons of logits: the relative error of one logit
+// vector against another, and llama.cpp's greedy decoding
 // (tests/fixtures/*_reference*.txt): after the prompt, each step's top-5
 // logits and greedy token against the fixture's.
 #pragma once
@@ -16,6 +17,19 @@
 #include "model_files.hpp"
 
 namespace foundry::test {
+
+/// ‖got − want‖₂ / ‖want‖₂ over two logit vectors of equal length (the
+/// caller checks the lengths), accumulated in double.
+template <class Got, class Want>
+double relative_error(const Got& got, const Want& want) {
+  double err = 0, norm = 0;
+  for (std::size_t i = 0; i < got.size(); ++i) {
+    const double d = double(got[i]) - double(want[i]);
+    err += d * d;
+    norm += double(want[i]) * double(want[i]);
+  }
+  return std::sqrt(err / norm);
+}
 
 /// Runs `steps` greedy steps of `dec`, which has just consumed the prompt
 /// of `c` (ending at position `pos`, its argmax `next`), and expects every
