@@ -18,6 +18,7 @@
 #include "kernels/attention/flash_prefill.hpp"
 #include "kernels/attention/rope_kv_append_batched.hpp"
 #include "kernels/attention/kv_cache.hpp"
+#include "kernels/attention/qk_norm_rope_kv_append.hpp"
 #include "kernels/elementwise/argmax.hpp"
 #include "kernels/elementwise/residual.hpp"
 #include "kernels/elementwise/softmax.hpp"
@@ -29,6 +30,7 @@
 #include "kernels/qkv/aliases.hpp"
 #include "kernels/rmsnorm/aliases.hpp"
 #include "kernels/rope/rope.hpp"
+#include "kernels/sampling/sampling.hpp"
 
 namespace foundry::kernels {
 
@@ -48,6 +50,8 @@ using library = concat_t<gemv_library,
                          gemm_library,
                          attention_prefill_library,
                          rope_kv_append_batched_library,
+                         qk_norm_library,
+                         sampling_library,
                          k_quant_library>;
 
 namespace detail {

@@ -9,7 +9,9 @@
 // values to the cache at `pos`, and returns the greedy next token: the argmax
 // of the logits (the lowest id among equal maxima). The prompt is fed the same
 // way, one token per step, and the tokens predicted for positions inside the
-// prompt are ignored.
+// prompt are ignored. choose_next picks the token to feed next from the
+// last step's logits under the sampler chain of sampling.hpp (greedy by
+// default: then it returns what step returned).
 //
 // Positions: pos must not exceed the number of positions already in the cache
 // (0, 1, 2, ... in order). A smaller pos rewinds: the cache keeps positions
@@ -27,6 +29,8 @@
 #include <span>
 #include <stdexcept>
 #include <string>
+
+#include "sampling.hpp"
 
 namespace foundry::generate {
 
@@ -57,6 +61,21 @@ class decoder {
   /// first step), valid until the next call. For sampling other than greedy;
   /// a device implementation may copy them back only when asked.
   virtual std::span<const float> logits() = 0;
+
+  /// The token that follows the last step under the sampler chain of
+  /// sampling.hpp: `greedy` is what the step returned (kept as is when
+  /// `params` is greedy without a repetition penalty), `recent` the tokens of
+  /// the sequence so far (prompt and generated; the penalty looks at the
+  /// last repeat_last_n), `state` the generation's generator, advanced by one
+  /// draw unless greedy. The default runs sample_from_logits on logits(),
+  /// on the host (exact, double precision); a decoder whose logits live on a
+  /// device overrides it to sample there. A penalty may change logits().
+  /// -1 when no logit is a number.
+  virtual std::int32_t choose_next(std::int32_t greedy, const sampling_params& params, sampling_state& state,
+                                   std::span<const std::int32_t> recent) {
+    if (params.greedy() && !params.penalizes()) return greedy;
+    return sample_from_logits(logits(), greedy, params, state, recent);
+  }
 
   /// Positions the KV cache holds (the most tokens one sequence can have).
   virtual std::uint32_t max_positions() const = 0;

@@ -5,8 +5,11 @@
 // One step (one token at position pos):
 //   x = embedding(token)                                    embedding_<PE>
 //   per layer:
-//     q, k, v = RMSNorm(x; attn_norm) · Wq, Wk, Wv          rmsnorm_qkv<PW>
+//     q, k, v = RMSNorm(x; attn_norm) · Wq, Wk, Wv (+ b)    rmsnorm_qkv<PW>
 //     q, k_cache[pos], v_cache[pos] = RoPE(q, k, pos), v     rope_norm_kv_append_f32
+//       (the architecture's variant: rope_neox_kv_append_f32 for NeoX RoPE,
+//       qk_norm_rope_neox_kv_append_f32 with QK-norm, kv_append_f32 in
+//       layers without RoPE; see rope_append)
 //     a = attention(q, caches[0..pos])                      attention_decode_f32
 //     x = Wo · a + x                                        gemv_residual_<PO>
 //     h = SiLU(RMSNorm(x; ffn_norm) · Wgate) · (… · Wup)    rmsnorm_gate_up_swiglu<PW>
@@ -19,6 +22,7 @@
 //   per layer:
 //     Q, K, V = RMSNorm(X) · Wq, Wk, Wv                      rmsnorm_qkv_gemm<PW>
 //     RoPE + KV append at p0..p0+M-1                       rope_norm_kv_append_batched_f32
+//       (or the architecture's variant, as in decode)
 //     A = causal attention of the chunk over the cache      attention_prefill_f32_d64/_d128
 //       (FlashAttention; other head sizes: per token        (attention_decode_f32)
 //     X = A · Woᵀ + X                                       gemm_residual<PW>
@@ -47,6 +51,7 @@
 #include <kernels/policies/repack.hpp>
 
 #include "decoder.hpp"
+#include "device_sampler.hpp"
 #include "model.hpp"
 
 namespace foundry::generate {
@@ -186,9 +191,22 @@ class foundry_decoder final : public decoder {
     best_value_ = ex_.allocate<float>(1);
     best_index_ = ex_.allocate<std::uint32_t>(1);
     // Compile the whole kernel set in one go.
-    ex_.prepare<embedding, qkv, fk::rope_norm_kv_append_f32, fk::attention_decode_f32, gemv_residual, gate_up,
-                lm_head, fk::argmax_f32, qkv_gemm, gate_up_gemm, gemm_residual,
-                fk::rope_norm_kv_append_batched_f32>();
+    ex_.prepare<embedding, qkv, fk::attention_decode_f32, gemv_residual, gate_up, lm_head, fk::argmax_f32, qkv_gemm,
+                gate_up_gemm, gemm_residual, fk::repetition_penalty_f32, fk::top_k_candidates_f32,
+                fk::gumbel_argmax_f32>();
+    // The architecture's RoPE + KV append kernels (see rope_append).
+    const architecture& arch = hp_.arch;
+    if (arch.qk_norm && arch.no_rope_layer_step != 0)
+      throw std::runtime_error("architecture " + std::string(arch.name) +
+                               ": QK-norm in layers without RoPE has no kernel");
+    if (arch.qk_norm) {
+      ex_.prepare<fk::qk_norm_rope_neox_kv_append_f32>();
+    } else if (arch.rope == rope_type::neox) {
+      ex_.prepare<fk::rope_neox_kv_append_f32, fk::rope_neox_kv_append_batched_f32>();
+    } else {
+      ex_.prepare<fk::rope_norm_kv_append_f32, fk::rope_norm_kv_append_batched_f32>();
+    }
+    if (arch.no_rope_layer_step != 0) ex_.prepare<fk::kv_append_f32, fk::kv_append_batched_f32>();
     if (hp_.head_dim == 64) ex_.prepare<fk::attention_prefill_f32_d64>();
     if (hp_.head_dim == 128) ex_.prepare<fk::attention_prefill_f32_d128>();
     // Kernels of matrices in another policy than PW (K-quant mixes), each once.
@@ -262,6 +280,16 @@ class foundry_decoder final : public decoder {
     }
     return host_logits_;
   }
+  /// The sampler chain on the device, on `logits_` (device_sampler.hpp):
+  /// only candidates or one index come back, the full logits only when the
+  /// candidates cannot decide (counted in `state.fallbacks`).
+  std::int32_t choose_next(std::int32_t greedy, const sampling_params& params, sampling_state& state,
+                           std::span<const std::int32_t> recent) override {
+    if (params.greedy() && !params.penalizes()) return greedy;
+    if (filled_ == 0) throw std::logic_error("choose_next before the first step");
+    logits_valid_ = false;  // the penalty rewrites logits_ in place
+    return sampler_.choose(ex_, logits_, hp_.n_vocab, greedy, params, state, recent);
+  }
   std::uint32_t max_positions() const override { return max_pos_; }
   std::string name() const override {
     return std::string(ex_backend_name()) + " (Foundry kernels" + (recorder_ ? ", " + recorder_->name() : "") + ")";
@@ -274,6 +302,9 @@ class foundry_decoder final : public decoder {
 
   struct layer {
     buffer attn_norm, ffn_norm;
+    buffer bq, bk, bv;       // Q/K/V biases (qwen2; has_bias), else empty
+    bool has_bias = false;
+    buffer q_norm, k_norm;   // QK-norm weights [head_dim] (qwen3), else empty
     device_matrix<PW> wq, wk, gate, up;
     value_matrix wv;  // PW, or more bits in K-quant mixes
     residual_matrix wo, down;
@@ -286,7 +317,23 @@ class foundry_decoder final : public decoder {
           up(ex, l.ffn_up),
           wv(detail::matrix_variant<value_policies>::make(ex, l.attn_v)),
           wo(detail::matrix_variant<residual_policies>::make(ex, l.attn_output)),
-          down(detail::matrix_variant<residual_policies>::make(ex, l.ffn_down)) {}
+          down(detail::matrix_variant<residual_policies>::make(ex, l.ffn_down)) {
+      if (l.attn_q_bias.present()) {
+        bq = upload_vector(ex, l.attn_q_bias);
+        bk = upload_vector(ex, l.attn_k_bias);
+        bv = upload_vector(ex, l.attn_v_bias);
+        has_bias = true;
+      }
+      if (l.attn_q_norm.present()) {
+        q_norm = upload_vector(ex, l.attn_q_norm);
+        k_norm = upload_vector(ex, l.attn_k_norm);
+      }
+    }
+    /// Sets the optional bias arguments `bq`, `bk`, `bv` of a QKV kernel.
+    template <class Args>
+    void bind_biases(Args& a) const {
+      if (has_bias) a.template set<"bq">(bq).template set<"bk">(bk).template set<"bv">(bv);
+    }
   };
 
   std::string_view ex_backend_name() const { return ex_.get_backend().name(); }
@@ -303,13 +350,7 @@ class foundry_decoder final : public decoder {
     const layer& w = layers_[l];
     const std::size_t cache_offset = std::size_t{l} * hp_.n_head_kv * max_pos_ * hp_.head_dim * sizeof(float);
     std::visit([&]<class PV>(const device_matrix<PV>& wv) { run_qkv<fk::rmsnorm_qkv<PW, PW, PV>>(w, wv); }, w.wv);
-    {
-      fk::rope_norm_kv_append_f32::arguments a;
-      a.set<"q">(q_).set<"k">(k_).set<"v">(v_).set<"k_cache">(k_cache_.at(cache_offset));
-      a.set<"v_cache">(v_cache_.at(cache_offset)).set<"n_heads">(hp_.n_head).set<"n_kv">(hp_.n_head_kv);
-      a.set<"head_dim">(hp_.head_dim).set<"max_seq">(max_pos_).set<"pos">(pos).set<"freq_base">(hp_.rope_freq_base);
-      ex_.dispatch<fk::rope_norm_kv_append_f32>(a);
-    }
+    rope_append(l, pos, 1, q_, k_, v_);
     {
       fk::attention_decode_f32::arguments a;
       a.set<"q">(q_).set<"k_cache">(k_cache_.at(cache_offset)).set<"v_cache">(v_cache_.at(cache_offset));
@@ -382,18 +423,12 @@ class foundry_decoder final : public decoder {
       a.template set<"k">(hp_.n_embd).template set<"batch">(M).template set<"n_heads">(hp_.n_head);
       a.template set<"n_kv">(hp_.n_head_kv).template set<"head_dim">(hp_.head_dim);
       a.template set<"q">(Q_).template set<"k_out">(K_).template set<"v_out">(V_);
+      w.bind_biases(a);
       ex_.dispatch<qkv_gemm>(a);
     }
     // RoPE and the cache append of the whole chunk first, then the
     // attention of each token over positions 0..its own.
-    {
-      fk::rope_norm_kv_append_batched_f32::arguments a;
-      a.set<"q">(Q_).set<"k">(K_).set<"v">(V_);
-      a.set<"k_cache">(k_cache_.at(cache_offset)).set<"v_cache">(v_cache_.at(cache_offset));
-      a.set<"n_heads">(hp_.n_head).set<"n_kv">(hp_.n_head_kv).set<"head_dim">(hp_.head_dim);
-      a.set<"max_seq">(max_pos_).set<"pos">(pos).set<"freq_base">(hp_.rope_freq_base).set<"batch">(M);
-      ex_.dispatch<fk::rope_norm_kv_append_batched_f32>(a);
-    }
+    rope_append(l, pos, M, Q_, K_, V_);
     if (hp_.head_dim == 64)
       attention_prefill<fk::attention_prefill_f32_d64>(cache_offset, pos, M);
     else if (hp_.head_dim == 128)
@@ -449,7 +484,58 @@ class foundry_decoder final : public decoder {
     a.template set<"x">(x_).template set<"gamma">(w.attn_norm).template set<"eps">(hp_.rms_eps);
     a.template set<"hidden">(hp_.n_embd).template set<"n_heads">(hp_.n_head).template set<"n_kv">(hp_.n_head_kv);
     a.template set<"head_dim">(hp_.head_dim).template set<"q">(q_).template set<"k">(k_).template set<"v">(v_);
+    w.bind_biases(a);
     ex_.dispatch<K>(a);
+  }
+
+  // RoPE of q (in place) and k, and the append of k and v to layer l's
+  // caches, for `batch` tokens at positions pos.. (q, k, v [batch, heads,
+  // head_dim]): the kernel of the architecture (model.hpp's table) and
+  // layer: QK-norm first (qwen3), NeoX or adjacent pairs, or no RoPE at all
+  // (smollm3's NoPE layers; q is left as it is). No supported architecture
+  // has both QK-norm and NoPE layers (model.hpp rejects nothing here, so
+  // the constructor checks it).
+  void rope_append(std::uint32_t l, std::uint32_t pos, std::uint32_t batch, const buffer& q, const buffer& k,
+                   const buffer& v) {
+    const std::size_t cache_offset = std::size_t{l} * hp_.n_head_kv * max_pos_ * hp_.head_dim * sizeof(float);
+    const architecture& arch = hp_.arch;
+    auto common = [&](auto& a) {
+      a.template set<"k">(k).template set<"v">(v).template set<"k_cache">(k_cache_.at(cache_offset));
+      a.template set<"v_cache">(v_cache_.at(cache_offset)).template set<"n_kv">(hp_.n_head_kv);
+      a.template set<"head_dim">(hp_.head_dim).template set<"max_seq">(max_pos_).template set<"pos">(pos);
+    };
+    auto rope = [&]<class K>(K*) {
+      typename K::arguments a;
+      common(a);
+      a.template set<"q">(q).template set<"n_heads">(hp_.n_head).template set<"freq_base">(hp_.rope_freq_base);
+      if constexpr (!std::is_same_v<K, fk::rope_neox_kv_append_f32> && !std::is_same_v<K, fk::rope_norm_kv_append_f32>)
+        a.template set<"batch">(batch);  // the batched kernels
+      if constexpr (std::is_same_v<K, fk::qk_norm_rope_neox_kv_append_f32>) {
+        const layer& w = layers_[l];
+        a.template set<"q_norm">(w.q_norm).template set<"k_norm">(w.k_norm).template set<"eps">(hp_.rms_eps);
+      }
+      ex_.dispatch<K>(a);
+    };
+    if (!hp_.uses_rope(l)) {
+      if (batch == 1) {
+        fk::kv_append_f32::arguments a;
+        common(a);
+        ex_.dispatch<fk::kv_append_f32>(a);
+      } else {
+        fk::kv_append_batched_f32::arguments a;
+        common(a);
+        a.set<"batch">(batch);
+        ex_.dispatch<fk::kv_append_batched_f32>(a);
+      }
+    } else if (arch.qk_norm) {
+      rope(static_cast<fk::qk_norm_rope_neox_kv_append_f32*>(nullptr));
+    } else if (arch.rope == rope_type::neox) {
+      batch == 1 ? rope(static_cast<fk::rope_neox_kv_append_f32*>(nullptr))
+                 : rope(static_cast<fk::rope_neox_kv_append_batched_f32*>(nullptr));
+    } else {
+      batch == 1 ? rope(static_cast<fk::rope_norm_kv_append_f32*>(nullptr))
+                 : rope(static_cast<fk::rope_norm_kv_append_batched_f32*>(nullptr));
+    }
   }
 
   // x = W · in + x (in place: each row reads its residual before writing it).
@@ -483,6 +569,7 @@ class foundry_decoder final : public decoder {
   buffer X_, Q_, K_, V_, A_, H_;  // batched buffers of a prefill chunk
   bool logits_valid_ = false;
   std::vector<float> host_logits_;
+  device_sampler sampler_;  // sampling on logits_ (choose_next)
 };
 
 namespace detail {

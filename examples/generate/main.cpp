@@ -7,10 +7,13 @@
 // Generated text goes to stdout as it is produced; the model summary and the
 // final statistics (prompt tokens, generated tokens, tokens/s, time spent
 // compiling kernels) go to stderr. Decoding is greedy unless --temperature is
-// above 0, which samples from softmax(logits / T) with a generator seeded by
-// --seed. Generation stops after --max-tokens tokens, at an end-of-generation
-// token (<|im_end|>, <|endoftext|>; unless --ignore-eos), or when the context
-// is full.
+// above 0, which samples with llama.cpp's sampler chain (repetition penalty,
+// top-k, top-p, min-p, temperature; sampling.hpp) from a generator seeded by
+// --seed: the same seed gives the same tokens. On the Foundry kernels the
+// chain runs where the logits are (device_sampler.hpp). Generation stops
+// after --max-tokens tokens, at an end-of-generation token (<|im_end|>,
+// <|endoftext|>; unless --ignore-eos), at a --stop string (not printed), or
+// when the context is full.
 //
 // Decoders (examples/generate/decoder.hpp): --reference runs the float64
 // reference forward pass of the tests (tests/model/support/reference_model.hpp)
@@ -31,7 +34,6 @@
 #include <filesystem>
 #include <memory>
 #include <optional>
-#include <random>
 #include <span>
 #include <stdexcept>
 #include <string>
@@ -51,6 +53,8 @@
 #include "examples/generate/foundry_decoder.hpp"
 #include "examples/generate/gguf_tokenizer.hpp"
 #include "examples/generate/model.hpp"
+#include "examples/generate/sampling.hpp"
+#include "examples/generate/stop_strings.hpp"
 #include "examples/generate/tokenizer.hpp"
 #include "tests/model/support/reference_model.hpp"
 
@@ -68,8 +72,8 @@ struct options {
   bool backend_given = false;
   bool reference = false;
   std::string model;
-  std::uint64_t seed = 0;
-  double temperature = 0.0;
+  gen::sampling_params sampling;  // --temperature, --top-k, ..., --seed
+  std::vector<std::string> stops;  // --stop
   bool ignore_eos = false;
   bool cuda_graphs = true;
   std::uint32_t prefill_chunk = 512;
@@ -94,7 +98,19 @@ void print_usage(std::FILE* out) {
              "                      ${{FOUNDRY_CACHE_DIR:-${{XDG_CACHE_HOME:-~/.cache}}/foundry}}"
              "/models/{})\n"
              "  --temperature T     0 (default): greedy; above 0: sample from softmax(logits / T)\n"
-             "  --seed N            seed of the sampler (default 0; unused when greedy)\n"
+             "                      after the penalty and the filters below\n"
+             "  --top-k N           keep the N most likely tokens (default 0: off)\n"
+             "  --top-p P           keep the most likely tokens up to probability mass P,\n"
+             "                      0..1 (default 1: off)\n"
+             "  --min-p P           keep tokens at least P times as likely as the most likely\n"
+             "                      one, 0..1 (default 0: off)\n"
+             "  --repeat-penalty F  divide positive (multiply negative) logits of recent tokens\n"
+             "                      by F > 0 (default 1: off; also applies when greedy)\n"
+             "  --repeat-last-n N   tokens the penalty looks back over, prompt included\n"
+             "                      (default 64; 0: off)\n"
+             "  --seed N            seed of the sampler (default 0; unused when greedy): the same\n"
+             "                      seed gives the same tokens\n"
+             "  --stop TEXT         stop when the output contains TEXT (not printed); repeatable\n"
              "  --ignore-eos        keep generating past end-of-generation tokens\n"
              "  --help              this text\n",
              kModelFileName);
@@ -162,10 +178,22 @@ options parse_options(int argc, char** argv) {
     } else if (arg == "--model") {
       o.model = value();
     } else if (arg == "--seed") {
-      o.seed = parse_number<std::uint64_t>(arg, value());
+      o.sampling.seed = parse_number<std::uint64_t>(arg, value());
     } else if (arg == "--temperature") {
-      o.temperature = parse_double(arg, value());
-      if (o.temperature < 0) usage_error("--temperature must not be negative");
+      o.sampling.temperature = parse_double(arg, value());
+    } else if (arg == "--top-k") {
+      o.sampling.top_k = parse_number<std::uint32_t>(arg, value());
+    } else if (arg == "--top-p") {
+      o.sampling.top_p = parse_double(arg, value());
+    } else if (arg == "--min-p") {
+      o.sampling.min_p = parse_double(arg, value());
+    } else if (arg == "--repeat-penalty") {
+      o.sampling.repeat_penalty = parse_double(arg, value());
+    } else if (arg == "--repeat-last-n") {
+      o.sampling.repeat_last_n = parse_number<std::uint32_t>(arg, value());
+    } else if (arg == "--stop") {
+      o.stops.emplace_back(value());
+      if (o.stops.back().empty()) usage_error("--stop must not be empty");
     } else if (arg == "--chat") {
       flag();
       o.chat = true;
@@ -194,6 +222,11 @@ options parse_options(int argc, char** argv) {
   }
   if (o.reference && o.backend_given && o.backend != "cpu")
     usage_error("--reference runs on the host; it cannot be combined with --backend " + o.backend);
+  try {
+    o.sampling.validate();
+  } catch (const gen::sampling_error& e) {
+    usage_error(e.what());
+  }
   return o;
 }
 
@@ -236,29 +269,6 @@ std::unique_ptr<gen::decoder> make_decoder(const options& o, const gen::llama_mo
   return gen::make_foundry_decoder(std::move(be), model, max_positions, std::move(recorder), o.prefill_chunk);
 }
 
-// Picks the next token: the decoder's greedy choice, or a sample from
-// softmax(logits / temperature).
-class sampler {
- public:
-  sampler(double temperature, std::uint64_t seed) : temperature_(temperature), rng_(seed) {}
-
-  std::int32_t pick(std::int32_t greedy, gen::decoder& d) {
-    if (temperature_ <= 0.0) return greedy;
-    const std::span<const float> logits = d.logits();
-    const float top = *std::max_element(logits.begin(), logits.end());
-    weights_.resize(logits.size());
-    for (std::size_t i = 0; i < logits.size(); ++i)
-      weights_[i] = std::exp((static_cast<double>(logits[i]) - top) / temperature_);
-    std::discrete_distribution<std::int32_t> dist(weights_.begin(), weights_.end());
-    return dist(rng_);
-  }
-
- private:
-  double temperature_;
-  std::mt19937_64 rng_;
-  std::vector<double> weights_;
-};
-
 double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
@@ -300,23 +310,31 @@ int run(const options& o) {
   std::uint32_t pos = static_cast<std::uint32_t>(prompt.size());
   const double prompt_seconds = seconds_since(t_prompt);
 
-  // Generation, streamed.
-  sampler pick(o.temperature, o.seed);
+  // Generation, streamed. `history` (prompt and generated tokens) feeds the
+  // repetition penalty's window.
+  gen::sampling_state sampler(o.sampling.seed);
+  std::vector<std::int32_t> history(prompt.begin(), prompt.end());
   gen::stream_decoder stream(tok, /*render_special=*/o.ignore_eos);
+  gen::stop_matcher stops(o.stops);
   const auto t_gen = std::chrono::steady_clock::now();
   std::uint32_t generated = 0, decode_steps = 0;
   std::string stop = o.max_tokens == 0 ? "--max-tokens 0" : "";
   while (generated < o.max_tokens) {
-    const std::int32_t token = pick.pick(next, *dec);
+    const std::int32_t token = dec->choose_next(next, o.sampling, sampler, history);
     if (token < 0) throw std::runtime_error("the decoder produced no valid logits");
     if (!o.ignore_eos && tok.is_end_of_generation(token)) {
       stop = "end of generation (" + tok.token_text(token) + ")";
       break;
     }
-    const std::string piece = stream.push(token);
+    history.push_back(token);
+    const std::string piece = stops.push(stream.push(token));
     std::fwrite(piece.data(), 1, piece.size(), stdout);
     std::fflush(stdout);
     ++generated;
+    if (stops.stopped()) {
+      stop = "stop string \"" + stops.matched() + "\"";
+      break;
+    }
     if (generated == o.max_tokens) {
       stop = "--max-tokens";
       break;
@@ -328,7 +346,9 @@ int run(const options& o) {
     next = dec->step(token, pos++);
     ++decode_steps;
   }
-  const std::string rest = stream.flush();
+  std::string rest;
+  if (!stops.stopped()) rest = stops.push(stream.flush());
+  if (!stops.stopped()) rest += stops.flush();
   std::fwrite(rest.data(), 1, rest.size(), stdout);
   std::fputc('\n', stdout);
   std::fflush(stdout);
@@ -343,6 +363,12 @@ int run(const options& o) {
              stop, prompt.size(), rate(static_cast<double>(prompt.size()), prompt_seconds),
              o.reference ? 1u : o.prefill_chunk, prompt_seconds, generated,
              rate(static_cast<double>(decode_steps), gen_seconds), dec->compile_seconds());
+  if (!o.sampling.greedy() && o.reference)
+    fmt::print(stderr, "sampling: seed {}, {} tokens drawn on the host\n", o.sampling.seed, sampler.steps());
+  else if (!o.sampling.greedy())
+    fmt::print(stderr,
+               "sampling: seed {}, {} tokens drawn ({} decided on the device, {} read the full logits)\n",
+               o.sampling.seed, sampler.steps(), sampler.device_decided, sampler.fallbacks);
   // The CPU backend runs each kernel as it is dispatched, so its "host time"
   // would be the whole step; the figure means something on GPU backends.
   if (const double host = dec->host_seconds(); host > 0 && o.backend != "cpu")

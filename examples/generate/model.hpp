@@ -1,39 +1,61 @@
-// Llama-architecture model description for the generation example: the
-// hyper-parameters and the weight tensors of a GGUF file, checked and named.
+// Decoder-only transformer model description for the generation example:
+// the architecture, the hyper-parameters and the weight tensors of a GGUF
+// file, checked and named.
 //
 // Header-only; depends on the GGUF reader only (no tokenizer, no kernels), so
 // both the Foundry decode path and the float64 reference of the tests load
 // the model through it.
 //
+// Architectures (`general.architecture`; one row of `architectures` each,
+// the only place their differences are written down):
+//
+//   llama    Llama 2/3, SmolLM2: RoPE on adjacent pairs (LLAMA_ROPE_TYPE_NORM)
+//   qwen2    Qwen2, Qwen2.5: RoPE on NeoX pairs, Q/K/V biases (attn_{q,k,v}.bias)
+//   qwen3    Qwen3: RoPE on NeoX pairs, RMSNorm of every q and k head before
+//            RoPE (attn_q_norm / attn_k_norm, [head_dim], "QK-norm")
+//   smollm3  SmolLM3: as llama, but layers il with (il + 1) % 4 == 0 skip RoPE
+//            ("NoPE"); llama.cpp fixes the step 4 in code
+//            (`n_no_rope_layer_step`, src/models/smollm3.cpp), no GGUF key
+//            carries it
+//
+// The rope types are llama.cpp's `llama_model_rope_type` (src/llama-model.cpp)
+// for each architecture.
+//
 // What is read (llama.cpp's names, `llama-arch.cpp`; `<arch>` is
-// general.architecture, which must be "llama"):
+// general.architecture):
 //
 //   <arch>.block_count                      n_layer
 //   <arch>.embedding_length                 n_embd
 //   <arch>.attention.head_count             n_head
 //   <arch>.attention.head_count_kv          n_head_kv     (default n_head)
+//   <arch>.attention.key_length             head_dim      (default n_embd / n_head;
+//   <arch>.attention.value_length           must equal key_length when present)
 //   <arch>.feed_forward_length              n_ff
 //   <arch>.context_length                   n_ctx_train
 //   <arch>.rope.freq_base                   rope_freq_base (default 10000)
 //   <arch>.rope.dimension_count             n_rot         (default head_dim)
 //   <arch>.attention.layer_norm_rms_epsilon rms_eps
-//   <arch>.attention.key_length / value_length, when present, must equal
-//                                           head_dim = n_embd / n_head
 //   tokenizer.ggml.tokens (its length)      n_vocab (<arch>.vocab_size, when
 //                                           present, must agree)
 //
 // Tensors (GGUF stores a weight of N rows by K columns as ne = [K, N]; every
-// row is K contiguous values of its ggml type):
+// row is K contiguous values of its ggml type; q_dim = n_head * head_dim,
+// kv_dim = n_head_kv * head_dim):
 //
 //   token_embd.weight          [n_embd, n_vocab]  embedding; also the LM head
 //                                                 when output.weight is absent
 //   output_norm.weight         [n_embd]
 //   output.weight              [n_embd, n_vocab]  optional (tied otherwise)
 //   blk.<i>.attn_norm.weight   [n_embd]
-//   blk.<i>.attn_q.weight      [n_embd, n_head * head_dim]
-//   blk.<i>.attn_k.weight      [n_embd, n_head_kv * head_dim]
-//   blk.<i>.attn_v.weight      [n_embd, n_head_kv * head_dim]
-//   blk.<i>.attn_output.weight [n_head * head_dim, n_embd]
+//   blk.<i>.attn_q.weight      [n_embd, q_dim]
+//   blk.<i>.attn_k.weight      [n_embd, kv_dim]
+//   blk.<i>.attn_v.weight      [n_embd, kv_dim]
+//   blk.<i>.attn_q.bias        [q_dim]            qwen2 only (F32)
+//   blk.<i>.attn_k.bias        [kv_dim]           qwen2 only (F32)
+//   blk.<i>.attn_v.bias        [kv_dim]           qwen2 only (F32)
+//   blk.<i>.attn_q_norm.weight [head_dim]         qwen3 only (F32)
+//   blk.<i>.attn_k_norm.weight [head_dim]         qwen3 only (F32)
+//   blk.<i>.attn_output.weight [q_dim, n_embd]
 //   blk.<i>.ffn_norm.weight    [n_embd]
 //   blk.<i>.ffn_gate.weight    [n_embd, n_ff]
 //   blk.<i>.ffn_up.weight      [n_embd, n_ff]
@@ -46,13 +68,15 @@
 // feed_forward_length against blk.0.ffn_gate.weight), and the floats must be
 // finite and positive. Each failure is a model_error naming the key and its
 // value, e.g. "model: m.gguf: llama.block_count = 4294967295: the file holds
-// tensors for 30 blocks (blk.0 .. blk.29)".
+// tensors for 30 blocks (blk.0 .. blk.29)", or the tensor, e.g. "model:
+// m.gguf: tensor 'blk.0.attn_q.bias' is missing (architecture qwen2 has Q/K/V
+// biases)".
 //
 // Unsupported variants are rejected with a model_error naming the file:
 // another architecture, RoPE scaling other than "none", partial rotary
-// dimensions (n_rot != head_dim), biases or other extra per-layer tensors are
-// not looked for (Llama GGUFs have none), a missing tensor or a tensor of the
-// wrong shape.
+// dimensions (n_rot != head_dim), key_length != value_length, a missing
+// tensor or a tensor of the wrong shape. Tensors an architecture does not
+// use are not looked for.
 //
 // The weights are views into the memory-mapped file, which the model owns:
 // they stay valid while the llama_model (or the one it was moved into) lives.
@@ -102,13 +126,54 @@ struct llama_limits {
   static constexpr std::uint32_t max_vocab = 1u << 24;    ///< 16 M tokens
 };
 
-/// Hyper-parameters of a Llama model (see the file comment for their keys).
+/// How RoPE pairs up the values of a head (llama.cpp's rope types, Su et
+/// al. 2021): `norm` rotates adjacent pairs (x[2i], x[2i+1])
+/// (LLAMA_ROPE_TYPE_NORM), `neox` the halves (x[i], x[i + d/2])
+/// (LLAMA_ROPE_TYPE_NEOX, GPT-NeoX's rotate_half).
+enum class rope_type { norm, neox };
+
+/// What distinguishes one supported architecture from the others (the
+/// table `architectures`; see the file comment).
+struct architecture {
+  std::string_view name;  ///< general.architecture
+  rope_type rope = rope_type::norm;
+  bool qkv_bias = false;  ///< blk.<i>.attn_{q,k,v}.bias, added after the projections
+  bool qk_norm = false;   ///< blk.<i>.attn_{q,k}_norm.weight: RMSNorm of each q/k head before RoPE
+  /// 0: RoPE in every layer; n: layer il skips RoPE when (il + 1) % n == 0.
+  std::uint32_t no_rope_layer_step = 0;
+};
+
+/// The supported architectures, one row each (see the file comment for the
+/// sources of each value).
+inline constexpr architecture architectures[] = {
+    {"llama", rope_type::norm, false, false, 0},
+    {"qwen2", rope_type::neox, true, false, 0},
+    {"qwen3", rope_type::neox, false, true, 0},
+    {"smollm3", rope_type::norm, false, false, 4},
+};
+
+/// "llama, qwen2, qwen3, smollm3": the names of `architectures`.
+inline std::string architecture_names() {
+  std::string s;
+  for (const architecture& a : architectures) s += (s.empty() ? "" : ", ") + std::string(a.name);
+  return s;
+}
+
+/// The row of `architectures` named `name`, or null.
+inline const architecture* find_architecture(std::string_view name) noexcept {
+  for (const architecture& a : architectures)
+    if (a.name == name) return &a;
+  return nullptr;
+}
+
+/// Hyper-parameters of a model (see the file comment for their keys).
 struct llama_hparams {
+  architecture arch = architectures[0];  ///< general.architecture's traits
   std::uint32_t n_layer = 0;        ///< transformer blocks
   std::uint32_t n_embd = 0;         ///< hidden size
   std::uint32_t n_head = 0;         ///< query heads
   std::uint32_t n_head_kv = 0;      ///< key/value heads (grouped-query attention)
-  std::uint32_t head_dim = 0;       ///< n_embd / n_head
+  std::uint32_t head_dim = 0;       ///< key_length, else n_embd / n_head
   std::uint32_t n_ff = 0;           ///< FFN inner size
   std::uint32_t n_ctx_train = 0;    ///< context length the model was trained for
   std::uint32_t n_vocab = 0;        ///< vocabulary size (rows of the embedding)
@@ -123,6 +188,11 @@ struct llama_hparams {
   std::uint32_t n_embd_q() const noexcept { return n_head * head_dim; }
   /// Query heads per key/value head.
   std::uint32_t n_gqa() const noexcept { return n_head / n_head_kv; }
+  /// Whether layer `il` (0-based) applies RoPE to q and k (see
+  /// architecture::no_rope_layer_step).
+  bool uses_rope(std::uint32_t il) const noexcept {
+    return arch.no_rope_layer_step == 0 || (il + 1) % arch.no_rope_layer_step != 0;
+  }
 };
 
 /// One weight tensor, in place in the mapped file. A matrix is `rows` rows of
@@ -135,6 +205,10 @@ struct weight {
   std::uint64_t row_bytes = 0;              ///< bytes per row in the file
   std::span<const std::byte> bytes;         ///< all rows, row-major
   const gguf::tensor_info* info = nullptr;  ///< the GGUF tensor description
+
+  /// Whether the tensor exists (optional tensors an architecture lacks are
+  /// default-constructed: no info, no bytes).
+  bool present() const noexcept { return info != nullptr; }
 
   /// ggml's name of the type ("Q4_1").
   std::string_view type_name() const noexcept { return quant::to_string(type); }
@@ -150,6 +224,11 @@ struct layer_weights {
   weight attn_q;       ///< n_head * head_dim rows of n_embd
   weight attn_k;       ///< n_head_kv * head_dim rows of n_embd
   weight attn_v;       ///< n_head_kv * head_dim rows of n_embd
+  weight attn_q_bias;  ///< [n_head * head_dim], architectures with qkv_bias (else absent)
+  weight attn_k_bias;  ///< [n_head_kv * head_dim], architectures with qkv_bias
+  weight attn_v_bias;  ///< [n_head_kv * head_dim], architectures with qkv_bias
+  weight attn_q_norm;  ///< [head_dim], architectures with qk_norm (else absent)
+  weight attn_k_norm;  ///< [head_dim], architectures with qk_norm
   weight attn_output;  ///< n_embd rows of n_head * head_dim
   weight ffn_norm;     ///< [n_embd]
   weight ffn_gate;     ///< n_ff rows of n_embd
@@ -163,8 +242,9 @@ struct type_count {
   std::size_t count;
 };
 
-/// A loaded Llama model: hyper-parameters, weights, and the GGUF file they
-/// point into. Move-only.
+/// A loaded model of one of the `architectures` (the Llama family and its
+/// relatives): hyper-parameters, weights, and the GGUF file they point into.
+/// Move-only.
 class llama_model {
  public:
   /// Maps and checks the GGUF file at `path`. Throws gguf_error for a
@@ -231,13 +311,18 @@ class llama_model {
   /// vocab 49152, context 8192, rope base 100000, rms eps 1e-05, tied
   /// embeddings".
   std::string describe() const {
-    std::string s = "llama, " + std::to_string(hp_.n_layer) + " layers, n_embd " +
+    std::string s = std::string(hp_.arch.name) + ", " + std::to_string(hp_.n_layer) + " layers, n_embd " +
                     std::to_string(hp_.n_embd) + ", " + std::to_string(hp_.n_head) + " heads (" +
                     std::to_string(hp_.n_head_kv) + " KV) x " + std::to_string(hp_.head_dim) +
                     ", FFN " + std::to_string(hp_.n_ff) + ", vocab " + std::to_string(hp_.n_vocab) +
                     ", context " + std::to_string(hp_.n_ctx_train) + ", rope base " +
                     format_float(hp_.rope_freq_base) + ", rms eps " + format_float(hp_.rms_eps);
     s += hp_.tied_embeddings ? ", tied embeddings" : ", separate output head";
+    s += hp_.arch.rope == rope_type::neox ? ", NeoX RoPE" : "";
+    if (hp_.arch.qkv_bias) s += ", QKV bias";
+    if (hp_.arch.qk_norm) s += ", QK-norm";
+    if (hp_.arch.no_rope_layer_step != 0)
+      s += ", no RoPE in every " + std::to_string(hp_.arch.no_rope_layer_step) + "th layer";
     return s;
   }
 
@@ -383,10 +468,10 @@ class llama_model {
     if (arch_value->type() != gguf::value_type::string)
       fail("'general.architecture' is " + arch_value->type_name() + ", expected STRING");
     const std::string arch(arch_value->get_string());
-    if (arch != "llama")
-      fail("architecture '" + arch +
-           "' is not supported (this program runs Llama-architecture models, "
-           "general.architecture = 'llama')");
+    const architecture* traits = find_architecture(arch);
+    if (traits == nullptr)
+      fail("general.architecture = '" + arch + "' is not supported (supported: " + architecture_names() + ")");
+    hp_.arch = *traits;
     const std::string p = arch + ".";
 
     using lim = llama_limits;
@@ -405,20 +490,24 @@ class llama_model {
     if (!eps) fail("metadata key '" + p + "attention.layer_norm_rms_epsilon' is missing");
     hp_.rms_eps = checked_positive(p + "attention.layer_norm_rms_epsilon", *eps, 1.0f);
 
-    if (hp_.n_embd % hp_.n_head != 0)
+    const auto key_length = find_u32(p + "attention.key_length");
+    if (!key_length && hp_.n_embd % hp_.n_head != 0)
       bad_value(p + "embedding_length", std::to_string(hp_.n_embd),
                 "not a multiple of " + p + "attention.head_count = " + std::to_string(hp_.n_head));
     if (hp_.n_head % hp_.n_head_kv != 0)
       bad_value(p + "attention.head_count", std::to_string(hp_.n_head),
                 "not a multiple of " + p + "attention.head_count_kv = " +
                     std::to_string(hp_.n_head_kv));
+    // llama.cpp's n_embd_head_k: key_length when present (Qwen3 has heads
+    // wider than n_embd / n_head), else n_embd / n_head.
     hp_.head_dim = hp_.n_embd / hp_.n_head;
-    for (const char* key : {"attention.key_length", "attention.value_length"}) {
-      if (const auto v = find_u32(p + key); v && *v != hp_.head_dim)
-        fail(p + key + " = " + std::to_string(*v) +
-             " differs from embedding_length / head_count = " + std::to_string(hp_.head_dim) +
-             " (not supported)");
+    if (key_length) {
+      check_range(p + "attention.key_length", *key_length, 2, lim::max_embd);
+      hp_.head_dim = *key_length;
     }
+    if (const auto v = find_u32(p + "attention.value_length"); v && *v != hp_.head_dim)
+      fail(p + "attention.value_length = " + std::to_string(*v) + " differs from the key head size " +
+           std::to_string(hp_.head_dim) + " (not supported)");
     hp_.n_rot = find_u32(p + "rope.dimension_count").value_or(hp_.head_dim);
     if (hp_.n_rot != hp_.head_dim)
       bad_value(p + "rope.dimension_count", std::to_string(hp_.n_rot),
@@ -450,6 +539,18 @@ class llama_model {
     const gguf::tensor_info* t = file_->find_tensor(name);
     if (t == nullptr) fail("tensor '" + name + "' is missing");
     return make_weight(*t, cols, rows);
+  }
+
+  // A vector the architecture requires (`what` names the feature in the
+  // error), F32 as every converter writes norms and biases.
+  weight get_arch_weight(const std::string& name, std::uint64_t size, const char* what) const {
+    const gguf::tensor_info* t = file_->find_tensor(name);
+    if (t == nullptr)
+      fail("tensor '" + name + "' is missing (architecture " + std::string(hp_.arch.name) + " has " + what + ")");
+    weight w = make_weight(*t, size, 0);
+    if (w.type != quant::ggml_type::f32)
+      fail("tensor '" + name + "' is " + std::string(w.type_name()) + ", expected F32");
+    return w;
   }
 
   weight make_weight(const gguf::tensor_info& t, std::uint64_t cols, std::uint64_t rows) const {
@@ -493,6 +594,15 @@ class llama_model {
       l.attn_q = get_weight(b + "attn_q.weight", e, q);
       l.attn_k = get_weight(b + "attn_k.weight", e, kv);
       l.attn_v = get_weight(b + "attn_v.weight", e, kv);
+      if (hp_.arch.qkv_bias) {
+        l.attn_q_bias = get_arch_weight(b + "attn_q.bias", q, "Q/K/V biases");
+        l.attn_k_bias = get_arch_weight(b + "attn_k.bias", kv, "Q/K/V biases");
+        l.attn_v_bias = get_arch_weight(b + "attn_v.bias", kv, "Q/K/V biases");
+      }
+      if (hp_.arch.qk_norm) {
+        l.attn_q_norm = get_arch_weight(b + "attn_q_norm.weight", hp_.head_dim, "QK-norm");
+        l.attn_k_norm = get_arch_weight(b + "attn_k_norm.weight", hp_.head_dim, "QK-norm");
+      }
       l.attn_output = get_weight(b + "attn_output.weight", q, e);
       l.ffn_norm = get_weight(b + "ffn_norm.weight", e, 0);
       l.ffn_gate = get_weight(b + "ffn_gate.weight", e, ff);

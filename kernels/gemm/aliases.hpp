@@ -16,6 +16,7 @@
 ///   batch     uint, M (tokens; > 0)
 ///   gamma, eps    RMSNorm weight float[k] and epsilon (rmsnorm aliases)
 ///   bias      float [n] (bias aliases), residual float [batch, n] (may be y)
+///   bq, bk, bv    optional Q/K/V biases float [n_heads·head_dim], [n_kv·head_dim] (QKV)
 ///   y         float [batch, n] (or [batch, ffn]); q, k_out, v_out for QKV
 ///
 /// Batch 1 is a GEMV: callers use the GEMV aliases there.
@@ -90,14 +91,15 @@ using gemm_bias_silu = fused_kernel<fixed_string("gemm_") + P::name + fixed_stri
                                     epi::bias_add<"bias">, epi::activation<act::silu>,
                                     epi::store_indexed<"y", "value", "out_index", detail::gemm_rows_bn>>;
 
-/// Fused RMSNorm + Q/K/V projection of `batch` tokens: q = RMSNorm(X)·Wqᵀ,
-/// k_out = RMSNorm(X)·Wkᵀ, v_out = RMSNorm(X)·Wvᵀ (kernel
-/// `rmsnorm_qkv_gemm_<pq>[_<pk>_<pv>]`).
+/// Fused RMSNorm + Q/K/V projection of `batch` tokens: q = RMSNorm(X)·Wqᵀ
+/// (+ bq), k_out = RMSNorm(X)·Wkᵀ (+ bk), v_out = RMSNorm(X)·Wvᵀ (+ bv), the
+/// biases optional (Qwen2) (kernel `rmsnorm_qkv_gemm_<pq>[_<pk>_<pv>]`).
 template <weight_policy PQ, weight_policy PK = PQ, weight_policy PV = PK, class Tile = gemm_tile_default>
 using rmsnorm_qkv_gemm =
     fused_kernel<detail::rmsnorm_qkv_gemm_name<PQ, PK, PV>(),
                  typename gemm_simdgroup_mma<gemm_input_rmsnorm, Tile, gemm_set_qkv<PQ, PK, PV>>::dispatch,
-                 gemm_simdgroup_mma<gemm_input_rmsnorm, Tile, gemm_set_qkv<PQ, PK, PV>>, gemm_qkv_store>;
+                 gemm_simdgroup_mma<gemm_input_rmsnorm, Tile, gemm_set_qkv<PQ, PK, PV>>, gemm_qkv_bias_add,
+                 gemm_qkv_store>;
 
 /// Fused RMSNorm + gate/up projection + SwiGLU of `batch` tokens:
 /// Y = SiLU(RMSNorm(X)·W_gateᵀ) ⊙ (RMSNorm(X)·W_upᵀ), Y [batch, ffn]

@@ -19,6 +19,35 @@
 
 namespace foundry::kernels {
 
+/// Epilogue: adds the bias of the element's part to `value` (the batched
+/// twin of `qkv_bias_add`, qkv.hpp): feature n < q_rows adds `bq[n]`, then
+/// `bk[n − q_rows]`, then `bv[n − q_rows − kv_rows]`; each bias an optional
+/// float buffer (absent: nothing added; Qwen2-style models have them).
+/// Needs ports `row` (feature n), `row_active`; scalar arguments n_heads,
+/// n_kv, head_dim.
+struct gemm_qkv_bias_add {
+  static constexpr fixed_string name = "gemm_qkv_bias_add";
+  static constexpr stage_role role = stage_role::epilogue;
+  using arguments = type_list<arg<"bq", optional_input<float, min_elements<qkv_q_rows>>>,
+                              arg<"bk", optional_input<float, min_elements<qkv_kv_rows>>>,
+                              arg<"bv", optional_input<float, min_elements<qkv_kv_rows>>>,
+                              arg<"n_heads", scalar<std::uint32_t>>, arg<"n_kv", scalar<std::uint32_t>>,
+                              arg<"head_dim", scalar<std::uint32_t>>>;
+  using consumes = type_list<port<"row", std::uint32_t>, port<"row_active", bool>>;
+  using updates = type_list<port<"value", float>>;
+  static constexpr std::string_view body =
+      "if ($row_active) {\n"
+      "  const uint qr_ = $n_heads * $head_dim, kvr_ = $n_kv * $head_dim;\n"
+      "  if ($row < qr_) {\n"
+      "    if ($has_bq) $value += $bq[$row];\n"
+      "  } else if ($row < qr_ + kvr_) {\n"
+      "    if ($has_bk) $value += $bk[$row - qr_];\n"
+      "  } else if ($has_bv) {\n"
+      "    $value += $bv[$row - qr_ - kvr_];\n"
+      "  }\n"
+      "}";
+};
+
 /// Store of `value` into q, k or v (see the file comment); needs ports
 /// `row`, `batch_index`, `writer`; scalar arguments n_heads, n_kv, head_dim
 /// (shared with the main stage's weight set).

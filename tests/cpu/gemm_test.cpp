@@ -19,6 +19,7 @@
 #include <kernels/gemm/aliases.hpp>
 #include <kernels/policies/repack.hpp>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "test_support.hpp"
@@ -200,7 +201,7 @@ TEST(Gemm, RmsnormGateUpSwiglu) {
 
 template <fd::weight_policy PQ, fd::weight_policy PK, fd::weight_policy PV>
 void check_qkv(std::mt19937_64& g, std::uint32_t m, std::uint32_t hidden, std::uint32_t n_heads, std::uint32_t n_kv,
-               std::uint32_t head_dim) {
+               std::uint32_t head_dim, bool biases = false) {
   using K = fk::rmsnorm_qkv_gemm<PQ, PK, PV>;
   SCOPED_TRACE(std::string(K::name.view()) + " M=" + std::to_string(m) + " hidden=" + std::to_string(hidden));
   const float eps = 1e-5f;
@@ -215,6 +216,17 @@ void check_qkv(std::mt19937_64& g, std::uint32_t m, std::uint32_t hidden, std::u
   reference_gemm(a, wq.w, m, qr, hidden, rq, mq);
   reference_gemm(a, wk.w, m, kvr, hidden, rk, mk);
   reference_gemm(a, wv.w, m, kvr, hidden, rv, mv);
+  // Qwen2-style biases, added per feature to every token's row.
+  const auto bq = foundry_test::random_vector<float>(g, qr, -1, 1);
+  const auto bk = foundry_test::random_vector<float>(g, kvr, -1, 1);
+  const auto bv = foundry_test::random_vector<float>(g, kvr, -1, 1);
+  if (biases) {
+    for (auto [r, mg, b, n] : {std::tuple{&rq, &mq, &bq, qr}, std::tuple{&rk, &mk, &bk, kvr}, std::tuple{&rv, &mv, &bv, kvr}})
+      for (std::size_t i = 0; i < r->size(); ++i) {
+        (*r)[i] += (*b)[i % n];
+        (*mg)[i] += std::abs((*b)[i % n]);
+      }
+  }
   auto& ex = exec();
   fd::buffer qw = ex.upload(wq.planes.data), qs = ex.upload(wq.scales()), kw = ex.upload(wk.planes.data),
              ks = ex.upload(wk.scales()), vw = ex.upload(wv.planes.data), vs = ex.upload(wv.scales()),
@@ -229,6 +241,8 @@ void check_qkv(std::mt19937_64& g, std::uint32_t m, std::uint32_t hidden, std::u
   args.template set<"n_heads">(n_heads).template set<"n_kv">(n_kv).template set<"head_dim">(head_dim);
   args.template set<"x">(xb).template set<"k">(hidden).template set<"batch">(m).template set<"gamma">(gb);
   args.template set<"eps">(eps).template set<"q">(qb).template set<"k_out">(kb).template set<"v_out">(vb);
+  fd::buffer bqb = ex.upload(bq), bkb = ex.upload(bk), bvb = ex.upload(bv);
+  if (biases) args.template set<"bq">(bqb).template set<"bk">(bkb).template set<"bv">(bvb);
   ex.dispatch<K>(args);
   ex.synchronize();
   EXPECT_LT(foundry_test::error_to_scale(qb.read<float>(), rq, mq), kTolerance);
@@ -242,6 +256,13 @@ TEST(Gemm, RmsnormQkv) {
   check_qkv<fp::q4_1, fp::q4_1, fp::q4_1>(g, 33, 576, 9, 3, 64);  // SmolLM2-135M's shapes
   check_qkv<fp::q8_0, fp::q4_0, fp::f16>(g, 7, 96, 3, 1, 20);     // mixed policies, q/k/v borders inside tiles
   check_qkv<fp::f16, fp::f16, fp::f16>(g, 1, 64, 2, 2, 4);
+}
+
+TEST(Gemm, RmsnormQkvBiases) {
+  FOUNDRY_SEED_TRACE();
+  auto g = foundry_test::rng();
+  check_qkv<fp::q8_0, fp::q8_0, fp::q8_0>(g, 33, 128, 4, 2, 32, true);  // Qwen2-style
+  check_qkv<fp::q8_0, fp::q4_0, fp::f16>(g, 7, 96, 3, 1, 20, true);
 }
 
 }  // namespace

@@ -35,7 +35,6 @@
 #include <vector>
 
 #include <unistd.h>
-#include <xxhash.h>
 
 #include <fstream>
 
@@ -56,22 +55,12 @@ namespace quant = foundry::quant;
 
 [[maybe_unused]] auto* const kRequireModel = ::testing::AddGlobalTestEnvironment(new foundry::test::require_model);
 
-/// A folder removed with everything in it when the process exits.
-struct temporary_folder {
-  fs::path path;
-  explicit temporary_folder(fs::path p) : path(std::move(p)) { fs::create_directories(path); }
-  ~temporary_folder() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
-
 /// The Q4_K_M-style file, written once per process into a temporary folder.
 /// (The folder is a static of its own, destroyed after the path: an atexit
 /// handler registered while the path was being built would run after the
 /// path's destructor and read a destroyed object.)
 const fs::path& quantized_path() {
-  static const temporary_folder dir(fs::temp_directory_path() /
+  static const foundry::test::temporary_folder dir(fs::temp_directory_path() /
                                     ("foundry_k_quants_model_" + std::to_string(::getpid())));
   static const fs::path p = [] {
     const fs::path out = dir.path / "SmolLM2-135M-Instruct.Q4_K_M.gguf";
@@ -122,32 +111,7 @@ TEST(KQuantsModel, LogitsMatchFloat64Reference) {
   }
 }
 
-/// XXH3-64 of a file, as 16 lowercase hex digits (the fixture's spelling).
-std::string file_xxh3(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::runtime_error("cannot open " + path.string());
-  XXH3_state_t* st = XXH3_createState();
-  XXH3_64bits_reset(st);
-  std::vector<char> buf(1 << 20);
-  while (in.read(buf.data(), static_cast<std::streamsize>(buf.size())) || in.gcount() > 0)
-    XXH3_64bits_update(st, buf.data(), static_cast<std::size_t>(in.gcount()));
-  const XXH64_hash_t h = XXH3_64bits_digest(st);
-  XXH3_freeState(st);
-  char hex[17];
-  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(h));
-  return hex;
-}
-
 const fs::path kFixture = fs::path(FOUNDRY_SOURCE_DIR) / "tests/fixtures/smollm2_q4_k_m_reference_f32.txt";
-
-/// The "# model xxh3_64 <hex>" line of the fixture's header.
-std::string fixture_model_digest() {
-  std::ifstream in(kFixture);
-  const std::string key = "# model xxh3_64 ";
-  for (std::string line; std::getline(in, line) && !line.empty() && line[0] == '#';)
-    if (line.rfind(key, 0) == 0) return line.substr(key.size());
-  return {};
-}
 
 // Free-running greedy decoding from the prompt (token by token: the file
 // mixes policies) against llama.cpp's tokens and top-5 logits. Bound on the
@@ -165,9 +129,9 @@ void check_greedy(const foundry::test::greedy_case& c, std::size_t steps) {
 }
 
 TEST(KQuantsModel, GreedyTokensMatchLlamaCpp) {
-  const std::string want = fixture_model_digest();
+  const std::string want = foundry::test::fixture_model_digest(kFixture);
   ASSERT_FALSE(want.empty()) << kFixture << " has no '# model xxh3_64' line";
-  ASSERT_EQ(file_xxh3(quantized_path()), want)
+  ASSERT_EQ(foundry::test::file_xxh3(quantized_path()), want)
       << "foundry-quantize no longer writes the file the fixture was made from; regenerate "
          "tests/fixtures/smollm2_q4_k_m_reference*.txt (tests/fixtures/README.md)";
   const auto cases = foundry::test::load_greedy_fixture(kFixture);

@@ -138,8 +138,8 @@ std::string load_error(const std::vector<std::byte>& bytes) {
 TEST(ModelLoading, RejectsAnotherArchitecture) {
   const auto bytes = patched_model("general.architecture", "llama", "mamba");
   EXPECT_EQ(load_error(bytes),
-            "model: patched.gguf: architecture 'mamba' is not supported (this program runs "
-            "Llama-architecture models, general.architecture = 'llama')");
+            "model: patched.gguf: general.architecture = 'mamba' is not supported (supported: llama, qwen2, "
+            "qwen3, smollm3)");
 }
 
 TEST(ModelLoading, NamesAMissingTensor) {

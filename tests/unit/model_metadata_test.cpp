@@ -121,6 +121,18 @@ TEST(ModelMetadata, HeadCounts) {
             "(embedding_length / head_count), RoPE needs pairs");
 }
 
+// attention.key_length sets the head size (Qwen3's heads are wider than
+// n_embd / n_head); value_length must agree with it.
+TEST(ModelMetadata, KeyAndValueLength) {
+  EXPECT_EQ(load_error(tiny_llama().set_u32("llama.attention.value_length", 6)),
+            "model: tiny.gguf: llama.attention.value_length = 6 differs from the key head size 4 (not supported)");
+  // Heads of 6: Wq must then have 2 · 6 rows (rope.dimension_count removed,
+  // it would disagree first).
+  EXPECT_EQ(load_error(tiny_llama().set_u32("llama.attention.key_length", 6).erase("llama.rope.dimension_count")),
+            "model: tiny.gguf: tensor 'blk.0.attn_q.weight' has ne = [8, 8], expected [8, 12]");
+  EXPECT_EQ(load_error(tiny_llama().set_u32("llama.attention.key_length", 4)), "loaded");
+}
+
 TEST(ModelMetadata, SizesMatchTheTensors) {
   EXPECT_EQ(load_error(tiny_llama().set_u32("llama.embedding_length", 0)),
             "model: tiny.gguf: llama.embedding_length = 0: out of the supported range 1 .. "

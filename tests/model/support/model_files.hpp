@@ -1,6 +1,7 @@
 // Shared helpers of the model tests: where the SmolLM2 model is, skipping
-// when it is not there, and the greedy-decoding fixture of llama.cpp
-// (tests/fixtures/smollm2_reference.txt, format in its header and in
+// when it is not there, temporary folders for files made at test time, the
+// XXH3-64 of a file, and the greedy-decoding fixtures of llama.cpp
+// (tests/fixtures/*_reference*.txt, format in their headers and in
 // tests/fixtures/README.md).
 #pragma once
 
@@ -17,6 +18,8 @@
 #include <string_view>
 #include <utility>
 #include <vector>
+
+#include <xxhash.h>
 
 #ifndef FOUNDRY_TEST_SKIP_RETURN_CODE
 #define FOUNDRY_TEST_SKIP_RETURN_CODE 77
@@ -52,6 +55,50 @@ struct require_model : ::testing::Environment {
     }
   }
 };
+
+/// A folder removed with everything in it when the object is destroyed.
+/// For files made at test time, keep it a static object of its own (an
+/// atexit handler registered while another static was being built would run
+/// after that static's destructor).
+struct temporary_folder {
+  std::filesystem::path path;
+  explicit temporary_folder(std::filesystem::path p) : path(std::move(p)) {
+    std::filesystem::create_directories(path);
+  }
+  temporary_folder(const temporary_folder&) = delete;
+  temporary_folder& operator=(const temporary_folder&) = delete;
+  ~temporary_folder() {
+    std::error_code ec;
+    std::filesystem::remove_all(path, ec);
+  }
+};
+
+/// XXH3-64 of a file, as 16 lowercase hex digits (the fixtures' spelling).
+/// Throws std::runtime_error when the file cannot be opened.
+inline std::string file_xxh3(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::runtime_error("cannot open " + path.string());
+  XXH3_state_t* st = XXH3_createState();
+  XXH3_64bits_reset(st);
+  std::vector<char> buf(1 << 20);
+  while (in.read(buf.data(), static_cast<std::streamsize>(buf.size())) || in.gcount() > 0)
+    XXH3_64bits_update(st, buf.data(), static_cast<std::size_t>(in.gcount()));
+  const XXH64_hash_t h = XXH3_64bits_digest(st);
+  XXH3_freeState(st);
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(h));
+  return hex;
+}
+
+/// The "# model xxh3_64 <hex>" line of a fixture's header (the file the
+/// fixture was made from), or "" when there is none.
+inline std::string fixture_model_digest(const std::filesystem::path& fixture) {
+  std::ifstream in(fixture);
+  const std::string key = "# model xxh3_64 ";
+  for (std::string line; std::getline(in, line) && !line.empty() && line[0] == '#';)
+    if (line.rfind(key, 0) == 0) return line.substr(key.size());
+  return {};
+}
 
 /// One prompt of tests/fixtures/smollm2_reference.txt.
 struct greedy_case {

@@ -18,8 +18,12 @@
 //   per layer l:
 //     h = rmsnorm(x) * attn_norm         rmsnorm(x) = x / sqrt(mean(x^2) + eps)
 //     q = Wq h, k = Wk h, v = Wv h       (n_head, n_head_kv, n_head_kv heads of head_dim)
+//       (+ bq, bk, bv: qwen2)
+//     q_j = rmsnorm(q_j) * q_norm, k_j = rmsnorm(k_j) * k_norm   per head (qwen3)
 //     q, k = rope(q, p), rope(k, p)      per head, adjacent pairs (x[2i], x[2i+1])
 //                                        rotated by p * base^(-2i / head_dim)
+//                                        (NeoX pairs (x[i], x[i + d/2]) for qwen2/qwen3;
+//                                        no rotation in smollm3's NoPE layers)
 //     K[l][p], V[l][p] = k, v            (the cache)
 //     per query head j, with g = j / (n_head / n_head_kv) its KV head:
 //       s_u = q_j . K[l][u]_g / sqrt(head_dim)    for u = 0..p (causal)
@@ -38,7 +42,10 @@
 // Wk so that the adjacent-pair rotation of the GGUF weights computes the same
 // thing. tests/model/reference_forward_test.cpp checks this against
 // llama.cpp's logits (tests/fixtures/smollm2_reference.txt); the half
-// rotation does not reproduce them.
+// rotation does not reproduce them. The other architectures follow
+// examples/generate/model.hpp's table (llama.cpp's src/models/qwen2.cpp,
+// qwen3.cpp, smollm3.cpp), checked against llama.cpp on random-weight files
+// (tests/model/architectures_test.cpp).
 #pragma once
 
 #include <algorithm>
@@ -69,11 +76,11 @@ class reference_model {
   /// Dequantizes every weight of `model` (the reference keeps its own
   /// copies; `model` need not outlive it) and allocates a KV cache of
   /// `max_positions` positions (at most the training context length).
-  explicit reference_model(const generate::llama_model& model, std::uint32_t max_positions,
-                           rope_pairs pairs = rope_pairs::adjacent)
+  /// RoPE pairs as the architecture says (set_rope_pairs changes it).
+  explicit reference_model(const generate::llama_model& model, std::uint32_t max_positions)
       : hp_(model.hparams()),
         max_positions_(std::min(max_positions, model.hparams().n_ctx_train)),
-        pairs_(pairs) {
+        pairs_(hp_.arch.rope == generate::rope_type::neox ? rope_pairs::halves : rope_pairs::adjacent) {
     if (max_positions_ == 0) throw std::invalid_argument("reference_model: no positions");
     token_embd_ = dequantize(model.token_embd());
     output_norm_ = dequantize(model.output_norm());
@@ -85,6 +92,15 @@ class reference_model {
       l.wq = dequantize(w.attn_q);
       l.wk = dequantize(w.attn_k);
       l.wv = dequantize(w.attn_v);
+      if (w.attn_q_bias.present()) {
+        l.bq = dequantize(w.attn_q_bias);
+        l.bk = dequantize(w.attn_k_bias);
+        l.bv = dequantize(w.attn_v_bias);
+      }
+      if (w.attn_q_norm.present()) {
+        l.q_norm = dequantize(w.attn_q_norm);
+        l.k_norm = dequantize(w.attn_k_norm);
+      }
       l.wo = dequantize(w.attn_output);
       l.ffn_norm = dequantize(w.ffn_norm);
       l.w_gate = dequantize(w.ffn_gate);
@@ -138,13 +154,23 @@ class reference_model {
 
     const double scale = 1.0 / std::sqrt(static_cast<double>(hd));
     const std::uint32_t group = hp_.n_gqa();
-    for (layer& l : layers_) {
+    for (std::uint32_t il = 0; il < hp_.n_layer; ++il) {
+      layer& l = layers_[il];
       rmsnorm(x, l.attn_norm, h);
       matvec(l.wq, h, q);
       matvec(l.wk, h, k);
       matvec(l.wv, h, v);
-      for (std::size_t j = 0; j < hp_.n_head; ++j) rope(&q[j * hd], pos);
-      for (std::size_t j = 0; j < hp_.n_head_kv; ++j) rope(&k[j * hd], pos);
+      add(q, l.bq);
+      add(k, l.bk);
+      add(v, l.bv);
+      if (!l.q_norm.empty()) {
+        for (std::size_t j = 0; j < hp_.n_head; ++j) head_rmsnorm(&q[j * hd], l.q_norm);
+        for (std::size_t j = 0; j < hp_.n_head_kv; ++j) head_rmsnorm(&k[j * hd], l.k_norm);
+      }
+      if (hp_.uses_rope(il)) {
+        for (std::size_t j = 0; j < hp_.n_head; ++j) rope(&q[j * hd], pos);
+        for (std::size_t j = 0; j < hp_.n_head_kv; ++j) rope(&k[j * hd], pos);
+      }
       std::copy(k.begin(), k.end(), l.k_cache.begin() + static_cast<std::ptrdiff_t>(pos * dkv));
       std::copy(v.begin(), v.end(), l.v_cache.begin() + static_cast<std::ptrdiff_t>(pos * dkv));
 
@@ -194,6 +220,7 @@ class reference_model {
  private:
   struct layer {
     std::vector<float> attn_norm, wq, wk, wv, wo, ffn_norm, w_gate, w_up, w_down;
+    std::vector<float> bq, bk, bv, q_norm, k_norm;  // empty when the architecture has none
     std::vector<double> k_cache, v_cache;  // [max_positions][n_head_kv * head_dim]
   };
 
@@ -213,6 +240,19 @@ class reference_model {
     const double r =
         1.0 / std::sqrt(ss / static_cast<double>(x.size()) + static_cast<double>(hp_.rms_eps));
     for (std::size_t i = 0; i < x.size(); ++i) out[i] = x[i] * r * static_cast<double>(w[i]);
+  }
+
+  // x += b (nothing when b is empty).
+  static void add(std::vector<double>& x, const std::vector<float>& b) {
+    for (std::size_t i = 0; i < b.size(); ++i) x[i] += static_cast<double>(b[i]);
+  }
+
+  // One head of head_dim values: head = rmsnorm(head) * w (QK-norm).
+  void head_rmsnorm(double* head, const std::vector<float>& w) const {
+    double ss = 0.0;
+    for (std::size_t i = 0; i < w.size(); ++i) ss += head[i] * head[i];
+    const double r = 1.0 / std::sqrt(ss / static_cast<double>(w.size()) + static_cast<double>(hp_.rms_eps));
+    for (std::size_t i = 0; i < w.size(); ++i) head[i] *= r * static_cast<double>(w[i]);
   }
 
   // out[r] = sum_c W[r][c] x[c], W row-major with x.size() columns.
