@@ -193,7 +193,7 @@ class foundry_decoder final : public decoder {
     // Compile the whole kernel set in one go.
     ex_.prepare<embedding, qkv, fk::attention_decode_f32, gemv_residual, gate_up, lm_head, fk::argmax_f32, qkv_gemm,
                 gate_up_gemm, gemm_residual, fk::repetition_penalty_f32, fk::top_k_candidates_f32,
-                fk::gumbel_argmax_f32>();
+                fk::gumbel_argmax_f32, fk::logits_at_least_f32>();
     // The architecture's RoPE + KV append kernels (see rope_append).
     const architecture& arch = hp_.arch;
     if (arch.qk_norm && arch.no_rope_layer_step != 0)

@@ -367,8 +367,9 @@ int run(const options& o) {
     fmt::print(stderr, "sampling: seed {}, {} tokens drawn on the host\n", o.sampling.seed, sampler.steps());
   else if (!o.sampling.greedy())
     fmt::print(stderr,
-               "sampling: seed {}, {} tokens drawn ({} decided on the device, {} read the full logits)\n",
-               o.sampling.seed, sampler.steps(), sampler.device_decided, sampler.fallbacks);
+               "sampling: seed {}, {} tokens drawn ({} decided on the device, {} of them in a second round; "
+               "{} read the full logits)\n",
+               o.sampling.seed, sampler.steps(), sampler.device_decided, sampler.second_round, sampler.fallbacks);
   // The CPU backend runs each kernel as it is dispatched, so its "host time"
   // would be the whole step; the figure means something on GPU backends.
   if (const double host = dec->host_seconds(); host > 0 && o.backend != "cpu")

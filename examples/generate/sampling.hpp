@@ -32,9 +32,14 @@
 // logits and exact softmax normalizer `choose_from_candidates` finishes on
 // the host. When the candidates cannot decide the result (top-k off or above
 // K_max with top-p or the draw needing tokens beyond them; min-p still
-// passing the K_max-th candidate) that function says so and the decoder
-// reads the full logits and runs the same code on all of them: counted in
-// `sampling_state::fallbacks`, never approximated.
+// passing the K_max-th candidate) that function says so, and the decoder
+// asks the device for every logit ≥ τ, τ further below the K_max-th
+// candidate each round (kernels/sampling/logits_at_least.hpp): a set that
+// holds every token at least as likely as its least likely member, on which
+// the same code decides exactly (`at_least_candidates`; counted in
+// `sampling_state::second_round`). Only when that set outgrows its capacity
+// does the decoder read the full logits (`sampling_state::fallbacks`).
+// Never approximated.
 //
 // Randomness. One draw per sampled token: u = (x >> 11) · 2^-53 in [0, 1)
 // from std::mt19937_64 seeded with --seed (the standard fixes that engine's
@@ -138,6 +143,7 @@ class sampling_state {
   std::uint64_t steps() const noexcept { return step_; }
 
   std::uint64_t device_decided = 0;  ///< tokens chosen from the device's candidates or Gumbel-max
+  std::uint64_t second_round = 0;    ///< of device_decided, those that needed the logits ≥ τ round
   std::uint64_t fallbacks = 0;       ///< tokens that needed the full logits on the host (device path)
 
  private:
@@ -193,6 +199,10 @@ struct candidate_set {
   bool complete = false;       ///< `top` holds every non-NaN logit
   std::uint32_t vocab = 0;     ///< tokens in the vocabulary
   double normalizer = 0;       ///< Σ exp(l − top[0].logit) over every non-NaN logit (temperature 1)
+  /// Every token whose logit is ≥ floor is in `top` (−inf when complete;
+  /// just above the last candidate for the K best, whose ties at the last
+  /// value may be missing; the threshold of a logits_at_least round).
+  double floor = std::numeric_limits<double>::infinity();
 };
 
 /// Every non-NaN logit of `logits`, sorted (the host reference's candidates;
@@ -200,6 +210,7 @@ struct candidate_set {
 inline candidate_set all_candidates(std::span<const float> logits) {
   candidate_set c;
   c.complete = true;
+  c.floor = -std::numeric_limits<double>::infinity();
   c.vocab = static_cast<std::uint32_t>(logits.size());
   c.top.reserve(logits.size());
   for (std::size_t i = 0; i < logits.size(); ++i)
@@ -232,12 +243,39 @@ inline candidate_set merge_candidates(std::span<const float> value, std::span<co
   const std::size_t keep = std::min<std::size_t>(k, c.top.size());
   std::partial_sort(c.top.begin(), c.top.begin() + std::ptrdiff_t(keep), c.top.end(), candidate_before);
   c.top.resize(keep);
+  if (c.complete)
+    c.floor = -std::numeric_limits<double>::infinity();
+  else if (!c.top.empty())
+    c.floor = std::nextafter(c.top.back().logit, std::numeric_limits<float>::infinity());
   if (!c.top.empty() && c.top[0].logit != -std::numeric_limits<float>::infinity()) {
     const double m = c.top[0].logit;  // the largest group maximum
     for (std::size_t g = 0; g < group_max.size(); ++g)
       if (group_max[g] != -std::numeric_limits<float>::infinity())
         c.normalizer += double(group_sum[g]) * std::exp(double(group_max[g]) - m);
   }
+  return c;
+}
+
+/// The candidates of a second round (kernels/sampling/logits_at_least.hpp):
+/// the first `count` pairs of `value`/`index`, every logit ≥ `threshold`
+/// of a vocabulary of `vocab` tokens, and the normalizer of the first round
+/// (`first`, whose top[0] is the largest logit). Throws std::invalid_argument
+/// when `count` exceeds the pairs given.
+inline candidate_set at_least_candidates(std::span<const float> value, std::span<const std::uint32_t> index,
+                                         std::size_t count, float threshold, const candidate_set& first) {
+  if (count > value.size() || count > index.size())
+    throw std::invalid_argument("at_least_candidates: more logits than pairs");
+  candidate_set c;
+  c.vocab = first.vocab;
+  c.floor = threshold;
+  c.top.reserve(count);
+  for (std::size_t i = 0; i < count; ++i) c.top.push_back({value[i], index[i]});
+  std::sort(c.top.begin(), c.top.end(), candidate_before);
+  c.complete = count == c.vocab;
+  // The same reference logit as the first round's normalizer.
+  c.normalizer = c.top.empty() || first.top.empty() ? 0.0
+                                                    : first.normalizer * std::exp(double(first.top[0].logit) -
+                                                                                  double(c.top[0].logit));
   return c;
 }
 
@@ -249,7 +287,8 @@ inline candidate_set merge_candidates(std::span<const float> value, std::span<co
 ///     than top_p of the softmax mass (by the exact normalizer);
 ///   - top-k above the candidates with top-p on (the mass of what top-k
 ///     keeps is not known);
-///   - min-p on and the last candidate still passes its threshold;
+///   - min-p on and its threshold below `c.floor` (tokens the candidates
+///     lack may pass it);
 ///   - otherwise, when what is left extends beyond the candidates.
 /// A complete set always decides. At least 1 unless `c.top` is empty (0).
 inline std::optional<std::size_t> candidates_kept(const candidate_set& c, const sampling_params& p) {
@@ -289,14 +328,17 @@ inline std::optional<std::size_t> candidates_kept(const candidate_set& c, const 
     if (j < kept) {
       kept = j + 1;
       open = false;
-    } else if (open) {
-      return std::nullopt;  // the candidates hold less than top_p of the mass
+    } else if (open && !(p.min_p > 0 && l0 + std::log(p.min_p) >= c.floor)) {
+      // The candidates hold less than top_p of the mass. (With a min-p
+      // threshold at or above the floor, the prefix holds every candidate
+      // and min-p below closes it: decided.)
+      return std::nullopt;
     }
   }
   // 4. min-p: l ≥ l_max + ln(min_p), a prefix in this order.
   if (p.min_p > 0) {
     const double threshold = l0 + std::log(p.min_p);
-    if (open && double(c.top[kept - 1].logit) >= threshold) return std::nullopt;
+    if (open && threshold < c.floor) return std::nullopt;
     std::size_t j = 1;  // the largest always passes
     while (j < kept && double(c.top[j].logit) >= threshold) ++j;
     kept = j;

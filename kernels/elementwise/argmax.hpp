@@ -38,15 +38,35 @@ namespace foundry::kernels {
 /// Metal helpers `foundry_argmax_better`, `foundry_argmax_simd`, `foundry_argmax_block`.
 using argmax_piece = source_piece<"argmax", embedded::elementwise::argmax_metal>;
 
-/// Threadgroups of the argmax_f32 kernel: ceil(n / chunk).
-struct argmax_groups {
+/// Threadgroups of a kernel that reduces x[0..n) in chunks of `chunk`
+/// elements, one threadgroup each (argmax_f32, gumbel_argmax_f32):
+/// ceil(n / chunk). Throws dispatch_error naming `Kernel` when chunk is 0.
+template <fixed_string Kernel>
+struct chunk_groups {
   template <class Args>
   static std::uint64_t get(const Args& a) {
     const std::uint64_t chunk = argument<"chunk">(a).value;
-    if (chunk == 0) throw dispatch_error("kernel argmax_f32: chunk is 0");
+    if (chunk == 0) throw dispatch_error("kernel " + std::string(Kernel.view()) + ": chunk is 0");
     return (std::uint64_t{argument<"n">(a).value} + chunk - 1) / chunk;
   }
 };
+
+/// Dispatch of a chunked reduction (chunk_groups): ceil(n / chunk)
+/// threadgroups of `Threads`. Throws dispatch_error naming `Kernel` past
+/// 2^32 − 1 threadgroups.
+template <fixed_string Kernel, std::uint32_t Threads>
+struct chunk_dispatch {
+  static constexpr std::uint32_t threads_per_threadgroup = Threads;
+  template <class Args>
+  static dispatch_size compute(const Args& a) {
+    const std::uint64_t groups = chunk_groups<Kernel>::get(a);
+    if (groups > 0xffffffffu) throw dispatch_error("kernel " + std::string(Kernel.view()) + ": too many threadgroups");
+    return {{static_cast<std::uint32_t>(groups), 1, 1}, {Threads, 1, 1}};
+  }
+};
+
+/// Threadgroups of the argmax_f32 kernel: ceil(n / chunk).
+using argmax_groups = chunk_groups<"argmax_f32">;
 
 /// Argmax main stage (see the file comment). Arguments: `x` (float [n]),
 /// `x_index` (optional uint [n]), `n`, `chunk` (uint), `out_value` (float
@@ -69,15 +89,7 @@ struct argmax_stage {
 
 /// Dispatch of `argmax_f32`: ceil(n / chunk) threadgroups of `Threads`.
 template <std::uint32_t Threads = 256>
-struct argmax_dispatch {
-  static constexpr std::uint32_t threads_per_threadgroup = Threads;
-  template <class Args>
-  static dispatch_size compute(const Args& a) {
-    const std::uint64_t groups = argmax_groups::get(a);
-    if (groups > 0xffffffffu) throw dispatch_error("kernel argmax_f32: too many threadgroups");
-    return {{static_cast<std::uint32_t>(groups), 1, 1}, {Threads, 1, 1}};
-  }
-};
+using argmax_dispatch = chunk_dispatch<"argmax_f32", Threads>;
 
 /// Per-chunk arg-max of x (see the file comment). Arguments, in buffer
 /// order: `x`, `x_index`, `x_index_present`, `n`, `chunk`, `out_value`,

@@ -44,14 +44,7 @@ using gumbel_argmax_piece =
     source_piece<"gumbel_argmax", embedded::sampling::gumbel_argmax_metal, argmax_piece, counter_hash_piece>;
 
 /// Threadgroups of gumbel_argmax_f32: ceil(n / chunk).
-struct gumbel_argmax_groups {
-  template <class Args>
-  static std::uint64_t get(const Args& a) {
-    const std::uint64_t chunk = argument<"chunk">(a).value;
-    if (chunk == 0) throw dispatch_error("kernel gumbel_argmax_f32: chunk is 0");
-    return (std::uint64_t{argument<"n">(a).value} + chunk - 1) / chunk;
-  }
-};
+using gumbel_argmax_groups = chunk_groups<"gumbel_argmax_f32">;
 
 /// Gumbel-max first-pass stage (see the file comment). Arguments: `x`
 /// (float [n], the logits), `n`, `chunk` (uint), `temperature` (float, > 0),
@@ -74,15 +67,7 @@ struct gumbel_argmax_stage {
 };
 
 /// Dispatch of gumbel_argmax_f32: ceil(n / chunk) threadgroups of 256.
-struct gumbel_argmax_dispatch {
-  static constexpr std::uint32_t threads_per_threadgroup = 256;
-  template <class Args>
-  static dispatch_size compute(const Args& a) {
-    const std::uint64_t groups = gumbel_argmax_groups::get(a);
-    if (groups > 0xffffffffu) throw dispatch_error("kernel gumbel_argmax_f32: too many threadgroups");
-    return {{static_cast<std::uint32_t>(groups), 1, 1}, {threads_per_threadgroup, 1, 1}};
-  }
-};
+using gumbel_argmax_dispatch = chunk_dispatch<"gumbel_argmax_f32", 256>;
 
 /// Per-chunk arg-max of x / temperature + Gumbel noise. Arguments, in
 /// buffer order: `x`, `n`, `chunk`, `temperature`, `key_a`, `key_b`,

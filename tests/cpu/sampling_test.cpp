@@ -21,6 +21,7 @@
 #include <numeric>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <foundry/foundry.hpp>
@@ -304,11 +305,62 @@ TEST(GumbelArgmax, MatchesHostReferenceOnOddSizes) {
   EXPECT_LE(near_ties, 1) << "of " << draws << " draws";
 }
 
+// --- logits_at_least_f32 ---------------------------------------------------------------
+
+// Every logit ≥ τ, and nothing else, in some order; the count even past the
+// capacity (then exactly `capacity` slots written, the rest poisoned).
+TEST(LogitsAtLeast, AllAboveTheThresholdOnOddSizes) {
+  FOUNDRY_SEED_TRACE();
+  auto g = foundry_test::rng();
+  auto& ex = exec();
+  for (const std::size_t n : {std::size_t{1}, std::size_t{7}, std::size_t{4097}, std::size_t{49157}}) {
+    for (const std::uint32_t capacity : {8192u, 16u}) {
+      auto x = normal_logits(g, n, 3.0);
+      if (n > 7) x[3] = std::numeric_limits<float>::quiet_NaN();  // never selected
+      const float threshold = n == 1 ? x[0] : 4.5f;               // n = 1: equal to the threshold counts
+      std::vector<std::pair<float, std::uint32_t>> want;
+      for (std::size_t i = 0; i < n; ++i)
+        if (x[i] >= threshold) want.emplace_back(x[i], std::uint32_t(i));
+      SCOPED_TRACE("n " + std::to_string(n) + " capacity " + std::to_string(capacity) + " selected " +
+                   std::to_string(want.size()));
+      fd::buffer xb = ex.upload(x), vb = ex.allocate<float>(capacity), ib = ex.allocate<std::uint32_t>(capacity),
+                 cb = ex.allocate<std::uint32_t>(1);
+      vb.fill_bytes(0xFF);
+      ib.fill_bytes(0xFF);
+      cb.fill_bytes(0);
+      fk::logits_at_least_f32::arguments a;
+      a.set<"x">(xb).set<"n">(std::uint32_t(n)).set<"threshold">(threshold).set<"capacity">(capacity);
+      a.set<"out_value">(vb).set<"out_index">(ib).set<"count">(cb);
+      ex.dispatch<fk::logits_at_least_f32>(a);
+      ex.synchronize();
+      const std::uint32_t count = cb.read<std::uint32_t>()[0];
+      ASSERT_EQ(count, want.size());
+      const auto v = vb.read<float>();
+      const auto idx = ib.read<std::uint32_t>();
+      const std::size_t written = std::min<std::size_t>(count, capacity);
+      std::vector<std::pair<float, std::uint32_t>> got;
+      for (std::size_t j = 0; j < written; ++j) {
+        ASSERT_LT(idx[j], n);
+        EXPECT_EQ(v[j], x[idx[j]]) << "slot " << j;
+        EXPECT_GE(v[j], threshold);
+        got.emplace_back(v[j], idx[j]);
+      }
+      for (std::size_t j = written; j < capacity; ++j) EXPECT_EQ(idx[j], 0xFFFFFFFFu) << "slot " << j << " written";
+      std::sort(got.begin(), got.end());
+      EXPECT_EQ(std::adjacent_find(got.begin(), got.end()), got.end()) << "a token selected twice";
+      if (count <= capacity) {
+        std::sort(want.begin(), want.end());
+        EXPECT_EQ(got, want);
+      }
+    }
+  }
+}
+
 // --- the device sampler against the host reference -----------------------------------
 
 struct run_result {
   std::vector<std::int32_t> device, host;
-  std::uint64_t fallbacks = 0, decided = 0;
+  std::uint64_t fallbacks = 0, decided = 0, second_round = 0;
 };
 
 /// `tokens` draws, each on fresh logits from `make`, through device_sampler
@@ -336,6 +388,7 @@ run_result run_both(const gen::sampling_params& p, int tokens, std::mt19937_64& 
   }
   r.fallbacks = sd.fallbacks;
   r.decided = sd.device_decided;
+  r.second_round = sd.second_round;
   EXPECT_EQ(sd.steps(), sh.steps());
   return r;
 }
@@ -404,8 +457,32 @@ TEST(DeviceSampler, TemperatureOnlyUsesGumbelMax) {
 }
 
 // Flat logits: the 64 candidates hold ~0.1 % of the mass, so top-p 0.9
-// without top-k, min-p 0.5 and top-k 100 cannot be decided from them. The
-// device sampler must notice, read the full logits and still agree.
+// without top-k, min-p 0.5 and top-k 100 cannot be decided from them, and
+// every second round (all logits within 2 of the 64th) overflows its 8192
+// pairs. The device sampler must notice, read the full logits and still
+// agree.
+// Logits with a long tail (σ = 3; the mass of softmax then sits ~σ² above
+// the mean): top-p 0.9 without top-k (~2000 tokens), min-p 0.01 (~250) and
+// top-k 500 need more than the 64 candidates: the second round (every
+// logit ≥ τ) decides them on the device, the full logits are never read,
+// and the tokens equal the host's. (At σ = 2 top-p 0.9 needs ~11,600
+// tokens, past the round's 8192: those fall back.)
+TEST(DeviceSampler, SecondRoundDecidesLongTails) {
+  FOUNDRY_SEED_TRACE();
+  auto g = foundry_test::rng();
+  const auto tail = [](std::mt19937_64& rng) { return normal_logits(rng, 49152 + 5, 3.0); };
+  for (const auto& p : {params(1.0, 0, 0.9, 0.0), params(0.8, 0, 1.0, 0.01), params(1.0, 500, 0.95, 0.0),
+                        params(1.0, 0, 0.95, 0.02, 1.3)}) {
+    SCOPED_TRACE("top-k " + std::to_string(p.top_k) + " top-p " + std::to_string(p.top_p) + " min-p " +
+                 std::to_string(p.min_p));
+    const run_result r = run_both(p, 6, g, tail);
+    EXPECT_EQ(r.device, r.host);
+    EXPECT_EQ(r.fallbacks, 0u);
+    EXPECT_EQ(r.decided, 6u);
+    EXPECT_GT(r.second_round, 0u);
+  }
+}
+
 TEST(DeviceSampler, FallsBackToFullLogitsWhenCandidatesCannotDecide) {
   FOUNDRY_SEED_TRACE();
   auto g = foundry_test::rng();

@@ -297,6 +297,7 @@ gen::candidate_set partial(const std::vector<float>& logits, std::uint32_t k) {
   c.complete = false;
   c.normalizer = all.normalizer;
   c.top.assign(all.top.begin(), all.top.begin() + k);
+  c.floor = std::nextafter(c.top.back().logit, std::numeric_limits<float>::infinity());
   return c;
 }
 
@@ -320,15 +321,43 @@ TEST(Candidates, DecideOrAskForTheFullLogits) {
   EXPECT_EQ(kept(make(1, 5, 1, 0.3)), 2u);               // min-p closes a longer top-k
   EXPECT_EQ(kept(make(1, 5)), undecided);                // the draw needs 5 tokens
   EXPECT_EQ(kept(make(1)), undecided);                   // the draw needs all 10
-  EXPECT_EQ(kept(make(1, 0, 0.75, 0.3)), undecided);     // top-p undecided first
+  EXPECT_EQ(kept(make(1, 0, 0.75, 0.3)), 2u);            // top-p open, min-p (≥ 2.4) closes it
+  EXPECT_EQ(kept(make(1, 0, 0.75, 0.2)), undecided);     // top-p open, min-p (≥ 1.6) may reach past
   // The full logits decide, with the same answer the candidates give where they can.
   const gen::candidate_set all = gen::all_candidates(x);
   EXPECT_EQ(gen::candidates_kept(all, make(1, 0, 0.75)), 5u);  // 15 < 15.75 ≤ 16
   EXPECT_EQ(gen::candidates_kept(all, make(1, 0, 1, 0.2)), 3u);
   EXPECT_EQ(gen::candidates_kept(all, make(1, 0, 1, 0.1)), 10u);
+  EXPECT_EQ(gen::candidates_kept(all, make(1, 0, 0.75, 0.3)), 2u);
   for (const auto& p : {make(0.9, 2), make(1.1, 0, 0.55), make(1.3, 5, 1, 0.3), make(0.5, 3, 0.6)})
     for (double u = 0.005; u < 1; u += 0.01)
       EXPECT_EQ(gen::choose_from_candidates(c, p, u), gen::choose_from_candidates(all, p, u)) << "u " << u;
+}
+
+// A second round's set (every logit ≥ τ) decides what the K best could not,
+// exactly as the full logits do, as long as τ is low enough for the filter.
+TEST(Candidates, SecondRoundSetsDecideBelowTheirFloor) {
+  std::vector<float> x = {std::log(8.f), std::log(4.f), std::log(2.f)};
+  x.resize(10, 0.0f);
+  const gen::candidate_set first = partial(x, 2), all = gen::all_candidates(x);
+  auto at_least = [&](float threshold) {
+    std::vector<float> v;
+    std::vector<std::uint32_t> i;
+    for (std::uint32_t t = 9; t < 10; --t)  // any order: the set sorts itself
+      if (x[t] >= threshold) v.push_back(x[t]), i.push_back(t);
+    return gen::at_least_candidates(v, i, v.size(), threshold, first);
+  };
+  const std::optional<std::size_t> undecided;
+  const gen::candidate_set three = at_least(0.3f), ten = at_least(-1.0f);
+  ASSERT_EQ(three.top.size(), 3u);
+  EXPECT_EQ(three.top[0].index, 0u);
+  EXPECT_NEAR(three.normalizer, all.normalizer, 1e-12);
+  EXPECT_EQ(gen::candidates_kept(three, make(1, 0, 1, 0.2)), 3u);   // ≥ 1.6 ⇔ l ≥ 0.47 > τ = 0.3
+  EXPECT_EQ(gen::candidates_kept(three, make(1, 0, 1, 0.1)), undecided);  // ≥ 0.8 ⇔ l ≥ −0.22 < τ
+  EXPECT_EQ(gen::candidates_kept(three, make(1, 0, 0.6)), 3u);      // of 21: 8, 12 < 12.6 ≤ 14
+  EXPECT_TRUE(ten.complete);
+  for (const auto& p : {make(1, 0, 0.75), make(1, 0, 1, 0.1), make(1, 7, 0.9), make(0.7)})
+    EXPECT_EQ(gen::candidates_kept(ten, p), gen::candidates_kept(all, p));
 }
 
 // merge_candidates: the best k of several groups, empty slots dropped, and
