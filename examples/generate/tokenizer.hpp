@@ -87,6 +87,22 @@ struct chat_message {
 //           off on its own first, then the GPT-2 regex runs on each stretch
 //           between them (the lookahead of `\s+(?!\S)` sees the end of the
 //           stretch, not the digit after it).
+//   llama3  ("llama3", "llama-v3", "llama-bpe", "falcon3", "lfm2"; Llama 3's
+//           tokenizer, also SmolLM3's): contractions of either case, a letter
+//           run with at most one non-letter, non-digit, non-newline character
+//           before it, digit runs of 1 to 3, punctuation runs with their
+//           newlines, newline runs, then the GPT-2 whitespace rules:
+//           (?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|
+//           [^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|
+//           \s*[\r\n]+|\s+(?!\S)|\s+
+//           and a word that is a token of the vocabulary is that token, without
+//           BPE merges (llama.cpp's `ignore_merges`).
+//   qwen2   ("qwen2", "deepseek-r1-qwen"; Qwen2, Qwen2.5, Qwen3): as llama3 with
+//           single digits (\p{N}) and with the merges applied to every word.
+//
+// Sources: llama.cpp's `llama_vocab::impl::load` (the names, ignore_merges)
+// and `llm_tokenizer_bpe` (the regexes, written there as in each model's
+// tokenizer.json with (?i:...) spelled out), src/llama-vocab.cpp.
 //
 // Why: llama.cpp maps "smollm" (SmolLM/SmolLM2) to the regex list
 // {"\p{N}", <GPT-2 regex>} applied in sequence (the same list as "starcoder"),
@@ -99,7 +115,7 @@ struct chat_message {
 // with \s spelled out as the Unicode White_Space set [\t-\r\x{85}\p{Z}]
 // (what Rust's and llama.cpp's \s mean; PCRE2's \s under UCP leaves out
 // U+0085). Unknown names are rejected rather than tokenized approximately.
-enum class pre_tokenizer_kind { gpt2, digits_then_gpt2 };
+enum class pre_tokenizer_kind { gpt2, digits_then_gpt2, llama3, qwen2 };
 
 inline pre_tokenizer_kind pre_tokenizer_from_name(std::string_view name) {
   for (std::string_view n : {"gpt2", "mpt", "olmo", "jais"})
@@ -107,9 +123,14 @@ inline pre_tokenizer_kind pre_tokenizer_from_name(std::string_view name) {
   for (std::string_view n :
        {"smollm", "starcoder", "refact", "command-r", "codeshell", "exaone", "minerva"})
     if (name == n) return pre_tokenizer_kind::digits_then_gpt2;
+  for (std::string_view n : {"llama3", "llama-v3", "llama-bpe", "falcon3", "lfm2"})
+    if (name == n) return pre_tokenizer_kind::llama3;
+  for (std::string_view n : {"qwen2", "deepseek-r1-qwen"})
+    if (name == n) return pre_tokenizer_kind::qwen2;
   throw std::invalid_argument("tokenizer: unsupported pre-tokenizer '" + std::string(name) +
                               "' (supported: gpt2, mpt, olmo, jais, smollm, starcoder, refact, "
-                              "command-r, codeshell, exaone, minerva)");
+                              "command-r, codeshell, exaone, minerva, llama3, llama-v3, llama-bpe, "
+                              "falcon3, lfm2, qwen2, deepseek-r1-qwen)");
 }
 
 namespace detail {
@@ -448,6 +469,7 @@ class tokenizer {
       if (!match) throw std::bad_alloc();
     }
     detail::pcre2_match_data_ptr match;
+    std::string word_text;  // a word in the byte-to-unicode alphabet (ignore_merges)
     struct symbol {
       std::int32_t id;
       std::int32_t prev;
@@ -573,8 +595,19 @@ class tokenizer {
         "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^" FOUNDRY_TOKENIZER_WS
         "\\p{L}\\p{N}]+|[" FOUNDRY_TOKENIZER_WS "]+(?![^" FOUNDRY_TOKENIZER_WS
         "])|[" FOUNDRY_TOKENIZER_WS "]+";
+    // Llama 3 and Qwen2 (see pre_tokenizer_kind): they differ in the digit rule only.
+    static constexpr std::string_view llama3 =
+        "(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^" FOUNDRY_TOKENIZER_WS
+        "\\p{L}\\p{N}]+[\\r\\n]*|[" FOUNDRY_TOKENIZER_WS "]*[\\r\\n]+|[" FOUNDRY_TOKENIZER_WS "]+(?![^" FOUNDRY_TOKENIZER_WS
+        "])|[" FOUNDRY_TOKENIZER_WS "]+";
+    static constexpr std::string_view qwen2 =
+        "(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^" FOUNDRY_TOKENIZER_WS
+        "\\p{L}\\p{N}]+[\\r\\n]*|[" FOUNDRY_TOKENIZER_WS "]*[\\r\\n]+|[" FOUNDRY_TOKENIZER_WS "]+(?![^" FOUNDRY_TOKENIZER_WS
+        "])|[" FOUNDRY_TOKENIZER_WS "]+";
 #undef FOUNDRY_TOKENIZER_WS
-    word_regex_ = detail::compile_regex(gpt2);
+    word_regex_ = detail::compile_regex(pre_kind_ == pre_tokenizer_kind::llama3  ? llama3
+                                        : pre_kind_ == pre_tokenizer_kind::qwen2 ? qwen2
+                                                                                 : gpt2);
     if (pre_kind_ == pre_tokenizer_kind::digits_then_gpt2)
       digit_regex_ = detail::compile_regex("\\p{N}");
   }
@@ -633,7 +666,7 @@ class tokenizer {
           word_regex_.get(), s.match.get(), stretch.data(), stretch.size(),
           [&](std::size_t b, std::size_t e, bool) { fn(stretch.substr(b, e - b)); });
     };
-    if (pre_kind_ == pre_tokenizer_kind::gpt2) {
+    if (pre_kind_ != pre_tokenizer_kind::digits_then_gpt2) {
       words(text);
       return;
     }
@@ -664,6 +697,15 @@ class tokenizer {
   // pair of lowest rank (leftmost among equals) until no pair has a merge.
   void encode_word(std::string_view word, scratch& s, std::vector<std::int32_t>& out) const {
     const std::size_t n = word.size();
+    if (pre_kind_ == pre_tokenizer_kind::llama3 && n > 1) {  // ignore_merges: a whole-word token wins
+      std::string& key = s.word_text;
+      key.clear();
+      for (const char c : word) detail::append_utf8(key, detail::byte_unicode().byte_to_cp[static_cast<unsigned char>(c)]);
+      if (const auto it = token_to_id_.find(key); it != token_to_id_.end()) {
+        out.push_back(it->second);
+        return;
+      }
+    }
     if (n == 1) {
       push_symbol(byte_token_[static_cast<unsigned char>(word[0])], out);
       return;
