@@ -11,6 +11,14 @@
 //  * BM_DispatchOverhead: one threadgroup of 32 threads of a trivial
 //    kernel, with fibers and with the no-collectives loop; ns.
 //
+//  * BM_FusedGemvF32/<path>: the library's fused `gemv_f32` (one SIMD-group
+//    per row, its simd_sum a reduction point) on the same 1024 x 1024
+//    matrix through the executor, as lane loops and with one fiber per
+//    thread (FOUNDRY_CPU_EXECUTION=fibers forced through the executor
+//    options), beside BM_Gemv_ScalarLoop.
+//  * BM_FusedReduce/<path>: a composed reduction of 2^20 floats (per lane a
+//    run of 4, then a reduction point), lane loops vs fibers.
+//
 // The workers follow FOUNDRY_CPU_THREADS (default: all cores).
 
 #include <benchmark/benchmark.h>
@@ -22,7 +30,10 @@
 #include <string>
 #include <vector>
 
+#include "foundry/backends/cpu/backend.hpp"
 #include "foundry/backends/cpu/cpu.hpp"
+#include "foundry/foundry.hpp"
+#include "kernels/library.hpp"
 
 namespace {
 
@@ -146,6 +157,78 @@ void BM_Reduce_ScalarLoop(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * int64_t(kR));
 }
 BENCHMARK(BM_Reduce_ScalarLoop)->Unit(benchmark::kMicrosecond);
+
+// --- composed kernels: lane loops vs fibers ---------------------------------
+
+/// Runs the benchmark body with lane loops on (path 1) or forced fibers (0).
+struct execution_path {
+  foundry::cpu::executor_options saved = foundry::cpu::get_executor_options();
+  explicit execution_path(benchmark::State& state) {
+    foundry::cpu::executor_options o = saved;
+    o.lane_loops = state.range(0) != 0;
+    foundry::cpu::set_executor_options(o);
+    state.SetLabel(o.lane_loops ? "lane loops" : "fibers");
+  }
+  ~execution_path() { foundry::cpu::set_executor_options(saved); }
+};
+
+foundry::executor& cpu_executor() {
+  static foundry::executor ex{foundry::cpu::make_backend()};
+  return ex;
+}
+
+void BM_FusedGemvF32(benchmark::State& state) {
+  execution_path path(state);
+  using K = foundry::kernels::gemv_f32;
+  auto& ex = cpu_executor();
+  auto A = random_floats(std::size_t(kN) * kN), x = random_floats(kN);
+  foundry::buffer wb = ex.upload(A), xb = ex.upload(x), yb = ex.allocate<float>(kN);
+  K::arguments args;
+  args.set<"w">(wb).set<"x">(xb).set<"y">(yb).set<"n">(kN).set<"k">(kN);
+  ex.dispatch<K>(args);  // compile outside the timing
+  for (auto _ : state) {
+    ex.dispatch<K>(args);
+    ex.synchronize();
+  }
+  state.SetItemsProcessed(state.iterations() * int64_t(kN) * kN);
+}
+BENCHMARK(BM_FusedGemvF32)->Arg(1)->Arg(0)->Unit(benchmark::kMicrosecond);
+
+/// Main stage: each thread sums a run of 4 floats, a reduction point sums
+/// the SIMD-group, lane 0 writes the SIMD-group's partial.
+struct partial_sums {
+  static constexpr foundry::fixed_string name = "partial_sums";
+  static constexpr foundry::stage_role role = foundry::stage_role::main;
+  using arguments = foundry::type_list<
+      foundry::arg<"x", foundry::input<float, foundry::min_elements<foundry::sizes::product<
+                                                   foundry::size_arg<"n">, foundry::size_const<4>>>>>,
+      foundry::arg<"partials", foundry::output<float>>, foundry::arg<"n", foundry::scalar<uint32_t>>>;
+  static constexpr foundry::ct_string emit() {
+    return "const uint i = $thread_position_in_grid.x;\n"
+           "const float4 v = i < $n ? ((const device float4*)$x)[i] : float4(0.0f);\n" +
+           foundry::simd_reduction(foundry::reduce_op::add, "float", "s", "v.x + v.y + v.z + v.w") +
+           "if ($thread_index_in_simdgroup == 0u) $partials[$thread_position_in_grid.x / 32u] = s;\n";
+  }
+};
+using fused_reduce = foundry::fused_kernel<"bench_partial_sums", foundry::per_element<foundry::size_arg<"n">, 256>,
+                                           partial_sums>;
+
+void BM_FusedReduce(benchmark::State& state) {
+  execution_path path(state);
+  auto& ex = cpu_executor();
+  auto x = random_floats(kR);
+  const uint32_t n = kR / 4;
+  foundry::buffer xb = ex.upload(x), pb = ex.allocate<float>(n / 32);
+  fused_reduce::arguments args;
+  args.set<"x">(xb).set<"partials">(pb).set<"n">(n);
+  ex.dispatch<fused_reduce>(args);
+  for (auto _ : state) {
+    ex.dispatch<fused_reduce>(args);
+    ex.synchronize();
+  }
+  state.SetItemsProcessed(state.iterations() * int64_t(kR));
+}
+BENCHMARK(BM_FusedReduce)->Arg(1)->Arg(0)->Unit(benchmark::kMicrosecond);
 
 struct private_cache {
   fs::path root = fs::temp_directory_path() / ("foundry-bench-" + std::to_string(::getpid()));

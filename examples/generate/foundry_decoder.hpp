@@ -75,9 +75,11 @@ class step_recorder {
 };
 
 /// Fused final RMSNorm + LM head: logits = W · RMSNorm(x; gamma), W in `P`.
+/// The RMSNorm is folded into each row's reduction (no barrier: the CPU
+/// runs it as lane loops).
 template <weight_policy P>
 using rmsnorm_lm_head = fused_kernel<fixed_string("rmsnorm_lm_head_") + P::name, fk::gemv_dispatch,
-                                     fk::gemv_row_major<fk::rmsnorm_input<P>>,
+                                     fk::gemv_row_major<fk::rmsnorm_folded_input<P>>,
                                      epi::store<"y", "value", size_arg<"n">>>;
 
 /// A weight matrix on the device: its planes in policy `P`.

@@ -28,6 +28,7 @@
 #include "foundry/dsl/dispatch.hpp"
 #include "foundry/dsl/policy.hpp"
 #include "foundry/dsl/port.hpp"
+#include "foundry/dsl/simd_reduce.hpp"
 #include "kernels/common/rmsnorm_piece.hpp"
 
 namespace foundry::kernels {
@@ -96,6 +97,37 @@ struct rmsnorm_folded_input {
   static constexpr ct_string set_inv_rms(std::string_view sum_of_squares) {
     return "$inv_rms = rsqrt(" + ct_string(sum_of_squares) + " / float($" + ct_string(K.view()) +
            ") + $eps);\n";
+  }
+};
+
+/// Hook: weights in policy `P`, input RMS-normalised by each SIMD-group for
+/// itself. Every lane sums x_k² over k = lane, lane + 32, … and one
+/// reduction point (`simd_reduction`, dsl/simd_reduce.hpp) gives the
+/// SIMD-group Σ_k x_k²: no threadgroup memory and no barrier, so a main
+/// stage that computes one row per SIMD-group (`gemv_row_major`) keeps the
+/// CPU's lane-loop path (dsl/lane_loop.hpp), which `rmsnorm_input`'s
+/// threadgroup barrier rules out. The price is that every SIMD-group reads
+/// x once more (K floats; the row's weights are far larger). Same arguments,
+/// port and `load_input` as `rmsnorm_input`: `gamma` (float[K]), `eps`
+/// (float), port `inv_rms`; `X`, `K` the main stage's input vector and its
+/// length (scalar).
+template <weight_policy P, fixed_string X = "x", fixed_string K = "k">
+struct rmsnorm_simdgroup_input {
+  using policy = P;
+  using policies = type_list<P>;
+  using arguments = type_list<arg<"gamma", input<float, min_elements<size_arg<K>>>>, arg<"eps", scalar<float>>>;
+  using produces = type_list<port<"inv_rms", float>>;
+
+  static constexpr ct_string preamble() {
+    const ct_string x = "$" + ct_string(X.view()), k = "$" + ct_string(K.view());
+    return "float rms_lane = 0.0f;\n"
+           "for (uint i = $thread_index_in_simdgroup; i < " + k + "; i += 32u) rms_lane += " + x + "[i] * " + x +
+           "[i];\n" + simd_reduction(reduce_op::add, "float", "rms_sum", "rms_lane") +
+           "$inv_rms = rsqrt(rms_sum / float(" + k + ") + $eps);\n";
+  }
+  /// Input element `k` of vector `x`, normalised.
+  static constexpr ct_string load_input(std::string_view x, std::string_view k) {
+    return "(" + ct_string(x) + "[" + ct_string(k) + "] * $inv_rms * $gamma[" + ct_string(k) + "])";
   }
 };
 

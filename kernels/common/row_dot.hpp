@@ -21,7 +21,9 @@
 #include <cstdint>
 #include <initializer_list>
 #include <string>
+#include <span>
 #include <string_view>
+#include <vector>
 
 #include "foundry/core/ct_text.hpp"
 #include "foundry/dsl/policy.hpp"
@@ -37,6 +39,71 @@ struct row_dot_target {
   std::string_view data;
   std::string_view scales;
 };
+
+/// One matrix of `host_run_loop`: its accumulator and the variables
+/// holding the row's data and scale plane pointers.
+struct run_target {
+  std::string_view acc, wd, ws;
+};
+
+/// Whether the CPU runs policy `P`'s rows with `host_run_loop`: true unless
+/// the policy declares `static constexpr bool host_elementwise_runs = false`
+/// (where its per-run dot product measures faster on the host).
+template <class P>
+inline constexpr bool host_elementwise_runs = [] {
+  if constexpr (requires { P::host_elementwise_runs; })
+    return bool(P::host_elementwise_runs);
+  else
+    return true;
+}();
+
+/// What ends the GPU form after `host_run_loop`: `#endif`, or nothing when
+/// the policy keeps one form everywhere.
+template <class P>
+constexpr std::string_view host_run_loop_end() {
+  return host_elementwise_runs<P> ? "#endif\n" : "";
+}
+
+/// The CPU form of a row's run loop, as `#if FOUNDRY_TARGET_CPU` ... `#else`
+/// (the caller follows with its GPU loop and `host_run_loop_end`; empty for a
+/// policy that keeps its dot product on the host). On the CPU the lanes
+/// of a SIMD-group run one after another (lane loops, dsl/lane_loop.hpp), so
+/// what matters is one lane's loop: instead of a dot product per run (a
+/// horizontal sum of `chunk` products, then scale and affine terms, every
+/// run), each lane keeps `chunk` accumulators and adds the dequantised
+/// weight times x element-wise, `av[i] += (d·q_i + m)·x_i` — a few vector
+/// instructions per run — and sums them pairwise once per row. On GPUs the
+/// per-run dot product is the established form (one accumulator per lane,
+/// few registers), so they keep it. `first_k`: the lane's first element;
+/// `k`: the row length; `load`: a statement setting `xv[i]` (and adding the
+/// square to `sv[i]` when `squares` names the variable to add Σ sv to).
+template <weight_policy P>
+constexpr ct_string host_run_loop(std::span<const run_target> targets, unsigned chunk, std::string_view first_k,
+                                  std::string_view k, const ct_string& load, std::string_view squares) {
+  if (!host_elementwise_runs<P>) return {};
+  const ct_string Pn(P::metal_name), C = to_text(chunk), wpb = to_text(P::weights_per_block) + "u";
+  ct_string s = "#if FOUNDRY_TARGET_CPU\n{\n";
+  for (std::size_t j = 0; j < targets.size(); ++j) s += "  float av" + to_text(j) + "[" + C + "] = {};\n";
+  if (!squares.empty()) s += "  float sv[" + C + "] = {};\n";
+  s += "  for (uint k0 = " + ct_string(first_k) + "; k0 + " + C + "u <= " + ct_string(k) + "; k0 += " +
+       to_text(32 * chunk) + "u) {\n"
+       "    float xv[" + C + "];\n"
+       "    for (int i = 0; i < " + C + "; ++i) " + load + "\n"
+       "    const uint b = k0 / " + wpb + ";\n";
+  for (std::size_t j = 0; j < targets.size(); ++j) {
+    const run_target& t = targets[j];
+    s += "    {\n      float q[" + C + "];\n      " + Pn + "::load_weights<" + C + ">(" + ct_string(t.wd) +
+         ", k0, q);\n      const float d = " + Pn + "::load_scale(" + ct_string(t.ws) + ", b);\n";
+    if (P::has_affine) s += "      const float m = " + Pn + "::load_affine(" + ct_string(t.ws) + ", b);\n";
+    s += "      for (int i = 0; i < " + C + "; ++i) av" + to_text(j) + "[i] += (d * q[i]" +
+         (P::has_affine ? " + m" : "") + ") * xv[i];\n    }\n";
+  }
+  s += "  }\n";
+  for (std::size_t j = 0; j < targets.size(); ++j)
+    s += "  " + ct_string(targets[j].acc) + " += foundry_pairwise_sum<" + C + ">(av" + to_text(j) + ");\n";
+  if (!squares.empty()) s += "  " + ct_string(squares) + " += foundry_pairwise_sum<" + C + ">(sv);\n";
+  return s + "}\n#else\n";
+}
 
 /// Elements per lane run of `row_dot` for policy `P` (see the file comment).
 template <weight_policy P>
@@ -63,11 +130,12 @@ constexpr ct_string row_dot(std::initializer_list<row_dot_target> targets, std::
   const ct_string Pn(P::metal_name);
   const ct_string K(k), L(lane), R(row), C = to_text(chunk);
   const ct_string wpb = to_text(P::weights_per_block) + "u";
-  // Statement(s) setting `dst` to x̂ at index `idx`.
-  auto load = [&](const ct_string& dst, const ct_string& idx) {
+  // Statement(s) setting `dst` to x̂ at index `idx` (and the square to
+  // `square`, `= ` or `+= ` included, when the squares are summed).
+  auto load = [&](const ct_string& dst, const ct_string& idx, const ct_string& square) {
     if constexpr (folded_rms_hook<Hook>) {
       ct_string t = "{ const float xr = " + Hook::load_raw(x, idx) + "; ";
-      if (!squares.empty()) t += ct_string(squares) + " += xr * xr; ";
+      if (!squares.empty()) t += square + "xr * xr; ";
       return t + dst + " = " + Hook::scale_raw("xr", idx) + "; }";
     } else {
       return dst + " = " + Hook::load_input(x, idx) + ";";
@@ -96,21 +164,45 @@ constexpr ct_string row_dot(std::initializer_list<row_dot_target> targets, std::
     }
     return a;
   };
+  // Sums over a run (its squares, Σx̂ for affine formats) are pairwise
+  // (foundry_pairwise_sum): short dependency chains.
+  const bool sum_squares = folded_rms_hook<Hook> && !squares.empty();
+  {
+    std::vector<ct_string> names;  // wd<i>, ws<i>: storage for the views below
+    names.reserve(2 * targets.size());  // no reallocation: the views stay valid
+    for (std::size_t t = 0; t < targets.size(); ++t) {
+      names.push_back("wd" + to_text(t));
+      names.push_back("ws" + to_text(t));
+    }
+    std::vector<run_target> rt;
+    std::size_t t = 0;
+    for (const row_dot_target& tg : targets) {
+      rt.push_back({tg.acc, names[2 * t], names[2 * t + 1]});
+      ++t;
+    }
+    const ct_string host_load = load("xv[i]", "int(k0) + i", "sv[i] += ");
+    s += host_run_loop<P>(rt, chunk, L + " * " + C + "u", K, host_load, sum_squares ? squares : "");
+  }
   s += "  for (uint k0 = " + L + " * " + C + "u; k0 + " + C + "u <= " + K + "; k0 += " + to_text(32 * chunk) +
        "u) {\n"
-       "    float xv[" + C + "];\n"
-       "    for (int i = 0; i < " + C + "; ++i) " + load("xv[i]", "k0 + uint(i)") + "\n"
-       "    const uint b = k0 / " + wpb + ";\n";
+       "    float xv[" + C + "];\n";
+  if (sum_squares) s += "    float sq[" + C + "];\n";
+  // Signed index: `int(k0) + i` cannot wrap, so a CPU compiler sees C adjacent
+  // floats (one vector load) where `k0 + uint(i)` would make it gather.
+  s += "    for (int i = 0; i < " + C + "; ++i) " + load("xv[i]", "int(k0) + i", "sq[i] = ") + "\n";
+  if (sum_squares) s += "    " + ct_string(squares) + " += foundry_pairwise_sum<" + C + ">(sq);\n";
+  s += "    const uint b = k0 / " + wpb + ";\n";
   if (P::has_affine) {
-    s += "    float xs = 0.0f;\n"
-         "    for (int i = 0; i < " + C + "; ++i) xs += xv[i];\n";
+    s += "    float xt[" + C + "];\n"
+         "    for (int i = 0; i < " + C + "; ++i) xt[i] = xv[i];\n"
+         "    const float xs = foundry_pairwise_sum<" + C + ">(xt);\n";
   }
   s += accumulate(C, "k0");
-  s += "  }\n";
+  s += "  }\n" + ct_string(host_run_loop_end<P>());
   if (P::weights_per_block == 1) {  // F16/F32: K need not be a multiple of the run length
     s += "  for (uint k1 = (" + K + " / " + C + "u) * " + C + "u + " + L + "; k1 < " + K + "; k1 += 32u) {\n"
          "    float xv[1];\n"
-         "    " + load("xv[0]", "k1") + "\n"
+         "    " + load("xv[0]", "k1", ct_string(squares) + " += ") + "\n"
          "    const uint b = k1;\n";
     if (P::has_affine) s += "    const float xs = xv[0];\n";
     s += accumulate("1", "k1");

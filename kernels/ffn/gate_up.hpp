@@ -23,6 +23,7 @@
 #include "foundry/dsl/dispatch.hpp"
 #include "foundry/dsl/policy.hpp"
 #include "foundry/dsl/port.hpp"
+#include "foundry/dsl/simd_reduce.hpp"
 #include "foundry/dsl/stage.hpp"
 #include "kernels/common/rmsnorm_input.hpp"
 #include "kernels/common/row_dot.hpp"
@@ -84,12 +85,12 @@ struct gate_up_projection {
     }
     ct_string reduce;
     if constexpr (folded_rms_hook<Input>)
-      reduce = "const float4 total = simd_sum(float4(acc_gate, acc_up, ss, 0.0f));\n" +
+      reduce = simd_reduction(reduce_op::add, "float4", "total", "float4(acc_gate, acc_up, ss, 0.0f)") +
                Input::set_inv_rms("total.z") +
                "$gate = total.x * $inv_rms;\n"
                "$up = total.y * $inv_rms;";
     else
-      reduce = "const float2 total = simd_sum(float2(acc_gate, acc_up));\n"
+      reduce = simd_reduction(reduce_op::add, "float2", "total", "float2(acc_gate, acc_up)") +
                "$gate = total.x;\n"
                "$up = total.y;";
     return "$row = $threadgroup_position_in_grid.x * " + to_text(RowsPerThreadgroup) +

@@ -12,8 +12,16 @@
 /// Each lane accumulates runs of `Chunk` adjacent elements (8 for block
 /// formats: a run never leaves its block, and a Q4 lane reads one 32-bit word
 /// per run; 4 for F16/F32), lanes striding the row by 32·Chunk, then
-/// `simd_sum` reduces the SIMD-group. Per run the lane adds
+/// `simd_sum` reduces the SIMD-group (a reduction point, dsl/simd_reduce.hpp, so
+/// the CPU runs the stage as lane loops). Per run the lane adds
 /// `d·dot(q, x)` and, for affine formats, `m·Σx` (policy.hpp).
+///
+/// The hook gives the input: any hook with `load_input` (`plain_input`,
+/// `rmsnorm_input`, `rmsnorm_simdgroup_input`), or the folded RMSNorm
+/// (`rmsnorm_folded_input<P>`, not batched): each lane also sums its x_k²,
+/// the row's one reduction point sums (dot, Σx²) as a float2 and the value
+/// is scaled by inv_rms after it — no threadgroup memory, no barrier, no
+/// second pass over x.
 ///
 /// Requires k to be a multiple of the policy's `weights_per_block` (a GGUF
 /// row always is: 32 for Q8_0/Q4_0/Q4_1); for F16/F32 any k works (a tail
@@ -38,8 +46,11 @@
 #include "foundry/dsl/dispatch.hpp"
 #include "foundry/dsl/policy.hpp"
 #include "foundry/dsl/port.hpp"
+#include "foundry/dsl/simd_reduce.hpp"
 #include "foundry/dsl/sizes.hpp"
 #include "foundry/dsl/stage.hpp"
+#include "kernels/common/rmsnorm_input.hpp"
+#include "kernels/common/row_dot.hpp"
 
 namespace foundry::kernels {
 
@@ -133,16 +144,39 @@ struct gemv_row_major {
     ct_string affine_chunk, affine_one, scales = "$w";  // unused without a scale plane
     if (policy::has_scale) scales = row_scales_expr<policy>("$w_scales", "$row", "blocks");
     if (policy::has_affine) {
-      affine_chunk = "    float xs = 0.0f;\n"
-                     "    for (int i = 0; i < " + C + "; ++i) xs += xv[i];\n"
-                     "    acc += " + P + "::load_affine(ws, b) * xs;\n";
+      affine_chunk = "    float xt[" + C + "];  // Σx summed pairwise, as the dot products\n"
+                     "    for (int i = 0; i < " + C + "; ++i) xt[i] = xv[i];\n"
+                     "    acc += " + P + "::load_affine(ws, b) * foundry_pairwise_sum<" + C + ">(xt);\n";
       affine_one = " + " + P + "::load_affine(ws, b) * xv[0]";
     }
+    // Input element `idx` into `dst`. A folded RMSNorm hook reads x raw,
+    // adds its square (`square` is `sq[i] = ` or `ss += `) and scales it by
+    // gamma; inv_rms is applied after the reduction.
+    auto load = [&](const ct_string& dst, const ct_string& idx, const ct_string& square) -> ct_string {
+      if constexpr (folded_rms_hook<Hook>)
+        return "{ const float xr = " + Hook::load_raw(x, idx) + "; " + square + "xr * xr; " + dst + " = " +
+               Hook::scale_raw("xr", idx) + "; }";
+      else
+        return dst + " = " + Hook::load_input(x, idx) + ";";
+    };
+    ct_string sq_decl, ss_decl;  // the run's squares and the lane's Σx² (folded RMSNorm only)
+    if constexpr (folded_rms_hook<Hook>) {
+      sq_decl = ", sq[" + C + "]";
+      ss_decl = "float ss = 0.0f;  // Σx² of the lane's elements\n";
+    }
+    ct_string squares, reduce = simd_reduction(reduce_op::add, "float", "total", "acc") + "$value = total;\n";
+    if constexpr (folded_rms_hook<Hook>) {
+      squares = "    " + ct_string("ss += foundry_pairwise_sum<") + C + ">(sq);\n";
+      reduce = simd_reduction(reduce_op::add, "float2", "total", "float2(acc, ss)") + Hook::set_inv_rms("total.y") +
+               "$value = total.x * $inv_rms;\n";
+    }
+    const run_target host_targets[] = {{"acc", "wd", "ws"}};  // the CPU's run loop (row_dot.hpp)
     // The tail loop only exists where k need not be a multiple of Chunk.
     ct_string tail;
     if (policy::weights_per_block % Chunk != 0)
       tail = "  for (uint k1 = ($k / " + C + "u) * " + C + "u + $thread_index_in_simdgroup; k1 < $k; k1 += 32u) {\n"
-             "    float xv[1] = {" + Hook::load_input(x, "k1") + "};\n"
+             "    float xv[1];\n"
+             "    " + load("xv[0]", "k1", "ss += ") + "\n"
              "    const uint b = k1 / " + wpb + "u;\n"
              "    acc += " + P + "::load_scale(ws, b) * " + P + "::dot<1>(wd, k1, xv)" + affine_one + ";\n"
              "  }\n";
@@ -151,21 +185,22 @@ struct gemv_row_major {
            "$row_active = $row < $n;\n"
            "$writer = $row_active && $thread_index_in_simdgroup == 0u;\n" +
            ct_string(Batched ? detail::gemv_batch_lines : "") +
-           "float acc = 0.0f;\n"
+           "float acc = 0.0f;\n" + ss_decl +
            "if ($row_active) {\n"
            "  const uint blocks = $k / " + wpb + "u;\n"
            "  const device uchar* wd = $w + (ulong)$row * blocks * " + to_text(policy::block_bytes) + "u;\n"
-           "  const device uchar* ws = " + scales + ";\n"
-           "  uint k0 = $thread_index_in_simdgroup * " + C + "u;\n"
-           "  for (; k0 + " + C + "u <= $k; k0 += " + to_text(32 * Chunk) + "u) {\n"
-           "    float xv[" + C + "];\n"
-           "    for (int i = 0; i < " + C + "; ++i) xv[i] = " + Hook::load_input(x, "k0 + i") + ";\n"
+           "  const device uchar* ws = " + scales + ";\n" +
+           host_run_loop<policy>(host_targets, Chunk, "$thread_index_in_simdgroup * " + C + "u", "$k",
+                                 load("xv[i]", "int(k0) + i", "sv[i] += "), folded_rms_hook<Hook> ? "ss" : "") +
+           "  for (uint k0 = $thread_index_in_simdgroup * " + C + "u; k0 + " + C + "u <= $k; k0 += " +
+           to_text(32 * Chunk) + "u) {\n"
+           "    float xv[" + C + "]" + sq_decl + ";  // signed index: adjacent floats, no wrap-around\n"
+           "    for (int i = 0; i < " + C + "; ++i) " + load("xv[i]", "int(k0) + i", "sq[i] = ") + "\n" + squares +
            "    const uint b = k0 / " + wpb + "u;\n"
            "    acc += " + P + "::load_scale(ws, b) * " + P + "::dot<" + C + ">(wd, k0, xv);\n" +
            affine_chunk +
-           "  }\n" + tail +
-           "}\n"
-           "$value = simd_sum(acc);";
+           "  }\n" + ct_string(host_run_loop_end<policy>()) + tail +
+           "}\n" + reduce;
   }
 };
 

@@ -18,8 +18,8 @@ struct PolicyF16 {
   template <int N>
   static ALWAYS_INLINE float dot(const device uchar* data, uint k, thread const float* x) {
     const device half* w = (const device half*)data + k;
-    float s = 0.0f;
-    for (int i = 0; i < N; ++i) s += float(w[i]) * x[i];
-    return s;
+    float p[N];  // products summed pairwise (foundry_pairwise_sum)
+    for (int i = 0; i < N; ++i) p[i] = float(w[i]) * x[i];
+    return foundry_pairwise_sum<N>(p);
   }
 };

@@ -18,8 +18,8 @@ struct PolicyF32 {
   template <int N>
   static ALWAYS_INLINE float dot(const device uchar* data, uint k, thread const float* x) {
     const device float* w = (const device float*)data + k;
-    float s = 0.0f;
-    for (int i = 0; i < N; ++i) s += w[i] * x[i];
-    return s;
+    float p[N];  // products summed pairwise (foundry_pairwise_sum)
+    for (int i = 0; i < N; ++i) p[i] = w[i] * x[i];
+    return foundry_pairwise_sum<N>(p);
   }
 };

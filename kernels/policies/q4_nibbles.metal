@@ -22,19 +22,21 @@ struct Q4Nibbles {
     }
   }
   template <int N>
+  // The products are summed pairwise (foundry_pairwise_sum): short
+  // dependency chains, and products the CPU compiler computes as one vector.
   static ALWAYS_INLINE float dot(const device uchar* data, uint k, int offset, thread const float* x) {
-    float s = 0.0f;
+    float p[N];
     if (N % 8 == 0) {
       const device uint* w = (const device uint*)(data + k / 2u);
       for (int i = 0; i < N / 8; ++i) {
         const uint v = w[i];
-        for (int j = 0; j < 8; ++j) s += float(int((v >> (4u * uint(j))) & 15u) + offset) * x[8 * i + j];
+        for (int j = 0; j < 8; ++j) p[8 * i + j] = float(int((v >> (4u * uint(j))) & 15u) + offset) * x[8 * i + j];
       }
     } else {
       const uint v = N == 4 ? uint(*(const device ushort*)(data + k / 2u))
                             : uint(data[k / 2u]) >> ((k & 1u) * 4u);
-      for (int j = 0; j < N; ++j) s += float(int((v >> (4u * uint(j))) & 15u) + offset) * x[j];
+      for (int j = 0; j < N; ++j) p[j] = float(int((v >> (4u * uint(j))) & 15u) + offset) * x[j];
     }
-    return s;
+    return foundry_pairwise_sum<N>(p);
   }
 };

@@ -36,6 +36,12 @@ struct q8_0 {
   static constexpr std::uint32_t weights_per_block = 32;
   static constexpr std::uint32_t block_bytes = 32;
   static constexpr std::uint32_t scale_bytes = 2;
+  /// The CPU keeps the per-run dot product (kernels/common/row_dot.hpp,
+  /// `host_run_loop`): measured on the SmolLM2 output head (49152 x 576, one
+  /// thread, bench/gemv_cpu_bench.cpp), 15 ms per GEMV with it against 19.5
+  /// ms with element-wise accumulators, where the int8 codes reach the
+  /// vectoriser through memory.
+  static constexpr bool host_elementwise_runs = false;
 
   /// The GGUF tensor type this policy loads, and its block codec.
   static constexpr quant::ggml_type ggml_type = quant::ggml_type::q8_0;

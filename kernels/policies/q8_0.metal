@@ -31,18 +31,19 @@ struct PolicyQ8_0 {
       for (int i = 0; i < N; ++i) q[i] = code(uint(data[k + uint(i)]), 0u);
     }
   }
+  // Products summed pairwise (foundry_pairwise_sum, see Q4Nibbles::dot).
   template <int N>
   static ALWAYS_INLINE float dot(const device uchar* data, uint k, thread const float* x) {
-    float s = 0.0f;
+    float p[N];
     if (N % 4 == 0) {
       const device uint* w = (const device uint*)(data + k);
       for (int i = 0; i < N / 4; ++i) {
         const uint v = w[i];
-        for (int j = 0; j < 4; ++j) s += code(v, uint(j)) * x[4 * i + j];
+        for (int j = 0; j < 4; ++j) p[4 * i + j] = code(v, uint(j)) * x[4 * i + j];
       }
     } else {
-      for (int i = 0; i < N; ++i) s += code(uint(data[k + uint(i)]), 0u) * x[i];
+      for (int i = 0; i < N; ++i) p[i] = code(uint(data[k + uint(i)]), 0u) * x[i];
     }
-    return s;
+    return foundry_pairwise_sum<N>(p);
   }
 };

@@ -37,6 +37,7 @@
 #include "foundry/dsl/dispatch.hpp"
 #include "foundry/dsl/policy.hpp"
 #include "foundry/dsl/port.hpp"
+#include "foundry/dsl/simd_reduce.hpp"
 #include "foundry/dsl/stage.hpp"
 #include "kernels/common/rmsnorm_input.hpp"
 #include "kernels/common/row_dot.hpp"
@@ -112,10 +113,10 @@ struct qkv_projection {
 
   static constexpr ct_string emit() {
     constexpr std::string_view lane = "$thread_index_in_simdgroup";
-    ct_string reduce = "$value = simd_sum(acc);";
+    ct_string reduce = simd_reduction(reduce_op::add, "float", "total", "acc") + "$value = total;\n";
     if constexpr (folded_rms_hook<Input>)
-      reduce = "const float2 total = simd_sum(float2(acc, ss));\n" + Input::set_inv_rms("total.y") +
-               "$value = total.x * $inv_rms;";
+      reduce = simd_reduction(reduce_op::add, "float2", "total", "float2(acc, ss)") + Input::set_inv_rms("total.y") +
+               "$value = total.x * $inv_rms;\n";
     return "const uint q_rows = $n_heads * $head_dim;\n"
            "const uint kv_rows = $n_kv * $head_dim;\n"
            "const uint g = $threadgroup_position_in_grid.x * " + to_text(RowsPerThreadgroup) +

@@ -6,6 +6,23 @@ using namespace metal;
 #ifndef ALWAYS_INLINE
 #define ALWAYS_INLINE inline __attribute__((always_inline))
 #endif
+// p[0] + ... + p[N-1] summed pairwise, ((p0 + p1) + (p2 + p3)) + ...: chains
+// of log2(N) dependent adds instead of N, in one order every target shares.
+// Spelled out by template recursion (no loop for a compiler to unroll).
+template <int N>
+struct FoundryPairwise {
+  static ALWAYS_INLINE float sum(thread const float* p) {
+    return FoundryPairwise<N / 2>::sum(p) + FoundryPairwise<N - N / 2>::sum(p + N / 2);
+  }
+};
+template <>
+struct FoundryPairwise<1> {
+  static ALWAYS_INLINE float sum(thread const float* p) { return p[0]; }
+};
+template <int N>
+ALWAYS_INLINE float foundry_pairwise_sum(thread const float* p) {
+  return FoundryPairwise<N>::sum(p);
+}
 
 // F16 weight policy: one IEEE 754 binary16 value per weight, no scale.
 // Data plane: `half` per weight, row-major. Scale plane: unused.
@@ -27,9 +44,9 @@ struct PolicyF16 {
   template <int N>
   static ALWAYS_INLINE float dot(const device uchar* data, uint k, thread const float* x) {
     const device half* w = (const device half*)data + k;
-    float s = 0.0f;
-    for (int i = 0; i < N; ++i) s += float(w[i]) * x[i];
-    return s;
+    float p[N];  // products summed pairwise (foundry_pairwise_sum)
+    for (int i = 0; i < N; ++i) p[i] = float(w[i]) * x[i];
+    return foundry_pairwise_sum<N>(p);
   }
 };
 
@@ -64,20 +81,39 @@ ALWAYS_INLINE void rms_gemv_silu_body(const device float* x, constant uint& k, c
       const uint blocks = k / 1u;
       const device uchar* wd = w + (ulong)v_row * blocks * 2u;
       const device uchar* ws = w;
-      uint k0 = thread_index_in_simdgroup * 4u;
-      for (; k0 + 4u <= k; k0 += 128u) {
+    #if FOUNDRY_TARGET_CPU
+    {
+      float av0[4] = {};
+      for (uint k0 = thread_index_in_simdgroup * 4u; k0 + 4u <= k; k0 += 128u) {
         float xv[4];
-        for (int i = 0; i < 4; ++i) xv[i] = x[k0 + i];
+        for (int i = 0; i < 4; ++i) xv[i] = x[int(k0) + i];
+        const uint b = k0 / 1u;
+        {
+          float q[4];
+          PolicyF16::load_weights<4>(wd, k0, q);
+          const float d = PolicyF16::load_scale(ws, b);
+          for (int i = 0; i < 4; ++i) av0[i] += (d * q[i]) * xv[i];
+        }
+      }
+      acc += foundry_pairwise_sum<4>(av0);
+    }
+    #else
+      for (uint k0 = thread_index_in_simdgroup * 4u; k0 + 4u <= k; k0 += 128u) {
+        float xv[4];  // signed index: adjacent floats, no wrap-around
+        for (int i = 0; i < 4; ++i) xv[i] = x[int(k0) + i];
         const uint b = k0 / 1u;
         acc += PolicyF16::load_scale(ws, b) * PolicyF16::dot<4>(wd, k0, xv);
       }
+    #endif
       for (uint k1 = (k / 4u) * 4u + thread_index_in_simdgroup; k1 < k; k1 += 32u) {
-        float xv[1] = {x[k1]};
+        float xv[1];
+        xv[0] = x[k1];
         const uint b = k1 / 1u;
         acc += PolicyF16::load_scale(ws, b) * PolicyF16::dot<1>(wd, k1, xv);
       }
     }
-    v_value = simd_sum(acc);
+    const float total = simd_sum(acc); // foundry: reduction point
+    v_value = total;
   } // end stage gemv_row_major
   { // stage scale_by_inv_rms (epilogue)
     v_value *= v_inv_rms;

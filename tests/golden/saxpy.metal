@@ -6,6 +6,23 @@ using namespace metal;
 #ifndef ALWAYS_INLINE
 #define ALWAYS_INLINE inline __attribute__((always_inline))
 #endif
+// p[0] + ... + p[N-1] summed pairwise, ((p0 + p1) + (p2 + p3)) + ...: chains
+// of log2(N) dependent adds instead of N, in one order every target shares.
+// Spelled out by template recursion (no loop for a compiler to unroll).
+template <int N>
+struct FoundryPairwise {
+  static ALWAYS_INLINE float sum(thread const float* p) {
+    return FoundryPairwise<N / 2>::sum(p) + FoundryPairwise<N - N / 2>::sum(p + N / 2);
+  }
+};
+template <>
+struct FoundryPairwise<1> {
+  static ALWAYS_INLINE float sum(thread const float* p) { return p[0]; }
+};
+template <int N>
+ALWAYS_INLINE float foundry_pairwise_sum(thread const float* p) {
+  return FoundryPairwise<N>::sum(p);
+}
 
 struct saxpy_params {
   float a;

@@ -4,6 +4,9 @@
 //   foundry-emit --list                 names of every library kernel
 //   foundry-emit [--out DIR] NAME...    writes DIR/NAME.metal (DIR defaults to .)
 //   foundry-emit --all [--out DIR]      every library kernel
+//   foundry-emit --explain [NAME...]    how each (or every) kernel runs on the
+//                                       CPU backend: as lane loops, or one fiber
+//                                       per thread and why (dsl/lane_loop.hpp)
 #include <fmt/core.h>
 
 #include <cstdio>
@@ -22,16 +25,43 @@ namespace {
 struct entry {
   std::string_view name;
   const std::string& (*source)();
+  bool lane_loop;                    ///< runs as lane loops on the CPU
+  std::string (*lane_loop_blocker)();  ///< why not, when it does not
 };
 
 template <class... Ks>
 std::vector<entry> entries(foundry::type_list<Ks...>) {
-  return {entry{Ks::name.view(), &foundry::metal_source<Ks>}...};
+  return {entry{Ks::name.view(), &foundry::metal_source<Ks>, Ks::lane_loop, &Ks::lane_loop_blocker}...};
 }
 
 int usage() {
-  std::fputs("usage: foundry-emit --list | [--out DIR] (--all | NAME...)\n", stderr);
+  std::fputs("usage: foundry-emit --list | --explain [NAME...] | [--out DIR] (--all | NAME...)\n", stderr);
   return 2;
+}
+
+const entry* find(const std::vector<entry>& all, std::string_view name) {
+  for (const auto& e : all)
+    if (e.name == name) return &e;
+  fmt::print(stderr, "foundry-emit: no library kernel named {} (see --list)\n", name);
+  return nullptr;
+}
+
+int explain(const std::vector<entry>& all, const std::vector<std::string_view>& names) {
+  std::vector<const entry*> chosen;
+  for (auto n : names) {
+    const entry* e = find(all, n);
+    if (!e) return 1;
+    chosen.push_back(e);
+  }
+  if (names.empty())
+    for (const auto& e : all) chosen.push_back(&e);
+  for (const entry* e : chosen) {
+    if (e->lane_loop)
+      fmt::print("{}: cpu lane loops\n", e->name);
+    else
+      fmt::print("{}: cpu fibers ({})\n", e->name, e->lane_loop_blocker());
+  }
+  return 0;
 }
 
 }  // namespace
@@ -47,6 +77,7 @@ int main(int argc, char** argv) {
       for (const auto& e : all) fmt::print("{}\n", e.name);
       return 0;
     }
+    if (a == "--explain") return explain(all, std::vector<std::string_view>(argv + i + 1, argv + argc));
     if (a == "--all") {
       every = true;
     } else if (a == "--out" && i + 1 < argc) {
@@ -62,13 +93,8 @@ int main(int argc, char** argv) {
   if (names.empty()) return usage();
   std::filesystem::create_directories(out);
   for (auto name : names) {
-    const entry* found = nullptr;
-    for (const auto& e : all)
-      if (e.name == name) found = &e;
-    if (!found) {
-      fmt::print(stderr, "foundry-emit: no library kernel named {} (see --list)\n", name);
-      return 1;
-    }
+    const entry* found = find(all, name);
+    if (!found) return 1;
     const auto path = out / (std::string(name) + ".metal");
     std::ofstream f(path, std::ios::binary);
     f << found->source();

@@ -58,6 +58,7 @@
 #include "foundry/dsl/arguments.hpp"
 #include "foundry/dsl/builtins.hpp"
 #include "foundry/dsl/dispatch.hpp"
+#include "foundry/dsl/lane_loop.hpp"
 #include "foundry/dsl/policy.hpp"
 #include "foundry/dsl/port.hpp"
 #include "foundry/dsl/signature.hpp"
@@ -130,6 +131,7 @@ struct stage_rec {
   stage_role role;
   ct_string text;
   bool helpers_use_simdgroups;  // a helper or policy piece calls simd_* functions
+  bool helpers_collective;      // ... or any cross-lane operation (barriers too): no lane loops
 };
 
 template <class H>
@@ -222,6 +224,15 @@ template <class... Pieces>
 constexpr bool pieces_use_simdgroups(type_list<Pieces...>) {
   return ((std::string_view(Pieces::text).find("simd_") != std::string_view::npos) || ...);
 }
+template <class... Pieces>
+constexpr bool pieces_collective(type_list<Pieces...>) {
+  auto any = [](std::string_view t) {
+    return t.find("simd") != std::string_view::npos || t.find("barrier") != std::string_view::npos ||
+           t.find("quad_") != std::string_view::npos;
+  };
+  (void)any;  // an empty pack does not call it
+  return (any(Pieces::text) || ...);
+}
 
 template <class S>
 constexpr void gather_stage(std::size_t idx, std::vector<stage_rec>& stages,
@@ -230,7 +241,8 @@ constexpr void gather_stage(std::size_t idx, std::vector<stage_rec>& stages,
   using T = stage_traits<S>;
   using pieces = ordered_pieces_t<concat_t<typename T::helpers,
                                            typename policy_sources<typename T::policies>::type>>;
-  stages.push_back({T::name, T::missing, T::role, T::text(), pieces_use_simdgroups(pieces{})});
+  stages.push_back(
+      {T::name, T::missing, T::role, T::text(), pieces_use_simdgroups(pieces{}), pieces_collective(pieces{})});
   for_each_type(typename T::arguments{}, [&]<class A>() {
     using H = typename A::handle;
     args.push_back({A::name.view(), type_id<H>, &describe_handle<H>, H::metal_element(), handle_kind_name<H>(),
@@ -505,6 +517,7 @@ struct fused_kernel {
     std::size_t error_size = 0;  ///< 0 when the kernel is valid
     unsigned threadgroup_bytes = 0;
     bool uses_simdgroups = false;
+    bool lane_loop = false;  ///< runs as lane loops on the CPU (lane_loop.hpp)
     std::array<bool, builtins.size()> builtin_used{};  ///< some stage uses `$<builtin>`
   };
   static constexpr facts_t facts = [] {
@@ -513,6 +526,7 @@ struct fused_kernel {
     f.error_size = error_of(c, f.builtin_used.data()).size();
     f.threadgroup_bytes = c.threadgroup_bytes();
     for (std::size_t i = 0; i < c.stages.size(); ++i) f.uses_simdgroups |= c.stage_uses_simdgroups(i);
+    f.lane_loop = f.error_size == 0 && detail::lane_loop_blocker(c).empty();
     return f;
   }();
   static constexpr bool valid = facts.error_size == 0;
@@ -576,7 +590,15 @@ struct fused_kernel {
       }
     }
     blocks += loop_close;
-    // Parameters: arguments, threadgroup pointers, used builtins.
+    ct_string params = parameters(c);
+    for (const builtin_info& b : used_builtins)
+      params += (params.empty() ? "" : ", ") + ct_string(b.type) + " " + ct_string(b.name);
+    return std::string("ALWAYS_INLINE void " + ct_string(Name.view()) + "_body(" + params + ") {\n" + blocks + "}\n");
+  }
+
+  /// The body's parameters before the builtins: arguments, then threadgroup
+  /// pointers, comma-separated.
+  static ct_string parameters(const comp& c) {
     ct_string params;
     auto sep = [&params] { if (!params.empty()) params += ", "; };
     for (std::size_t i = 0; i < table::size; ++i) {
@@ -587,11 +609,17 @@ struct fused_kernel {
       sep();
       params += "threadgroup " + ct_string(g.type) + "* tg_" + ct_string(g.name);
     }
-    for (const builtin_info& b : used_builtins) {
-      sep();
-      params += ct_string(b.type) + " " + ct_string(b.name);
-    }
-    return std::string("ALWAYS_INLINE void " + ct_string(Name.view()) + "_body(" + params + ") {\n" + blocks + "}\n");
+    return params;
+  }
+
+  /// The lane-loop function `<name>_lanes` (lane_loop.hpp), built on first use.
+  static std::string_view lane_loop_text() {
+    static const std::string text = [] {
+      const comp c;
+      return detail::lane_loop_text(c, {Name.view(), std::string(parameters(c)),
+                                        detail::static_span(used_builtins), Dispatch::threads_per_threadgroup});
+    }();
+    return text;
   }
 
  public:
@@ -601,6 +629,14 @@ struct fused_kernel {
   static constexpr unsigned threadgroup_memory_bytes = facts.threadgroup_bytes;
   /// True when some stage uses SIMD-group functions.
   static constexpr bool uses_simdgroups = facts.uses_simdgroups;
+  /// True when the kernel runs as lane loops on the CPU: its only cross-lane
+  /// operations are reduction points (lane_loop.hpp); otherwise it runs one
+  /// fiber per thread there. Decided at compile time from the stage texts.
+  static constexpr bool lane_loop = facts.lane_loop;
+  /// Why the kernel does not run as lane loops on the CPU ("stage gemv: it
+  /// calls simd_shuffle_xor outside a reduction point"), or empty when it
+  /// does. Built at run time (for `foundry-emit --explain`).
+  static std::string lane_loop_blocker() { return std::string(detail::lane_loop_blocker(comp())); }
   /// The generated, target-neutral body function `<name>_body(...)`, built
   /// on first use and kept for the life of the process (thread-safe).
   /// @throws std::bad_alloc only.
@@ -612,7 +648,8 @@ struct fused_kernel {
   /// (`signature.hpp`).
   static constexpr kernel_signature signature{
       Name.view(), detail::static_span(detail::argument_rows<argument_list>::value),
-      detail::static_span(detail::threadgroup_rows<threadgroup_list>::value), detail::static_span(used_builtins)};
+      detail::static_span(detail::threadgroup_rows<threadgroup_list>::value), detail::static_span(used_builtins),
+      lane_loop ? &lane_loop_text : nullptr};
 
   /// The described struct definitions this kernel needs, in dependency order.
   static constexpr std::string_view struct_source() noexcept {

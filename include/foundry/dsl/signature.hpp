@@ -68,6 +68,12 @@ struct kernel_signature {
   std::span<const signature_argument> arguments;    ///< declaration order
   std::span<const signature_threadgroup> threadgroup;
   std::span<const builtin_info> builtins;           ///< the body's builtin parameters, in order
+  /// The CPU's lane-loop form of the body, `<name>_lanes(<arguments>,
+  /// <threadgroup pointers>, const foundry_cpu_thread* lane_threads, uint
+  /// lane_count)` running one whole threadgroup (dsl/lane_loop.hpp); null
+  /// when the kernel must run one fiber per thread there. Returns text with
+  /// static storage, built on first call.
+  std::string_view (*lane_loop_body)() = nullptr;
 
   /// The body function every entry point calls: `<name>_body`.
   std::string body_function() const { return std::string(name) + "_body"; }
@@ -105,6 +111,10 @@ class entry_writer {
   /// The entry point's text: the function the target launches, which
   /// declares the threadgroup arrays and calls `body_call`. Ends with '\n'.
   virtual std::string entry_point(const kernel_signature& s) const = 0;
+  /// Generated code this target puts between the body and the entry point
+  /// (the CPU: the lane-loop form of the body); empty by default. Its
+  /// `{ // stage <name>` blocks are mapped to their stages for diagnostics.
+  virtual std::string_view target_body(const kernel_signature&) const { return {}; }
 };
 
 namespace detail {

@@ -38,3 +38,30 @@ constexpr ct_string simd_reduce_ladder(reduce_op op, std::string_view var, unsig
 }
 
 }  // namespace foundry
+
+namespace foundry {
+
+/// The comment that marks a statement written by `simd_reduction` (a
+/// reduction point, see lane_loop.hpp).
+inline constexpr std::string_view reduction_point_marker = " // foundry: reduction point";
+
+/// A SIMD-group reduction the composer knows about (a *reduction point*):
+///   const <type> <dst> = simd_<op>(<expr>); // foundry: reduction point
+/// Every lane of the SIMD-group gets the reduction of `expr` (a `type`:
+/// float, float2, float4, int, uint) over the lanes still running; `dst` is
+/// uniform across the SIMD-group. On Metal and CUDA it is exactly that
+/// statement. On the CPU it lets the kernel run as lane loops
+/// (lane_loop.hpp): the code before the point runs for every lane, the
+/// reduction runs once per SIMD-group, the code after it runs for every
+/// lane again. For that the statement must sit at the top level of its
+/// stage (not inside a block), and the code after it may use only the
+/// results of the stage's reduction points (`dst`), ports, arguments and
+/// builtins, not the stage's other locals.
+constexpr ct_string simd_reduction(reduce_op op, std::string_view type, std::string_view dst,
+                                   std::string_view expr) {
+  const std::string_view fn = op == reduce_op::add ? "simd_sum(" : op == reduce_op::max ? "simd_max(" : "simd_min(";
+  return "const " + ct_string(type) + " " + ct_string(dst) + " = " + ct_string(fn) + ct_string(expr) + ");" +
+         ct_string(reduction_point_marker) + "\n";
+}
+
+}  // namespace foundry

@@ -44,7 +44,7 @@
 
 #include <stdint.h>
 
-#define FOUNDRY_CPU_ABI_VERSION 2u
+#define FOUNDRY_CPU_ABI_VERSION 3u
 /* Threads per SIMD-group (Apple GPUs: 32). */
 #define FOUNDRY_CPU_SIMD_WIDTH 32u
 /* Bytes one lane may deposit into a SIMD-group collective (largest operand:
@@ -150,6 +150,13 @@ typedef struct foundry_cpu_host_api {
 
 /* Signature of a kernel entry point. */
 typedef void (*foundry_cpu_entry_fn)(const foundry_cpu_launch*, const foundry_cpu_thread*);
+
+/* Signature of a lane-loop entry point (<name>__cpu_lanes, exported only by
+ * kernels whose cross-lane operations are all reduction points the composer
+ * knows; see dsl/lane_loop.hpp): runs one whole threadgroup, the `n` threads
+ * T[0..n) in thread_index_in_threadgroup order, without fibers and without
+ * calling the host's barrier or SIMD-group functions. */
+typedef void (*foundry_cpu_lanes_fn)(const foundry_cpu_launch*, const foundry_cpu_thread*, uint32_t n);
 
 /* Signature of the module initialiser (symbol "foundry_cpu_module_init").
  * Returns the module's FOUNDRY_CPU_ABI_VERSION. */

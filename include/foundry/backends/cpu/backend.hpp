@@ -29,14 +29,19 @@ namespace foundry::cpu {
 /// A compiled kernel: its module (kept loaded) and entry point.
 class cpu_pipeline final : public pipeline {
  public:
-  cpu_pipeline(std::shared_ptr<const module> m, foundry_cpu_entry_fn entry, std::string name)
-      : module_(std::move(m)), entry_(entry), name_(std::move(name)) {}
+  cpu_pipeline(std::shared_ptr<const module> m, foundry_cpu_entry_fn entry, foundry_cpu_lanes_fn lanes,
+               std::string name)
+      : module_(std::move(m)), entry_(entry), lanes_(lanes), name_(std::move(name)) {}
   std::string_view name() const noexcept override { return name_; }
   foundry_cpu_entry_fn entry() const noexcept { return entry_; }
+  /// The lane-loop entry (dsl/lane_loop.hpp), or null for kernels that run
+  /// one fiber per thread.
+  foundry_cpu_lanes_fn lanes() const noexcept { return lanes_; }
 
  private:
   std::shared_ptr<const module> module_;
   foundry_cpu_entry_fn entry_;
+  foundry_cpu_lanes_fn lanes_;
   std::string name_;
 };
 
@@ -84,7 +89,9 @@ class cpu_backend final : public backend {
     std::shared_ptr<const module> m = prepare(sources, opts_.jit);
     std::vector<std::unique_ptr<pipeline>> out;
     for (const compile_request& r : reqs)
-      out.push_back(std::make_unique<cpu_pipeline>(m, m->entry(r.source->entry_name), std::string(r.kernel)));
+      out.push_back(std::make_unique<cpu_pipeline>(
+          m, m->entry(r.source->entry_name),
+          reinterpret_cast<foundry_cpu_lanes_fn>(m->symbol(r.source->entry_name + "_lanes")), std::string(r.kernel)));
     return out;
   }
 
@@ -101,6 +108,7 @@ class cpu_backend final : public backend {
     dispatch_desc d;
     d.kernel_name = cp.name().data();
     d.entry = cp.entry();
+    d.lanes = cp.lanes();
     d.args = table_.data();
     d.arg_count = count;
     d.threadgroups_per_grid = {size.threadgroups_per_grid.x, size.threadgroups_per_grid.y,

@@ -19,6 +19,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 
 #include "foundry/backends/cpu/abi.h"
 #include "foundry/backends/cpu/errors.hpp"
@@ -45,6 +46,11 @@ struct executor_options {
   /// float, half and bfloat and -1 for integers). -1 leaves the memory as
   /// the previous group left it (Metal's behaviour: undefined contents).
   int threadgroup_fill = 0xFF;
+  /// Run kernels that have a lane-loop entry (dsl/lane_loop.hpp) as lane
+  /// loops. False forces one fiber per thread for every kernel (to compare
+  /// the paths; tests run both). Default true, or false when the
+  /// environment sets FOUNDRY_CPU_EXECUTION=fibers.
+  bool lane_loops = true;
 };
 
 namespace detail {
@@ -55,6 +61,7 @@ inline executor_options& options_storage() {
       const long kb = std::strtol(e, nullptr, 10);
       if (kb > 0) d.stack_bytes = static_cast<std::size_t>(kb) * 1024;
     }
+    if (const char* e = std::getenv("FOUNDRY_CPU_EXECUTION")) d.lane_loops = std::string_view(e) != "fibers";
     return d;
   }();
   return o;
@@ -108,6 +115,10 @@ struct dispatch_desc {
   /// function; its threads then run as a plain loop without fibers. A kernel
   /// that breaks the promise aborts the process with a message.
   bool collectives = true;
+  /// The kernel's lane-loop entry (abi.h), or null. When set (and the
+  /// executor options allow it) each threadgroup runs through it in one
+  /// call instead of one fiber per thread.
+  foundry_cpu_lanes_fn lanes = nullptr;
 };
 
 /// Runs every threadgroup of the dispatch and returns when all are done.
@@ -173,7 +184,8 @@ inline void dispatch(const dispatch_desc& d) {
       configured_for = 0;
     }
     if (configured_for != c.id) {
-      ex->begin(c.launch, c.desc->entry, c.opts.threadgroup_fill, c.desc->collectives);
+      ex->begin(c.launch, c.desc->entry, c.opts.threadgroup_fill, c.desc->collectives,
+                c.opts.lane_loops ? c.desc->lanes : nullptr);
       configured_for = c.id;
     }
     const foundry_cpu_uint3 n = c.launch->threadgroups_per_grid;

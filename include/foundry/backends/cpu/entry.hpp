@@ -12,6 +12,13 @@
 ///
 /// Threadgroup arrays are carved out of the thread's threadgroup arena at
 /// the signature's offsets; `L->threadgroup_memory_bytes` covers them all.
+///
+/// A kernel that runs as lane loops (dsl/lane_loop.hpp) also gets
+///
+///   extern "C" void <name>__cpu_lanes(const foundry_cpu_launch* L,
+///                                     const foundry_cpu_thread* T, uint32_t n) {
+///     <name>_lanes(<the same arguments>, T, n);   // T[0..n): one threadgroup
+///   }
 
 #include <string>
 
@@ -36,9 +43,26 @@ class cpu_entry final : public entry_writer {
       return "(threadgroup " + std::string(g.type) + "*)(T->threadgroup_memory + " + std::to_string(g.offset) + ")";
     };
     auto builtin = [](const builtin_info& b) { return "T->" + std::string(b.name); };
-    return "extern \"C\" void " + entry_name(s) + "(const foundry_cpu_launch* L, const foundry_cpu_thread* T) {\n" +
-           body_call(s, argument, threadgroup, builtin) + "}\n";
+    std::string out = "extern \"C\" void " + entry_name(s) +
+                      "(const foundry_cpu_launch* L, const foundry_cpu_thread* T) {\n" +
+                      body_call(s, argument, threadgroup, builtin) + "}\n";
+    if (s.lane_loop_body == nullptr) return out;
+    // The lane-loop entry: one call runs a whole threadgroup, T[0..n).
+    std::string call = "  " + std::string(s.name) + "_lanes(";
+    for (const signature_argument& a : s.arguments) call += argument(a) + ", ";
+    for (const signature_threadgroup& g : s.threadgroup) call += threadgroup(g) + ", ";
+    return out + "extern \"C\" void " + lanes_entry_name(s) +
+           "(const foundry_cpu_launch* L, const foundry_cpu_thread* T, uint32_t n) {\n" + call + "T, n);\n}\n";
   }
+
+  /// The lane-loop body (dsl/lane_loop.hpp), when the kernel has one.
+  std::string_view target_body(const kernel_signature& s) const override {
+    return s.lane_loop_body != nullptr ? s.lane_loop_body() : std::string_view{};
+  }
+
+  /// The symbol of the lane-loop entry: `<name>__cpu_lanes` (only kernels
+  /// whose signature has a lane-loop body export it).
+  static std::string lanes_entry_name(const kernel_signature& s) { return std::string(s.name) + "__cpu_lanes"; }
 };
 
 }  // namespace foundry::cpu

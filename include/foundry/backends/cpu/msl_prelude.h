@@ -30,6 +30,10 @@
 #ifndef FOUNDRY_CPU_MSL_PRELUDE_H
 #define FOUNDRY_CPU_MSL_PRELUDE_H
 
+// Kernel code may pick a form that suits the host CPU (lane loops run the
+// lanes of a SIMD-group one after another): `#if FOUNDRY_TARGET_CPU`.
+#define FOUNDRY_TARGET_CPU 1
+
 #include "abi.h"
 
 #include <float.h>
@@ -410,6 +414,42 @@ inline bool simd_is_first(FOUNDRY_SITE) {
 #pragma GCC visibility pop
 
 using namespace metal;
+
+// --- Reduction points of lane-loop kernels (dsl/lane_loop.hpp) ---
+// v[0..n) holds one value per thread of the threadgroup; done[i] marks a
+// thread that returned. Each SIMD-group's running lanes get the reduction of
+// their values, combined in lane order exactly as the fiber path's
+// simd_sum/simd_max/simd_min (reduce_op above), so both paths agree bit for
+// bit. A SIMD-group whose lanes all returned is left as it is.
+namespace metal::msl_detail {
+template <class F, class T>
+inline void lanes_reduce(T* v, const bool* done, uint n) {
+  for (uint g = 0; g < n; g += FOUNDRY_CPU_SIMD_WIDTH) {
+    const uint e = n - g < FOUNDRY_CPU_SIMD_WIDTH ? n : g + FOUNDRY_CPU_SIMD_WIDTH;
+    T acc{};
+    bool first = true;
+    for (uint i = g; i < e; ++i)
+      if (!done[i]) {
+        acc = first ? v[i] : static_cast<T>(F{}(acc, v[i]));
+        first = false;
+      }
+    for (uint i = g; i < e; ++i)
+      if (!done[i]) v[i] = acc;
+  }
+}
+}  // namespace metal::msl_detail
+template <class T>
+inline void foundry_lanes_reduce_add(T* v, const bool* done, uint n) {
+  metal::msl_detail::lanes_reduce<metal::msl_detail::op_add>(v, done, n);
+}
+template <class T>
+inline void foundry_lanes_reduce_max(T* v, const bool* done, uint n) {
+  metal::msl_detail::lanes_reduce<metal::msl_detail::f_max>(v, done, n);
+}
+template <class T>
+inline void foundry_lanes_reduce_min(T* v, const bool* done, uint n) {
+  metal::msl_detail::lanes_reduce<metal::msl_detail::f_min>(v, done, n);
+}
 
 // --- SIMD-group matrices ---
 // simdgroup_matrix<T, 8, 8> (T = float or half) and its functions, as in the

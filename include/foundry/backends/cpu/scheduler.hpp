@@ -113,9 +113,13 @@ class group_executor {
   ///        runs (poison), or -1 to leave the arena as it is.
   /// @param collectives false promises the kernel calls no barrier and no
   ///        SIMD-group function: threads then run as a plain loop, no fibers.
-  void begin(const foundry_cpu_launch* launch, foundry_cpu_entry_fn entry, int fill, bool collectives) {
+  /// @param lanes the kernel's lane-loop entry (abi.h), or null: when set,
+  ///        each threadgroup is one call of it, no fibers.
+  void begin(const foundry_cpu_launch* launch, foundry_cpu_entry_fn entry, int fill, bool collectives,
+             foundry_cpu_lanes_fn lanes = nullptr) {
     launch_ = launch;
     entry_ = entry;
+    lanes_entry_ = lanes;
     fill_ = fill;
     collectives_ = collectives;
     layout_ = {0, 0, 0};
@@ -139,17 +143,26 @@ class group_executor {
     unsigned char* arena = arena_.get();
     if (fill_ >= 0 && L.threadgroup_memory_bytes > 0) std::memset(arena, fill_, L.threadgroup_memory_bytes);
     const uint32_t n = static_cast<uint32_t>(lanes_.size());
-    for (uint32_t i = 0; i < n; ++i) {
-      foundry_cpu_thread& t = lanes_[i].t;
+    auto place = [&](foundry_cpu_thread& t) {
       t.threadgroup_position_in_grid = tg;
       t.thread_position_in_grid = {tg.x * full.x + t.thread_position_in_threadgroup.x,
                                    tg.y * full.y + t.thread_position_in_threadgroup.y,
                                    tg.z * full.z + t.thread_position_in_threadgroup.z};
       t.threadgroup_memory = arena;
-      lanes_[i].state = lane_state::runnable;
-    }
+    };
     tg_ = tg;
     barriers_ = 0;
+    if (lanes_entry_ != nullptr) {
+      // Lane loops: the threads as one contiguous array (relayout keeps it),
+      // one call for the whole threadgroup.
+      for (uint32_t i = 0; i < n; ++i) place(threads_[i]);
+      lanes_entry_(launch_, threads_.data(), n);
+      return;
+    }
+    for (uint32_t i = 0; i < n; ++i) {
+      place(lanes_[i].t);
+      lanes_[i].state = lane_state::runnable;
+    }
     group_executor* const saved = tls_executor;
     tls_executor = this;
     struct restore {
@@ -273,6 +286,8 @@ class group_executor {
           t.launch = launch_;
           lanes_[i].slot = nullptr;
         }
+    threads_.resize(n);
+    for (uint32_t j = 0; j < n; ++j) threads_[j] = lanes_[j].t;
     layout_ = size;
   }
 
@@ -494,6 +509,8 @@ class group_executor {
   std::size_t stack_bytes_;
   const foundry_cpu_launch* launch_ = nullptr;
   foundry_cpu_entry_fn entry_ = nullptr;
+  foundry_cpu_lanes_fn lanes_entry_ = nullptr;
+  std::vector<foundry_cpu_thread> threads_;  // lane loops: this threadgroup's threads, in order
   int fill_ = -1;
   bool collectives_ = true;
   foundry_cpu_uint3 layout_{0, 0, 0};

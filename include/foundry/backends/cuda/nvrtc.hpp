@@ -213,14 +213,16 @@ inline compile_error make_compile_error(const kernel_source& src, std::string_vi
   }
   std::string first_file;
   int first_line = 0;
-  for (const std::string& l : lines) {
+  std::size_t first_index = 0;  // the first error's log line
+  for (std::size_t i = 0; i < lines.size(); ++i) {
     std::string file, rest;
     int line = 0;
-    if (parse_diagnostic(l, file, line, rest) &&
+    if (parse_diagnostic(lines[i], file, line, rest) &&
         (rest.rfind("error:", 0) == 0 || rest.rfind("catastrophic error:", 0) == 0)) {
       loc.message = rest.substr(rest.find("error:") + 7);
       first_file = file;
       first_line = line;
+      first_index = i;
       break;
     }
   }
@@ -229,9 +231,11 @@ inline compile_error make_compile_error(const kernel_source& src, std::string_vi
   } else {
     // An error inside the prelude (a template instantiated from kernel code):
     // the first kernel line the log mentions ("... at line N of <k>.metal"
-    // or "<k>.metal(N): ...").
+    // or "<k>.metal(N): ..."), from the error on: warnings before it name
+    // other lines.
     const std::string at = " of " + self;
-    for (const std::string& l : lines) {
+    for (std::size_t i = first_index; i < lines.size(); ++i) {
+      const std::string& l = lines[i];
       std::string file, rest;
       int line = 0;
       if (parse_diagnostic(l, file, line, rest) && file == self) {
