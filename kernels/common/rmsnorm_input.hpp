@@ -33,17 +33,34 @@
 
 namespace foundry::kernels {
 
+namespace detail {
+/// What every RMSNorm hook declares: weights in policy `P`, arguments
+/// `gamma` (float[K], the RMSNorm weight) and `eps` (float), port `inv_rms`.
+template <weight_policy P, fixed_string K>
+struct rmsnorm_hook_base {
+  using policy = P;
+  using policies = type_list<P>;
+  using arguments = type_list<arg<"gamma", input<float, min_elements<size_arg<K>>>>, arg<"eps", scalar<float>>>;
+  using produces = type_list<port<"inv_rms", float>>;
+};
+/// ... plus the input as the main stage reads it, normalised, for the hooks
+/// that know inv_rms before the main stage runs.
+template <weight_policy P, fixed_string K>
+struct rmsnorm_normalised_input : rmsnorm_hook_base<P, K> {
+  /// Input element `k` of vector `x`, normalised.
+  static constexpr ct_string load_input(std::string_view x, std::string_view k) {
+    return "(" + ct_string(x) + "[" + ct_string(k) + "] * $inv_rms * $gamma[" + ct_string(k) + "])";
+  }
+};
+}  // namespace detail
+
 /// Hook: weights in policy `P`, input RMS-normalised inside each threadgroup.
 /// Adds arguments `gamma` (float[K], the RMSNorm weight) and `eps` (float),
 /// port `inv_rms` and 32 floats of threadgroup memory (`rms_partial`). Uses
 /// the main stage's input vector argument `X` (float[K]) and its length,
 /// the scalar argument `K` (defaults: `x` and `k`, the GEMV's names).
 template <weight_policy P, fixed_string X = "x", fixed_string K = "k">
-struct rmsnorm_input {
-  using policy = P;
-  using policies = type_list<P>;
-  using arguments = type_list<arg<"gamma", input<float, min_elements<size_arg<K>>>>, arg<"eps", scalar<float>>>;
-  using produces = type_list<port<"inv_rms", float>>;
+struct rmsnorm_input : detail::rmsnorm_normalised_input<P, K> {
   using threadgroup = type_list<tg_array<"rms_partial", float, 32>>;
   using helpers = type_list<rmsnorm_piece>;
 
@@ -52,10 +69,6 @@ struct rmsnorm_input {
            ", $eps, $rms_partial, $thread_index_in_threadgroup, $threads_per_threadgroup.x,\n"
            "                           $thread_index_in_simdgroup, $simdgroup_index_in_threadgroup, "
            "$simdgroups_per_threadgroup);\n";
-  }
-  /// Input element `k` of vector `x`, normalised.
-  static constexpr ct_string load_input(std::string_view x, std::string_view k) {
-    return "(" + ct_string(x) + "[" + ct_string(k) + "] * $inv_rms * $gamma[" + ct_string(k) + "])";
   }
 };
 
@@ -77,11 +90,7 @@ struct rmsnorm_input {
 /// and port `inv_rms` (float, set by the main stage after its reduction).
 /// `X`, `K`: the main stage's input vector argument and length (scalar).
 template <weight_policy P, fixed_string X = "x", fixed_string K = "k">
-struct rmsnorm_folded_input {
-  using policy = P;
-  using policies = type_list<P>;
-  using arguments = type_list<arg<"gamma", input<float, min_elements<size_arg<K>>>>, arg<"eps", scalar<float>>>;
-  using produces = type_list<port<"inv_rms", float>>;
+struct rmsnorm_folded_input : detail::rmsnorm_hook_base<P, K> {
   /// Marks the folded form for the main stages that support it.
   static constexpr bool folds_rms = true;
   /// The raw input element `k` of vector `x` (squared into the lane's sum).
@@ -112,22 +121,13 @@ struct rmsnorm_folded_input {
 /// (float), port `inv_rms`; `X`, `K` the main stage's input vector and its
 /// length (scalar).
 template <weight_policy P, fixed_string X = "x", fixed_string K = "k">
-struct rmsnorm_simdgroup_input {
-  using policy = P;
-  using policies = type_list<P>;
-  using arguments = type_list<arg<"gamma", input<float, min_elements<size_arg<K>>>>, arg<"eps", scalar<float>>>;
-  using produces = type_list<port<"inv_rms", float>>;
-
+struct rmsnorm_simdgroup_input : detail::rmsnorm_normalised_input<P, K> {
   static constexpr ct_string preamble() {
     const ct_string x = "$" + ct_string(X.view()), k = "$" + ct_string(K.view());
     return "float rms_lane = 0.0f;\n"
            "for (uint i = $thread_index_in_simdgroup; i < " + k + "; i += 32u) rms_lane += " + x + "[i] * " + x +
            "[i];\n" + simd_reduction(reduce_op::add, "float", "rms_sum", "rms_lane") +
            "$inv_rms = rsqrt(rms_sum / float(" + k + ") + $eps);\n";
-  }
-  /// Input element `k` of vector `x`, normalised.
-  static constexpr ct_string load_input(std::string_view x, std::string_view k) {
-    return "(" + ct_string(x) + "[" + ct_string(k) + "] * $inv_rms * $gamma[" + ct_string(k) + "])";
   }
 };
 
