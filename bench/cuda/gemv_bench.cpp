@@ -21,11 +21,14 @@
 //     SwiGLU kernel), for F16, Q8_0 and Q4_1, timed like the GEMVs.
 //  5. Prefill GEMM (M = 512) of the library's gemm_f16/q8_0/q4_1 at SmolLM2
 //     and Llama-3-8B projection shapes next to cuBLAS GemmEx (fp16 inputs,
-//     fp32 output): µs, TFLOP/s, % of cuBLAS.
+//     fp32 output): µs, TFLOP/s, % of cuBLAS; each on the default tile
+//     (one SIMD-group, float operands) and on gemm_tile_gpu (2x2
+//     SIMD-groups, half operands on tensor cores), side by side.
 //  6. NVRTC compile time of every library alias, cold, on 1 and on all
 //     hardware threads.
 //
-// Usage: foundry_cuda_gemv_bench [--quick]   (--quick: SmolLM2 shapes only)
+// Usage: foundry_cuda_gemv_bench [--quick] [--gemm]
+//   --quick: SmolLM2 shapes only; --gemm: the prefill GEMM table only
 // Needs a CUDA device; cuBLAS is loaded with dlopen (its rows are skipped
 // when libcublas is missing).
 
@@ -691,6 +694,12 @@ void prefill_gemm_all(fd::executor& ex, cublas_api* cb, bool quick) {
       row(std::string(fk::gemm_f16::name.view()), bench_gemm_alias<fk::gemm_f16, fp::f16>(ex, s));
       row(std::string(fk::gemm_q8_0::name.view()), bench_gemm_alias<fk::gemm_q8_0, fp::q8_0>(ex, s));
       row(std::string(fk::gemm_q4_1::name.view()), bench_gemm_alias<fk::gemm_q4_1, fp::q4_1>(ex, s));
+      using gpu_f16 = fk::gemm<fp::f16, fk::gemm_tile_gpu>;
+      using gpu_q8_0 = fk::gemm<fp::q8_0, fk::gemm_tile_gpu>;
+      using gpu_q4_1 = fk::gemm<fp::q4_1, fk::gemm_tile_gpu>;
+      row(std::string(gpu_f16::name.view()), bench_gemm_alias<gpu_f16, fp::f16>(ex, s));
+      row(std::string(gpu_q8_0::name.view()), bench_gemm_alias<gpu_q8_0, fp::q8_0>(ex, s));
+      row(std::string(gpu_q4_1::name.view()), bench_gemm_alias<gpu_q4_1, fp::q4_1>(ex, s));
     } catch (const std::exception& e) {
       std::printf("| %s | %s | %u x %u x %u | error: %s | | | |\n", s.model, s.what, s.m, s.n, s.k, e.what());
     }
@@ -725,7 +734,11 @@ void compile_times() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  const bool quick = argc > 1 && std::string(argv[1]) == "--quick";
+  bool quick = false, gemm_only = false;
+  for (int i = 1; i < argc; ++i) {
+    quick = quick || std::string(argv[i]) == "--quick";
+    gemm_only = gemm_only || std::string(argv[i]) == "--gemm";
+  }
   if (fc::device_count() == 0) {
     std::printf("skipped: no CUDA device (%s)\n", fc::driver_unavailable_reason().c_str());
     return 77;
@@ -746,6 +759,11 @@ int main(int argc, char** argv) {
   cublas_api cb;
   const bool have_cublas = cb.load();
   if (!have_cublas) std::printf("\ncuBLAS rows skipped: %s\n", cb.why.c_str());
+  if (gemm_only) {
+    prefill_gemm_all(ex, have_cublas ? &cb : nullptr, quick);
+    if (have_cublas) cb.destroy(cb.handle);
+    return 0;
+  }
 
   std::printf("\n## Decode GEMV, batch 1 (weights rotated past L2; graph replay; median of 15)\n\n");
   std::printf("| model | matrix | n x k | kernel | MB moved | copies | µs | GB/s | %% of roofline |\n");

@@ -29,6 +29,9 @@
 //     H = SiLU(RMSNorm(X) · Wgateᵀ) ⊙ (… · Wupᵀ)            rmsnorm_gate_up_swiglu_gemm<PW>
 //     X = H · Wdownᵀ + X                                    gemm_residual<PW>
 //   logits of the last token only                           rmsnorm_lm_head<PE>
+// The GEMMs use gemm_tile_default on the CPU backend and the GPU tiles
+// (gemm_tile_gpu, gemm_tile_gpu_pair for gate/up: four SIMD-groups, half
+// operands on tensor cores) on GPU backends; `use_gpu_tiles` overrides.
 // PW is the policy of the layers' matrices, PE the one of the output matrix
 // (token_embd when the embeddings are tied). K-quant mixes (Q4_K_M, ...)
 // give some matrices more bits: Wv may be Q6_K or Q8_0 where the others are
@@ -160,9 +163,15 @@ class foundry_decoder final : public decoder {
   using gemv_residual = gemv_residual_for<PW>;
   using embedding = fk::embedding_kernel<fixed_string("embedding_") + PE::name, PE>;
   using lm_head = rmsnorm_lm_head<PE>;
-  using qkv_gemm = fk::rmsnorm_qkv_gemm<PW>;
-  using gate_up_gemm = fk::rmsnorm_gate_up_swiglu_gemm<PW>;
-  using gemm_residual = fk::gemm_residual<PW>;
+  /// The prefill GEMMs on tile `Tile` (`PairTile` for gate/up).
+  template <class Tile, class PairTile>
+  struct prefill_gemms {
+    using qkv = fk::rmsnorm_qkv_gemm<PW, PW, PW, Tile>;
+    using gate_up = fk::rmsnorm_gate_up_swiglu_gemm<PW, PairTile>;
+    using residual = fk::gemm_residual<PW, Tile>;
+  };
+  using cpu_gemms = prefill_gemms<fk::gemm_tile_default, fk::gemm_tile_default>;
+  using gpu_gemms = prefill_gemms<fk::gemm_tile_gpu, fk::gemm_tile_gpu_pair>;
 
   foundry_decoder(std::unique_ptr<backend> be, const llama_model& m, std::uint32_t max_positions,
                   std::unique_ptr<step_recorder> recorder = nullptr)
@@ -193,9 +202,10 @@ class foundry_decoder final : public decoder {
     best_value_ = ex_.allocate<float>(1);
     best_index_ = ex_.allocate<std::uint32_t>(1);
     // Compile the whole kernel set in one go.
-    ex_.prepare<embedding, qkv, fk::attention_decode_f32, gemv_residual, gate_up, lm_head, fk::argmax_f32, qkv_gemm,
-                gate_up_gemm, gemm_residual, fk::repetition_penalty_f32, fk::top_k_candidates_f32,
-                fk::gumbel_argmax_f32, fk::logits_at_least_f32>();
+    ex_.prepare<embedding, qkv, fk::attention_decode_f32, gemv_residual, gate_up, lm_head, fk::argmax_f32,
+                fk::repetition_penalty_f32, fk::top_k_candidates_f32, fk::gumbel_argmax_f32,
+                fk::logits_at_least_f32>();
+    use_gpu_tiles(ex_.get_backend().name() != "cpu");
     // The architecture's RoPE + KV append kernels (see rope_append).
     const architecture& arch = hp_.arch;
     if (arch.qk_norm && arch.no_rope_layer_step != 0)
@@ -222,6 +232,17 @@ class foundry_decoder final : public decoder {
     for (const layer& l : layers_)
       uniform_ = uniform_ && std::holds_alternative<device_matrix<PW>>(l.wv) &&
                  std::holds_alternative<device_matrix<PW>>(l.wo) && std::holds_alternative<device_matrix<PW>>(l.down);
+  }
+
+  /// Prefill GEMMs on the GPU tiles (true) or the default tile (false), and
+  /// compiles them. The constructor picks the GPU tiles on every backend
+  /// but the CPU.
+  void use_gpu_tiles(bool gpu) {
+    gpu_tiles_ = gpu;
+    if (gpu)
+      ex_.prepare<typename gpu_gemms::qkv, typename gpu_gemms::gate_up, typename gpu_gemms::residual>();
+    else
+      ex_.prepare<typename cpu_gemms::qkv, typename cpu_gemms::gate_up, typename cpu_gemms::residual>();
   }
 
   /// Prefill chunks of at most `tokens` tokens (1: the token-by-token path).
@@ -396,7 +417,12 @@ class foundry_decoder final : public decoder {
       a.template set<"hidden">(hp_.n_embd).template set<"y">(X_.at(std::size_t{m} * hp_.n_embd * sizeof(float)));
       ex_.dispatch<embedding>(a);
     }
-    for (std::uint32_t l = 0; l < hp_.n_layer; ++l) prefill_layer(l, pos, M);
+    for (std::uint32_t l = 0; l < hp_.n_layer; ++l) {
+      if (gpu_tiles_)
+        prefill_layer<gpu_gemms>(l, pos, M);
+      else
+        prefill_layer<cpu_gemms>(l, pos, M);
+    }
     typename lm_head::arguments a;
     head_.template bind<"w">(a);
     a.template set<"x">(X_.at(std::size_t{M - 1} * hp_.n_embd * sizeof(float)));
@@ -412,7 +438,10 @@ class foundry_decoder final : public decoder {
     return std::int32_t(best_index_.read<std::uint32_t>()[0]);
   }
 
+  template <class G>
   void prefill_layer(std::uint32_t l, std::uint32_t pos, std::uint32_t M) {
+    using qkv_gemm = typename G::qkv;
+    using gate_up_gemm = typename G::gate_up;
     const layer& w = layers_[l];
     const std::size_t cache_offset = std::size_t{l} * hp_.n_head_kv * max_pos_ * hp_.head_dim * sizeof(float);
     const std::size_t qb = std::size_t{hp_.n_embd_q()} * sizeof(float);
@@ -443,7 +472,7 @@ class foundry_decoder final : public decoder {
         a.set<"max_seq">(max_pos_).set<"pos">(pos + m);
         ex_.dispatch<fk::attention_decode_f32>(a);
       }
-    residual_gemm(std::get<device_matrix<PW>>(w.wo), A_, hp_.n_embd_q(), M);
+    residual_gemm<typename G::residual>(std::get<device_matrix<PW>>(w.wo), A_, hp_.n_embd_q(), M);
     {
       typename gate_up_gemm::arguments a;
       w.gate.template bind<"w_gate">(a);
@@ -452,7 +481,7 @@ class foundry_decoder final : public decoder {
       a.template set<"k">(hp_.n_embd).template set<"ffn">(hp_.n_ff).template set<"batch">(M).template set<"y">(H_);
       ex_.dispatch<gate_up_gemm>(a);
     }
-    residual_gemm(std::get<device_matrix<PW>>(w.down), H_, hp_.n_ff, M);
+    residual_gemm<typename G::residual>(std::get<device_matrix<PW>>(w.down), H_, hp_.n_ff, M);
   }
 
   // A = causal attention of the chunk's M queries (positions pos..) over the
@@ -469,6 +498,7 @@ class foundry_decoder final : public decoder {
 
   // X = In · Wᵀ + X over M tokens (in place: each element's residual is read
   // and its result written by the same thread).
+  template <class gemm_residual>
   void residual_gemm(const device_matrix<PW>& w, const buffer& in, std::uint32_t k, std::uint32_t M) {
     typename gemm_residual::arguments a;
     w.template bind<"w">(a);
@@ -568,6 +598,7 @@ class foundry_decoder final : public decoder {
   std::uint32_t filled_ = 0;
   std::uint32_t chunk_ = 512, chunk_cap_ = 0;
   bool uniform_ = true;  // every layer matrix in PW (the batched prefill needs it)
+  bool gpu_tiles_ = false;  // prefill GEMMs on the GPU tiles (use_gpu_tiles)
   buffer X_, Q_, K_, V_, A_, H_;  // batched buffers of a prefill chunk
   bool logits_valid_ = false;
   std::vector<float> host_logits_;
@@ -595,11 +626,14 @@ void with_policy(quant::ggml_type t, std::string_view what, type_list<Ps...>, F&
 /// policies from the tensor types the file holds (every layer matrix must
 /// share one type), with `recorder` (optional) wrapping each step's
 /// dispatches and prompts prefilled in chunks of `prefill_chunk` tokens
-/// (1: one decode step per token). Throws `std::runtime_error` for types without kernels.
+/// (1: one decode step per token), the prefill GEMMs on the GPU tiles when
+/// `gpu_tiles` says so (unset: on every backend but the CPU). Throws
+/// `std::runtime_error` for types without kernels.
 inline std::unique_ptr<decoder> make_foundry_decoder(std::unique_ptr<backend> be, const llama_model& m,
                                                      std::uint32_t max_positions,
                                                      std::unique_ptr<step_recorder> recorder = nullptr,
-                                                     std::uint32_t prefill_chunk = 512) {
+                                                     std::uint32_t prefill_chunk = 512,
+                                                     std::optional<bool> gpu_tiles = std::nullopt) {
   const quant::ggml_type tw = m.layer(0).attn_q.type;
   for (const layer_weights& l : m.layers()) {
     for (const weight* w : {&l.attn_q, &l.attn_k, &l.ffn_gate, &l.ffn_up})
@@ -625,6 +659,7 @@ inline std::unique_ptr<decoder> make_foundry_decoder(std::unique_ptr<backend> be
                                               auto d = std::make_unique<foundry_decoder<PW, PE>>(
                                                   std::move(be), m, max_positions, std::move(recorder));
                                               d->set_prefill_chunk(prefill_chunk);
+                                              if (gpu_tiles) d->use_gpu_tiles(*gpu_tiles);
                                               out = std::move(d);
                                             });
                       });

@@ -77,6 +77,7 @@ struct options {
   bool ignore_eos = false;
   bool cuda_graphs = true;
   std::uint32_t prefill_chunk = 512;
+  std::optional<bool> gpu_tiles;  // --prefill-tile; unset: GPU tiles on GPU backends
 };
 
 void print_usage(std::FILE* out) {
@@ -90,6 +91,9 @@ void print_usage(std::FILE* out) {
              "  --backend NAME      where the Foundry kernels run: cpu (default), cuda, metal\n"
              "  --prefill-chunk N   prefill the prompt in chunks of N tokens through the GEMM\n"
              "                      kernels (default 512); 1 runs one decode step per token\n"
+             "  --prefill-tile T    GEMM tile of the prefill: default (one SIMD-group, float\n"
+             "                      operands) or gpu (2x2 SIMD-groups, half operands); the\n"
+             "                      default is gpu on GPU backends, default on the CPU\n"
              "  --no-cuda-graphs    with --backend cuda: launch every kernel from the host\n"
              "                      instead of replaying each step as a CUDA graph\n"
              "  --reference         run the float64 reference forward pass on the host\n"
@@ -206,6 +210,10 @@ options parse_options(int argc, char** argv) {
     } else if (arg == "--prefill-chunk") {
       o.prefill_chunk = parse_number<std::uint32_t>(arg, value());
       if (o.prefill_chunk == 0) usage_error("--prefill-chunk must be at least 1");
+    } else if (arg == "--prefill-tile") {
+      const std::string t(value());
+      if (t != "default" && t != "gpu") usage_error("--prefill-tile must be default or gpu");
+      o.gpu_tiles = t == "gpu";
     } else if (arg == "--no-cuda-graphs") {
       flag();
       o.cuda_graphs = false;
@@ -266,7 +274,8 @@ std::unique_ptr<gen::decoder> make_decoder(const options& o, const gen::llama_mo
     throw foundry::backend_unavailable("backend " + o.backend + " is not available in this build");
   }
   fmt::print(stderr, "compiling kernels for the {} backend (cached after the first run)...\n", be->name());
-  return gen::make_foundry_decoder(std::move(be), model, max_positions, std::move(recorder), o.prefill_chunk);
+  return gen::make_foundry_decoder(std::move(be), model, max_positions, std::move(recorder), o.prefill_chunk,
+                                   o.gpu_tiles);
 }
 
 double seconds_since(std::chrono::steady_clock::time_point t0) {

@@ -69,7 +69,7 @@ using gemm_rows_bn = sizes::product<size_arg<"batch">, size_arg<"n">>;
 
 /// Y = X·Wᵀ, W in `P` (kernel `gemm_<p>`).
 template <weight_policy P, class Tile = gemm_tile_default>
-using gemm = fused_kernel<fixed_string("gemm_") + P::name,
+using gemm = fused_kernel<fixed_string("gemm_") + P::name + Tile::name_suffix,
                           typename gemm_simdgroup_mma<gemm_input_plain, Tile, gemm_set_w<P>>::dispatch,
                           gemm_simdgroup_mma<gemm_input_plain, Tile, gemm_set_w<P>>,
                           epi::store_indexed<"y", "value", "out_index", detail::gemm_rows_bn>>;
@@ -77,7 +77,7 @@ using gemm = fused_kernel<fixed_string("gemm_") + P::name,
 /// Y = X·Wᵀ + R (residual [batch, n], may be y): the attention output and
 /// FFN down projections with their skip connection (kernel `gemm_<p>_residual`).
 template <weight_policy P, class Tile = gemm_tile_default>
-using gemm_residual = fused_kernel<fixed_string("gemm_") + P::name + fixed_string("_residual"),
+using gemm_residual = fused_kernel<fixed_string("gemm_") + P::name + fixed_string("_residual") + Tile::name_suffix,
                                    typename gemm_simdgroup_mma<gemm_input_plain, Tile, gemm_set_w<P>>::dispatch,
                                    gemm_simdgroup_mma<gemm_input_plain, Tile, gemm_set_w<P>>,
                                    epi::add_residual<"residual", "value", "out_index", detail::gemm_rows_bn>,
@@ -85,7 +85,7 @@ using gemm_residual = fused_kernel<fixed_string("gemm_") + P::name + fixed_strin
 
 /// Y = SiLU(X·Wᵀ + bias), bias float[n] (kernel `gemm_<p>_bias_silu`).
 template <weight_policy P, class Tile = gemm_tile_default>
-using gemm_bias_silu = fused_kernel<fixed_string("gemm_") + P::name + fixed_string("_bias_silu"),
+using gemm_bias_silu = fused_kernel<fixed_string("gemm_") + P::name + fixed_string("_bias_silu") + Tile::name_suffix,
                                     typename gemm_simdgroup_mma<gemm_input_plain, Tile, gemm_set_w<P>>::dispatch,
                                     gemm_simdgroup_mma<gemm_input_plain, Tile, gemm_set_w<P>>,
                                     epi::bias_add<"bias">, epi::activation<act::silu>,
@@ -96,7 +96,7 @@ using gemm_bias_silu = fused_kernel<fixed_string("gemm_") + P::name + fixed_stri
 /// biases optional (Qwen2) (kernel `rmsnorm_qkv_gemm_<pq>[_<pk>_<pv>]`).
 template <weight_policy PQ, weight_policy PK = PQ, weight_policy PV = PK, class Tile = gemm_tile_default>
 using rmsnorm_qkv_gemm =
-    fused_kernel<detail::rmsnorm_qkv_gemm_name<PQ, PK, PV>(),
+    fused_kernel<detail::rmsnorm_qkv_gemm_name<PQ, PK, PV>() + Tile::name_suffix,
                  typename gemm_simdgroup_mma<gemm_input_rmsnorm, Tile, gemm_set_qkv<PQ, PK, PV>>::dispatch,
                  gemm_simdgroup_mma<gemm_input_rmsnorm, Tile, gemm_set_qkv<PQ, PK, PV>>, gemm_qkv_bias_add,
                  gemm_qkv_store>;
@@ -106,7 +106,7 @@ using rmsnorm_qkv_gemm =
 /// (kernel `rmsnorm_gate_up_swiglu_gemm_<p>`).
 template <weight_policy P, class Tile = gemm_tile_default>
 using rmsnorm_gate_up_swiglu_gemm = fused_kernel<
-    fixed_string("rmsnorm_gate_up_swiglu_gemm_") + P::name,
+    fixed_string("rmsnorm_gate_up_swiglu_gemm_") + P::name + Tile::name_suffix,
     typename gemm_simdgroup_mma<gemm_input_rmsnorm, Tile, gemm_set_ffn<P, "gate", "w_gate">,
                                 gemm_set_ffn<P, "up", "w_up">>::dispatch,
     gemm_simdgroup_mma<gemm_input_rmsnorm, Tile, gemm_set_ffn<P, "gate", "w_gate">, gemm_set_ffn<P, "up", "w_up">>,

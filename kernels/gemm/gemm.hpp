@@ -110,8 +110,13 @@ struct gemm_simdgroup_mma {
         "const uint m0_ = $threadgroup_position_in_grid.y * " + sBM + "u;\n"
         "(void)lane_;\n" +
         Input::template preamble<Tile>() +
-        "const uint sm_ = sg_ / " + to_text(Tile::simdgroups_n) + "u, sn_ = sg_ % " + to_text(Tile::simdgroups_n) + "u;\n"
-        "simdgroup_float8x8 fa_[" + to_text(FM) + "], fb_[" + to_text(FN) + "];\n";
+        "const uint sm_ = sg_ / " + to_text(Tile::simdgroups_n) + "u, sn_ = sg_ % " + to_text(Tile::simdgroups_n) + "u;\n";
+    // The slices: the float arena itself, or a view of it as half operands.
+    const ct_string ops = operands_view<Tile>();
+    const ct_string op(Tile::operand_name);
+    if (Tile::operands == gemm_operands::f16)
+      s += "threadgroup half* " + ops + " = (threadgroup half*)$gemm_arena;\n";
+    s += "simdgroup_" + op + "8x8 fa_[" + to_text(FM) + "], fb_[" + to_text(FN) + "];\n";
     for (unsigned g = 0; g < sets; ++g)
       s += "simdgroup_float8x8 acc" + to_text(g) + "_[" + to_text(FM * FN) + "];\n"
            "for (int i_ = 0; i_ < " + to_text(FM * FN) + "; ++i_) acc" + to_text(g) +
@@ -120,19 +125,20 @@ struct gemm_simdgroup_mma {
          "  threadgroup_barrier(mem_flags::mem_threadgroup);\n"
          "  for (uint e_ = tid_; e_ < " + to_text(BM * BK) + "u; e_ += " + T + "u) {\n"
          "    const uint r_ = e_ / " + sBK + "u, m_ = m0_ + r_, k_ = k0_ + e_ % " + sBK + "u;\n"
-         "    $gemm_arena[e_] = (m_ < $batch && k_ < $k) ? " + Input::load("$x", "m_", "k_", "r_") + " : 0.0f;\n"
+         "    " + ops + "[e_] = " + operand_cast<Tile>("(m_ < $batch && k_ < $k) ? " +
+                                                   Input::load("$x", "m_", "k_", "r_") + " : 0.0f") + ";\n"
          "  }\n";
     unsigned g = 0;
     (append_loader<Sets>(s, BM * BK + (g++) * BK * BN), ...);
     s += "  threadgroup_barrier(mem_flags::mem_threadgroup);\n"
          "  for (uint kk_ = 0; kk_ < " + sBK + "u; kk_ += 8u) {\n"
          "    for (uint i_ = 0; i_ < " + to_text(FM) + "u; ++i_)\n"
-         "      simdgroup_load(fa_[i_], $gemm_arena + (sm_ * " + to_text(FM * 8) + "u + i_ * 8u) * " + sBK +
+         "      simdgroup_load(fa_[i_], " + ops + " + (sm_ * " + to_text(FM * 8) + "u + i_ * 8u) * " + sBK +
          "u + kk_, " + sBK + ");\n";
     for (unsigned h = 0; h < sets; ++h) {
       const ct_string off = to_text(BM * BK + h * BK * BN), acc = "acc" + to_text(h) + "_";
       s += "    for (uint j_ = 0; j_ < " + to_text(FN) + "u; ++j_)\n"
-           "      simdgroup_load(fb_[j_], $gemm_arena + " + off + "u + kk_ * " + sBN + "u + sn_ * " + to_text(FN * 8) +
+           "      simdgroup_load(fb_[j_], " + ops + " + " + off + "u + kk_ * " + sBN + "u + sn_ * " + to_text(FN * 8) +
            "u + j_ * 8u, " + sBN + ");\n"
            "    for (uint i_ = 0; i_ < " + to_text(FM) + "u; ++i_)\n"
            "      for (uint j_ = 0; j_ < " + to_text(FN) + "u; ++j_)\n"
@@ -165,6 +171,19 @@ struct gemm_simdgroup_mma {
   }
 
  private:
+  /// Name of the slices' pointer: the arena for float operands, a half view
+  /// of it (`ops_`) for half operands.
+  template <class T>
+  static constexpr ct_string operands_view() {
+    if (T::operands == gemm_operands::f16) return "ops_";
+    return "$gemm_arena";
+  }
+  /// `value` converted to the operand type (unchanged for float).
+  template <class T>
+  static constexpr ct_string operand_cast(const ct_string& value) {
+    if (T::operands == gemm_operands::f16) return "half(" + value + ")";
+    return value;
+  }
   template <class Set>
   static constexpr void append_loader(ct_string& s, unsigned offset) {
     const ct_string t = gemm_weight_tile_loader<Tile, Set>(offset);

@@ -10,6 +10,10 @@
 // ‖y − ref‖ / ‖mag‖ with mag the sum of the terms' magnitudes, ~1e-7 in
 // practice; the bound 1e-5 is far below any indexing mistake (O(1) of mag).
 // RMSNorm adds a few float operations per element (same order).
+// The GPU tiles (gemm_tile_gpu, gemm_tile_gpu_pair) round both operands to
+// half first: each product is then off by at most 2·2^-11 of |a·w| (binary16
+// keeps 11 significant bits), so the error to ‖mag‖ is bounded by ~1e-3
+// (kHalfTolerance), still far below an indexing mistake.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -32,6 +36,7 @@ namespace quant = foundry::quant;
 namespace {
 
 constexpr double kTolerance = 1e-5;
+constexpr double kHalfTolerance = 1e-3;
 using foundry_test::exec;
 
 /// A random [n, k] weight matrix in policy P: its planes and float values.
@@ -104,7 +109,7 @@ constexpr shape kShapes[] = {{1, 65, 96}, {7, 577, 32}, {33, 1, 1536}, {130, 65,
 enum class form { plain, residual, bias_silu };
 
 template <class K, fd::weight_policy P, form F>
-void check_gemm(std::mt19937_64& g, const shape& s) {
+void check_gemm(std::mt19937_64& g, const shape& s, double tolerance = kTolerance) {
   SCOPED_TRACE(std::string(K::name.view()) + " " + describe(s));
   const weights<P> w(g, s.n, s.k);
   const auto x = foundry_test::random_vector<float>(g, std::size_t{s.m} * s.k, -1, 1);
@@ -134,7 +139,7 @@ void check_gemm(std::mt19937_64& g, const shape& s) {
   if constexpr (F == form::bias_silu) a.template set<"bias">(bb);
   ex.dispatch<K>(a);
   ex.synchronize();
-  EXPECT_LT(foundry_test::error_to_scale(yb.read<float>(), ref, mag), kTolerance);
+  EXPECT_LT(foundry_test::error_to_scale(yb.read<float>(), ref, mag), tolerance);
 }
 
 template <fd::weight_policy P>
@@ -163,14 +168,15 @@ TEST(Gemm, BiasAndSiluEpilogues) {
   check_gemm<fk::gemm_bias_silu<fp::f16>, fp::f16, form::bias_silu>(g, {7, 577, 32});
 }
 
-TEST(Gemm, RmsnormGateUpSwiglu) {
+template <class Tile>
+void check_gate_up(double tolerance) {
   FOUNDRY_SEED_TRACE();
   auto g = foundry_test::rng();
   const float eps = 1e-5f;
   for (const shape& s : {shape{7, 65, 96}, shape{130, 577, 1536}, shape{33, 1, 32}}) {
     SCOPED_TRACE(describe(s));
     using P = fp::q4_1;
-    using K = fk::rmsnorm_gate_up_swiglu_gemm<P>;
+    using K = fk::rmsnorm_gate_up_swiglu_gemm<P, Tile>;
     const weights<P> wg(g, s.n, s.k), wu(g, s.n, s.k);
     const auto x = foundry_test::random_vector<float>(g, std::size_t{s.m} * s.k, -1, 1);
     const auto gamma = foundry_test::random_vector<float>(g, s.k, 0.5, 1.5);
@@ -191,18 +197,21 @@ TEST(Gemm, RmsnormGateUpSwiglu) {
                yb = ex.allocate<float>(std::size_t{s.m} * s.n);
     yb.fill_bytes(0xFF);
     typename K::arguments args;
-    args.set<"w_gate">(gw).set<"w_gate_scales">(gs).set<"w_up">(uw).set<"w_up_scales">(us);
-    args.set<"x">(xb).set<"k">(s.k).set<"ffn">(s.n).set<"batch">(s.m).set<"gamma">(gb).set<"eps">(eps).set<"y">(yb);
+    args.template set<"w_gate">(gw).template set<"w_gate_scales">(gs).template set<"w_up">(uw);
+    args.template set<"w_up_scales">(us).template set<"x">(xb).template set<"k">(s.k).template set<"ffn">(s.n);
+    args.template set<"batch">(s.m).template set<"gamma">(gb).template set<"eps">(eps).template set<"y">(yb);
     ex.dispatch<K>(args);
     ex.synchronize();
-    EXPECT_LT(foundry_test::error_to_scale(yb.read<float>(), ref, mag), kTolerance);
+    EXPECT_LT(foundry_test::error_to_scale(yb.read<float>(), ref, mag), tolerance);
   }
 }
 
-template <fd::weight_policy PQ, fd::weight_policy PK, fd::weight_policy PV>
+TEST(Gemm, RmsnormGateUpSwiglu) { check_gate_up<fk::gemm_tile_default>(kTolerance); }
+
+template <fd::weight_policy PQ, fd::weight_policy PK, fd::weight_policy PV, class Tile = fk::gemm_tile_default>
 void check_qkv(std::mt19937_64& g, std::uint32_t m, std::uint32_t hidden, std::uint32_t n_heads, std::uint32_t n_kv,
-               std::uint32_t head_dim, bool biases = false) {
-  using K = fk::rmsnorm_qkv_gemm<PQ, PK, PV>;
+               std::uint32_t head_dim, bool biases = false, double tolerance = kTolerance) {
+  using K = fk::rmsnorm_qkv_gemm<PQ, PK, PV, Tile>;
   SCOPED_TRACE(std::string(K::name.view()) + " M=" + std::to_string(m) + " hidden=" + std::to_string(hidden));
   const float eps = 1e-5f;
   const std::uint32_t qr = n_heads * head_dim, kvr = n_kv * head_dim;
@@ -245,9 +254,9 @@ void check_qkv(std::mt19937_64& g, std::uint32_t m, std::uint32_t hidden, std::u
   if (biases) args.template set<"bq">(bqb).template set<"bk">(bkb).template set<"bv">(bvb);
   ex.dispatch<K>(args);
   ex.synchronize();
-  EXPECT_LT(foundry_test::error_to_scale(qb.read<float>(), rq, mq), kTolerance);
-  EXPECT_LT(foundry_test::error_to_scale(kb.read<float>(), rk, mk), kTolerance);
-  EXPECT_LT(foundry_test::error_to_scale(vb.read<float>(), rv, mv), kTolerance);
+  EXPECT_LT(foundry_test::error_to_scale(qb.read<float>(), rq, mq), tolerance);
+  EXPECT_LT(foundry_test::error_to_scale(kb.read<float>(), rk, mk), tolerance);
+  EXPECT_LT(foundry_test::error_to_scale(vb.read<float>(), rv, mv), tolerance);
 }
 
 TEST(Gemm, RmsnormQkv) {
@@ -264,5 +273,23 @@ TEST(Gemm, RmsnormQkvBiases) {
   check_qkv<fp::q8_0, fp::q8_0, fp::q8_0>(g, 33, 128, 4, 2, 32, true);  // Qwen2-style
   check_qkv<fp::q8_0, fp::q4_0, fp::f16>(g, 7, 96, 3, 1, 20, true);
 }
+
+// The GPU tiles: 2x2 SIMD-groups, half operands, on shapes with tails in M,
+// N and K slices; each fused form the decoder's prefill uses.
+TEST(Gemm, GpuTilesHalfOperands) {
+  FOUNDRY_SEED_TRACE();
+  auto g = foundry_test::rng();
+  using T = fk::gemm_tile_gpu;
+  static_assert(fk::gemm<fp::q4_1, T>::name.view() == "gemm_q4_1_64x64x32_2x2_f16");
+  for (const shape& s : {shape{130, 577, 96}, shape{7, 65, 1536}, shape{1, 1, 32}})
+    check_gemm<fk::gemm<fp::q4_1, T>, fp::q4_1, form::plain>(g, s, kHalfTolerance);
+  check_gemm<fk::gemm<fp::f16, T>, fp::f16, form::plain>(g, {33, 65, 45}, kHalfTolerance);
+  check_gemm<fk::gemm<fp::q8_0, T>, fp::q8_0, form::plain>(g, {65, 130, 64}, kHalfTolerance);
+  check_gemm<fk::gemm_residual<fp::q4_1, T>, fp::q4_1, form::residual>(g, {130, 577, 32}, kHalfTolerance);
+  check_qkv<fp::q4_1, fp::q4_1, fp::q4_1, T>(g, 33, 576, 9, 3, 64, false, kHalfTolerance);
+  check_qkv<fp::q8_0, fp::q4_0, fp::f16, T>(g, 7, 96, 3, 1, 20, true, kHalfTolerance);
+}
+
+TEST(Gemm, GpuPairTileGateUp) { check_gate_up<fk::gemm_tile_gpu_pair>(kHalfTolerance); }
 
 }  // namespace
