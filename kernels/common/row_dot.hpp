@@ -68,25 +68,32 @@ constexpr std::string_view host_run_loop_end() {
 /// (the caller follows with its GPU loop and `host_run_loop_end`; empty for a
 /// policy that keeps its dot product on the host). On the CPU the lanes
 /// of a SIMD-group run one after another (lane loops, dsl/lane_loop.hpp), so
-/// what matters is one lane's loop: instead of a dot product per run (a
-/// horizontal sum of `chunk` products, then scale and affine terms, every
-/// run), each lane keeps `chunk` accumulators and adds the dequantised
-/// weight times x element-wise, `av[i] += (d·q_i + m)·x_i` — a few vector
-/// instructions per run — and sums them pairwise once per row. On GPUs the
-/// per-run dot product is the established form (one accumulator per lane,
-/// few registers), so they keep it. `first_k`: the lane's first element;
-/// `k`: the row length; `load`: a statement setting `xv[i]` (and adding the
-/// square to `sv[i]` when `squares` names the variable to add Σ sv to).
+/// what matters is one lane's loop. Lane 0 takes the whole row, runs of
+/// `chunk` elements one after the other, and the other lanes add nothing: a
+/// decode row is short (576 elements for SmolLM2), and spread over 32 lanes
+/// each lane would do two or three runs between its set-up and its share of
+/// the reduction. Instead of a dot product per run (a horizontal sum of
+/// `chunk` products, then scale and affine terms, every run), lane 0 keeps
+/// `chunk` accumulators and adds the dequantised weight times x
+/// element-wise, `av[i] += (d·q_i + m)·x_i` — a few vector instructions per
+/// run — and sums them pairwise once per row. The reduction point after it
+/// still sums all lanes (the others give 0). On GPUs the lanes share the
+/// row and the per-run dot product is the established form (one accumulator
+/// per lane, few registers), so they keep it. `lane`: the thread's index in
+/// its SIMD-group; `k`: the row length (the host loop covers whole runs,
+/// k − k mod chunk elements; the caller's tail loop the rest); `load`: a
+/// statement setting `xv[i]` (and adding the square to `sv[i]` when
+/// `squares` names the variable to add Σ sv to).
 template <weight_policy P>
-constexpr ct_string host_run_loop(std::span<const run_target> targets, unsigned chunk, std::string_view first_k,
+constexpr ct_string host_run_loop(std::span<const run_target> targets, unsigned chunk, std::string_view lane,
                                   std::string_view k, const ct_string& load, std::string_view squares) {
   if (!host_elementwise_runs<P>) return {};
   const ct_string Pn(P::metal_name), C = to_text(chunk), wpb = to_text(P::weights_per_block) + "u";
   ct_string s = "#if FOUNDRY_TARGET_CPU\n{\n";
   for (std::size_t j = 0; j < targets.size(); ++j) s += "  float av" + to_text(j) + "[" + C + "] = {};\n";
   if (!squares.empty()) s += "  float sv[" + C + "] = {};\n";
-  s += "  for (uint k0 = " + ct_string(first_k) + "; k0 + " + C + "u <= " + ct_string(k) + "; k0 += " +
-       to_text(32 * chunk) + "u) {\n"
+  s += "  for (uint k0 = (" + ct_string(lane) + ") == 0u ? 0u : (" + ct_string(k) + "); k0 + " + C + "u <= " +
+       ct_string(k) + "; k0 += " + C + "u) {\n"
        "    float xv[" + C + "];\n"
        "    for (int i = 0; i < " + C + "; ++i) " + load + "\n"
        "    const uint b = k0 / " + wpb + ";\n";
@@ -181,7 +188,7 @@ constexpr ct_string row_dot(std::initializer_list<row_dot_target> targets, std::
       ++t;
     }
     const ct_string host_load = load("xv[i]", "int(k0) + i", "sv[i] += ");
-    s += host_run_loop<P>(rt, chunk, L + " * " + C + "u", K, host_load, sum_squares ? squares : "");
+    s += host_run_loop<P>(rt, chunk, L, K, host_load, sum_squares ? squares : "");
   }
   s += "  for (uint k0 = " + L + " * " + C + "u; k0 + " + C + "u <= " + K + "; k0 += " + to_text(32 * chunk) +
        "u) {\n"

@@ -190,7 +190,7 @@ struct gemv_row_major {
            "  const uint blocks = $k / " + wpb + "u;\n"
            "  const device uchar* wd = $w + (ulong)$row * blocks * " + to_text(policy::block_bytes) + "u;\n"
            "  const device uchar* ws = " + scales + ";\n" +
-           host_run_loop<policy>(host_targets, Chunk, "$thread_index_in_simdgroup * " + C + "u", "$k",
+           host_run_loop<policy>(host_targets, Chunk, "$thread_index_in_simdgroup", "$k",
                                  load("xv[i]", "int(k0) + i", "sv[i] += "), folded_rms_hook<Hook> ? "ss" : "") +
            "  for (uint k0 = $thread_index_in_simdgroup * " + C + "u; k0 + " + C + "u <= $k; k0 += " +
            to_text(32 * Chunk) + "u) {\n"

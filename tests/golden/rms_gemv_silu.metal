@@ -84,7 +84,7 @@ ALWAYS_INLINE void rms_gemv_silu_body(const device float* x, constant uint& k, c
     #if FOUNDRY_TARGET_CPU
     {
       float av0[4] = {};
-      for (uint k0 = thread_index_in_simdgroup * 4u; k0 + 4u <= k; k0 += 128u) {
+      for (uint k0 = (thread_index_in_simdgroup) == 0u ? 0u : (k); k0 + 4u <= k; k0 += 4u) {
         float xv[4];
         for (int i = 0; i < 4; ++i) xv[i] = x[int(k0) + i];
         const uint b = k0 / 1u;

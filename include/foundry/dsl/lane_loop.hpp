@@ -237,7 +237,11 @@ std::string lane_loop_text(const Comp& c, const lane_loop_frame& f) {
   for (std::size_t i = 0; i < segments.size(); ++i) {
     out += "  for (uint lane_ = 0; lane_ < lane_count; ++lane_) {  // segment " + std::to_string(i) + "\n";
     if (i > 0) out += "    if (lane_done[lane_]) continue;\n";
-    out += refs + "    lane_done[lane_] = true;  // until the segment runs to its end\n    [&]() {\n";
+    // Inlined into the lane loop (the host compilers keep a large lambda out
+    // of line otherwise): a lane's set-up then costs a few instructions, not
+    // a call with its register saves, for every thread of every threadgroup.
+    out += refs + "    lane_done[lane_] = true;  // until the segment runs to its end\n"
+                  "    [&]() __attribute__((always_inline)) {\n";
     for (std::size_t b = 0; b < segments[i].code.size();) {
       const std::size_t e = segments[i].code.find('\n', b);
       out += "      " + segments[i].code.substr(b, e - b) + "\n";
