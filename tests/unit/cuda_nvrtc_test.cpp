@@ -100,6 +100,32 @@ TEST(CudaNvrtc, EveryLibraryAliasCompilesForSm90) {
   }
 }
 
+// The GEMMs on the GPU tiles (half operands: `threadgroup half*` views of the
+// arena, simdgroup_half8x8 products into float accumulators), as the decoder
+// prefills on GPU backends; they are not in the library list.
+TEST(CudaNvrtc, GpuTileGemmsCompileForSm90) {
+  namespace fp = foundry::policies;
+  using T = fk::gemm_tile_gpu;
+  using kernels = fd::type_list<fk::gemm<fp::f16, T>, fk::gemm<fp::q8_0, T>, fk::gemm<fp::q4_1, T>,
+                                fk::gemm_residual<fp::q4_1, T>, fk::rmsnorm_qkv_gemm<fp::q4_1, fp::q4_1, fp::q4_1, T>,
+                                fk::rmsnorm_gate_up_swiglu_gemm<fp::q4_1, fk::gemm_tile_gpu_pair>>;
+  const auto inputs = cuda_inputs(kernels{});
+  fc::compile_options o;
+  o.arch = kArch;
+  o.disk_cache = false;
+  try {
+    const auto images = fc::compile(inputs, o);
+    ASSERT_EQ(images.size(), inputs.size());
+    for (std::size_t i = 0; i < inputs.size(); ++i) {
+      SCOPED_TRACE(std::string(inputs[i].kernel));
+      EXPECT_FALSE(images[i]->is_ptx);
+      EXPECT_GT(images[i]->image.size(), std::size_t{SELFMAG});
+    }
+  } catch (const fc::compile_error& e) {
+    FAIL() << e.what();
+  }
+}
+
 // --- the entry point's ABI --------------------------------------------------------
 
 using foundry::test_kernels::saxpy;
