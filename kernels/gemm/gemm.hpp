@@ -112,7 +112,7 @@ struct gemm_simdgroup_mma {
         Input::template preamble<Tile>() +
         "const uint sm_ = sg_ / " + to_text(Tile::simdgroups_n) + "u, sn_ = sg_ % " + to_text(Tile::simdgroups_n) + "u;\n";
     // The slices: the float arena itself, or a view of it as half operands.
-    const ct_string ops = operands_view<Tile>();
+    const ct_string ops(gemm_operands_view<Tile>());
     const ct_string op(Tile::operand_name);
     if (Tile::operands == gemm_operands::f16)
       s += "threadgroup half* " + ops + " = (threadgroup half*)$gemm_arena;\n";
@@ -125,7 +125,7 @@ struct gemm_simdgroup_mma {
          "  threadgroup_barrier(mem_flags::mem_threadgroup);\n"
          "  for (uint e_ = tid_; e_ < " + to_text(BM * BK) + "u; e_ += " + T + "u) {\n"
          "    const uint r_ = e_ / " + sBK + "u, m_ = m0_ + r_, k_ = k0_ + e_ % " + sBK + "u;\n"
-         "    " + ops + "[e_] = " + operand_cast<Tile>("(m_ < $batch && k_ < $k) ? " +
+         "    " + ops + "[e_] = " + gemm_operand_cast<Tile>("(m_ < $batch && k_ < $k) ? " +
                                                    Input::load("$x", "m_", "k_", "r_") + " : 0.0f") + ";\n"
          "  }\n";
     unsigned g = 0;
@@ -171,19 +171,6 @@ struct gemm_simdgroup_mma {
   }
 
  private:
-  /// Name of the slices' pointer: the arena for float operands, a half view
-  /// of it (`ops_`) for half operands.
-  template <class T>
-  static constexpr ct_string operands_view() {
-    if (T::operands == gemm_operands::f16) return "ops_";
-    return "$gemm_arena";
-  }
-  /// `value` converted to the operand type (unchanged for float).
-  template <class T>
-  static constexpr ct_string operand_cast(const ct_string& value) {
-    if (T::operands == gemm_operands::f16) return "half(" + value + ")";
-    return value;
-  }
   template <class Set>
   static constexpr void append_loader(ct_string& s, unsigned offset) {
     const ct_string t = gemm_weight_tile_loader<Tile, Set>(offset);

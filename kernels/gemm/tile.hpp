@@ -23,6 +23,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "foundry/core/ct_string.hpp"
 #include "foundry/core/fixed_string.hpp"
 
 namespace foundry::kernels {
@@ -107,6 +108,22 @@ struct gemm_tile {
     return 4ull * (arena_floats(weight_sets) + (rms ? BM : 0u));
   }
 };
+
+/// Name of the pointer through which the GEMM stage and its weight loaders
+/// write and read the A and W slices of tile `T`: the float arena itself,
+/// or `ops_`, the half view of it the stage declares for half operands.
+template <class T>
+constexpr const char* gemm_operands_view() {
+  return T::operands == gemm_operands::f16 ? "ops_" : "$gemm_arena";
+}
+
+/// `value` (a float expression) converted to tile `T`'s operand type:
+/// unchanged for float, `half(value)` for half.
+template <class T>
+constexpr ct_string gemm_operand_cast(const ct_string& value) {
+  if (T::operands == gemm_operands::f16) return "half(" + value + ")";
+  return value;
+}
 
 /// The library's default tile: 32×32 outputs, K slices of 64, one
 /// SIMD-group of 4×4 matrices, 32 threads; 16 KiB of threadgroup memory with

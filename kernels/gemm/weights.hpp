@@ -152,8 +152,8 @@ constexpr ct_string gemm_route(type_list<W, Rest...>) {
 
 /// The weight-tile loader: statements that dequantize the slice of set
 /// `Set` for features n0_..n0_+BN and K elements k0_..k0_+BK into
-/// threadgroup memory at `$gemm_arena + offset` (elements of the tile's
-/// operand type: float, or half through the view `ops_`), stored K-major
+/// threadgroup memory at `gemm_operands_view<Tile>() + offset` (elements of
+/// the tile's operand type: float, or half), stored K-major
 /// (element (k, n) at k·BN + n: each 8×8 B matrix is then 8 contiguous
 /// rows). Threads take runs of `Tile::run` weights along K; weights past N
 /// or K are 0 (they meet zero activations or unstored outputs).
@@ -173,11 +173,8 @@ constexpr ct_string gemm_weight_tile_loader(unsigned offset) {
     s += r[i];
   }
   s += "  }\n";
-  // Half operands go through the half view of the arena (gemm.hpp's `ops_`).
-  const bool f16 = Tile::operands == gemm_operands::f16;
-  s += "  for (uint i_ = 0; i_ < " + to_text(R) + "u; ++i_) " + ct_string(f16 ? "ops_[" : "$gemm_arena[") +
-       to_text(offset) + "u + (c_ + i_) * " + to_text(BN) + "u + r_] = " + ct_string(f16 ? "half(w_[i_])" : "w_[i_]") +
-       ";\n";
+  s += "  for (uint i_ = 0; i_ < " + to_text(R) + "u; ++i_) " + ct_string(gemm_operands_view<Tile>()) + "[" +
+       to_text(offset) + "u + (c_ + i_) * " + to_text(BN) + "u + r_] = " + gemm_operand_cast<Tile>("w_[i_]") + ";\n";
   s += "}\n";
   return s;
 }
