@@ -527,13 +527,16 @@ inline uint threads_per_simdgroup() { return 32u; }
 // a warp. Layout (docs/msl-subset.md): lane l holds the two elements of row
 // l / 4, columns 2 (l % 4) and 2 (l % 4) + 1 (e[0], e[1]), which is the
 // layout of the accumulator and of the A operand of the tensor-core
-// instruction mma.sync.m16n8k8 restricted to its first 8 rows. So a
-// multiply with half operands runs on tensor cores (sm_75 and newer):
-// A and C go in as they are (rows 8..15 zero), B is gathered into the
-// instruction's column layout with two shuffles. Float operands (full fp32
-// products, as on Metal; the tensor cores' tf32 would round them) and older
-// architectures use shuffles and FMAs: 8 steps of 3 shuffles. The contract
-// kernels rely on is stated in ../common/msl_simdgroup_matrix.h.
+// instruction mma.sync.m16n8k8 restricted to its first 8 rows. A half
+// matrix also holds the two elements of column l / 4, rows 2 (l % 4) and
+// 2 (l % 4) + 1 (c[0], c[1]): the instruction's B operand layout. A load
+// reads both from memory, so a multiply with half operands runs on tensor
+// cores (sm_75 and newer) with no data movement between lanes; only a half
+// matrix made by a multiply gathers its column copy with two shuffles.
+// Float operands (full fp32 products, as on Metal; the tensor cores' tf32
+// would round them) and older architectures use shuffles and FMAs: 8 steps
+// of 3 shuffles. The contract kernels rely on is stated in
+// ../common/msl_simdgroup_matrix.h.
 namespace metal {
 
 template <class T, int Cols, int Rows>
@@ -543,6 +546,17 @@ struct simdgroup_matrix {
                 "simdgroup_matrix: element type must be float or half");
   using value_type = T;
   T e[2];  // this lane's elements: row lane/4, columns 2*(lane%4) + {0, 1}
+  simdgroup_matrix() = default;
+};
+// Half: the row elements and the column copy the tensor core's B operand
+// takes (two more registers per matrix; the copy of a matrix only used as
+// an A operand is never read, and the compiler drops its loads).
+template <int Cols, int Rows>
+struct simdgroup_matrix<half, Cols, Rows> {
+  static_assert(Cols == 8 && Rows == 8, "simdgroup_matrix: the portable MSL subset has 8x8 matrices only");
+  using value_type = half;
+  half e[2];  // row lane/4, columns 2*(lane%4) + {0, 1}
+  half c[2];  // column lane/4, rows 2*(lane%4) + {0, 1}
   simdgroup_matrix() = default;
 };
 
@@ -565,18 +579,11 @@ inline void sgm_fma(float& d0, float& d1, const simdgroup_matrix<TA, 8, 8>& a, c
 }
 inline unsigned int sgm_pack(half lo, half hi) { return uint(lo.bits_) | (uint(hi.bits_) << 16); }
 // d += a * b on a tensor core (sm_75+): mma.sync.m16n8k8 with A = [a; 0],
-// B = b, C = [c; 0]; B's fragment holds B(2q, g) and B(2q + 1, g) (q = lane
-// % 4, g = lane / 4), i.e. the lanes 8q + g/2 and 8q + 4 + g/2, element g % 2.
+// B = b (its column copy is the instruction's B fragment), C = [c; 0].
 inline void sgm_mma_f16(float& d0, float& d1, const simdgroup_matrix<half, 8, 8>& a,
                         const simdgroup_matrix<half, 8, 8>& b) {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 750
-  const uint g = sgm_row(), q = lane_id() & 3u;
-  const unsigned int bw = sgm_pack(b.e[0], b.e[1]);
-  const unsigned int w0 = __shfl_sync(warp_mask, bw, int(8u * q + (g >> 1)));
-  const unsigned int w1 = __shfl_sync(warp_mask, bw, int(8u * q + 4u + (g >> 1)));
-  const unsigned int sh = (g & 1u) * 16u;
-  const unsigned int b01 = ((w0 >> sh) & 0xffffu) | (((w1 >> sh) & 0xffffu) << 16);
-  const unsigned int a01 = sgm_pack(a.e[0], a.e[1]), a23 = 0u;
+  const unsigned int a01 = sgm_pack(a.e[0], a.e[1]), a23 = 0u, b01 = sgm_pack(b.c[0], b.c[1]);
   float d2 = 0.0f, d3 = 0.0f;
   asm volatile(
       "mma.sync.aligned.m16n8k8.row.col.f32.f16.f16.f32 {%0, %1, %2, %3}, {%4, %5}, {%6}, {%0, %1, %2, %3};\n"
@@ -586,6 +593,20 @@ inline void sgm_mma_f16(float& d0, float& d1, const simdgroup_matrix<half, 8, 8>
   sgm_fma(d0, d1, a, b);
 #endif
 }
+// The column copy of a half matrix from its row elements: M(2q, g) and
+// M(2q + 1, g) (q = lane % 4, g = lane / 4) live in lanes 8q + g/2 and
+// 8q + 4 + g/2, element g % 2.
+inline void sgm_fill_columns(simdgroup_matrix<half, 8, 8>& m) {
+  const uint g = sgm_row(), q = lane_id() & 3u;
+  const unsigned int w = sgm_pack(m.e[0], m.e[1]);
+  const unsigned int w0 = __shfl_sync(warp_mask, w, int(8u * q + (g >> 1)));
+  const unsigned int w1 = __shfl_sync(warp_mask, w, int(8u * q + 4u + (g >> 1)));
+  const unsigned int sh = (g & 1u) * 16u;
+  m.c[0].bits_ = (unsigned short)((w0 >> sh) & 0xffffu);
+  m.c[1].bits_ = (unsigned short)((w1 >> sh) & 0xffffu);
+}
+template <class T>
+inline void sgm_fill_columns(simdgroup_matrix<T, 8, 8>&) {}
 template <class TA, class TB>
 inline void sgm_product(float& d0, float& d1, const simdgroup_matrix<TA, 8, 8>& a,
                         const simdgroup_matrix<TB, 8, 8>& b) {
@@ -599,6 +620,7 @@ inline simdgroup_matrix<T, 8, 8> make_filled_simdgroup_matrix(T value) {
   simdgroup_matrix<T, 8, 8> m;
   m.e[0] = value;
   m.e[1] = value;
+  if constexpr (msl_detail::is_same_v<T, half>) m.c[0] = m.c[1] = value;
   return m;
 }
 
@@ -610,6 +632,9 @@ inline void simdgroup_load(simdgroup_matrix<T, 8, 8>& d, U* src, ulong elements_
   const U* base = src + ulong(matrix_origin.y) * elements_per_row + ulong(matrix_origin.x);
   for (ulong j = 0; j < 2; ++j)
     d.e[j] = transpose_matrix ? base[(c + j) * elements_per_row + r] : base[r * elements_per_row + c + j];
+  if constexpr (msl_detail::is_same_v<T, half>)  // column r, rows c and c + 1
+    for (ulong j = 0; j < 2; ++j)
+      d.c[j] = transpose_matrix ? base[r * elements_per_row + c + j] : base[(c + j) * elements_per_row + r];
 }
 template <class T>
 inline void simdgroup_store(const simdgroup_matrix<T, 8, 8>& a, T* dst, ulong elements_per_row = 8,
@@ -628,6 +653,7 @@ inline void simdgroup_multiply_accumulate(simdgroup_matrix<TD, 8, 8>& d, const s
   msl_detail::sgm_product(d0, d1, a, b);
   d.e[0] = TD(d0);
   d.e[1] = TD(d1);
+  msl_detail::sgm_fill_columns(d);
 }
 // d = a * b.
 template <class TD, class TA, class TB>
@@ -637,6 +663,7 @@ inline void simdgroup_multiply(simdgroup_matrix<TD, 8, 8>& d, const simdgroup_ma
   msl_detail::sgm_product(d0, d1, a, b);
   d.e[0] = TD(d0);
   d.e[1] = TD(d1);
+  msl_detail::sgm_fill_columns(d);
 }
 
 }  // namespace metal
