@@ -173,8 +173,11 @@ class foundry_decoder final : public decoder {
   using cpu_gemms = prefill_gemms<fk::gemm_tile_default, fk::gemm_tile_default>;
   using gpu_gemms = prefill_gemms<fk::gemm_tile_gpu, fk::gemm_tile_gpu_pair>;
 
+  /// `gpu_tiles`: prefill GEMMs on the GPU tiles (true) or the default
+  /// tile (false); unset: the GPU tiles on every backend but the CPU. Only
+  /// the chosen family is compiled here (`use_gpu_tiles` switches later).
   foundry_decoder(std::unique_ptr<backend> be, const llama_model& m, std::uint32_t max_positions,
-                  std::unique_ptr<step_recorder> recorder = nullptr)
+                  std::unique_ptr<step_recorder> recorder = nullptr, std::optional<bool> gpu_tiles = std::nullopt)
       : ex_(std::move(be)),
         hp_(m.hparams()),
         max_pos_(max_positions),
@@ -205,7 +208,7 @@ class foundry_decoder final : public decoder {
     ex_.prepare<embedding, qkv, fk::attention_decode_f32, gemv_residual, gate_up, lm_head, fk::argmax_f32,
                 fk::repetition_penalty_f32, fk::top_k_candidates_f32, fk::gumbel_argmax_f32,
                 fk::logits_at_least_f32>();
-    use_gpu_tiles(ex_.get_backend().name() != "cpu");
+    use_gpu_tiles(gpu_tiles.value_or(ex_.get_backend().name() != "cpu"));
     // The architecture's RoPE + KV append kernels (see rope_append).
     const architecture& arch = hp_.arch;
     if (arch.qk_norm && arch.no_rope_layer_step != 0)
@@ -235,8 +238,7 @@ class foundry_decoder final : public decoder {
   }
 
   /// Prefill GEMMs on the GPU tiles (true) or the default tile (false), and
-  /// compiles them. The constructor picks the GPU tiles on every backend
-  /// but the CPU.
+  /// compiles them (the executor compiles a kernel once).
   void use_gpu_tiles(bool gpu) {
     gpu_tiles_ = gpu;
     if (gpu)
@@ -657,9 +659,8 @@ inline std::unique_ptr<decoder> make_foundry_decoder(std::unique_ptr<backend> be
                                                       policies::q6_k>{},
                                             [&]<class PE>(PE) {
                                               auto d = std::make_unique<foundry_decoder<PW, PE>>(
-                                                  std::move(be), m, max_positions, std::move(recorder));
+                                                  std::move(be), m, max_positions, std::move(recorder), gpu_tiles);
                                               d->set_prefill_chunk(prefill_chunk);
-                                              if (gpu_tiles) d->use_gpu_tiles(*gpu_tiles);
                                               out = std::move(d);
                                             });
                       });
