@@ -15,9 +15,12 @@
 /// offset). `head_dim` ≤ `MaxHeadDim` (default 256: 64 and 128 are the
 /// common cases), `pos` < `max_seq`; otherwise nothing is written.
 ///
-/// One threadgroup of `Threads` threads per query head; its SIMD-groups take
-/// positions round-robin and merge their partial (max, sum, accumulator)
-/// through threadgroup memory (Threads/32 · (MaxHeadDim + 2) floats).
+/// One threadgroup of `Threads` threads per query head. On GPUs its
+/// SIMD-groups take positions round-robin and merge their partial (max, sum,
+/// accumulator) through threadgroup memory (Threads/32 · (MaxHeadDim + 2)
+/// floats). On the CPU thread 0 computes the head alone, in tiles of 32
+/// positions, with no cross-lane operation, so the kernel runs as lane loops
+/// (attention.metal says why).
 
 #include <cstdint>
 #include <string>

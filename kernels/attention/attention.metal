@@ -8,22 +8,80 @@
 // The softmax is computed in one streaming pass (online softmax, Milakov &
 // Gimelshein, 2018, "Online normalizer calculation for softmax", alg. 3,
 // extended to the weighted sum of V as in FlashAttention, Dao et al., 2022):
-// each SIMD-group keeps a running max m, normaliser l and accumulator acc
-// over the positions p = sg, sg + nsg, ... it owns:
+// a running max m, normaliser l and accumulator acc over positions p:
 //   m' = max(m, s_p),  c = exp(m - m'),  e = exp(s_p - m'),
 //   l' = l c + e,      acc' = acc c + e V[p].
-// The SIMD-groups' (m, l, acc) are then merged through threadgroup memory:
-//   M = max_j m_j,  L = sum_j l_j exp(m_j - M),  y = sum_j acc_j exp(m_j - M) / L.
-// Within a SIMD-group, lane i owns head elements d = i, i + 32, ... (at most
-// MAX_D / 32 of them) and the score q . K[p] is a simd_sum of the lanes'
-// partial dot products, so every lane holds the same s_p, m and l.
 //
 // Layouts: q, y [n_heads, head_dim] float; k_cache, v_cache [n_kv, max_seq,
 // head_dim] of T (float or half). Threadgroup memory: m_part, l_part [nsg],
-// acc_part [nsg * MAX_D]. Every thread of the threadgroup must call this
-// function (it contains a threadgroup barrier); heads or shapes outside the
+// acc_part [nsg * MAX_D] (used by the GPU form). Every thread of the
+// threadgroup must call this function; heads or shapes outside the
 // supported range write nothing.
+//
+// Two forms. On the CPU the threads of a threadgroup run one after another
+// on one core, so thread 0 computes the head alone, 32 positions at a time
+// (one rescale of acc and one max per tile, an exp per position, loops
+// over head_dim the host compiler vectorises), and the function has no
+// cross-lane operation: the kernel runs as lane loops (dsl/lane_loop.hpp).
+// On GPUs the threadgroup shares the work (below, fenced off from the CPU).
 
+#if FOUNDRY_TARGET_CPU
+template <typename T, int MAX_D>
+ALWAYS_INLINE void foundry_attention_decode(
+    const device float* q, const device T* k_cache, const device T* v_cache, device float* y,
+    uint n_heads, uint n_kv, uint head_dim, uint max_seq, uint pos,
+    threadgroup float* m_part, threadgroup float* l_part, threadgroup float* acc_part,
+    uint head, uint tid, uint threads, uint lane, uint sg, uint nsg) {
+  (void)m_part; (void)l_part; (void)acc_part; (void)threads; (void)lane; (void)sg; (void)nsg;
+  const bool valid = head < n_heads && n_kv > 0u && n_heads % n_kv == 0u && head_dim > 0u &&
+                     head_dim <= uint(MAX_D) && pos < max_seq;
+  if (tid != 0u || !valid) return;
+  const uint n_pos = pos + 1u, D = head_dim;
+  const ulong base = (ulong)(head / (n_heads / n_kv)) * max_seq * D;
+  const float scale = 1.0f / precise::sqrt(float(D));
+  float qv[MAX_D], acc[MAX_D];
+  for (uint d = 0; d < D; ++d) {
+    qv[d] = q[(ulong)head * D + d] * scale;
+    acc[d] = 0.0f;
+  }
+  float m = -INFINITY, l = 0.0f;
+  for (uint p0 = 0; p0 < n_pos; p0 += 32u) {
+    const uint np = min(32u, n_pos - p0);
+    float s[32];
+    float tile_max = -INFINITY;
+    for (uint i = 0; i < np; ++i) {
+      const device T* k = k_cache + base + (ulong)(p0 + i) * D;
+      float dot = 0.0f;
+      for (uint d = 0; d < D; ++d) dot += qv[d] * float(k[d]);
+      s[i] = dot;
+      tile_max = max(tile_max, dot);
+    }
+    const float m_new = max(m, tile_max);
+    const float c = precise::exp(m - m_new);  // 0 on the first tile (m = -inf)
+    l *= c;
+    for (uint d = 0; d < D; ++d) acc[d] *= c;
+    for (uint i = 0; i < np; ++i) {
+      const float e = precise::exp(s[i] - m_new);
+      const device T* v = v_cache + base + (ulong)(p0 + i) * D;
+      l += e;
+      for (uint d = 0; d < D; ++d) acc[d] += e * float(v[d]);
+    }
+    m = m_new;
+  }
+  const float inv_l = 1.0f / l;
+  for (uint d = 0; d < D; ++d) y[(ulong)head * D + d] = acc[d] * inv_l;
+}
+#endif
+
+#if !FOUNDRY_TARGET_CPU
+// Each SIMD-group keeps (m, l, acc) over the positions p = sg, sg + nsg, ...
+// it owns; the SIMD-groups' states are then merged through threadgroup
+// memory:
+//   M = max_j m_j,  L = sum_j l_j exp(m_j - M),  y = sum_j acc_j exp(m_j - M) / L.
+// Within a SIMD-group, lane i owns head elements d = i, i + 32, ... (at most
+// MAX_D / 32 of them) and the score q . K[p] is a simd_sum of the lanes'
+// partial dot products, so every lane holds the same s_p, m and l. The
+// function contains a threadgroup barrier.
 template <typename T, int MAX_D>
 ALWAYS_INLINE void foundry_attention_decode(
     const device float* q, const device T* k_cache, const device T* v_cache, device float* y,
@@ -90,3 +148,4 @@ ALWAYS_INLINE void foundry_attention_decode(
     }
   }
 }
+#endif

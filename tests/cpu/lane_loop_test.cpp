@@ -110,7 +110,23 @@ TEST(LaneLoop, DecodeKernelsTakeTheLaneLoopPath) {
                 k::gemv_q4_1::lane_loop);
   static_assert(k::rmsnorm_qkv_q4_1::lane_loop && k::rmsnorm_gate_up_swiglu_q4_1::lane_loop);
   static_assert(reductions_kernel<64>::lane_loop);
+  // Decode attention: its helper fences the GPU form (SIMD-group sums, a
+  // barrier) off from the CPU, which gets a form without cross-lane operations.
+  static_assert(k::attention_decode_f32::lane_loop && k::attention_decode_f16::lane_loop);
   EXPECT_EQ(k::gemv_q4_1::lane_loop_blocker(), "");
+}
+
+TEST(LaneLoop, OnlyTextOutsideGpuFencesCountsForHelpers) {
+  using fd::detail::cpu_text_collective;
+  static_assert(!cpu_text_collective("float f(float x) { return x; }\n"));
+  static_assert(cpu_text_collective("float f(float x) { return simd_sum(x); }\n"));
+  static_assert(cpu_text_collective("// calls a barrier\n"));  // textual: comments count
+  static_assert(!cpu_text_collective("#if !FOUNDRY_TARGET_CPU\nfloat f(float x) { return simd_sum(x); }\n#endif\n"));
+  static_assert(!cpu_text_collective(
+      "#if !FOUNDRY_TARGET_CPU\n#ifdef A\nsimd_max\n#endif\nthreadgroup_barrier\n#endif\nint x;\n"));
+  static_assert(cpu_text_collective("#if !FOUNDRY_TARGET_CPU\n#endif\nsimd_sum\n"));
+  static_assert(cpu_text_collective("#if !FOUNDRY_TARGET_CPU\nsimd_sum\n"));  // unclosed: collective
+  static_assert(cpu_text_collective("#if FOUNDRY_TARGET_CPU\nsimd_sum\n#endif\n"));
 }
 
 TEST(LaneLoop, OtherCrossLaneOperationsKeepTheFiberPathAndSayWhy) {

@@ -224,14 +224,41 @@ template <class... Pieces>
 constexpr bool pieces_use_simdgroups(type_list<Pieces...>) {
   return ((std::string_view(Pieces::text).find("simd_") != std::string_view::npos) || ...);
 }
+/// Whether helper text `t` may call a cross-lane operation on the CPU: any
+/// mention of `simd`, `barrier` or `quad_` (comments included: the test is
+/// textual and errs towards the fiber path), except inside regions fenced
+/// `#if !FOUNDRY_TARGET_CPU` ... `#endif`, which the CPU never compiles. So a
+/// helper can keep its GPU form with collectives and give the CPU a form
+/// without (kernels/attention/attention.metal). Nested `#if`s inside a fence
+/// are matched; an unclosed fence counts as collective.
+constexpr bool cpu_text_collective(std::string_view t) {
+  constexpr std::string_view fence = "#if !FOUNDRY_TARGET_CPU";
+  auto any = [](std::string_view part) {
+    return part.find("simd") != std::string_view::npos || part.find("barrier") != std::string_view::npos ||
+           part.find("quad_") != std::string_view::npos;
+  };
+  for (std::size_t pos = 0;;) {
+    const std::size_t f = t.find(fence, pos);
+    if (any(t.substr(pos, f == std::string_view::npos ? std::string_view::npos : f - pos))) return true;
+    if (f == std::string_view::npos) return false;
+    std::size_t q = f + fence.size();
+    for (int depth = 1; depth > 0;) {
+      const std::size_t open = t.find("#if", q), close = t.find("#endif", q);
+      if (close == std::string_view::npos) return true;
+      if (open < close) {
+        ++depth;
+        q = open + 3;
+      } else {
+        --depth;
+        q = close + 6;
+      }
+    }
+    pos = q;
+  }
+}
 template <class... Pieces>
 constexpr bool pieces_collective(type_list<Pieces...>) {
-  auto any = [](std::string_view t) {
-    return t.find("simd") != std::string_view::npos || t.find("barrier") != std::string_view::npos ||
-           t.find("quad_") != std::string_view::npos;
-  };
-  (void)any;  // an empty pack does not call it
-  return (any(Pieces::text) || ...);
+  return (cpu_text_collective(Pieces::text) || ...);
 }
 
 template <class S>
