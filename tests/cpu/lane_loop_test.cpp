@@ -127,6 +127,9 @@ TEST(LaneLoop, OnlyTextOutsideGpuFencesCountsForHelpers) {
   static_assert(cpu_text_collective("#if !FOUNDRY_TARGET_CPU\n#endif\nsimd_sum\n"));
   static_assert(cpu_text_collective("#if !FOUNDRY_TARGET_CPU\nsimd_sum\n"));  // unclosed: collective
   static_assert(cpu_text_collective("#if FOUNDRY_TARGET_CPU\nsimd_sum\n#endif\n"));
+  // The fence's own #else branch is CPU code: conservative.
+  static_assert(cpu_text_collective("#if !FOUNDRY_TARGET_CPU\nint a;\n#else\nint b;\n#endif\n"));
+  static_assert(!cpu_text_collective("#if !FOUNDRY_TARGET_CPU\n#if A\nsimd_sum\n#else\nsimd_max\n#endif\n#endif\n"));
 }
 
 TEST(LaneLoop, OtherCrossLaneOperationsKeepTheFiberPathAndSayWhy) {

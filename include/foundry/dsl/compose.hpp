@@ -230,7 +230,8 @@ constexpr bool pieces_use_simdgroups(type_list<Pieces...>) {
 /// `#if !FOUNDRY_TARGET_CPU` ... `#endif`, which the CPU never compiles. So a
 /// helper can keep its GPU form with collectives and give the CPU a form
 /// without (kernels/attention/attention.metal). Nested `#if`s inside a fence
-/// are matched; an unclosed fence counts as collective.
+/// are matched; an unclosed fence, or an `#else`/`#elif` of the fence itself
+/// (its branch is CPU code), counts as collective.
 constexpr bool cpu_text_collective(std::string_view t) {
   constexpr std::string_view fence = "#if !FOUNDRY_TARGET_CPU";
   auto any = [](std::string_view part) {
@@ -243,9 +244,12 @@ constexpr bool cpu_text_collective(std::string_view t) {
     if (f == std::string_view::npos) return false;
     std::size_t q = f + fence.size();
     for (int depth = 1; depth > 0;) {
-      const std::size_t open = t.find("#if", q), close = t.find("#endif", q);
+      const std::size_t open = t.find("#if", q), close = t.find("#endif", q), other = t.find("#el", q);
       if (close == std::string_view::npos) return true;
-      if (open < close) {
+      if (other < close && other < open) {  // #else / #elif
+        if (depth == 1) return true;
+        q = other + 3;
+      } else if (open < close) {
         ++depth;
         q = open + 3;
       } else {
