@@ -38,6 +38,10 @@
 // PW (rmsnorm_qkv<PW, PW, PV>), and Wo and Wdown (PO, PD) may each have any
 // type of `residual_policies`, chosen per tensor at load time. Weights are repacked once into
 // the policies' data/scale planes (kernels/policies/repack.hpp) and uploaded.
+// The decode GEMVs (QKV, gate/up, the residual GEMVs, the LM head) come in
+// two families (`decode_gemvs`): by default their CPU forms read x̂ in 8-bit
+// blocks with integer dot products for Q8_0/Q4_0/Q4_1 matrices (the `_cpu_q8`
+// kernels, llama.cpp's CPU rule); `q8_activations = false` keeps float x̂.
 #pragma once
 
 #include <chrono>
@@ -77,12 +81,32 @@ class step_recorder {
   virtual std::string name() const = 0;
 };
 
+/// Whether the decode GEMVs of policy `P` differ with 8-bit CPU activations
+/// (`Q8` asked for and `P` has them: Q8_0, Q4_0, Q4_1).
+template <weight_policy P, bool Q8>
+inline constexpr bool q8_rows = Q8 && fk::host_q8_policy<P>;
+/// `_cpu_q8` where the kernel uses 8-bit CPU activations, else nothing.
+template <weight_policy P, bool Q8>
+constexpr auto q8_suffix() {
+  if constexpr (q8_rows<P, Q8>)
+    return fixed_string("_cpu_q8");
+  else
+    return fixed_string("");
+}
+
+/// The LM head's input hook: RMSNorm folded into the rows, with 8-bit CPU
+/// activations where `Q8` asks for them and `P` has them.
+template <weight_policy P, bool Q8 = false>
+using rmsnorm_lm_head_input =
+    std::conditional_t<q8_rows<P, Q8>, fk::cpu_q8_activations<fk::rmsnorm_folded_input<P>>, fk::rmsnorm_folded_input<P>>;
+
 /// Fused final RMSNorm + LM head: logits = W · RMSNorm(x; gamma), W in `P`.
 /// The RMSNorm is folded into each row's reduction (no barrier: the CPU
-/// runs it as lane loops).
-template <weight_policy P>
-using rmsnorm_lm_head = fused_kernel<fixed_string("rmsnorm_lm_head_") + P::name, fk::gemv_dispatch,
-                                     fk::gemv_row_major<fk::rmsnorm_folded_input<P>>,
+/// runs it as lane loops). `Q8`: on the CPU, x̂ in 8-bit blocks with integer
+/// dot products for Q8_0/Q4_0/Q4_1 (`cpu_q8_activations`).
+template <weight_policy P, bool Q8 = false>
+using rmsnorm_lm_head = fused_kernel<fixed_string("rmsnorm_lm_head_") + P::name + q8_suffix<P, Q8>(), fk::gemv_dispatch,
+                                     fk::gemv_row_major<rmsnorm_lm_head_input<P, Q8>>,
                                      epi::store<"y", "value", size_arg<"n">>>;
 
 /// A weight matrix on the device: its planes in policy `P`.
@@ -145,24 +169,40 @@ struct matrix_variant<type_list<Ps...>> {
 /// A layer matrix of any residual policy.
 using residual_matrix = detail::matrix_variant<residual_policies>::type;
 
-/// The library residual GEMV of policy `P` (x = W·in + x).
-template <weight_policy P>
-using gemv_residual_for = fk::gemv_kernel<fixed_string("gemv_residual_") + P::name, P, policies::layout::row_major,
-                                          false, true>;
+/// The library residual GEMV of policy `P` (x = W·in + x); `Q8`: on the CPU
+/// with 8-bit activations where `P` has them (`cpu_q8_activations`).
+template <weight_policy P, bool Q8 = false>
+using gemv_residual_for = fk::gemv_kernel<fixed_string("gemv_residual_") + P::name + q8_suffix<P, Q8>(), P,
+                                          policies::layout::row_major, false, true, q8_rows<P, Q8>>;
+
+/// The decode GEMV kernels of a decoder with layer weights in `PW` and the
+/// output head in `PE`; `Q8`: their CPU forms read x̂ in 8-bit blocks with
+/// integer dot products (`cpu_q8_activations`: llama.cpp's CPU rule, an error
+/// of ~1e-3 of Σ|w·x̂| per dot product), where the policy has them. Metal
+/// and CUDA text is the same either way.
+template <weight_policy PW, weight_policy PE, bool Q8>
+struct decode_gemvs {
+  static constexpr bool layer_q8 = q8_rows<PW, Q8>;
+  template <weight_policy PV>
+  using qkv = std::conditional_t<layer_q8, fk::rmsnorm_qkv_cpu_q8<PW, PW, PV>, fk::rmsnorm_qkv<PW, PW, PV>>;
+  using gate_up = std::conditional_t<layer_q8, fk::rmsnorm_gate_up_swiglu_cpu_q8<PW>, fk::rmsnorm_gate_up_swiglu<PW>>;
+  template <weight_policy P>
+  using residual = gemv_residual_for<P, Q8>;
+  using lm_head = rmsnorm_lm_head<PE, Q8>;
+};
 
 /// See the file comment.
 template <weight_policy PW, weight_policy PE>
 class foundry_decoder final : public decoder {
  public:
-  using qkv = fk::rmsnorm_qkv<PW>;
-  using gate_up = fk::rmsnorm_gate_up_swiglu<PW>;
+  /// The decode GEMVs with float activations and with 8-bit CPU ones.
+  using float_gemvs = decode_gemvs<PW, PE, false>;
+  using q8_gemvs = decode_gemvs<PW, PE, true>;
   /// Policies Wv may have: PW, or more bits (K-quant mixes give attn_v
   /// Q6_K, or Q8_0 where rows are not whole 256-weight super-blocks).
   using value_policies = unique_t<type_list<PW, policies::q6_k, policies::q8_0>>;
   using value_matrix = typename detail::matrix_variant<value_policies>::type;
-  using gemv_residual = gemv_residual_for<PW>;
   using embedding = fk::embedding_kernel<fixed_string("embedding_") + PE::name, PE>;
-  using lm_head = rmsnorm_lm_head<PE>;
   /// The prefill GEMMs on tile `Tile` (`PairTile` for gate/up).
   template <class Tile, class PairTile>
   struct prefill_gemms {
@@ -176,9 +216,13 @@ class foundry_decoder final : public decoder {
   /// `gpu_tiles`: prefill GEMMs on the GPU tiles (true) or the default
   /// tile (false); unset: the GPU tiles on every backend but the CPU. Only
   /// the chosen family is compiled here (`use_gpu_tiles` switches later).
+  /// `q8_activations`: the decode GEMVs read x̂ in 8-bit blocks on the CPU
+  /// (`q8_gemvs`; the float ones otherwise); only that family is compiled.
   foundry_decoder(std::unique_ptr<backend> be, const llama_model& m, std::uint32_t max_positions,
-                  std::unique_ptr<step_recorder> recorder = nullptr, std::optional<bool> gpu_tiles = std::nullopt)
+                  std::unique_ptr<step_recorder> recorder = nullptr, std::optional<bool> gpu_tiles = std::nullopt,
+                  bool q8_activations = true)
       : ex_(std::move(be)),
+        q8_(q8_activations),
         hp_(m.hparams()),
         max_pos_(max_positions),
         head_(ex_, m.output()),
@@ -205,9 +249,12 @@ class foundry_decoder final : public decoder {
     best_value_ = ex_.allocate<float>(1);
     best_index_ = ex_.allocate<std::uint32_t>(1);
     // Compile the whole kernel set in one go.
-    ex_.prepare<embedding, qkv, fk::attention_decode_f32, gemv_residual, gate_up, lm_head, fk::argmax_f32,
-                fk::repetition_penalty_f32, fk::top_k_candidates_f32, fk::gumbel_argmax_f32,
-                fk::logits_at_least_f32>();
+    with_gemvs([&]<class G>(G) {
+      ex_.prepare<embedding, typename G::template qkv<PW>, fk::attention_decode_f32,
+                  typename G::template residual<PW>, typename G::gate_up, typename G::lm_head, fk::argmax_f32,
+                  fk::repetition_penalty_f32, fk::top_k_candidates_f32, fk::gumbel_argmax_f32,
+                  fk::logits_at_least_f32>();
+    });
     use_gpu_tiles(gpu_tiles.value_or(ex_.get_backend().name() != "cpu"));
     // The architecture's RoPE + KV append kernels (see rope_append).
     const architecture& arch = hp_.arch;
@@ -225,11 +272,13 @@ class foundry_decoder final : public decoder {
     if (hp_.head_dim == 64) ex_.prepare<fk::attention_prefill_f32_d64>();
     if (hp_.head_dim == 128) ex_.prepare<fk::attention_prefill_f32_d128>();
     // Kernels of matrices in another policy than PW (K-quant mixes), each once.
-    for (const layer& l : layers_) {
-      for (const residual_matrix* m : {&l.wo, &l.down})
-        std::visit([&]<class P>(const device_matrix<P>&) { ex_.prepare<gemv_residual_for<P>>(); }, *m);
-      std::visit([&]<class PV>(const device_matrix<PV>&) { ex_.prepare<fk::rmsnorm_qkv<PW, PW, PV>>(); }, l.wv);
-    }
+    with_gemvs([&]<class G>(G) {
+      for (const layer& l : layers_) {
+        for (const residual_matrix* m : {&l.wo, &l.down})
+          std::visit([&]<class P>(const device_matrix<P>&) { ex_.prepare<typename G::template residual<P>>(); }, *m);
+        std::visit([&]<class PV>(const device_matrix<PV>&) { ex_.prepare<typename G::template qkv<PV>>(); }, l.wv);
+      }
+    });
     // The batched prefill GEMMs are composed for PW: a K-quant mix (some
     // matrix in another policy) prefills token by token.
     for (const layer& l : layers_)
@@ -282,12 +331,10 @@ class foundry_decoder final : public decoder {
     const auto t0 = std::chrono::steady_clock::now();
     if (recorder_) recorder_->begin(ex_);
     embed(std::uint32_t(token));
-    for (std::uint32_t l = 0; l < hp_.n_layer; ++l) run_layer(l, pos);
-    typename lm_head::arguments a;
-    head_.template bind<"w">(a);
-    a.template set<"x">(x_).template set<"gamma">(output_norm_).template set<"eps">(hp_.rms_eps);
-    a.template set<"y">(logits_).template set<"n">(hp_.n_vocab).template set<"k">(hp_.n_embd);
-    ex_.dispatch<lm_head>(a);
+    with_gemvs([&]<class G>(G) {
+      for (std::uint32_t l = 0; l < hp_.n_layer; ++l) run_layer<G>(l, pos);
+      lm_head<G>(x_);
+    });
     fk::argmax_two_pass(ex_, logits_, hp_.n_vocab, part_value_, part_index_, best_value_, best_index_,
                         argmax_chunk);
     if (recorder_) recorder_->end(ex_);
@@ -371,10 +418,31 @@ class foundry_decoder final : public decoder {
     ex_.dispatch<embedding>(a);
   }
 
+  /// Calls `f(G{})` with the decode GEMV family in use (`q8_gemvs` or
+  /// `float_gemvs`).
+  template <class F>
+  void with_gemvs(F&& f) {
+    if (q8_)
+      f(q8_gemvs{});
+    else
+      f(float_gemvs{});
+  }
+
+  /// logits = W · RMSNorm(x; output_norm) for the hidden state at `x`.
+  template <class G>
+  void lm_head(buffer_ref x) {
+    typename G::lm_head::arguments a;
+    head_.template bind<"w">(a);
+    a.template set<"x">(x).template set<"gamma">(output_norm_).template set<"eps">(hp_.rms_eps);
+    a.template set<"y">(logits_).template set<"n">(hp_.n_vocab).template set<"k">(hp_.n_embd);
+    ex_.dispatch<typename G::lm_head>(a);
+  }
+
+  template <class G>
   void run_layer(std::uint32_t l, std::uint32_t pos) {
     const layer& w = layers_[l];
     const std::size_t cache_offset = std::size_t{l} * hp_.n_head_kv * max_pos_ * hp_.head_dim * sizeof(float);
-    std::visit([&]<class PV>(const device_matrix<PV>& wv) { run_qkv<fk::rmsnorm_qkv<PW, PW, PV>>(w, wv); }, w.wv);
+    std::visit([&]<class PV>(const device_matrix<PV>& wv) { run_qkv<typename G::template qkv<PV>>(w, wv); }, w.wv);
     rope_append(l, pos, 1, q_, k_, v_);
     {
       fk::attention_decode_f32::arguments a;
@@ -383,8 +451,9 @@ class foundry_decoder final : public decoder {
       a.set<"max_seq">(max_pos_).set<"pos">(pos);
       ex_.dispatch<fk::attention_decode_f32>(a);
     }
-    residual_gemv(w.wo, attn_, hp_.n_embd_q());
+    residual_gemv<G>(w.wo, attn_, hp_.n_embd_q());
     {
+      using gate_up = typename G::gate_up;
       typename gate_up::arguments a;
       w.gate.template bind<"w_gate">(a);
       w.up.template bind<"w_up">(a);
@@ -392,7 +461,7 @@ class foundry_decoder final : public decoder {
       a.template set<"hidden">(hp_.n_embd).template set<"ffn">(hp_.n_ff).template set<"y">(h_);
       ex_.dispatch<gate_up>(a);
     }
-    residual_gemv(w.down, h_, hp_.n_ff);
+    residual_gemv<G>(w.down, h_, hp_.n_ff);
   }
 
   // Batched buffers of a chunk of `tokens` tokens (grown on demand).
@@ -425,12 +494,7 @@ class foundry_decoder final : public decoder {
       else
         prefill_layer<cpu_gemms>(l, pos, M);
     }
-    typename lm_head::arguments a;
-    head_.template bind<"w">(a);
-    a.template set<"x">(X_.at(std::size_t{M - 1} * hp_.n_embd * sizeof(float)));
-    a.template set<"gamma">(output_norm_).template set<"eps">(hp_.rms_eps);
-    a.template set<"y">(logits_).template set<"n">(hp_.n_vocab).template set<"k">(hp_.n_embd);
-    ex_.dispatch<lm_head>(a);
+    with_gemvs([&]<class G>(G) { lm_head<G>(X_.at(std::size_t{M - 1} * hp_.n_embd * sizeof(float))); });
     fk::argmax_two_pass(ex_, logits_, hp_.n_vocab, part_value_, part_index_, best_value_, best_index_,
                         argmax_chunk);
     host_seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -573,10 +637,11 @@ class foundry_decoder final : public decoder {
   }
 
   // x = W · in + x (in place: each row reads its residual before writing it).
+  template <class G>
   void residual_gemv(const residual_matrix& m, const buffer& in, std::uint32_t k) {
     std::visit(
         [&]<class P>(const device_matrix<P>& w) {
-          using K = gemv_residual_for<P>;
+          using K = typename G::template residual<P>;
           typename K::arguments a;
           w.template bind<"w">(a);
           a.template set<"x">(in).template set<"n">(hp_.n_embd).template set<"k">(k);
@@ -587,6 +652,7 @@ class foundry_decoder final : public decoder {
   }
 
   executor ex_;
+  bool q8_;  // the decode GEMVs' family: q8_gemvs (true) or float_gemvs
   llama_hparams hp_;
   std::uint32_t max_pos_;
   device_matrix<PE> head_;
@@ -629,13 +695,15 @@ void with_policy(quant::ggml_type t, std::string_view what, type_list<Ps...>, F&
 /// share one type), with `recorder` (optional) wrapping each step's
 /// dispatches and prompts prefilled in chunks of `prefill_chunk` tokens
 /// (1: one decode step per token), the prefill GEMMs on the GPU tiles when
-/// `gpu_tiles` says so (unset: on every backend but the CPU). Throws
-/// `std::runtime_error` for types without kernels.
+/// `gpu_tiles` says so (unset: on every backend but the CPU), the decode
+/// GEMVs with 8-bit CPU activations unless `q8_activations` is false
+/// (`decode_gemvs`). Throws `std::runtime_error` for types without kernels.
 inline std::unique_ptr<decoder> make_foundry_decoder(std::unique_ptr<backend> be, const llama_model& m,
                                                      std::uint32_t max_positions,
                                                      std::unique_ptr<step_recorder> recorder = nullptr,
                                                      std::uint32_t prefill_chunk = 512,
-                                                     std::optional<bool> gpu_tiles = std::nullopt) {
+                                                     std::optional<bool> gpu_tiles = std::nullopt,
+                                                     bool q8_activations = true) {
   const quant::ggml_type tw = m.layer(0).attn_q.type;
   for (const layer_weights& l : m.layers()) {
     for (const weight* w : {&l.attn_q, &l.attn_k, &l.ffn_gate, &l.ffn_up})
@@ -659,7 +727,8 @@ inline std::unique_ptr<decoder> make_foundry_decoder(std::unique_ptr<backend> be
                                                       policies::q6_k>{},
                                             [&]<class PE>(PE) {
                                               auto d = std::make_unique<foundry_decoder<PW, PE>>(
-                                                  std::move(be), m, max_positions, std::move(recorder), gpu_tiles);
+                                                  std::move(be), m, max_positions, std::move(recorder), gpu_tiles,
+                                                  q8_activations);
                                               d->set_prefill_chunk(prefill_chunk);
                                               out = std::move(d);
                                             });

@@ -78,6 +78,7 @@ struct options {
   bool cuda_graphs = true;
   std::uint32_t prefill_chunk = 512;
   std::optional<bool> gpu_tiles;  // --prefill-tile; unset: GPU tiles on GPU backends
+  bool q8_activations = true;     // --float-activations turns it off
 };
 
 void print_usage(std::FILE* out) {
@@ -94,6 +95,9 @@ void print_usage(std::FILE* out) {
              "  --prefill-tile T    GEMM tile of the prefill: default (one SIMD-group, float\n"
              "                      operands) or gpu (2x2 SIMD-groups, half operands); the\n"
              "                      default is gpu on GPU backends, default on the CPU\n"
+             "  --float-activations decode GEMVs with float inputs on the CPU (the default\n"
+             "                      rounds them to 8-bit blocks for integer dot products,\n"
+             "                      as llama.cpp's CPU backend does)\n"
              "  --no-cuda-graphs    with --backend cuda: launch every kernel from the host\n"
              "                      instead of replaying each step as a CUDA graph\n"
              "  --reference         run the float64 reference forward pass on the host\n"
@@ -214,6 +218,9 @@ options parse_options(int argc, char** argv) {
       const std::string t(value());
       if (t != "default" && t != "gpu") usage_error("--prefill-tile must be default or gpu");
       o.gpu_tiles = t == "gpu";
+    } else if (arg == "--float-activations") {
+      flag();
+      o.q8_activations = false;
     } else if (arg == "--no-cuda-graphs") {
       flag();
       o.cuda_graphs = false;
@@ -275,7 +282,7 @@ std::unique_ptr<gen::decoder> make_decoder(const options& o, const gen::llama_mo
   }
   fmt::print(stderr, "compiling kernels for the {} backend (cached after the first run)...\n", be->name());
   return gen::make_foundry_decoder(std::move(be), model, max_positions, std::move(recorder), o.prefill_chunk,
-                                   o.gpu_tiles);
+                                   o.gpu_tiles, o.q8_activations);
 }
 
 double seconds_since(std::chrono::steady_clock::time_point t0) {

@@ -23,6 +23,7 @@
 #include <string>
 #include <span>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include "foundry/core/ct_text.hpp"
@@ -57,11 +58,100 @@ inline constexpr bool host_elementwise_runs = [] {
     return true;
 }();
 
+/// Hooks that read the input vector only through `load_input` and so accept
+/// a per-batch-item input pointer: `plain_input`, or any hook declaring
+/// `static constexpr bool batched_input = true`. (A hook whose preamble reads
+/// `$x` itself, such as `rmsnorm_input`, would see item 0 only.)
+template <class H>
+inline constexpr bool supports_batched_input = [] {
+  if constexpr (requires { H::batched_input; })
+    return bool(H::batched_input);
+  else
+    return std::is_same_v<H, plain_input<typename H::policy>>;
+}();
+
+/// Hook wrapper: `Hook` unchanged, except that on the CPU the row dot
+/// products of the stages built on `row_dot` / `host_run_loop`
+/// (`gemv_row_major`, `qkv_projection`, `gate_up_projection`) read x̂ as
+/// 8-bit blocks of 32 and sum integer products, for the policies that have
+/// such a dot product (`row_dot_q8`: Q8_0, Q4_0, Q4_1; the others keep
+/// float). x̂ (the hook's input as the stage reads it, e.g. RMS-normalised)
+/// is quantized as GGUF's Q8_0 does, `d = max|x̂|/127`, `c = round(x̂/d)`
+/// per block, once per dispatch and worker thread (`foundry_q8_vector`,
+/// backends/cpu/msl_prelude.h), and each block adds `d_w · d_x · Σ q·c`
+/// (plus the affine term): llama.cpp's CPU backend computes these formats
+/// the same way (its `vec_dot_type` Q8_0 / Q8_1). The result differs from
+/// the float form by the rounding of x̂: |x̂ − d·c| <= d/2 per element,
+/// an error of ~1e-3 of Σ|w·x̂| per dot product on random rows (measured
+/// 1.2e-4 to 1.5e-3, tests/cpu/gemv_test.cpp; bound 1e-2 there). Metal and
+/// CUDA forms are those of `Hook`. Requires x̂ to depend only on the dispatch and the input pointer (true of
+/// every Foundry hook).
+template <class Hook>
+struct cpu_q8_activations : Hook {
+  /// Marks the 8-bit CPU form for `row_dot` and `host_run_loop`.
+  static constexpr bool cpu_q8 = true;
+  /// Batched stages accept the wrapper where they accept `Hook`.
+  static constexpr bool batched_input = supports_batched_input<Hook>;
+};
+
+/// Whether policy `P` has the CPU's integer row dot product with 8-bit
+/// activations (`row_dot_q8`; it declares `host_q8_nibble_order`).
+template <class P>
+inline constexpr bool host_q8_policy = requires { P::host_q8_nibble_order; };
+
+/// Whether the CPU form of a row in policy `P` read through hook `Hook`
+/// uses 8-bit activations (`cpu_q8_activations`, a policy with `row_dot_q8`).
+template <class P, class Hook>
+inline constexpr bool host_q8_rows = [] {
+  if constexpr (host_q8_policy<P> && requires { Hook::cpu_q8; })
+    return bool(Hook::cpu_q8);
+  else
+    return false;
+}();
+
 /// What ends the GPU form after `host_run_loop`: `#endif`, or nothing when
 /// the policy keeps one form everywhere.
-template <class P>
+template <class P, class Hook>
 constexpr std::string_view host_run_loop_end() {
-  return host_elementwise_runs<P> ? "#endif\n" : "";
+  return host_elementwise_runs<P> || host_q8_rows<P, Hook> ? "#endif\n" : "";
+}
+
+/// Whether the CPU form of a row of policy `P` read through `Hook` in runs of
+/// `Chunk` leaves all the work to lane 0 of the SIMD-group (the other lanes
+/// add nothing): the 8-bit form, or the host run loop with no per-element
+/// tail (F16/F32 rows have one unless `Chunk` is 1). Main stages built on it
+/// declare `cpu_lane0` (dsl/stage.hpp) so the CPU runs lane 0 alone.
+template <class P, class Hook, unsigned Chunk>
+inline constexpr bool host_rows_lane0 =
+    host_q8_rows<P, Hook> || (host_elementwise_runs<P> && P::weights_per_block % Chunk == 0);
+
+/// The CPU form of a row with 8-bit activations (see `cpu_q8_activations`),
+/// as `#if FOUNDRY_TARGET_CPU` ... `#else`: lane 0 quantizes x̂ into its call
+/// site's `foundry_q8_vector` when the dispatch has not done so on this
+/// thread yet (`load` sets `xv[i]` for element `int(k0) + i` and, with
+/// `squares`, adds its square to `sv[i]`; the sum of squares is kept with
+/// x̂), then adds `P::row_dot_q8` of every target to its accumulator.
+template <weight_policy P>
+constexpr ct_string host_q8_row(std::span<const run_target> targets, std::string_view lane, std::string_view k,
+                                const ct_string& load, std::string_view squares, std::string_view x) {
+  const ct_string K(k);
+  ct_string s = "#if FOUNDRY_TARGET_CPU\nif ((" + ct_string(lane) +
+                ") == 0u) {\n"
+                "  static thread_local foundry_q8_vector qx;  // x̂ in 8-bit blocks, once per dispatch and thread\n"
+                "  if (!qx.current((const void*)(" + ct_string(x) + "), " + K + ", " +
+                ct_string(P::host_q8_nibble_order ? "true" : "false") + ")) {\n"
+                "    for (uint k0 = 0u; k0 < " + K + "; k0 += 32u) {\n"
+                "      float xv[32], sv[32] = {};\n"
+                "      for (int i = 0; i < 32; ++i) " + load + "\n";
+  if (!squares.empty()) s += "      qx.squares += foundry_pairwise_sum<32>(sv);\n";
+  s += "      qx.set_block(k0 / 32u, xv);\n"
+       "    }\n"
+       "  }\n";
+  for (const run_target& t : targets)
+    s += "  " + ct_string(t.acc) + " += " + ct_string(P::metal_name) + "::row_dot_q8(" + ct_string(t.wd) + ", " +
+         ct_string(t.ws) + ", qx);\n";
+  if (!squares.empty()) s += "  " + ct_string(squares) + " += qx.squares;\n";
+  return s + "}\n#else\n";
 }
 
 /// The CPU form of a row's run loop, as `#if FOUNDRY_TARGET_CPU` ... `#else`
@@ -84,9 +174,13 @@ constexpr std::string_view host_run_loop_end() {
 /// k − k mod chunk elements; the caller's tail loop the rest); `load`: a
 /// statement setting `xv[i]` (and adding the square to `sv[i]` when
 /// `squares` names the variable to add Σ sv to).
-template <weight_policy P>
+template <weight_policy P, class Hook = plain_input<P>>
 constexpr ct_string host_run_loop(std::span<const run_target> targets, unsigned chunk, std::string_view lane,
-                                  std::string_view k, const ct_string& load, std::string_view squares) {
+                                  std::string_view k, const ct_string& load, std::string_view squares,
+                                  std::string_view x = {}) {
+  if constexpr (host_q8_rows<P, Hook>) {
+    return host_q8_row<P>(targets, lane, k, load, squares, x);
+  }
   if (!host_elementwise_runs<P>) return {};
   const ct_string Pn(P::metal_name), C = to_text(chunk), wpb = to_text(P::weights_per_block) + "u";
   ct_string s = "#if FOUNDRY_TARGET_CPU\n{\n";
@@ -188,7 +282,7 @@ constexpr ct_string row_dot(std::initializer_list<row_dot_target> targets, std::
       ++t;
     }
     const ct_string host_load = load("xv[i]", "int(k0) + i", "sv[i] += ");
-    s += host_run_loop<P>(rt, chunk, L, K, host_load, sum_squares ? squares : "");
+    s += host_run_loop<P, Hook>(rt, chunk, L, K, host_load, sum_squares ? squares : "", x);
   }
   s += "  for (uint k0 = " + L + " * " + C + "u; k0 + " + C + "u <= " + K + "; k0 += " + to_text(32 * chunk) +
        "u) {\n"
@@ -205,7 +299,7 @@ constexpr ct_string row_dot(std::initializer_list<row_dot_target> targets, std::
          "    const float xs = foundry_pairwise_sum<" + C + ">(xt);\n";
   }
   s += accumulate(C, "k0");
-  s += "  }\n" + ct_string(host_run_loop_end<P>());
+  s += "  }\n" + ct_string(host_run_loop_end<P, Hook>());
   if (P::weights_per_block == 1) {  // F16/F32: K need not be a multiple of the run length
     s += "  for (uint k1 = (" + K + " / " + C + "u) * " + C + "u + " + L + "; k1 < " + K + "; k1 += 32u) {\n"
          "    float xv[1];\n"

@@ -45,6 +45,17 @@ using rmsnorm_gate_up_swiglu =
     fused_kernel<fixed_string("rmsnorm_gate_up_swiglu_") + P::name, gate_up_dispatch, gate_up_projection<P>,
                  epi::swiglu<"gate", "up", "value">, epi::store<"y", "value", size_arg<"ffn">>>;
 
+/// `rmsnorm_gate_up_swiglu` whose CPU form reads x̂ in 8-bit blocks with
+/// integer dot products for Q8_0/Q4_0/Q4_1 (`cpu_q8_activations`,
+/// kernels/common/row_dot.hpp: llama.cpp's CPU rule, an error of
+/// ~1e-3 of Σ|w·x̂| per dot product from the rounding of x̂); Metal and CUDA text as without it.
+/// Kernel name `rmsnorm_gate_up_swiglu_<p>_cpu_q8`.
+template <weight_policy P>
+using rmsnorm_gate_up_swiglu_cpu_q8 =
+    fused_kernel<fixed_string("rmsnorm_gate_up_swiglu_") + P::name + fixed_string("_cpu_q8"), gate_up_dispatch,
+                 gate_up_projection<P, P, cpu_q8_activations<rmsnorm_hidden_input<P>>>,
+                 epi::swiglu<"gate", "up", "value">, epi::store<"y", "value", size_arg<"ffn">>>;
+
 /// Fused RMSNorm + gate/up + SwiGLU, Q4_1 weights (SmolLM2-135M's GGUF).
 using rmsnorm_gate_up_swiglu_q4_1 = rmsnorm_gate_up_swiglu<policies::q4_1>;
 /// Fused RMSNorm + gate/up + SwiGLU, Q8_0 weights.
@@ -52,11 +63,15 @@ using rmsnorm_gate_up_swiglu_q8_0 = rmsnorm_gate_up_swiglu<policies::q8_0>;
 /// Fused RMSNorm + gate/up + SwiGLU, F16 weights.
 using rmsnorm_gate_up_swiglu_f16 = rmsnorm_gate_up_swiglu<policies::f16>;
 
+/// Q4_1 gate/up with 8-bit CPU activations.
+using rmsnorm_gate_up_swiglu_q4_1_cpu_q8 = rmsnorm_gate_up_swiglu_cpu_q8<policies::q4_1>;
+
 /// The library's fused RMSNorm + gate/up + SwiGLU kernels: every alias of this header, one per
 /// line. kernels/library.hpp concatenates these lists; add a new alias here.
 using ffn_library = type_list<
     rmsnorm_gate_up_swiglu_f16,
     rmsnorm_gate_up_swiglu_q8_0,
-    rmsnorm_gate_up_swiglu_q4_1>;
+    rmsnorm_gate_up_swiglu_q4_1,
+    rmsnorm_gate_up_swiglu_q4_1_cpu_q8>;
 
 }  // namespace foundry::kernels

@@ -64,6 +64,10 @@ struct gate_up_projection {
   using hook = Input;
   using policies = type_list<PG, PU>;
   static constexpr unsigned rows_per_threadgroup = RowsPerThreadgroup;
+  /// On the CPU lane 0 computes each row alone where both policies' CPU
+  /// forms allow it (`host_rows_lane0`); `$writer` is lane 0's.
+  static constexpr bool cpu_lane0 =
+      host_rows_lane0<PG, Input, row_dot_chunk<PG>> && host_rows_lane0<PU, Input, row_dot_chunk<PU>>;
   /// The dispatch this stage expects: one SIMD-group per row of y.
   using dispatch = simdgroup_per_row<size_arg<"ffn">, RowsPerThreadgroup>;
   using arguments = concat_t<detail::ffn_weight_args<"w_gate", PG>, detail::ffn_weight_args<"w_up", PU>,

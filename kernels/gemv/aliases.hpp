@@ -61,9 +61,12 @@ template <hook H, bool Batched>
 struct gemv_main_for<policies::layout::canonical, H, Batched> {
   using type = gemv_canonical<H, 8, Batched>;
 };
-template <fixed_string Name, weight_policy P, policies::layout L, bool Batched, bool Residual>
+template <fixed_string Name, weight_policy P, policies::layout L, bool Batched, bool Residual, bool CpuQ8>
 struct gemv_kernel_for {
-  using main = typename gemv_main_for<L, plain_input<P>, Batched>::type;
+  static_assert(!CpuQ8 || L == policies::layout::row_major,
+                "gemv_kernel: 8-bit CPU activations (CpuQ8) need the row-major layout");
+  using input = std::conditional_t<CpuQ8, cpu_q8_activations<plain_input<P>>, plain_input<P>>;
+  using main = typename gemv_main_for<L, input, Batched>::type;
   using dispatch =
       typename main::template dispatch_for<std::conditional_t<Batched, size_arg<"batch">, size_const<1>>>;
   using rows = std::conditional_t<Batched, sizes::product<size_arg<"batch">, size_arg<"n">>, size_arg<"n">>;
@@ -80,10 +83,13 @@ struct gemv_kernel_for {
 /// policy `P` and layout `L` (row-major: `gemv_row_major`, 4 rows per
 /// threadgroup; canonical: `gemv_canonical`, 8 rows per threadgroup), x, y
 /// (and residual) single vectors or, with `Batched`, [batch, ·] matrices (one
-/// threadgroup row of the grid per item). Arguments as listed above.
+/// threadgroup row of the grid per item). `CpuQ8` (row-major only): on the
+/// CPU, x in 8-bit blocks and integer dot products for Q8_0/Q4_0/Q4_1
+/// (`cpu_q8_activations`, kernels/common/row_dot.hpp; Metal and CUDA text
+/// unchanged). Arguments as listed above.
 template <fixed_string Name, weight_policy P, policies::layout L = policies::layout::row_major,
-          bool Batched = false, bool Residual = false>
-using gemv_kernel = typename detail::gemv_kernel_for<Name, P, L, Batched, Residual>::type;
+          bool Batched = false, bool Residual = false, bool CpuQ8 = false>
+using gemv_kernel = typename detail::gemv_kernel_for<Name, P, L, Batched, Residual, CpuQ8>::type;
 
 using policies::layout;
 
@@ -135,6 +141,21 @@ using gemv_q4_0_residual = gemv_kernel<"gemv_q4_0_residual", policies::q4_0, lay
 /// y = W·x + residual, W row-major, Q4_1.
 using gemv_q4_1_residual = gemv_kernel<"gemv_q4_1_residual", policies::q4_1, layout::row_major, false, true>;
 
+/// y = W·x, W row-major in Q8_0; on the CPU with x in 8-bit blocks and
+/// integer dot products (`cpu_q8_activations`: llama.cpp's CPU rule,
+/// an error of ~1e-3 of Σ|w·x| per row from the rounding of x).
+using gemv_q8_0_cpu_q8 = gemv_kernel<"gemv_q8_0_cpu_q8", policies::q8_0, layout::row_major, false, false, true>;
+/// y = W·x + residual, W row-major, Q4_0, 8-bit CPU activations.
+using gemv_q4_0_residual_cpu_q8 =
+    gemv_kernel<"gemv_q4_0_residual_cpu_q8", policies::q4_0, layout::row_major, false, true, true>;
+/// y = W·x + residual, W row-major, Q4_1, 8-bit CPU activations.
+using gemv_q4_1_residual_cpu_q8 =
+    gemv_kernel<"gemv_q4_1_residual_cpu_q8", policies::q4_1, layout::row_major, false, true, true>;
+/// Batched (Y = X·Wᵀ), W row-major, Q4_1, 8-bit CPU activations (one
+/// quantized x per batch item).
+using gemv_q4_1_batched_cpu_q8 =
+    gemv_kernel<"gemv_q4_1_batched_cpu_q8", policies::q4_1, layout::row_major, true, false, true>;
+
 /// Y = X·Wᵀ + R (residual [batch, n], may be y), W row-major, F16.
 using gemv_f16_residual_batched =
     gemv_kernel<"gemv_f16_residual_batched", policies::f16, layout::row_major, true, true>;
@@ -176,6 +197,10 @@ using gemv_library = type_list<
     gemv_f16_residual_batched,
     gemv_q8_0_residual_batched,
     gemv_q4_0_residual_batched,
-    gemv_q4_1_residual_batched>;
+    gemv_q4_1_residual_batched,
+    gemv_q8_0_cpu_q8,
+    gemv_q4_0_residual_cpu_q8,
+    gemv_q4_1_residual_cpu_q8,
+    gemv_q4_1_batched_cpu_q8>;
 
 }  // namespace foundry::kernels

@@ -54,18 +54,6 @@
 
 namespace foundry::kernels {
 
-/// Hooks that read the input vector only through `load_input` and so accept
-/// a per-batch-item input pointer: `plain_input`, or any hook declaring
-/// `static constexpr bool batched_input = true`. (A hook whose preamble reads
-/// `$x` itself, such as `rmsnorm_input`, would see item 0 only.)
-template <class H>
-inline constexpr bool supports_batched_input = [] {
-  if constexpr (requires { H::batched_input; })
-    return bool(H::batched_input);
-  else
-    return std::is_same_v<H, plain_input<typename H::policy>>;
-}();
-
 namespace detail {
 
 /// Arguments shared by the GEMV main stages: `w`, `w_scales` (with a scale
@@ -121,6 +109,9 @@ struct gemv_row_major {
   static constexpr stage_role role = stage_role::main;
   using hook = Hook;
   static constexpr unsigned rows_per_threadgroup = RowsPerThreadgroup;
+  /// On the CPU lane 0 computes the row alone where the policy's CPU form
+  /// allows it (`host_rows_lane0`); `$writer` is lane 0's.
+  static constexpr bool cpu_lane0 = host_rows_lane0<policy, Hook, Chunk>;
   /// The dispatch this stage expects (`Batch` a size source of the items).
   template <class Batch = size_const<1>>
   using dispatch_for = simdgroup_per_row<size_arg<"n">, RowsPerThreadgroup, Batch>;
@@ -190,8 +181,9 @@ struct gemv_row_major {
            "  const uint blocks = $k / " + wpb + "u;\n"
            "  const device uchar* wd = $w + (ulong)$row * blocks * " + to_text(policy::block_bytes) + "u;\n"
            "  const device uchar* ws = " + scales + ";\n" +
-           host_run_loop<policy>(host_targets, Chunk, "$thread_index_in_simdgroup", "$k",
-                                 load("xv[i]", "int(k0) + i", "sv[i] += "), folded_rms_hook<Hook> ? "ss" : "") +
+           host_run_loop<policy, Hook>(host_targets, Chunk, "$thread_index_in_simdgroup", "$k",
+                                       load("xv[i]", "int(k0) + i", "sv[i] += "), folded_rms_hook<Hook> ? "ss" : "",
+                                       x) +
            "  for (uint k0 = $thread_index_in_simdgroup * " + C + "u; k0 + " + C + "u <= $k; k0 += " +
            to_text(32 * Chunk) + "u) {\n"
            "    float xv[" + C + "]" + sq_decl + ";  // signed index: adjacent floats, no wrap-around\n"
@@ -199,7 +191,7 @@ struct gemv_row_major {
            "    const uint b = k0 / " + wpb + "u;\n"
            "    acc += " + P + "::load_scale(ws, b) * " + P + "::dot<" + C + ">(wd, k0, xv);\n" +
            affine_chunk +
-           "  }\n" + ct_string(host_run_loop_end<policy>()) + tail +
+           "  }\n" + ct_string(host_run_loop_end<policy, Hook>()) + tail +
            "}\n" + reduce;
   }
 };

@@ -42,6 +42,10 @@ struct q4_0 {
   static constexpr std::uint32_t weights_per_block = 32;
   static constexpr std::uint32_t block_bytes = 16;
   static constexpr std::uint32_t scale_bytes = 2;
+  /// The policy has the CPU's integer row dot product with 8-bit activations
+  /// (`row_dot_q8` in its source; kernels/common/row_dot.hpp,
+  /// `cpu_q8_activations`), which wants x̂'s codes in nibble order (foundry_q8_vector).
+  static constexpr bool host_q8_nibble_order = true;
 
   /// The GGUF tensor type this policy loads, and its block codec.
   static constexpr quant::ggml_type ggml_type = quant::ggml_type::q4_0;

@@ -22,4 +22,18 @@ struct PolicyQ4_0 {
   static ALWAYS_INLINE float dot(const device uchar* data, uint k, thread const float* x) {
     return Q4Nibbles::dot<N>(data, k, -8, x);
   }
+#if FOUNDRY_TARGET_CPU
+  // The CPU's row dot product with 8-bit activations (row_dot.hpp; x̂ in
+  // nibble order): Σ_b d_b · x.d[b] · (Σ_j q_j · c_j − 8 · Σ_j c_j), the
+  // inner sums exact in integers (as llama.cpp's ggml_vec_dot_q4_0_q8_0).
+  static ALWAYS_INLINE float row_dot_q8(const device uchar* data, const device uchar* scales,
+                                        thread const foundry_q8_vector& x) {
+    float acc = 0.0f;
+    for (uint b = 0; b < x.blocks; ++b) {
+      const int s = Q4Nibbles::dot_q8_block(data + 16u * b, x.q + 32u * b) - 8 * x.sum[b];
+      acc += load_scale(scales, b) * (x.d[b] * float(s));
+    }
+    return acc;
+  }
+#endif
 };

@@ -20,4 +20,18 @@ struct PolicyQ4_1 {
   static ALWAYS_INLINE float dot(const device uchar* data, uint k, thread const float* x) {
     return Q4Nibbles::dot<N>(data, k, 0, x);
   }
+#if FOUNDRY_TARGET_CPU
+  // The CPU's row dot product with 8-bit activations (row_dot.hpp; x̂ in
+  // nibble order): Σ_b x.d[b] · (d_b · Σ_j q_j · c_j + m_b · Σ_j c_j), the
+  // inner sums exact in integers (as llama.cpp's ggml_vec_dot_q4_1_q8_1).
+  static ALWAYS_INLINE float row_dot_q8(const device uchar* data, const device uchar* scales,
+                                        thread const foundry_q8_vector& x) {
+    float acc = 0.0f;
+    for (uint b = 0; b < x.blocks; ++b) {
+      const int s = Q4Nibbles::dot_q8_block(data + 16u * b, x.q + 32u * b);
+      acc += x.d[b] * (load_scale(scales, b) * float(s) + load_affine(scales, b) * float(x.sum[b]));
+    }
+    return acc;
+  }
+#endif
 };

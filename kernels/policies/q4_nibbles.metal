@@ -39,4 +39,19 @@ struct Q4Nibbles {
     }
     return foundry_pairwise_sum<N>(p);
   }
+#if FOUNDRY_TARGET_CPU
+  // Σ_j q_j · c_j over one block: the 16 bytes at `w` (codes q_j, 0..15) and
+  // the block's 32 8-bit codes c of x̂ in nibble order (foundry_q8_vector:
+  // elements 0, 2, ..., 30 then 1, 3, ..., 31), exactly, as an integer. The
+  // products are unsigned by signed bytes, which host compilers vectorise as
+  // such (VNNI / maddubs instructions). Two loops, low nibbles then high: as
+  // one loop GCC 12 multiplies in 16-bit lanes and takes twice as long
+  // (measured on the SmolLM2 head's shape, 49152 x 576).
+  static ALWAYS_INLINE int dot_q8_block(const device uchar* w, const int8_t* c) {
+    int s = 0;
+    for (int i = 0; i < 16; ++i) s += int(w[i] & 15u) * int(c[i]);
+    for (int i = 0; i < 16; ++i) s += int(w[i] >> 4) * int(c[16 + i]);
+    return s;
+  }
+#endif
 };

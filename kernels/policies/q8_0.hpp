@@ -42,6 +42,10 @@ struct q8_0 {
   /// ms with element-wise accumulators, where the int8 codes reach the
   /// vectoriser through memory.
   static constexpr bool host_elementwise_runs = false;
+  /// The policy has the CPU's integer row dot product with 8-bit activations
+  /// (`row_dot_q8` in its source; kernels/common/row_dot.hpp,
+  /// `cpu_q8_activations`), which wants x̂'s codes in element order.
+  static constexpr bool host_q8_nibble_order = false;
 
   /// The GGUF tensor type this policy loads, and its block codec.
   static constexpr quant::ggml_type ggml_type = quant::ggml_type::q8_0;

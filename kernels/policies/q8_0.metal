@@ -46,4 +46,26 @@ struct PolicyQ8_0 {
     }
     return foundry_pairwise_sum<N>(p);
   }
+#if FOUNDRY_TARGET_CPU
+  // The CPU's row dot product with 8-bit activations (row_dot.hpp):
+  // Σ_b d_b · x.d[b] · (Σ_j q_j · c_j) over the row's x.blocks blocks, the
+  // inner sum exact in integers (llama.cpp's CPU backend computes Q8_0 rows
+  // the same way, ggml_vec_dot_q8_0_q8_0). A code is read as the unsigned
+  // byte q + 128 (its sign bit flipped) and 128 · Σc is taken off: an
+  // unsigned-by-signed byte product is what host compilers vectorise (VNNI
+  // / maddubs), and GCC 12 miscompiles the signed-by-signed form for
+  // AVX-512 VNNI. `data`, `scales`: the row's planes.
+  static ALWAYS_INLINE float row_dot_q8(const device uchar* data, const device uchar* scales,
+                                        thread const foundry_q8_vector& x) {
+    float acc = 0.0f;
+    for (uint b = 0; b < x.blocks; ++b) {
+      const device uchar* w = data + 32u * b;
+      const int8_t* c = x.q + 32u * b;
+      int s = 0;
+      for (int i = 0; i < 32; ++i) s += int(uchar(w[i] ^ 128u)) * int(c[i]);
+      acc += load_scale(scales, b) * (x.d[b] * float(s - 128 * x.sum[b]));
+    }
+    return acc;
+  }
+#endif
 };

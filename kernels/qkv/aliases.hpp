@@ -55,6 +55,16 @@ template <weight_policy PQ, weight_policy PK = PQ, weight_policy PV = PK>
 using rmsnorm_qkv = fused_kernel<detail::rmsnorm_qkv_name<PQ, PK, PV>(), qkv_dispatch,
                                  qkv_projection<PQ, PK, PV>, qkv_bias_add, qkv_store>;
 
+/// `rmsnorm_qkv` whose CPU form reads x̂ in 8-bit blocks with integer dot
+/// products for Q8_0/Q4_0/Q4_1 matrices (`cpu_q8_activations`,
+/// kernels/common/row_dot.hpp: llama.cpp's CPU rule, an error of
+/// ~1e-3 of Σ|w·x̂| per dot product from the rounding of x̂); the Metal and CUDA text is `rmsnorm_qkv`'s.
+/// Kernel name: `rmsnorm_qkv`'s with `_cpu_q8` appended.
+template <weight_policy PQ, weight_policy PK = PQ, weight_policy PV = PK>
+using rmsnorm_qkv_cpu_q8 =
+    fused_kernel<detail::rmsnorm_qkv_name<PQ, PK, PV>() + fixed_string("_cpu_q8"), qkv_dispatch,
+                 qkv_projection<PQ, PK, PV, cpu_q8_activations<rmsnorm_hidden_input<PQ>>>, qkv_bias_add, qkv_store>;
+
 /// Fused RMSNorm + QKV, all three matrices Q4_1 (SmolLM2-135M's GGUF).
 using rmsnorm_qkv_q4_1 = rmsnorm_qkv<policies::q4_1>;
 /// Fused RMSNorm + QKV, all three matrices Q8_0.
@@ -64,9 +74,13 @@ using rmsnorm_qkv_f16 = rmsnorm_qkv<policies::f16>;
 
 /// The library's fused RMSNorm + QKV kernels: every alias of this header, one per
 /// line. kernels/library.hpp concatenates these lists; add a new alias here.
+/// Q4_1 QKV with 8-bit CPU activations (`rmsnorm_qkv_cpu_q8`).
+using rmsnorm_qkv_q4_1_cpu_q8 = rmsnorm_qkv_cpu_q8<policies::q4_1>;
+
 using qkv_library = type_list<
     rmsnorm_qkv_f16,
     rmsnorm_qkv_q8_0,
-    rmsnorm_qkv_q4_1>;
+    rmsnorm_qkv_q4_1,
+    rmsnorm_qkv_q4_1_cpu_q8>;
 
 }  // namespace foundry::kernels

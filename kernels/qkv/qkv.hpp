@@ -100,6 +100,11 @@ struct qkv_projection {
   using hook = Input;
   using policies = type_list<PQ, PK, PV>;
   static constexpr unsigned rows_per_threadgroup = RowsPerThreadgroup;
+  /// On the CPU lane 0 computes each row alone where all three policies'
+  /// CPU forms allow it (`host_rows_lane0`); `$writer` is lane 0's.
+  static constexpr bool cpu_lane0 = host_rows_lane0<PQ, Input, row_dot_chunk<PQ>> &&
+                                    host_rows_lane0<PK, Input, row_dot_chunk<PK>> &&
+                                    host_rows_lane0<PV, Input, row_dot_chunk<PV>>;
   /// The dispatch this stage expects: one SIMD-group per row of q, k, v.
   using dispatch = simdgroup_per_row<qkv_rows, RowsPerThreadgroup>;
   using arguments = concat_t<detail::qkv_weight_args<"wq", PQ, qkv_q_rows>,
@@ -147,6 +152,8 @@ struct qkv_bias_add {
                               arg<"bv", optional_input<float, min_elements<qkv_kv_rows>>>>;
   using consumes = type_list<port<"row", std::uint32_t>, port<"row_active", bool>, port<"part", std::uint32_t>>;
   using updates = type_list<port<"value", float>>;
+  /// Reads only; writes no memory (stage_traits::stores_only_for_writer).
+  static constexpr bool stores_only_for_writer = true;
   static constexpr std::string_view body = R"(if ($row_active) {
   if ($part == 0u) {
     if ($has_bq) $value += $bq[$row];
@@ -169,6 +176,8 @@ struct qkv_store {
                               arg<"v", output<float, min_elements<qkv_kv_rows>>>>;
   using consumes = type_list<port<"row", std::uint32_t>, port<"writer", bool>, port<"part", std::uint32_t>,
                              port<"value", float>>;
+  /// Stores only for the writer (stage_traits::stores_only_for_writer).
+  static constexpr bool stores_only_for_writer = true;
   static constexpr std::string_view body = R"(if ($writer) {
   if ($part == 0u) $q[$row] = $value;
   else if ($part == 1u) $k[$row] = $value;

@@ -6,8 +6,25 @@
 
 // Threadgroup `group` reduces elements [group * chunk, min((group + 1) *
 // chunk, n)) to out_value[group] (the perturbed value) and out_index[group].
-// Every thread of the threadgroup must call this function (one threadgroup
-// barrier).
+// Every thread of the threadgroup must call this function.
+#if FOUNDRY_TARGET_CPU
+// The CPU form: thread 0 scans the range alone (foundry_argmax_scan,
+// argmax.metal).
+ALWAYS_INLINE void foundry_gumbel_argmax_block(const device float* x, uint n, uint chunk, float temperature,
+                                               uint key_a, uint key_b, device float* out_value,
+                                               device uint* out_index, threadgroup float* val_part,
+                                               threadgroup uint* idx_part, uint group, uint tid, uint threads,
+                                               uint lane, uint sg, uint nsg) {
+  (void)val_part; (void)idx_part; (void)threads; (void)lane; (void)sg; (void)nsg;
+  if (tid == 0u)
+    foundry_argmax_scan(
+        n, chunk, group, [&](ulong e) { return x[e] / temperature + foundry_gumbel_noise(key_a, key_b, uint(e)); },
+        [](ulong e) { return uint(e); }, out_value, out_index);
+}
+#endif
+#if !FOUNDRY_TARGET_CPU
+// The GPU form: a strided scan per thread, SIMD-group butterflies
+// (foundry_argmax_simd), one threadgroup barrier.
 ALWAYS_INLINE void foundry_gumbel_argmax_block(const device float* x, uint n, uint chunk, float temperature,
                                                uint key_a, uint key_b, device float* out_value,
                                                device uint* out_index, threadgroup float* val_part,
@@ -40,3 +57,4 @@ ALWAYS_INLINE void foundry_gumbel_argmax_block(const device float* x, uint n, ui
     out_index[group] = bi;
   }
 }
+#endif

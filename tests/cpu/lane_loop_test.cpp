@@ -18,6 +18,7 @@
 #include "foundry/backends/cpu/entry.hpp"
 #include "foundry/foundry.hpp"
 #include "kernels/library.hpp"
+#include "kernels/policies/repack.hpp"
 
 namespace {
 
@@ -113,6 +114,9 @@ TEST(LaneLoop, DecodeKernelsTakeTheLaneLoopPath) {
   // Decode attention: its helper fences the GPU form (SIMD-group sums, a
   // barrier) off from the CPU, which gets a form without cross-lane operations.
   static_assert(k::attention_decode_f32::lane_loop && k::attention_decode_f16::lane_loop);
+  // Arg-max and the Gumbel-max pass: thread 0 scans on the CPU, the GPU
+  // forms (SIMD-group butterflies, a barrier) are fenced off.
+  static_assert(k::argmax_f32::lane_loop && k::gumbel_argmax_f32::lane_loop);
   EXPECT_EQ(k::gemv_q4_1::lane_loop_blocker(), "");
 }
 
@@ -148,6 +152,13 @@ TEST(LaneLoop, CpuSourceHasTheLaneEntryOnlyWhereItApplies) {
   EXPECT_NE(lanes.text.find("foundry_lanes_reduce_max("), std::string::npos);
   const auto fibers = fd::make_kernel_source<barrier_kernel>(fd::cpu::cpu_entry{});
   EXPECT_EQ(fibers.text.find("__cpu_lanes"), std::string::npos);
+  EXPECT_EQ(lanes.text.find("__cpu_lanes_stride"), std::string::npos);  // every thread is read
+  // Lane 0 alone: the loops step by the SIMD width, the executor learns it
+  // from the exported stride (abi.h).
+  const auto lane0 = fd::make_kernel_source<fd::kernels::gemv_q4_1>(fd::cpu::cpu_entry{});
+  EXPECT_NE(lane0.text.find("gemv_q4_1__cpu_lanes_stride = 32u;"), std::string::npos);
+  EXPECT_NE(lane0.text.find("lane_ += FOUNDRY_CPU_SIMD_WIDTH"), std::string::npos);
+  EXPECT_EQ(lane0.text.find("foundry_lanes_reduce_add("), std::string::npos);
   // The target-neutral body (what Metal and CUDA compile) keeps the plain call.
   EXPECT_NE(std::string(reductions_kernel<64>::body_source()).find("const float hi = simd_max(x[v_i]);"),
             std::string::npos);
@@ -258,6 +269,75 @@ void check_rms_gemv() {
   ASSERT_EQ(0, std::memcmp(lanes.data(), fibers.data(), lanes.size() * sizeof(float)));
   // float32 dot products of 300 terms: ~1e-7 relative; 1e-5 is margin.
   EXPECT_LT(foundry_test::rel_error(lanes, ref), 1e-5);
+}
+
+/// A GEMV whose epilogue makes no promise about its stores
+/// (`scaled_residual`): lane loops, but every lane runs.
+using gemv_q4_1_scaled =
+    fd::fused_kernel<"lane_loop_gemv_q4_1_scaled", fd::kernels::gemv_dispatch,
+                     fd::kernels::gemv_row_major<fd::plain_input<fd::policies::q4_1>>,
+                     fd::epi::scaled_residual<>, fd::epi::store<"y", "value", fd::size_arg<"n">>>;
+
+TEST(LaneLoop, LaneZeroAloneWhereTheMainStageComputesRowsWithIt) {
+  namespace k = fd::kernels;
+  // Block formats on the host run loop or the 8-bit form: lane 0 computes
+  // the row, the epilogues store only for the writer.
+  static_assert(k::gemv_q4_1::lane_loop_lane0 && k::gemv_q4_0_residual::lane_loop_lane0 &&
+                k::gemv_q4_1_batched::lane_loop_lane0);
+  static_assert(k::gemv_q8_0_cpu_q8::lane_loop_lane0 && k::gemv_q4_1_residual_cpu_q8::lane_loop_lane0);
+  static_assert(k::rmsnorm_qkv_q4_1::lane_loop_lane0 && k::rmsnorm_qkv_q4_1_cpu_q8::lane_loop_lane0);
+  static_assert(k::rmsnorm_gate_up_swiglu_q4_1::lane_loop_lane0 &&
+                k::rmsnorm_gate_up_swiglu_q4_1_cpu_q8::lane_loop_lane0);
+  // Every lane works: Q8_0's float form shares the row among the lanes,
+  // F16 rows have a tail for all lanes, a hook preamble reduces over all
+  // lanes, an epilogue without the promise might store for any lane.
+  static_assert(k::gemv_q8_0::lane_loop && !k::gemv_q8_0::lane_loop_lane0);
+  static_assert(k::gemv_f16::lane_loop && !k::gemv_f16::lane_loop_lane0);
+  static_assert(k::rmsnorm_qkv_f16::lane_loop && !k::rmsnorm_qkv_f16::lane_loop_lane0);
+  static_assert(rms_gemv_f32::lane_loop && !rms_gemv_f32::lane_loop_lane0);
+  static_assert(gemv_q4_1_scaled::lane_loop && !gemv_q4_1_scaled::lane_loop_lane0);
+}
+
+// Lane 0 alone (lane loops) and all 32 lanes on fibers give the same bits:
+// the other lanes add zeros to the row's sum.
+TEST(LaneLoop, LaneZeroAloneMatchesTheFiberPathBitForBit) {
+  namespace k = fd::kernels;
+  namespace fp = fd::policies;
+  const std::uint32_t n = 77, kk = 320;  // a partial threadgroup
+  auto rng = foundry_test::rng();
+  std::uniform_real_distribution<float> d(-1.0f, 1.0f);
+  std::vector<float> rows(std::size_t(n) * kk), x(kk), res(n);
+  for (float& v : rows) v = d(rng);
+  for (float& v : x) v = d(rng);
+  for (float& v : res) v = d(rng);
+  std::vector<std::uint8_t> gguf(fp::gguf_bytes<fp::q4_1>(n, kk));
+  const std::size_t row_bytes = gguf.size() / n;
+  for (std::uint32_t r = 0; r < n; ++r)
+    fd::quant::quantize_row(fp::ggml_type_of<fp::q4_1>, rows.data() + std::size_t(r) * kk,
+                            gguf.data() + r * row_bytes, kk);
+  const auto planes = fp::repack<fp::q4_1>(gguf.data(), n, kk, fp::layout::row_major);
+  auto run = [&]<class K>() {
+    auto& ex = exec();
+    fd::buffer wb = ex.upload(planes.data), sb = ex.upload(planes.scales), xb = ex.upload(x);
+    fd::buffer rb = ex.upload(res), yb = ex.allocate<float>(n);
+    yb.fill_bytes(0xFF);
+    typename K::arguments a;
+    a.template set<"w">(wb).template set<"w_scales">(sb).template set<"x">(xb).template set<"residual">(rb);
+    a.template set<"y">(yb).template set<"n">(n).template set<"k">(kk);
+    ex.template dispatch<K>(a);
+    ex.synchronize();
+    return yb.template read<float>();
+  };
+  for (int q8 = 0; q8 < 2; ++q8) {
+    SCOPED_TRACE(q8 ? "8-bit activations" : "float activations");
+    auto one = [&] {
+      return q8 ? run.template operator()<k::gemv_q4_1_residual_cpu_q8>()
+                : run.template operator()<k::gemv_q4_1_residual>();
+    };
+    const std::vector<float> lanes = on_path(true, one), fibers = on_path(false, one);
+    for (float v : lanes) ASSERT_FALSE(std::isnan(v));  // every row written
+    EXPECT_EQ(0, std::memcmp(lanes.data(), fibers.data(), lanes.size() * sizeof(float)));
+  }
 }
 
 TEST(LaneLoop, SimdgroupRmsNormGemvMatchesFloat64OnBothPaths) { check_rms_gemv<rms_gemv_f32>(); }

@@ -26,12 +26,14 @@ struct entry {
   std::string_view name;
   const std::string& (*source)();
   bool lane_loop;                    ///< runs as lane loops on the CPU
+  bool lane0;                        ///< ... of lane 0 of each SIMD-group only
   std::string (*lane_loop_blocker)();  ///< why not, when it does not
 };
 
 template <class... Ks>
 std::vector<entry> entries(foundry::type_list<Ks...>) {
-  return {entry{Ks::name.view(), &foundry::metal_source<Ks>, Ks::lane_loop, &Ks::lane_loop_blocker}...};
+  return {entry{Ks::name.view(), &foundry::metal_source<Ks>, Ks::lane_loop, Ks::lane_loop_lane0,
+                &Ks::lane_loop_blocker}...};
 }
 
 int usage() {
@@ -57,7 +59,7 @@ int explain(const std::vector<entry>& all, const std::vector<std::string_view>& 
     for (const auto& e : all) chosen.push_back(&e);
   for (const entry* e : chosen) {
     if (e->lane_loop)
-      fmt::print("{}: cpu lane loops\n", e->name);
+      fmt::print("{}: cpu lane loops{}\n", e->name, e->lane0 ? " (lane 0 of each SIMD-group)" : "");
     else
       fmt::print("{}: cpu fibers ({})\n", e->name, e->lane_loop_blocker());
   }

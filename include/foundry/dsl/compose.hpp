@@ -132,6 +132,8 @@ struct stage_rec {
   ct_string text;
   bool helpers_use_simdgroups;  // a helper or policy piece calls simd_* functions
   bool helpers_collective;      // ... or any cross-lane operation (barriers too): no lane loops
+  bool cpu_lane0;               // stage_traits::cpu_lane0
+  bool stores_only_for_writer;  // stage_traits::stores_only_for_writer
 };
 
 template <class H>
@@ -273,7 +275,8 @@ constexpr void gather_stage(std::size_t idx, std::vector<stage_rec>& stages,
   using pieces = ordered_pieces_t<concat_t<typename T::helpers,
                                            typename policy_sources<typename T::policies>::type>>;
   stages.push_back(
-      {T::name, T::missing, T::role, T::text(), pieces_use_simdgroups(pieces{}), pieces_collective(pieces{})});
+      {T::name, T::missing, T::role, T::text(), pieces_use_simdgroups(pieces{}), pieces_collective(pieces{}),
+       T::cpu_lane0, T::stores_only_for_writer});
   for_each_type(typename T::arguments{}, [&]<class A>() {
     using H = typename A::handle;
     args.push_back({A::name.view(), type_id<H>, &describe_handle<H>, H::metal_element(), handle_kind_name<H>(),
@@ -549,6 +552,7 @@ struct fused_kernel {
     unsigned threadgroup_bytes = 0;
     bool uses_simdgroups = false;
     bool lane_loop = false;  ///< runs as lane loops on the CPU (lane_loop.hpp)
+    bool lane0 = false;      ///< ... of lane 0 of each SIMD-group only (lane_loop_lane0)
     std::array<bool, builtins.size()> builtin_used{};  ///< some stage uses `$<builtin>`
   };
   static constexpr facts_t facts = [] {
@@ -558,6 +562,7 @@ struct fused_kernel {
     f.threadgroup_bytes = c.threadgroup_bytes();
     for (std::size_t i = 0; i < c.stages.size(); ++i) f.uses_simdgroups |= c.stage_uses_simdgroups(i);
     f.lane_loop = f.error_size == 0 && detail::lane_loop_blocker(c).empty();
+    f.lane0 = f.lane_loop && detail::lane_loop_lane0(c);
     return f;
   }();
   static constexpr bool valid = facts.error_size == 0;
@@ -664,6 +669,10 @@ struct fused_kernel {
   /// operations are reduction points (lane_loop.hpp); otherwise it runs one
   /// fiber per thread there. Decided at compile time from the stage texts.
   static constexpr bool lane_loop = facts.lane_loop;
+  /// True when those lane loops run lane 0 of each SIMD-group only (the
+  /// main stage computes its rows with lane 0 on the CPU and the epilogues
+  /// store only for the writer: lane_loop.hpp, `lane_loop_lane0`).
+  static constexpr bool lane_loop_lane0 = facts.lane0;
   /// Why the kernel does not run as lane loops on the CPU ("stage gemv: it
   /// calls simd_shuffle_xor outside a reduction point"), or empty when it
   /// does. Built at run time (for `foundry-emit --explain`).
@@ -680,7 +689,7 @@ struct fused_kernel {
   static constexpr kernel_signature signature{
       Name.view(), detail::static_span(detail::argument_rows<argument_list>::value),
       detail::static_span(detail::threadgroup_rows<threadgroup_list>::value), detail::static_span(used_builtins),
-      lane_loop ? &lane_loop_text : nullptr};
+      lane_loop ? &lane_loop_text : nullptr, lane_loop_lane0 ? 32u : 1u};
 
   /// The described struct definitions this kernel needs, in dependency order.
   static constexpr std::string_view struct_source() noexcept {

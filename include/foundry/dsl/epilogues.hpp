@@ -76,6 +76,8 @@ struct swiglu {
   using consumes = type_list<port<Gate, float>, port<Up, float>, port<"writer", bool>>;
   using produces = type_list<port<Out, float>>;
   using helpers = type_list<act::silu::piece>;
+  /// Writes no memory (stage_traits::stores_only_for_writer).
+  static constexpr bool stores_only_for_writer = true;
   static constexpr ct_string emit() {
     return "$" + ct_string(Out.view()) + " = $writer ? ActSiLU::apply($" + ct_string(Gate.view()) + ") * $" +
            ct_string(Up.view()) + " : 0.0f;";
@@ -124,6 +126,8 @@ struct store {
   using arguments = type_list<arg<Out, std::conditional_t<std::is_void_v<Rows>, output<float>,
                                                          output<float, min_elements<Rows>>>>>;
   using consumes = type_list<port<"row", std::uint32_t>, port<"writer", bool>, port<Value, float>>;
+  /// Stores only for the writer (stage_traits::stores_only_for_writer).
+  static constexpr bool stores_only_for_writer = true;
   static constexpr ct_string emit() {
     return "if ($writer) $" + ct_string(Out.view()) + "[$row] = $" + ct_string(Value.view()) + ";";
   }
@@ -140,6 +144,8 @@ struct store_indexed {
   static constexpr stage_role role = stage_role::epilogue;
   using arguments = type_list<arg<Out, output<float, min_elements<Size>>>>;
   using consumes = type_list<port<Index, std::uint32_t>, port<"writer", bool>, port<Value, float>>;
+  /// Stores only for the writer (stage_traits::stores_only_for_writer).
+  static constexpr bool stores_only_for_writer = true;
   static constexpr ct_string emit() {
     return "if ($writer) $" + ct_string(Out.view()) + "[$" + ct_string(Index.view()) + "] = $" +
            ct_string(Value.view()) + ";";
@@ -161,6 +167,8 @@ struct add_residual {
   using arguments = type_list<arg<Residual, input<float, min_elements<Size>>>>;
   using consumes = type_list<port<Index, std::uint32_t>, port<"row_active", bool>>;
   using updates = type_list<port<Value, float>>;
+  /// Reads only; writes no memory (stage_traits::stores_only_for_writer).
+  static constexpr bool stores_only_for_writer = true;
   static constexpr ct_string emit() {
     return "if ($row_active) $" + ct_string(Value.view()) + " += $" + ct_string(Residual.view()) + "[$" +
            ct_string(Index.view()) + "];";

@@ -152,6 +152,34 @@ constexpr ct_string lane_loop_blocker(const Comp& c) {
   return {};
 }
 
+/// Whether the lane loops of composition `c` (one that passes
+/// `lane_loop_blocker`) may run only lane 0 of each SIMD-group: its main
+/// stage promises that on the CPU the other lanes add zeros to its
+/// reductions and store nothing (`stage_traits::cpu_lane0`), every other
+/// stage is an epilogue that stores only for the writer
+/// (`stage_traits::stores_only_for_writer`), and every reduction point is
+/// a `simd_sum`. Lane 0's operand is then the SIMD-group's total (the fiber
+/// path adds the other lanes' zeros to it, which changes no sum but −0), and
+/// the other 31 lanes, which would only repeat the row's set-up and its
+/// epilogues with `$writer` false, are skipped: a GEMV row whose dot product
+/// lane 0 computes alone costs one lane's work instead of 32 lanes' set-up.
+template <class Comp>
+constexpr bool lane_loop_lane0(const Comp& c) {
+  bool main0 = false;
+  for (const auto& st : c.stages) {
+    if (st.role == stage_role::main) {
+      if (!st.cpu_lane0) return false;
+      main0 = true;
+    } else if (!st.stores_only_for_writer) {
+      return false;
+    }
+    bool sums = true;
+    (void)scan_lane_segments(st.text, [&](const reduction_point& r) { sums = sums && r.fn == "simd_sum"; });
+    if (!sums) return false;
+  }
+  return main0;
+}
+
 /// Everything the lane-loop text needs besides the composition.
 struct lane_loop_frame {
   std::string_view name;                   ///< kernel name
@@ -217,6 +245,10 @@ std::string lane_loop_text(const Comp& c, const lane_loop_frame& f) {
   segments.back().code += loop_close;
 
   const std::string n = std::to_string(f.max_threads);
+  // Only lane 0 of each SIMD-group (lane_loop_lane0): thread indices step by
+  // the SIMD width and the reductions are lane 0's own operands.
+  const bool lane0 = lane_loop_lane0(c);
+  const std::string step = lane0 ? "lane_ += FOUNDRY_CPU_SIMD_WIDTH" : "++lane_";
   std::string out = "ALWAYS_INLINE void " + std::string(f.name) + "_lanes(" + f.parameters +
                     (f.parameters.empty() ? "" : ", ") +
                     "const foundry_cpu_thread* lane_threads, uint lane_count) {\n"
@@ -235,7 +267,7 @@ std::string lane_loop_text(const Comp& c, const lane_loop_frame& f) {
     refs += "    const " + std::string(b.type) + " " + std::string(b.name) + " = lane_threads[lane_]." +
             std::string(b.name) + ";\n";
   for (std::size_t i = 0; i < segments.size(); ++i) {
-    out += "  for (uint lane_ = 0; lane_ < lane_count; ++lane_) {  // segment " + std::to_string(i) + "\n";
+    out += "  for (uint lane_ = 0; lane_ < lane_count; " + step + ") {  // segment " + std::to_string(i) + "\n";
     if (i > 0) out += "    if (lane_done[lane_]) continue;\n";
     // Inlined into the lane loop (the host compilers keep a large lambda out
     // of line otherwise): a lane's set-up then costs a few instructions, not
@@ -248,7 +280,9 @@ std::string lane_loop_text(const Comp& c, const lane_loop_frame& f) {
       b = e + 1;  // every segment ends with a newline
     }
     out += "      lane_done[lane_] = false;\n    }();\n  }\n";
-    if (i + 1 < segments.size()) {
+    if (i + 1 < segments.size() && lane0) {
+      out += "  // lanes_reduce" + std::to_string(i) + ": lane 0's operand is the SIMD-group's sum\n";
+    } else if (i + 1 < segments.size()) {
       const std::string& fn = segments[i].fn;
       const std::string op = fn == "simd_sum" ? "add" : fn == "simd_max" ? "max" : "min";
       out += "  foundry_lanes_reduce_" + op + "(lanes_reduce" + std::to_string(i) + ", lane_done, lane_count);\n";

@@ -74,6 +74,11 @@ struct kernel_signature {
   /// when the kernel must run one fiber per thread there. Returns text with
   /// static storage, built on first call.
   std::string_view (*lane_loop_body)() = nullptr;
+  /// Which threads of a threadgroup the lane-loop body reads: every one (1)
+  /// or lane 0 of each SIMD-group only (32: `lane_loop_lane0`). The CPU
+  /// executor fills only those threads' positions (abi.h,
+  /// `<name>__cpu_lanes_stride`).
+  std::uint32_t lane_loop_stride = 1;
 
   /// The body function every entry point calls: `<name>_body`.
   std::string body_function() const { return std::string(name) + "_body"; }

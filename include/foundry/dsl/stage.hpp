@@ -163,6 +163,34 @@ struct stage_traits {
   using policies = merged<detail::policies_of>;
   using structs = merged<detail::structs_of>;
 
+  /// A main stage's promise (`static constexpr bool cpu_lane0 = true`)
+  /// that in its CPU form (`#if FOUNDRY_TARGET_CPU`) lane 0 of each
+  /// SIMD-group does all the work: every other lane adds only zeros to its
+  /// reduction points (all `simd_sum`), produces ports no epilogue stores,
+  /// and sets `$writer` false. Void for a hook with a preamble (its own
+  /// reductions involve every lane). The lane loops then run only lane 0
+  /// of each SIMD-group (dsl/lane_loop.hpp).
+  static constexpr bool cpu_lane0 = [] {
+    if constexpr (requires { S::cpu_lane0; }) {
+      if constexpr (has_hook) {
+        if constexpr (detail::has_preamble<hook>) return false;
+      }
+      return bool(S::cpu_lane0);
+    } else {
+      return false;
+    }
+  }();
+  /// An epilogue's promise (`static constexpr bool stores_only_for_writer =
+  /// true`): it writes memory only where `$writer` is true, has no
+  /// reduction point and no other effect than on its ports; so lanes that
+  /// are not the writer may skip it.
+  static constexpr bool stores_only_for_writer = [] {
+    if constexpr (requires { S::stores_only_for_writer; })
+      return bool(S::stores_only_for_writer);
+    else
+      return false;
+  }();
+
   /// The stage's snippet (hook preamble first), placeholders unresolved.
   static constexpr ct_string text() {
     ct_string t;

@@ -130,6 +130,7 @@ struct standalone_kernel {
   /// Always false: a hand-written body has no reduction points the composer
   /// knows, so on the CPU it runs one fiber per thread (dsl/lane_loop.hpp).
   static constexpr bool lane_loop = false;
+  static constexpr bool lane_loop_lane0 = false;
   static std::string lane_loop_blocker() { return "a standalone kernel is one hand-written function"; }
   /// Struct definitions plus `#define FOUNDRY_KERNEL_ARGS <parameter list>`.
   static constexpr std::string_view struct_source() noexcept {

@@ -44,7 +44,7 @@
 
 #include <stdint.h>
 
-#define FOUNDRY_CPU_ABI_VERSION 3u
+#define FOUNDRY_CPU_ABI_VERSION 4u
 /* Threads per SIMD-group (Apple GPUs: 32). */
 #define FOUNDRY_CPU_SIMD_WIDTH 32u
 /* Bytes one lane may deposit into a SIMD-group collective (largest operand:
@@ -78,6 +78,10 @@ typedef struct foundry_cpu_launch {
   foundry_cpu_uint3 threads_per_grid;
   /* Kernel name for diagnostics (NUL-terminated, never null). */
   const char* kernel_name;
+  /* Serial number of this dispatch, unique in the process (never 0): lets a
+   * kernel keep per-dispatch work (an input quantized once) across its
+   * threadgroups on one OS thread and know when the next dispatch starts. */
+  uint64_t serial;
 } foundry_cpu_launch;
 
 /* Metal's thread-position builtins of one thread (the attribute names). */
@@ -157,6 +161,10 @@ typedef void (*foundry_cpu_entry_fn)(const foundry_cpu_launch*, const foundry_cp
  * T[0..n) in thread_index_in_threadgroup order, without fibers and without
  * calling the host's barrier or SIMD-group functions. */
 typedef void (*foundry_cpu_lanes_fn)(const foundry_cpu_launch*, const foundry_cpu_thread*, uint32_t n);
+/* A module may also export `const uint32_t <name>__cpu_lanes_stride` (the
+ * lane-loop body reads only threads 0, stride, 2*stride, ... of T: lane 0 of
+ * each SIMD-group when it is 32); the executor then fills only those
+ * threads' positions. Absent: every thread is read. */
 
 /* Signature of the module initialiser (symbol "foundry_cpu_module_init").
  * Returns the module's FOUNDRY_CPU_ABI_VERSION. */

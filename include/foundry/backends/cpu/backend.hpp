@@ -30,18 +30,22 @@ namespace foundry::cpu {
 class cpu_pipeline final : public pipeline {
  public:
   cpu_pipeline(std::shared_ptr<const module> m, foundry_cpu_entry_fn entry, foundry_cpu_lanes_fn lanes,
-               std::string name)
-      : module_(std::move(m)), entry_(entry), lanes_(lanes), name_(std::move(name)) {}
+               std::uint32_t lanes_stride, std::string name)
+      : module_(std::move(m)), entry_(entry), lanes_(lanes), lanes_stride_(lanes_stride), name_(std::move(name)) {}
   std::string_view name() const noexcept override { return name_; }
   foundry_cpu_entry_fn entry() const noexcept { return entry_; }
   /// The lane-loop entry (dsl/lane_loop.hpp), or null for kernels that run
   /// one fiber per thread.
   foundry_cpu_lanes_fn lanes() const noexcept { return lanes_; }
+  /// Which threads the lane-loop entry reads (abi.h: 1, or 32 for lane 0 of
+  /// each SIMD-group).
+  std::uint32_t lanes_stride() const noexcept { return lanes_stride_; }
 
  private:
   std::shared_ptr<const module> module_;
   foundry_cpu_entry_fn entry_;
   foundry_cpu_lanes_fn lanes_;
+  std::uint32_t lanes_stride_;
   std::string name_;
 };
 
@@ -88,10 +92,13 @@ class cpu_backend final : public backend {
       sources.push_back({std::string(r.kernel), r.source->text, region_map(r.source->regions)});
     std::shared_ptr<const module> m = prepare(sources, opts_.jit);
     std::vector<std::unique_ptr<pipeline>> out;
-    for (const compile_request& r : reqs)
+    for (const compile_request& r : reqs) {
+      const auto* stride = static_cast<const std::uint32_t*>(m->symbol(r.source->entry_name + "_lanes_stride"));
       out.push_back(std::make_unique<cpu_pipeline>(
           m, m->entry(r.source->entry_name),
-          reinterpret_cast<foundry_cpu_lanes_fn>(m->symbol(r.source->entry_name + "_lanes")), std::string(r.kernel)));
+          reinterpret_cast<foundry_cpu_lanes_fn>(m->symbol(r.source->entry_name + "_lanes")),
+          stride != nullptr && *stride > 0 ? *stride : 1u, std::string(r.kernel)));
+    }
     return out;
   }
 
@@ -109,6 +116,7 @@ class cpu_backend final : public backend {
     d.kernel_name = cp.name().data();
     d.entry = cp.entry();
     d.lanes = cp.lanes();
+    d.lanes_stride = cp.lanes_stride();
     d.args = table_.data();
     d.arg_count = count;
     d.threadgroups_per_grid = {size.threadgroups_per_grid.x, size.threadgroups_per_grid.y,

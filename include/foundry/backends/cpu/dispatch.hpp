@@ -119,6 +119,9 @@ struct dispatch_desc {
   /// executor options allow it) each threadgroup runs through it in one
   /// call instead of one fiber per thread.
   foundry_cpu_lanes_fn lanes = nullptr;
+  /// Which threads `lanes` reads (abi.h `<name>__cpu_lanes_stride`): 1, or
+  /// 32 (lane 0 of each SIMD-group); the others' positions are not filled.
+  uint32_t lanes_stride = 1;
 };
 
 /// Runs every threadgroup of the dispatch and returns when all are done.
@@ -144,6 +147,8 @@ inline void dispatch(const dispatch_desc& d) {
   L.threadgroup_memory_bytes = static_cast<uint32_t>(d.threadgroup_memory_bytes);
   L.threads_per_threadgroup = {tpt.x, tpt.y, tpt.z};
   L.kernel_name = d.kernel_name != nullptr ? d.kernel_name : "kernel";
+  static std::atomic<uint64_t> serials{0};
+  L.serial = serials.fetch_add(1, std::memory_order_relaxed) + 1;
   if (d.threads_per_grid) {
     const dim3 g = *d.threads_per_grid;
     L.threads_per_grid = {g.x, g.y, g.z};
@@ -185,7 +190,7 @@ inline void dispatch(const dispatch_desc& d) {
     }
     if (configured_for != c.id) {
       ex->begin(c.launch, c.desc->entry, c.opts.threadgroup_fill, c.desc->collectives,
-                c.opts.lane_loops ? c.desc->lanes : nullptr);
+                c.opts.lane_loops ? c.desc->lanes : nullptr, c.desc->lanes_stride);
       configured_for = c.id;
     }
     const foundry_cpu_uint3 n = c.launch->threadgroups_per_grid;

@@ -40,6 +40,7 @@
 #include <limits.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 
 #include <limits>
 #include <type_traits>
@@ -587,6 +588,95 @@ inline void simdgroup_multiply(simdgroup_matrix<TD, 8, 8>& d, const simdgroup_ma
 }
 
 }  // namespace metal
+
+// ---------------------------------------------------------------------------
+// 8-bit activations for the CPU forms of row dot products.
+//
+// The serial number of the dispatch the calling OS thread is running: every
+// entry point sets it from foundry_cpu_launch::serial (entry.hpp) before it
+// runs its thread or threadgroup, so a kernel can tell one dispatch from the
+// next even when they reuse the same buffers.
+inline thread_local uint64_t foundry_cpu_dispatch_serial = 0;
+
+// A kernel's input vector x̂ (k floats, k a multiple of 32) quantized to 8-bit
+// blocks of 32 as GGUF's Q8_0 does (ggml-quants.c quantize_row_q8_0):
+// d = max_i |x_i| / 127, q_i = round(x_i / d) (q = 0 when d = 0), so
+// x_i ≈ d·q_i with |x_i − d·q_i| <= d/2. `sum[b]` is Σ q_i of block b
+// (affine and offset formats need it). Block b's codes sit at q[32b .. 32b+32)
+// in element order, or with `nibble_order` as the 4-bit formats pack them
+// (kernels/policies/q4_nibbles.metal): elements 0, 2, ..., 30, then 1, 3, ...,
+// 31, so that the low and the high nibbles of the block's 16 bytes each meet
+// 16 adjacent codes. One per call site and worker thread (`static
+// thread_local`), filled by the first row of a dispatch that reaches it and
+// reused by the others: the quantization costs one pass over x per dispatch
+// and thread instead of one per row. The storage grows with malloc and is
+// never shrunk: the prelude stays free of <vector> because every JIT unit
+// includes it.
+struct foundry_q8_vector {
+  uint64_t serial = ~uint64_t(0);
+  const void* key = nullptr;
+  uint32_t k = 0, blocks = 0, capacity = 0;
+  bool nibble_order = false;
+  int8_t* q = nullptr;
+  float* d = nullptr;
+  int32_t* sum = nullptr;
+  float squares = 0.0f;  // Σ x_raw² of the pass, for a folded RMSNorm
+
+  foundry_q8_vector() = default;
+  foundry_q8_vector(const foundry_q8_vector&) = delete;
+  foundry_q8_vector& operator=(const foundry_q8_vector&) = delete;
+  ~foundry_q8_vector() {
+    free(q);
+    free(d);
+    free(sum);
+  }
+  // True when this call site already holds x̂ of input `x` (length `n`) for
+  // the running dispatch; otherwise prepares the storage for set_block and
+  // returns false (the caller then fills every block).
+  bool current(const void* x, uint32_t n, bool nibbles) {
+    if (serial == foundry_cpu_dispatch_serial && key == x && k == n && nibble_order == nibbles) return true;
+    if (n > capacity) {
+      free(q);
+      free(d);
+      free(sum);
+      q = static_cast<int8_t*>(malloc(n));
+      d = static_cast<float*>(malloc(sizeof(float) * (n / 32u + 1u)));
+      sum = static_cast<int32_t*>(malloc(sizeof(int32_t) * (n / 32u + 1u)));
+      if (q == nullptr || d == nullptr || sum == nullptr) __builtin_trap();  // out of memory in a kernel
+      capacity = n;
+    }
+    serial = foundry_cpu_dispatch_serial;
+    key = x;
+    k = n;
+    blocks = n / 32u;
+    nibble_order = nibbles;
+    squares = 0.0f;
+    return false;
+  }
+  // Quantizes block `b` from its 32 values `v` (element order).
+  void set_block(uint32_t b, const float* v) {
+    float amax = 0.0f;
+    for (int i = 0; i < 32; ++i) amax = __builtin_fmaxf(amax, __builtin_fabsf(v[i]));
+    const float scale = amax / 127.0f, inv = amax > 0.0f ? 127.0f / amax : 0.0f;
+    int8_t c[32];
+    int32_t s = 0;
+    for (int i = 0; i < 32; ++i) {
+      c[i] = static_cast<int8_t>(__builtin_rintf(v[i] * inv));
+      s += c[i];
+    }
+    int8_t* dst = q + 32u * b;
+    if (nibble_order) {
+      for (int i = 0; i < 16; ++i) {
+        dst[i] = c[2 * i];
+        dst[16 + i] = c[2 * i + 1];
+      }
+    } else {
+      for (int i = 0; i < 32; ++i) dst[i] = c[i];
+    }
+    d[b] = scale;
+    sum[b] = s;
+  }
+};
 
 #include "../common/msl_simdgroup_matrix.h"
 #pragma GCC visibility pop

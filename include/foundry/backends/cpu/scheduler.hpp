@@ -115,11 +115,14 @@ class group_executor {
   ///        SIMD-group function: threads then run as a plain loop, no fibers.
   /// @param lanes the kernel's lane-loop entry (abi.h), or null: when set,
   ///        each threadgroup is one call of it, no fibers.
+  /// @param lanes_stride the threads `lanes` reads: 0, stride, 2·stride, ...
+  ///        (abi.h); only their positions are filled.
   void begin(const foundry_cpu_launch* launch, foundry_cpu_entry_fn entry, int fill, bool collectives,
-             foundry_cpu_lanes_fn lanes = nullptr) {
+             foundry_cpu_lanes_fn lanes = nullptr, uint32_t lanes_stride = 1) {
     launch_ = launch;
     entry_ = entry;
     lanes_entry_ = lanes;
+    lanes_stride_ = lanes_stride > 0 ? lanes_stride : 1;
     fill_ = fill;
     collectives_ = collectives;
     layout_ = {0, 0, 0};
@@ -155,7 +158,7 @@ class group_executor {
     if (lanes_entry_ != nullptr) {
       // Lane loops: the threads as one contiguous array (relayout keeps it),
       // one call for the whole threadgroup.
-      for (uint32_t i = 0; i < n; ++i) place(threads_[i]);
+      for (uint32_t i = 0; i < n; i += lanes_stride_) place(threads_[i]);
       lanes_entry_(launch_, threads_.data(), n);
       return;
     }
@@ -510,6 +513,7 @@ class group_executor {
   const foundry_cpu_launch* launch_ = nullptr;
   foundry_cpu_entry_fn entry_ = nullptr;
   foundry_cpu_lanes_fn lanes_entry_ = nullptr;
+  uint32_t lanes_stride_ = 1;
   std::vector<foundry_cpu_thread> threads_;  // lane loops: this threadgroup's threads, in order
   int fill_ = -1;
   bool collectives_ = true;
