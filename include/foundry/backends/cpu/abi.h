@@ -150,6 +150,11 @@ typedef struct foundry_cpu_host_api {
    * for prelude functions whose work one lane does for the whole SIMD-group
    * (SIMD-group matrices). No switch, no synchronisation. */
   uint32_t (*simd_lane)(void);
+  /* The serial number (foundry_cpu_launch::serial) of the dispatch the
+   * calling OS thread is running, for per-dispatch caches in kernel code
+   * (the prelude's foundry_q8_vector). Kept by the host, so a module needs
+   * no thread-local variable of its own for it. */
+  uint64_t (*dispatch_serial)(void);
 } foundry_cpu_host_api;
 
 /* Signature of a kernel entry point. */

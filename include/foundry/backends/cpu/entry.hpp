@@ -44,8 +44,7 @@ class cpu_entry final : public entry_writer {
     };
     auto builtin = [](const builtin_info& b) { return "T->" + std::string(b.name); };
     std::string out = "extern \"C\" void " + entry_name(s) +
-                      "(const foundry_cpu_launch* L, const foundry_cpu_thread* T) {\n"
-                      "  foundry_cpu_dispatch_serial = L->serial;\n" +
+                      "(const foundry_cpu_launch* L, const foundry_cpu_thread* T) {\n" +
                       body_call(s, argument, threadgroup, builtin) + "}\n";
     if (s.lane_loop_body == nullptr) return out;
     // The lane-loop entry: one call runs a whole threadgroup, T[0..n).
@@ -56,8 +55,7 @@ class cpu_entry final : public entry_writer {
       out += "extern \"C\" const uint32_t " + lanes_entry_name(s) + "_stride = " +
              std::to_string(s.lane_loop_stride) + "u;  // only every stride-th thread is read\n";
     return out + "extern \"C\" void " + lanes_entry_name(s) +
-           "(const foundry_cpu_launch* L, const foundry_cpu_thread* T, uint32_t n) {\n"
-               "  foundry_cpu_dispatch_serial = L->serial;\n" + call + "T, n);\n}\n";
+           "(const foundry_cpu_launch* L, const foundry_cpu_thread* T, uint32_t n) {\n" + call + "T, n);\n}\n";
   }
 
   /// The lane-loop body (dsl/lane_loop.hpp), when the kernel has one.

@@ -592,11 +592,13 @@ inline void simdgroup_multiply(simdgroup_matrix<TD, 8, 8>& d, const simdgroup_ma
 // ---------------------------------------------------------------------------
 // 8-bit activations for the CPU forms of row dot products.
 //
-// The serial number of the dispatch the calling OS thread is running: every
-// entry point sets it from foundry_cpu_launch::serial (entry.hpp) before it
-// runs its thread or threadgroup, so a kernel can tell one dispatch from the
-// next even when they reuse the same buffers.
-inline thread_local uint64_t foundry_cpu_dispatch_serial = 0;
+// The serial number of the dispatch the calling OS thread is running
+// (foundry_cpu_launch::serial, kept by the host: abi.h dispatch_serial), so a
+// kernel can tell one dispatch from the next even when they reuse the same
+// buffers. Not a thread-local of the module: the host's own is read instead
+// (a module's thread-local first touched on a fiber stack upsets
+// LeakSanitizer's thread scan at exit).
+inline uint64_t foundry_cpu_dispatch_serial() { return metal::msl_detail::host->dispatch_serial(); }
 
 // A kernel's input vector x̂ (k floats, k a multiple of 32) quantized to 8-bit
 // blocks of 32 as GGUF's Q8_0 does (ggml-quants.c quantize_row_q8_0):
@@ -634,7 +636,8 @@ struct foundry_q8_vector {
   // the running dispatch; otherwise prepares the storage for set_block and
   // returns false (the caller then fills every block).
   bool current(const void* x, uint32_t n, bool nibbles) {
-    if (serial == foundry_cpu_dispatch_serial && key == x && k == n && nibble_order == nibbles) return true;
+    const uint64_t now = foundry_cpu_dispatch_serial();
+    if (serial == now && key == x && k == n && nibble_order == nibbles) return true;
     if (n > capacity) {
       free(q);
       free(d);
@@ -645,7 +648,7 @@ struct foundry_q8_vector {
       if (q == nullptr || d == nullptr || sum == nullptr) __builtin_trap();  // out of memory in a kernel
       capacity = n;
     }
-    serial = foundry_cpu_dispatch_serial;
+    serial = now;
     key = x;
     k = n;
     blocks = n / 32u;

@@ -91,6 +91,9 @@ class group_executor;
 /// The executor running threadgroups on this OS thread (fibers never migrate,
 /// so the host API reads it from inside kernel code).
 inline thread_local group_executor* tls_executor = nullptr;
+/// Serial number of the dispatch this OS thread runs threadgroups of (set by
+/// group_executor::begin; read by kernels through the host API).
+inline thread_local uint64_t tls_dispatch_serial = 0;
 
 /// Runs threadgroups of one dispatch at a time on the calling OS thread.
 class group_executor {
@@ -120,6 +123,7 @@ class group_executor {
   void begin(const foundry_cpu_launch* launch, foundry_cpu_entry_fn entry, int fill, bool collectives,
              foundry_cpu_lanes_fn lanes = nullptr, uint32_t lanes_stride = 1) {
     launch_ = launch;
+    tls_dispatch_serial = launch->serial;
     entry_ = entry;
     lanes_entry_ = lanes;
     lanes_stride_ = lanes_stride > 0 ? lanes_stride : 1;
@@ -548,9 +552,11 @@ inline const void* host_simd_collective(uint32_t site, const void* value, uint32
 
 inline uint32_t host_simd_lane() { return group_executor::current_lane(); }
 
+inline uint64_t host_dispatch_serial() { return tls_dispatch_serial; }
+
 /// The table every module receives through foundry_cpu_module_init.
 inline constexpr foundry_cpu_host_api host_api{FOUNDRY_CPU_ABI_VERSION, FOUNDRY_CPU_SIMD_WIDTH,
                                                &host_threadgroup_barrier, &host_simd_collective,
-                                               &host_simd_lane};
+                                               &host_simd_lane, &host_dispatch_serial};
 
 }  // namespace foundry::cpu::detail
