@@ -98,7 +98,8 @@ constexpr auto q8_suffix() {
 /// activations where `Q8` asks for them and `P` has them.
 template <weight_policy P, bool Q8 = false>
 using rmsnorm_lm_head_input =
-    std::conditional_t<q8_rows<P, Q8>, fk::cpu_q8_activations<fk::rmsnorm_folded_input<P>>, fk::rmsnorm_folded_input<P>>;
+    std::conditional_t<q8_rows<P, Q8>, fk::cpu_q8_activations<fk::rmsnorm_folded_input<P>>,
+                       fk::rmsnorm_folded_input<P>>;
 
 /// Fused final RMSNorm + LM head: logits = W · RMSNorm(x; gamma), W in `P`.
 /// The RMSNorm is folded into each row's reduction (no barrier: the CPU
