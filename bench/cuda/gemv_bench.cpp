@@ -12,6 +12,10 @@
 //     weights in L2. Each round (one launch per copy) is captured once as a
 //     CUDA graph and replayed; time per GEMV = CUDA-event time of the
 //     replays / launches, the median of 15 measurements.
+//     The multi-row aliases (`*_multi_row`: several rows per SIMD-group,
+//     16-byte loads) run beside the one-row-per-SIMD-group ones, and a
+//     sweep over rows per SIMD-group and SIMD-groups per threadgroup follows
+//     the table.
 //  3. Launch overhead: host time per dispatch through the executor (bind,
 //     size, launch) vs a raw cuLaunchKernel of the same CUfunction with
 //     prepared parameters, and the GPU time per GEMV when launched directly
@@ -27,8 +31,11 @@
 //  6. NVRTC compile time of every library alias, cold, on 1 and on all
 //     hardware threads.
 //
-// Usage: foundry_cuda_gemv_bench [--quick] [--gemm]
-//   --quick: SmolLM2 shapes only; --gemm: the prefill GEMM table only
+// Usage: foundry_cuda_gemv_bench [--quick] [--gemm] [--gemv] [--json FILE]
+//   --quick: SmolLM2 shapes only; --gemm: the prefill GEMM table only;
+//   --gemv: the roofline, the decode GEMV table and the multi-row sweep
+//   only; --json FILE: the decode GEMV rows (and the roofline) also as JSON,
+//   for bench/cuda/plot_gemv.py
 // Needs a CUDA device; cuBLAS is loaded with dlopen (its rows are skipped
 // when libcublas is missing).
 
@@ -596,6 +603,58 @@ void fused_vs_unfused_all(fd::executor& ex, const device_facts& dev, bool quick)
   }
 }
 
+// --- multi-row GEMV sweep -------------------------------------------------------------------
+
+/// `gemv_multi_row` with R rows per SIMD-group and S SIMD-groups per
+/// threadgroup, policy P: y = W·x.
+template <fd::weight_policy P, unsigned R, unsigned S>
+using multi_row_variant =
+    fd::fused_kernel<"bench_multi_row", typename fk::gemv_multi_row<fd::plain_input<P>, R, S>::template dispatch_for<>,
+                     fk::gemv_multi_row<fd::plain_input<P>, R, S>, fd::epi::store<"y", "value", fd::size_arg<"n">>>;
+
+template <fd::weight_policy P, unsigned R, unsigned S>
+void sweep_one(fd::executor& ex, const shape& s, const device_facts& dev, const fd::buffer& xb, const fd::buffer& yb,
+               double roof) {
+  const result r = bench_alias<multi_row_variant<P, R, S>, P>(ex, s, dev, xb, yb);
+  const double gbs = r.bytes / (r.us * 1e-6) / 1e9;
+  std::printf("| %s | %s | %u x %u | %s | %u | %u | %.2f | %.0f | %.1f |\n", s.model, s.what, s.n, s.k,
+              std::string(P::name.view()).c_str(), R, S, r.us, gbs, 100.0 * gbs / roof);
+}
+
+template <fd::weight_policy P>
+void sweep_policy(fd::executor& ex, const shape& s, const device_facts& dev, const fd::buffer& xb,
+                  const fd::buffer& yb, double roof) {
+  sweep_one<P, 1, 4>(ex, s, dev, xb, yb, roof);
+  sweep_one<P, 1, 8>(ex, s, dev, xb, yb, roof);
+  sweep_one<P, 2, 2>(ex, s, dev, xb, yb, roof);
+  sweep_one<P, 2, 4>(ex, s, dev, xb, yb, roof);
+  sweep_one<P, 2, 8>(ex, s, dev, xb, yb, roof);
+  sweep_one<P, 4, 2>(ex, s, dev, xb, yb, roof);
+  sweep_one<P, 4, 4>(ex, s, dev, xb, yb, roof);
+}
+
+/// Rows per SIMD-group (R) and SIMD-groups per threadgroup (S) of
+/// `gemv_multi_row`, per policy, on a small, a medium and two large shapes:
+/// what the aliases' choice rests on.
+void multi_row_sweep(fd::executor& ex, const device_facts& dev, double roof, bool quick) {
+  std::printf("\n## gemv_multi_row: rows per SIMD-group (R) x SIMD-groups per threadgroup (S) "
+              "(weights rotated past L2; graph replay; median of 15)\n\n");
+  std::printf("| model | matrix | n x k | policy | R | S | µs | GB/s | %% of roofline |\n");
+  std::printf("|---|---|---|---|---:|---:|---:|---:|---:|\n");
+  std::vector<shape> shapes = {kSmol[0], kSmol[3]};
+  if (!quick) {
+    shapes.push_back(kLlama[3]);  // Llama-3.2-1B ffn down, 2048 x 8192
+    shapes.push_back(kLlama[6]);  // Llama-3-8B ffn gate+up, 28672 x 4096
+  }
+  for (const shape& s : shapes) {
+    fd::buffer xb = ex.upload(std::vector<float>(s.k, 0.25f)), yb = ex.allocate<float>(s.n);
+    sweep_policy<fp::f16>(ex, s, dev, xb, yb, roof);
+    sweep_policy<fp::q8_0>(ex, s, dev, xb, yb, roof);
+    sweep_policy<fp::q4_0>(ex, s, dev, xb, yb, roof);
+    sweep_policy<fp::q4_1>(ex, s, dev, xb, yb, roof);
+  }
+}
+
 // --- prefill GEMM ---------------------------------------------------------------------------
 
 /// Prefill shapes: M tokens times the projection n x k.
@@ -734,10 +793,14 @@ void compile_times() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  bool quick = false, gemm_only = false;
+  bool quick = false, gemm_only = false, gemv_only = false;
+  std::string json_path;
   for (int i = 1; i < argc; ++i) {
-    quick = quick || std::string(argv[i]) == "--quick";
-    gemm_only = gemm_only || std::string(argv[i]) == "--gemm";
+    const std::string a = argv[i];
+    quick = quick || a == "--quick";
+    gemm_only = gemm_only || a == "--gemm";
+    gemv_only = gemv_only || a == "--gemv";
+    if (a == "--json" && i + 1 < argc) json_path = argv[++i];
   }
   if (fc::device_count() == 0) {
     std::printf("skipped: no CUDA device (%s)\n", fc::driver_unavailable_reason().c_str());
@@ -765,6 +828,12 @@ int main(int argc, char** argv) {
     return 0;
   }
 
+  std::FILE* json = json_path.empty() ? nullptr : std::fopen(json_path.c_str(), "w");
+  if (!json_path.empty() && !json) std::printf("cannot write %s\n", json_path.c_str());
+  int json_rows = 0;
+  if (json)
+    std::fprintf(json, "{\n  \"device\": \"%s\",\n  \"roofline_gbs\": %.1f,\n  \"rows\": [\n",
+                 g_be->device_name().c_str(), roof);
   std::printf("\n## Decode GEMV, batch 1 (weights rotated past L2; graph replay; median of 15)\n\n");
   std::printf("| model | matrix | n x k | kernel | MB moved | copies | µs | GB/s | %% of roofline |\n");
   std::printf("|---|---|---|---|---:|---:|---:|---:|---:|\n");
@@ -783,6 +852,10 @@ int main(int argc, char** argv) {
       rs.push_back(bench_alias<fk::gemv_q4_0_canonical, fp::q4_0>(ex, s, dev, xb, yb));
       rs.push_back(bench_alias<fk::gemv_q4_1, fp::q4_1>(ex, s, dev, xb, yb));
       rs.push_back(bench_alias<fk::gemv_q4_1_canonical, fp::q4_1>(ex, s, dev, xb, yb));
+      rs.push_back(bench_alias<fk::gemv_f16_multi_row, fp::f16>(ex, s, dev, xb, yb));
+      rs.push_back(bench_alias<fk::gemv_q8_0_multi_row, fp::q8_0>(ex, s, dev, xb, yb));
+      rs.push_back(bench_alias<fk::gemv_q4_0_multi_row, fp::q4_0>(ex, s, dev, xb, yb));
+      rs.push_back(bench_alias<fk::gemv_q4_1_multi_row, fp::q4_1>(ex, s, dev, xb, yb));
       if (s.k % 256 == 0) {  // K-quant super-blocks hold 256 weights
         rs.push_back(bench_alias<fk::gemv_q4_k, fp::q4_k>(ex, s, dev, xb, yb));
         rs.push_back(bench_alias<fk::gemv_q5_k, fp::q5_k>(ex, s, dev, xb, yb));
@@ -796,7 +869,21 @@ int main(int argc, char** argv) {
       const double gbs = r.bytes / (r.us * 1e-6) / 1e9;
       std::printf("| %s | %s | %u x %u | %s | %.2f | %u | %.2f | %.0f | %.1f |\n", s.model, s.what, s.n, s.k,
                   r.kernel.c_str(), r.bytes / 1e6, r.copies, r.us, gbs, 100.0 * gbs / roof);
+      if (json) {
+        std::fprintf(json, "%s    {\"model\": \"%s\", \"matrix\": \"%s\", \"n\": %u, \"k\": %u, \"kernel\": \"%s\", "
+                     "\"bytes\": %.0f, \"us\": %.4f, \"gbs\": %.2f}",
+                     json_rows++ ? ",\n" : "", s.model, s.what, s.n, s.k, r.kernel.c_str(), r.bytes, r.us, gbs);
+      }
     }
+  }
+  if (json) {
+    std::fprintf(json, "\n  ]\n}\n");
+    std::fclose(json);
+  }
+  multi_row_sweep(ex, dev, roof, quick);
+  if (gemv_only) {
+    if (have_cublas) cb.destroy(cb.handle);
+    return 0;
   }
   fused_vs_unfused_all(ex, dev, quick);
   prefill_gemm_all(ex, have_cublas ? &cb : nullptr, quick);

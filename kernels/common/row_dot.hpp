@@ -174,16 +174,23 @@ constexpr ct_string host_q8_row(std::span<const run_target> targets, std::string
 /// k − k mod chunk elements; the caller's tail loop the rest); `load`: a
 /// statement setting `xv[i]` (and adding the square to `sv[i]` when
 /// `squares` names the variable to add Σ sv to).
+///
+/// With `fenced` false the CPU block comes alone, without `#if
+/// FOUNDRY_TARGET_CPU` and `#else` (for a caller that fences it itself).
 template <weight_policy P, class Hook = plain_input<P>>
 constexpr ct_string host_run_loop(std::span<const run_target> targets, unsigned chunk, std::string_view lane,
                                   std::string_view k, const ct_string& load, std::string_view squares,
-                                  std::string_view x = {}) {
+                                  std::string_view x = {}, bool fenced = true) {
+  constexpr std::string_view open = "#if FOUNDRY_TARGET_CPU\n", close = "#else\n";
   if constexpr (host_q8_rows<P, Hook>) {
-    return host_q8_row<P>(targets, lane, k, load, squares, x);
+    ct_string s = host_q8_row<P>(targets, lane, k, load, squares, x);
+    if (!fenced) s = s.substr(open.size(), s.size() - open.size() - close.size());
+    return s;
   }
   if (!host_elementwise_runs<P>) return {};
   const ct_string Pn(P::metal_name), C = to_text(chunk), wpb = to_text(P::weights_per_block) + "u";
-  ct_string s = "#if FOUNDRY_TARGET_CPU\n{\n";
+  ct_string s = "{\n";
+  if (fenced) s = ct_string(open) + s;
   for (std::size_t j = 0; j < targets.size(); ++j) s += "  float av" + to_text(j) + "[" + C + "] = {};\n";
   if (!squares.empty()) s += "  float sv[" + C + "] = {};\n";
   s += "  for (uint k0 = (" + ct_string(lane) + ") == 0u ? 0u : (" + ct_string(k) + "); k0 + " + C + "u <= " +
@@ -203,7 +210,9 @@ constexpr ct_string host_run_loop(std::span<const run_target> targets, unsigned 
   for (std::size_t j = 0; j < targets.size(); ++j)
     s += "  " + ct_string(targets[j].acc) + " += foundry_pairwise_sum<" + C + ">(av" + to_text(j) + ");\n";
   if (!squares.empty()) s += "  " + ct_string(squares) + " += foundry_pairwise_sum<" + C + ">(sv);\n";
-  return s + "}\n#else\n";
+  s += "}\n";
+  if (fenced) s += close;
+  return s;
 }
 
 /// Elements per lane run of `row_dot` for policy `P` (see the file comment).

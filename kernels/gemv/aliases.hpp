@@ -18,6 +18,7 @@
 #include "foundry/dsl/epilogues.hpp"
 #include "kernels/gemv/gemv.hpp"
 #include "kernels/gemv/gemv_canonical.hpp"
+#include "kernels/gemv/gemv_multi_row.hpp"
 #include "kernels/policies/f16.hpp"
 #include "kernels/policies/f32.hpp"
 #include "kernels/policies/policies.hpp"
@@ -156,6 +157,58 @@ using gemv_q4_1_residual_cpu_q8 =
 using gemv_q4_1_batched_cpu_q8 =
     gemv_kernel<"gemv_q4_1_batched_cpu_q8", policies::q4_1, layout::row_major, true, false, true>;
 
+// --- several rows per SIMD-group, 16-byte loads (gemv_multi_row.hpp) --------
+//
+// The same arguments and results as the row-major aliases above (w,
+// w_scales, x, n, k, then residual, y); the weights are read in 16-byte loads
+// and each SIMD-group computes `gemv_multi_row_rows` rows, reading x once for
+// them, `gemv_multi_row_simdgroups` SIMD-groups per threadgroup. The
+// one-row-per-SIMD-group aliases stay for comparison (bench/cuda).
+
+/// Rows per SIMD-group of the multi-row aliases.
+inline constexpr unsigned gemv_multi_row_rows = 2;
+/// SIMD-groups per threadgroup of the multi-row aliases.
+inline constexpr unsigned gemv_multi_row_simdgroups = 4;
+
+namespace detail {
+template <fixed_string Name, weight_policy P, bool Residual, bool CpuQ8>
+struct gemv_multi_row_kernel_for {
+  using input = std::conditional_t<CpuQ8, cpu_q8_activations<plain_input<P>>, plain_input<P>>;
+  using main = gemv_multi_row<input, gemv_multi_row_rows, gemv_multi_row_simdgroups>;
+  using dispatch = typename main::template dispatch_for<>;
+  using type = std::conditional_t<
+      Residual,
+      fused_kernel<Name, dispatch, main, epi::add_residual<"residual", "value", "row", size_arg<"n">>,
+                   epi::store<"y", "value", size_arg<"n">>>,
+      fused_kernel<Name, dispatch, main, epi::store<"y", "value", size_arg<"n">>>>;
+};
+}  // namespace detail
+
+/// A multi-row library GEMV: y = W·x (`Residual`: y = W·x + residual), W
+/// [n, k] row-major in policy `P` (F16, F32, Q8_0, Q4_0, Q4_1), x float[k],
+/// y (and residual) float[n]; `gemv_multi_row` with the rows and
+/// SIMD-groups above. `CpuQ8`: 8-bit activations on the CPU, as for
+/// `gemv_kernel`. Arguments as listed above.
+template <fixed_string Name, weight_policy P, bool Residual = false, bool CpuQ8 = false>
+using gemv_multi_row_kernel = typename detail::gemv_multi_row_kernel_for<Name, P, Residual, CpuQ8>::type;
+
+/// y = W·x, W row-major in F16, several rows per SIMD-group.
+using gemv_f16_multi_row = gemv_multi_row_kernel<"gemv_f16_multi_row", policies::f16>;
+/// y = W·x, W row-major in Q8_0, several rows per SIMD-group.
+using gemv_q8_0_multi_row = gemv_multi_row_kernel<"gemv_q8_0_multi_row", policies::q8_0>;
+/// y = W·x, W row-major in Q4_0, several rows per SIMD-group.
+using gemv_q4_0_multi_row = gemv_multi_row_kernel<"gemv_q4_0_multi_row", policies::q4_0>;
+/// y = W·x, W row-major in Q4_1, several rows per SIMD-group.
+using gemv_q4_1_multi_row = gemv_multi_row_kernel<"gemv_q4_1_multi_row", policies::q4_1>;
+/// y = W·x + residual, W row-major in F16, several rows per SIMD-group.
+using gemv_f16_residual_multi_row = gemv_multi_row_kernel<"gemv_f16_residual_multi_row", policies::f16, true>;
+/// y = W·x + residual, W row-major in Q8_0, several rows per SIMD-group.
+using gemv_q8_0_residual_multi_row = gemv_multi_row_kernel<"gemv_q8_0_residual_multi_row", policies::q8_0, true>;
+/// y = W·x + residual, W row-major in Q4_0, several rows per SIMD-group.
+using gemv_q4_0_residual_multi_row = gemv_multi_row_kernel<"gemv_q4_0_residual_multi_row", policies::q4_0, true>;
+/// y = W·x + residual, W row-major in Q4_1, several rows per SIMD-group.
+using gemv_q4_1_residual_multi_row = gemv_multi_row_kernel<"gemv_q4_1_residual_multi_row", policies::q4_1, true>;
+
 /// Y = X·Wᵀ + R (residual [batch, n], may be y), W row-major, F16.
 using gemv_f16_residual_batched =
     gemv_kernel<"gemv_f16_residual_batched", policies::f16, layout::row_major, true, true>;
@@ -201,6 +254,14 @@ using gemv_library = type_list<
     gemv_q8_0_cpu_q8,
     gemv_q4_0_residual_cpu_q8,
     gemv_q4_1_residual_cpu_q8,
-    gemv_q4_1_batched_cpu_q8>;
+    gemv_q4_1_batched_cpu_q8,
+    gemv_f16_multi_row,
+    gemv_q8_0_multi_row,
+    gemv_q4_0_multi_row,
+    gemv_q4_1_multi_row,
+    gemv_f16_residual_multi_row,
+    gemv_q8_0_residual_multi_row,
+    gemv_q4_0_residual_multi_row,
+    gemv_q4_1_residual_multi_row>;
 
 }  // namespace foundry::kernels

@@ -27,6 +27,10 @@ struct f16 {
   static constexpr std::uint32_t weights_per_block = 1;
   static constexpr std::uint32_t block_bytes = 2;
   static constexpr std::uint32_t scale_bytes = 0;
+  /// Weights in one 16-byte load of the data plane (8 halves): the Metal
+  /// struct's `dot_vector(uint4, x)` sums that many products (vector loads,
+  /// dsl/policy.hpp; `gemv_multi_row`).
+  static constexpr std::uint32_t vector_load_weights = 8;
 
   /// The GGUF tensor type this policy loads.
   static constexpr quant::ggml_type ggml_type = quant::ggml_type::f16;

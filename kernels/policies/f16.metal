@@ -22,4 +22,18 @@ struct PolicyF16 {
     for (int i = 0; i < N; ++i) p[i] = float(w[i]) * x[i];
     return foundry_pairwise_sum<N>(p);
   }
+  // Σ_j w_j·x[j] over the 8 halves of one 16-byte load `v` of the data plane
+  // (word i holds elements 2i and 2i+1), for GEMVs that read 16 bytes per
+  // load (policy.hpp; `x_sum` unused). Two partial sums of fused
+  // multiply-adds.
+  static ALWAYS_INLINE float dot_vector(uint4 v, thread const float* x, float x_sum) {
+    (void)x_sum;
+    float p[2] = {0.0f, 0.0f};
+    for (int i = 0; i < 4; ++i) {
+      const float2 w = float2(as_type<half2>(v[i]));
+      p[0] = fma(w.x, x[2 * i], p[0]);
+      p[1] = fma(w.y, x[2 * i + 1], p[1]);
+    }
+    return p[0] + p[1];
+  }
 };

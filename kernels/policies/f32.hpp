@@ -26,6 +26,10 @@ struct f32 {
   static constexpr std::uint32_t weights_per_block = 1;
   static constexpr std::uint32_t block_bytes = 4;
   static constexpr std::uint32_t scale_bytes = 0;
+  /// Weights in one 16-byte load of the data plane (4 floats): the Metal
+  /// struct's `dot_vector(uint4, x)` sums that many products (vector loads,
+  /// dsl/policy.hpp; `gemv_multi_row`).
+  static constexpr std::uint32_t vector_load_weights = 4;
 
   /// The GGUF tensor type this policy loads.
   static constexpr quant::ggml_type ggml_type = quant::ggml_type::f32;

@@ -22,4 +22,11 @@ struct PolicyF32 {
     for (int i = 0; i < N; ++i) p[i] = w[i] * x[i];
     return foundry_pairwise_sum<N>(p);
   }
+  // Σ_j w_j·x[j] over the 4 floats of one 16-byte load `v` of the data plane
+  // (policy.hpp; `x_sum` unused).
+  static ALWAYS_INLINE float dot_vector(uint4 v, thread const float* x, float x_sum) {
+    (void)x_sum;
+    const float4 w = as_type<float4>(v);
+    return fma(w.x, x[0], w.y * x[1]) + fma(w.z, x[2], w.w * x[3]);
+  }
 };

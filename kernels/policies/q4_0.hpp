@@ -42,6 +42,10 @@ struct q4_0 {
   static constexpr std::uint32_t weights_per_block = 32;
   static constexpr std::uint32_t block_bytes = 16;
   static constexpr std::uint32_t scale_bytes = 2;
+  /// Weights in one 16-byte load of the data plane (32 codes, one block): the Metal
+  /// struct's `dot_vector(uint4, x)` sums that many products (vector loads,
+  /// dsl/policy.hpp; `gemv_multi_row`).
+  static constexpr std::uint32_t vector_load_weights = 32;
   /// The policy has the CPU's integer row dot product with 8-bit activations
   /// (`row_dot_q8` in its source; kernels/common/row_dot.hpp,
   /// `cpu_q8_activations`), which wants x̂'s codes in nibble order (foundry_q8_vector).

@@ -20,6 +20,10 @@ struct PolicyQ4_1 {
   static ALWAYS_INLINE float dot(const device uchar* data, uint k, thread const float* x) {
     return Q4Nibbles::dot<N>(data, k, 0, x);
   }
+  // One 16-byte load of the data plane: a whole block (policy.hpp).
+  static ALWAYS_INLINE float dot_vector(uint4 v, thread const float* x, float x_sum) {
+    return Q4Nibbles::dot_vector(v, 0, x, x_sum);
+  }
 #if FOUNDRY_TARGET_CPU
   // The CPU's row dot product with 8-bit activations (row_dot.hpp; x̂ in
   // nibble order): Σ_b x.d[b] · (d_b · Σ_j q_j · c_j + m_b · Σ_j c_j), the

@@ -36,6 +36,10 @@ struct q8_0 {
   static constexpr std::uint32_t weights_per_block = 32;
   static constexpr std::uint32_t block_bytes = 32;
   static constexpr std::uint32_t scale_bytes = 2;
+  /// Weights in one 16-byte load of the data plane (16 codes, half a block): the Metal
+  /// struct's `dot_vector(uint4, x)` sums that many products (vector loads,
+  /// dsl/policy.hpp; `gemv_multi_row`).
+  static constexpr std::uint32_t vector_load_weights = 16;
   /// The CPU keeps the per-run dot product (kernels/common/row_dot.hpp,
   /// `host_run_loop`): measured on the SmolLM2 output head (49152 x 576, one
   /// thread, bench/gemv_cpu_bench.cpp), 15 ms per GEMV with it against 19.5

@@ -46,6 +46,25 @@ struct PolicyQ8_0 {
     }
     return foundry_pairwise_sum<N>(p);
   }
+  // Σ_j q_j·x[j] over the 16 codes of one 16-byte load `v` of the data plane
+  // (half a block; byte j of word i is code 4i+j), given `x_sum` = Σ_j x[j]
+  // (summed once per run by the caller), for GEMVs that read 16 bytes per
+  // load (policy.hpp). A code becomes a float without an integer
+  // conversion: q + 128 (the byte with its sign bit flipped) placed in
+  // mantissa bits 15..22 of 1.0f gives f = 1 + (q + 128)/256 exactly, and
+  // Σ q·x = 256·(Σ f·x − Σ x) − 128·Σ x. Four partial sums of fused
+  // multiply-adds.
+  static ALWAYS_INLINE float dot_vector(uint4 v, thread const float* x, float x_sum) {
+    float p[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+    for (int i = 0; i < 4; ++i) {
+      const uint w = v[i] ^ 0x80808080u;  // every code + 128, as unsigned bytes
+      for (int j = 0; j < 4; ++j) {
+        const uint placed = j < 2 ? w << (15u - 8u * uint(j)) : w >> (8u * uint(j) - 15u);
+        p[j] = fma(as_type<float>(0x3F800000u | (placed & 0x007F8000u)), x[4 * i + j], p[j]);
+      }
+    }
+    return 256.0f * ((p[0] + p[1]) + (p[2] + p[3])) - 384.0f * x_sum;
+  }
 #if FOUNDRY_TARGET_CPU
   // The CPU's row dot product with 8-bit activations (row_dot.hpp):
   // Σ_b d_b · x.d[b] · (Σ_j q_j · c_j) over the row's x.blocks blocks, the

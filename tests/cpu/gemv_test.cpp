@@ -355,6 +355,87 @@ TEST(Gemv, OtherTilings) {
   }
 }
 
+// --- several rows per SIMD-group, 16-byte loads (gemv_multi_row) ------------
+
+// The policy `P` with its CPU form turned off (`host_elementwise_runs`), so
+// the CPU runs the stage's GPU loop (16-byte loads, `dot_vector`) as Metal
+// and CUDA do: what checks each policy's `dot_vector` on the CPU.
+template <fd::weight_policy P>
+struct gpu_form : P {
+  static constexpr bool host_elementwise_runs = false;
+};
+
+template <fd::weight_policy P, unsigned R, unsigned S, bool Batched = false, class Hook = fd::plain_input<P>>
+using multi_row_gemv =
+    fd::fused_kernel<"test_multi_row", typename fk::gemv_multi_row<Hook, R, S, Batched>::template dispatch_for<
+                                           std::conditional_t<Batched, fd::size_arg<"batch">, fd::size_const<1>>>,
+                     fk::gemv_multi_row<Hook, R, S, Batched>,
+                     std::conditional_t<Batched, fd::epi::store_indexed<"y">,
+                                        fd::epi::store<"y", "value", fd::size_arg<"n">>>>;
+
+// Every multi-row alias on the shapes of the other forms (rows that leave
+// partial SIMD-groups and threadgroups, k of one to 48 blocks), the
+// residual in place, and the 8-bit CPU activations.
+TEST(Gemv, MultiRowAliases) {
+  FOUNDRY_SEED_TRACE();
+  auto g = foundry_test::rng();
+  exec().prepare<fk::gemv_f16_multi_row, fk::gemv_q8_0_multi_row, fk::gemv_q4_0_multi_row, fk::gemv_q4_1_multi_row,
+                 fk::gemv_f16_residual_multi_row, fk::gemv_q8_0_residual_multi_row,
+                 fk::gemv_q4_0_residual_multi_row, fk::gemv_q4_1_residual_multi_row>();
+  for (const shape& s : kShapes) {
+    const weights<fp::f16> wf(g, s.n, s.k);
+    check<form<fk::gemv_f16_multi_row, fp::f16, layout::row_major, false, false>>(g, wf, 1);
+    check<form<fk::gemv_f16_residual_multi_row, fp::f16, layout::row_major, false, true>>(g, wf, 1);
+    const weights<fp::q8_0> w8(g, s.n, s.k);
+    check<form<fk::gemv_q8_0_multi_row, fp::q8_0, layout::row_major, false, false>>(g, w8, 1);
+    check<form<fk::gemv_q8_0_residual_multi_row, fp::q8_0, layout::row_major, false, true>>(g, w8, 1);
+    const weights<fp::q4_0> w40(g, s.n, s.k);
+    check<form<fk::gemv_q4_0_multi_row, fp::q4_0, layout::row_major, false, false>>(g, w40, 1);
+    check<form<fk::gemv_q4_0_residual_multi_row, fp::q4_0, layout::row_major, false, true>>(g, w40, 1);
+    const weights<fp::q4_1> w41(g, s.n, s.k);
+    check<form<fk::gemv_q4_1_multi_row, fp::q4_1, layout::row_major, false, false>>(g, w41, 1);
+    check<form<fk::gemv_q4_1_residual_multi_row, fp::q4_1, layout::row_major, false, true>>(g, w41, 1, true);
+  }
+  using q8_cpu = fk::gemv_multi_row_kernel<"test_multi_row_q4_1_cpu_q8", fp::q4_1, true, true>;
+  const weights<fp::q4_1> w41(g, 960, 576);
+  check<form<q8_cpu, fp::q4_1, layout::row_major, false, true>>(g, w41, 1, false, kQ8Tolerance);
+}
+
+// The GPU loop on the CPU for every policy (16-byte loads and `dot_vector`),
+// with 1, 2 and 4 rows per SIMD-group, batched, odd F16 k (the element loop),
+// and an RMSNorm hook (element loads of x).
+TEST(Gemv, MultiRowGpuLoop) {
+  FOUNDRY_SEED_TRACE();
+  auto g = foundry_test::rng();
+  using f16g = gpu_form<fp::f16>;
+  using q40g = gpu_form<fp::q4_0>;
+  using q41g = gpu_form<fp::q4_1>;
+  for (const shape& s : {shape{1, 32}, shape{7, 64}, shape{33, 96}, shape{577, 576}, shape{41, 1536}}) {
+    check<form<multi_row_gemv<f16g, 4, 3>, f16g, layout::row_major, false, false>>(g, weights<f16g>(g, s.n, s.k), 1);
+    check<form<multi_row_gemv<fp::q8_0, 1, 8>, fp::q8_0, layout::row_major, false, false>>(
+        g, weights<fp::q8_0>(g, s.n, s.k), 1);
+    check<form<multi_row_gemv<q40g, 2, 4>, q40g, layout::row_major, false, false>>(g, weights<q40g>(g, s.n, s.k), 1);
+    check<form<multi_row_gemv<q41g, 4, 2, true>, q41g, layout::row_major, true, false>>(
+        g, weights<q41g>(g, s.n, s.k), 3);
+    check<form<multi_row_gemv<fp::q4_1, 4, 2, true>, fp::q4_1, layout::row_major, true, false>>(
+        g, weights<fp::q4_1>(g, s.n, s.k), 3);
+  }
+  for (const shape& s : {shape{5, 33}, shape{37, 100}, shape{9, 7}, shape{13, 40}}) {
+    const weights<f16g> wg(g, s.n, s.k);
+    check<form<multi_row_gemv<f16g, 2, 4>, f16g, layout::row_major, false, false>>(g, wg, 1);
+    const weights<fp::f16> wf(g, s.n, s.k);
+    check<form<fk::gemv_f16_multi_row, fp::f16, layout::row_major, false, false>>(g, wf, 1);
+  }
+  using hooked = fd::fused_kernel<"test_rmsnorm_multi_row_q4_1",
+                                  fk::gemv_multi_row<fk::rmsnorm_input<q41g>, 2, 4>::dispatch_for<>,
+                                  fk::gemv_multi_row<fk::rmsnorm_input<q41g>, 2, 4>,
+                                  fd::epi::store<"y", "value", fd::size_arg<"n">>>;
+  for (const shape& s : {shape{7, 64}, shape{960, 576}}) {
+    const weights<fp::q4_1> wts(g, s.n, s.k);
+    check_rmsnorm<hooked>(g, wts, layout::row_major);
+  }
+}
+
 // Binding checks derive from the shapes: a batched x one item short, or a
 // scale plane one block short, is refused before the kernel runs.
 TEST(Gemv, UndersizedBuffersAreRejected) {

@@ -41,6 +41,17 @@
 ///     (kernels/policies/repack.hpp), resolving the super-block scale on the
 ///     host (kernels/policies/q4_k.hpp).
 ///
+///   - Vector loads: `static constexpr std::uint32_t vector_load_weights`,
+///     the weights held by 16 bytes of the data plane (F16 8, Q8_0 16,
+///     Q4_0/Q4_1 32), with the Metal member
+///     `static float dot_vector(uint4 v, thread const float* x)` → Σ q·x over
+///     those weights, `v` the 16 bytes at data-plane byte
+///     `k · block_bytes / weights_per_block` of a row (k a multiple of
+///     `vector_load_weights`, which divides or is a multiple of
+///     `weights_per_block`; unscaled, like `dot`). Main stages that read the
+///     weights in 16-byte loads (`gemv_multi_row`) require it; a policy
+///     without it fails there at compile time. `has_vector_loads<P>` tests it.
+///
 /// The Metal struct is checked at C++ compile time: every fused kernel
 /// verifies (`policy_contract_check`) that the text of each policy's source
 /// piece defines `struct <metal_name>` with the four functions above, and a
@@ -82,6 +93,13 @@ concept weight_policy = requires {
   { P::block_bytes } -> std::convertible_to<std::uint32_t>;
   { P::scale_bytes } -> std::convertible_to<std::uint32_t>;
 } && (!P::has_affine || P::has_scale) && (P::has_scale == (P::scale_bytes > 0));
+
+/// Whether policy `P` declares vector loads (`vector_load_weights` and the
+/// Metal `dot_vector`, see the file comment).
+template <class P>
+inline constexpr bool has_vector_loads = requires {
+  { P::vector_load_weights } -> std::convertible_to<std::uint32_t>;
+};
 
 /// Where a policy's scales live: one entry per block (the default) or one
 /// per row (`P::scale_per`).
@@ -220,6 +238,13 @@ struct plain_input {
   /// main stage (`x` is the already resolved input pointer expression).
   static constexpr ct_string load_input(std::string_view x, std::string_view k) {
     return ct_string(x) + "[" + ct_string(k) + "]";
+  }
+  /// Expression for the float4 of input elements k..k+3 in one 16-byte load
+  /// (`k` a multiple of 4; the input pointer 16-byte aligned). Optional in
+  /// a hook: main stages that read runs of x (`gemv_multi_row`) use it where
+  /// present, else four `load_input`s.
+  static constexpr ct_string load_input4(std::string_view x, std::string_view k) {
+    return "(*(const device float4*)(" + ct_string(x) + " + " + ct_string(k) + "))";
   }
 };
 

@@ -44,4 +44,15 @@ struct quotient {
   }
 };
 
+/// `S / D`, rounded up (`D` > 0): e.g. the SIMD-groups of a GEMV that gives
+/// each SIMD-group `D` rows.
+template <class S, std::uint64_t D>
+struct ceil_quotient {
+  static_assert(D > 0, "foundry: sizes::ceil_quotient by zero");
+  template <class Args>
+  static std::uint64_t get(const Args& a) {
+    return (S::get(a) + D - 1) / D;
+  }
+};
+
 }  // namespace foundry::sizes
