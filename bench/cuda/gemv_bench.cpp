@@ -15,7 +15,8 @@
 //     The multi-row aliases (`*_multi_row`: several rows per SIMD-group,
 //     16-byte loads) run beside the one-row-per-SIMD-group ones, and a
 //     sweep over rows per SIMD-group and SIMD-groups per threadgroup follows
-//     the table.
+//     the table. So do the 8-bit-activation aliases (`*_q8_act`, the GEMV
+//     alone on x quantized once) and the quantizer of x alone.
 //  3. Launch overhead: host time per dispatch through the executor (bind,
 //     size, launch) vs a raw cuLaunchKernel of the same CUfunction with
 //     prepared parameters, and the GPU time per GEMV when launched directly
@@ -346,6 +347,65 @@ result bench_alias(fd::executor& ex, const shape& s, const device_facts& dev, co
   return r;
 }
 
+/// A GEMV with 8-bit activations (`*_q8_act`): x quantized once by the
+/// matching quantizer (not timed here, see `bench_quantizer`), then the
+/// GEMV alone, weights rotated as in `bench_alias`. Bytes moved: the planes,
+/// the codes and their (d, Σc), y.
+template <class K, fd::weight_policy P>
+result bench_q8_act(fd::executor& ex, const shape& s, const device_facts& dev, const fd::buffer& xb,
+                    const fd::buffer& yb) {
+  using Q = std::conditional_t<P::vector_i8_pair_split, fk::quantize_q8_activations_pair_split,
+                               fk::quantize_q8_activations>;
+  fd::buffer xq = ex.allocate<std::int8_t>(s.k), xs = ex.allocate<float>(s.k / 16);
+  ex.prepare<Q>();
+  typename Q::arguments qa;
+  qa.template set<"x">(xb).template set<"k">(s.k).template set<"xq">(xq).template set<"xq_scales">(xs);
+  ex.dispatch<Q>(qa);
+  xorshift rng;
+  const std::size_t data = fd::data_plane_bytes<P>(s.n, s.k), scales = fd::scale_plane_bytes<P>(s.n, s.k);
+  std::vector<std::uint8_t> plane(data), splane(scales);
+  for (auto& b : plane) b = std::uint8_t(rng.next() >> 56);
+  fill_halves(splane, rng, 0.01f);
+  const std::size_t copies = rotation_copies(data + scales, dev);
+  std::vector<fd::buffer> w, ws;
+  for (std::size_t c = 0; c < copies; ++c) {
+    w.push_back(ex.allocate_bytes(data));
+    w.back().write(plane);
+    ws.push_back(ex.allocate_bytes(splane.size()));
+    ws.back().write(splane);
+  }
+  ex.prepare<K>();
+  result r;
+  r.kernel = std::string(K::name.view());
+  r.copies = std::uint32_t(copies);
+  r.bytes = double(data + scales) + 1.5 * s.k + 4.0 * s.n;  // codes (k bytes) + (d, Σc) per 32
+  r.us = time_rotation(copies, [&](std::size_t c) {
+    typename K::arguments a;
+    a.template set<"w">(w[c]).template set<"w_scales">(ws[c]).template set<"xq">(xq).template set<"xq_scales">(xs);
+    a.template set<"y">(yb).template set<"n">(s.n).template set<"k">(s.k);
+    ex.dispatch<K>(a);
+  });
+  return r;
+}
+
+/// The quantizer of x (k floats) alone: µs per dispatch (no weights; x and
+/// its codes stay in L2, as in a decode step).
+template <class Q>
+result bench_quantizer(fd::executor& ex, const shape& s, const fd::buffer& xb) {
+  fd::buffer xq = ex.allocate<std::int8_t>(s.k), xs = ex.allocate<float>(s.k / 16);
+  ex.prepare<Q>();
+  result r;
+  r.kernel = std::string(Q::name.view()) + " (x only)";
+  r.copies = 1;
+  r.bytes = 4.0 * s.k + 1.5 * s.k;
+  r.us = time_rotation(1, [&](std::size_t) {
+    typename Q::arguments a;
+    a.template set<"x">(xb).template set<"k">(s.k).template set<"xq">(xq).template set<"xq_scales">(xs);
+    ex.dispatch<Q>(a);
+  });
+  return r;
+}
+
 result bench_cublas(fd::executor& ex, cublas_api& cb, const shape& s, const device_facts& dev) {
   xorshift rng;
   const std::size_t data = std::size_t{s.n} * s.k * 2;
@@ -621,6 +681,31 @@ void sweep_one(fd::executor& ex, const shape& s, const device_facts& dev, const 
               std::string(P::name.view()).c_str(), R, S, r.us, gbs, 100.0 * gbs / roof);
 }
 
+template <fd::weight_policy P, unsigned R, unsigned S>
+using multi_row_q8_variant =
+    fd::fused_kernel<"bench_multi_row_q8_act",
+                     typename fk::gemv_multi_row<fd::plain_input<P>, R, S, false, true>::template dispatch_for<>,
+                     fk::gemv_multi_row<fd::plain_input<P>, R, S, false, true>,
+                     fd::epi::store<"y", "value", fd::size_arg<"n">>>;
+
+template <fd::weight_policy P, unsigned R, unsigned S>
+void sweep_q8_one(fd::executor& ex, const shape& s, const device_facts& dev, const fd::buffer& xb,
+                  const fd::buffer& yb, double roof) {
+  const result r = bench_q8_act<multi_row_q8_variant<P, R, S>, P>(ex, s, dev, xb, yb);
+  const double gbs = r.bytes / (r.us * 1e-6) / 1e9;
+  std::printf("| %s | %s | %u x %u | %s, 8-bit x | %u | %u | %.2f | %.0f | %.1f |\n", s.model, s.what, s.n, s.k,
+              std::string(P::name.view()).c_str(), R, S, r.us, gbs, 100.0 * gbs / roof);
+}
+
+template <fd::weight_policy P>
+void sweep_q8_policy(fd::executor& ex, const shape& s, const device_facts& dev, const fd::buffer& xb,
+                     const fd::buffer& yb, double roof) {
+  sweep_q8_one<P, 1, 4>(ex, s, dev, xb, yb, roof);
+  sweep_q8_one<P, 2, 4>(ex, s, dev, xb, yb, roof);
+  sweep_q8_one<P, 4, 4>(ex, s, dev, xb, yb, roof);
+  sweep_q8_one<P, 2, 8>(ex, s, dev, xb, yb, roof);
+}
+
 template <fd::weight_policy P>
 void sweep_policy(fd::executor& ex, const shape& s, const device_facts& dev, const fd::buffer& xb,
                   const fd::buffer& yb, double roof) {
@@ -652,6 +737,8 @@ void multi_row_sweep(fd::executor& ex, const device_facts& dev, double roof, boo
     sweep_policy<fp::q8_0>(ex, s, dev, xb, yb, roof);
     sweep_policy<fp::q4_0>(ex, s, dev, xb, yb, roof);
     sweep_policy<fp::q4_1>(ex, s, dev, xb, yb, roof);
+    sweep_q8_policy<fp::q8_0>(ex, s, dev, xb, yb, roof);
+    sweep_q8_policy<fp::q4_1>(ex, s, dev, xb, yb, roof);
   }
 }
 
@@ -856,6 +943,10 @@ int main(int argc, char** argv) {
       rs.push_back(bench_alias<fk::gemv_q8_0_multi_row, fp::q8_0>(ex, s, dev, xb, yb));
       rs.push_back(bench_alias<fk::gemv_q4_0_multi_row, fp::q4_0>(ex, s, dev, xb, yb));
       rs.push_back(bench_alias<fk::gemv_q4_1_multi_row, fp::q4_1>(ex, s, dev, xb, yb));
+      rs.push_back(bench_q8_act<fk::gemv_q8_0_multi_row_q8_act, fp::q8_0>(ex, s, dev, xb, yb));
+      rs.push_back(bench_q8_act<fk::gemv_q4_0_multi_row_q8_act, fp::q4_0>(ex, s, dev, xb, yb));
+      rs.push_back(bench_q8_act<fk::gemv_q4_1_multi_row_q8_act, fp::q4_1>(ex, s, dev, xb, yb));
+      rs.push_back(bench_quantizer<fk::quantize_q8_activations_pair_split>(ex, s, xb));
       if (s.k % 256 == 0) {  // K-quant super-blocks hold 256 weights
         rs.push_back(bench_alias<fk::gemv_q4_k, fp::q4_k>(ex, s, dev, xb, yb));
         rs.push_back(bench_alias<fk::gemv_q5_k, fp::q5_k>(ex, s, dev, xb, yb));

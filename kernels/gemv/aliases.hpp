@@ -19,6 +19,7 @@
 #include "kernels/gemv/gemv.hpp"
 #include "kernels/gemv/gemv_canonical.hpp"
 #include "kernels/gemv/gemv_multi_row.hpp"
+#include "kernels/gemv/q8_activations.hpp"
 #include "kernels/policies/f16.hpp"
 #include "kernels/policies/f32.hpp"
 #include "kernels/policies/policies.hpp"
@@ -171,10 +172,10 @@ inline constexpr unsigned gemv_multi_row_rows = 2;
 inline constexpr unsigned gemv_multi_row_simdgroups = 4;
 
 namespace detail {
-template <fixed_string Name, weight_policy P, bool Residual, bool CpuQ8>
+template <fixed_string Name, weight_policy P, bool Residual, bool CpuQ8, bool Q8Activations = false>
 struct gemv_multi_row_kernel_for {
   using input = std::conditional_t<CpuQ8, cpu_q8_activations<plain_input<P>>, plain_input<P>>;
-  using main = gemv_multi_row<input, gemv_multi_row_rows, gemv_multi_row_simdgroups>;
+  using main = gemv_multi_row<input, gemv_multi_row_rows, gemv_multi_row_simdgroups, false, Q8Activations>;
   using dispatch = typename main::template dispatch_for<>;
   using type = std::conditional_t<
       Residual,
@@ -208,6 +209,31 @@ using gemv_q8_0_residual_multi_row = gemv_multi_row_kernel<"gemv_q8_0_residual_m
 using gemv_q4_0_residual_multi_row = gemv_multi_row_kernel<"gemv_q4_0_residual_multi_row", policies::q4_0, true>;
 /// y = W·x + residual, W row-major in Q4_1, several rows per SIMD-group.
 using gemv_q4_1_residual_multi_row = gemv_multi_row_kernel<"gemv_q4_1_residual_multi_row", policies::q4_1, true>;
+
+// --- 8-bit activations (gemv_multi_row with Q8Activations) -------------------
+//
+// x comes as `xq` (int8 [k]) and `xq_scales` (float [2·k/32]) from
+// `quantize_q8_activations` (Q8_0 weights) or
+// `quantize_q8_activations_pair_split` (Q4_0, Q4_1; q8_activations.hpp), in
+// place of `x`; otherwise the arguments of the multi-row aliases. Integer
+// dot products (dp4a on CUDA); the error is the rounding of x to 8 bits,
+// ~1e-3 of Σ|w·x| per row.
+
+/// A multi-row GEMV with 8-bit activations: y = W·x̃ (`Residual`: + residual),
+/// W [n, k] row-major in `P` (Q8_0, Q4_0, Q4_1), x̃ the 8-bit blocks of x.
+template <fixed_string Name, weight_policy P, bool Residual = false>
+using gemv_multi_row_q8_act_kernel =
+    typename detail::gemv_multi_row_kernel_for<Name, P, Residual, false, true>::type;
+
+/// y = W·x̃, W row-major in Q8_0, 8-bit activations (element order).
+using gemv_q8_0_multi_row_q8_act = gemv_multi_row_q8_act_kernel<"gemv_q8_0_multi_row_q8_act", policies::q8_0>;
+/// y = W·x̃, W row-major in Q4_0, 8-bit activations (pair-split order).
+using gemv_q4_0_multi_row_q8_act = gemv_multi_row_q8_act_kernel<"gemv_q4_0_multi_row_q8_act", policies::q4_0>;
+/// y = W·x̃, W row-major in Q4_1, 8-bit activations (pair-split order).
+using gemv_q4_1_multi_row_q8_act = gemv_multi_row_q8_act_kernel<"gemv_q4_1_multi_row_q8_act", policies::q4_1>;
+/// y = W·x̃ + residual, W row-major in Q4_1, 8-bit activations.
+using gemv_q4_1_residual_multi_row_q8_act =
+    gemv_multi_row_q8_act_kernel<"gemv_q4_1_residual_multi_row_q8_act", policies::q4_1, true>;
 
 /// Y = X·Wᵀ + R (residual [batch, n], may be y), W row-major, F16.
 using gemv_f16_residual_batched =
@@ -262,6 +288,12 @@ using gemv_library = type_list<
     gemv_f16_residual_multi_row,
     gemv_q8_0_residual_multi_row,
     gemv_q4_0_residual_multi_row,
-    gemv_q4_1_residual_multi_row>;
+    gemv_q4_1_residual_multi_row,
+    quantize_q8_activations,
+    quantize_q8_activations_pair_split,
+    gemv_q8_0_multi_row_q8_act,
+    gemv_q4_0_multi_row_q8_act,
+    gemv_q4_1_multi_row_q8_act,
+    gemv_q4_1_residual_multi_row_q8_act>;
 
 }  // namespace foundry::kernels

@@ -43,6 +43,16 @@
 /// integer dot products under `cpu_q8_activations`), as the row-major
 /// stage's lane 0 does, where the policy has such a loop; the other lanes
 /// add nothing.
+///
+/// 8-bit activations (`Q8Activations`, Q8_0/Q4_0/Q4_1: `has_vector_i8`):
+/// x comes quantized per block of 32 (kernels/gemv/q8_activations.hpp: the
+/// arguments `xq`, int8 [k] in the policy's code order, and `xq_scales`,
+/// float [2·k/32], (d_x, Σc) per block, in place of `x`), and each run adds
+/// d_w·d_x·Σ(q + o)·c (+ m_w·d_x·Σc for Q4_1) with integer dot products
+/// (`dot_vector_i8`: dp4a on CUDA), llama.cpp's rule for these formats
+/// (its Q8_1 activations). The result differs from the float form by the
+/// rounding of x (|x − d·c| <= d/2 per element). Every target runs the same
+/// loop (no host run loop); not batched.
 
 #include <array>
 #include <cstdint>
@@ -63,15 +73,33 @@
 
 namespace foundry::kernels {
 
+namespace detail {
+/// Arguments of the GEMV with 8-bit activations: `w`, `w_scales`, `xq`
+/// (int8 [k]), `xq_scales` (float [2·k/32]), `n`, `k`.
+template <weight_policy P>
+using gemv_q8_activation_arguments =
+    type_list<arg<"w", input<std::byte, min_elements<data_plane_size<P, size_arg<"n">, size_arg<"k">>>>>,
+              arg<"w_scales", input<std::byte, min_elements<scale_plane_size<P, size_arg<"n">, size_arg<"k">>>>>,
+              arg<"xq", input<std::int8_t, min_elements<size_arg<"k">>>>,
+              arg<"xq_scales", input<float, min_elements<sizes::quotient<size_arg<"k">, 16>>>>,
+              arg<"n", scalar<std::uint32_t>>, arg<"k", scalar<std::uint32_t>>>;
+}  // namespace detail
+
 /// Whether hook `H` loads 4 input elements at once (`load_input4`).
 template <class H>
 inline constexpr bool hook_loads_float4 = requires { H::load_input4("x", "k"); };
 
 /// The multi-row GEMV main stage (see the file comment). `RowsPerSimdgroup`
 /// is 1, 2 or 4; `SimdgroupsPerThreadgroup` 1 to 32.
-template <hook Hook, unsigned RowsPerSimdgroup = 2, unsigned SimdgroupsPerThreadgroup = 4, bool Batched = false>
+template <hook Hook, unsigned RowsPerSimdgroup = 2, unsigned SimdgroupsPerThreadgroup = 4, bool Batched = false,
+          bool Q8Activations = false>
 struct gemv_multi_row {
   using policy = typename Hook::policy;
+  static_assert(!Q8Activations || (has_vector_i8<policy> && policy::weights_per_block == 32),
+                "gemv_multi_row: 8-bit activations need a policy with integer dot products (dot_vector_i8, "
+                "dsl/policy.hpp) and blocks of 32 weights");
+  static_assert(!Q8Activations || (!Batched && std::is_same_v<Hook, plain_input<policy>>),
+                "gemv_multi_row: 8-bit activations are read as they are (plain_input) and not batched");
   static_assert(has_vector_loads<policy>,
                 "gemv_multi_row: the weight policy has no vector loads (vector_load_weights and the Metal "
                 "dot_vector, dsl/policy.hpp)");
@@ -106,10 +134,97 @@ struct gemv_multi_row {
   }
   /// As `gemv_row_major`: `w`, `w_scales` (scaled policies), `x`, `n`, `k`,
   /// `batch` (batched only).
-  using arguments = detail::gemv_arguments<policy, Batched>;
+  using arguments = std::conditional_t<Q8Activations, detail::gemv_q8_activation_arguments<policy>,
+                                       detail::gemv_arguments<policy, Batched>>;
   using produces = detail::gemv_ports<Batched>;
 
   static constexpr ct_string emit() {
+    if constexpr (Q8Activations) return emit_q8();
+    else return emit_float();
+  }
+
+ private:
+  /// The rows of the SIMD-group, the ports, the accumulators.
+  static constexpr ct_string head() {
+    const ct_string Rs = to_text(RowsPerSimdgroup);
+    return "const uint lane = $thread_index_in_simdgroup;\n"
+           "const uint row0 = ($threadgroup_position_in_grid.x * " + to_text(SimdgroupsPerThreadgroup) +
+           "u + $simdgroup_index_in_threadgroup) * " + Rs + "u;\n"
+           "$row = row0 + lane % " + Rs + "u;\n"
+           "$row_active = $row < $n;\n"
+           "$writer = $row_active && lane < " + Rs + "u;\n" +
+           ct_string(Batched ? detail::gemv_batch_lines : "") +
+           "float acc[" + Rs + "];\n"
+           "for (uint r = 0u; r < " + Rs + "u; ++r) acc[r] = 0.0f;\n";
+  }
+  /// One reduction point for the R rows; lane l reports row row0 + l % R.
+  static constexpr ct_string tail() {
+    constexpr unsigned R = RowsPerSimdgroup;
+    const ct_string Rs = to_text(R);
+    if constexpr (R == 1) {
+      return simd_reduction(reduce_op::add, "float", "total", "acc[0]") + "$value = total;\n";
+    } else {
+      ct_string v = "float" + Rs + "(acc[0]";
+      for (unsigned r = 1; r < R; ++r) v += ", acc[" + to_text(r) + "]";
+      return simd_reduction(reduce_op::add, "float" + Rs, "total", v + ")") +
+             "$value = total[$thread_index_in_simdgroup % " + Rs + "u];\n";
+    }
+  }
+  /// Row `row`'s data and scale pointers `wd`, `ws`.
+  static constexpr ct_string row_pointers(const ct_string& row) {
+    const ct_string wpb = to_text(policy::weights_per_block) + "u";
+    ct_string s = "const device uchar* wd = $w + (ulong)" + row + " * (ulong)($k / " + wpb + ") * " +
+                  to_text(policy::block_bytes) + "u;\n";
+    if (policy::has_scale)
+      s += "const device uchar* ws = " + row_scales_expr<policy>("$w_scales", row, "($k / " + wpb + ")") + ";\n";
+    else
+      s += "const device uchar* ws = $w;  // no scale plane\n";
+    return s;
+  }
+
+  /// 8-bit activations: codes and (d, Σc) of each run's block, integer dot
+  /// products per row.
+  static constexpr ct_string emit_q8() {
+    constexpr unsigned V = vector_weights;
+    const ct_string P(policy::metal_name), Rs = to_text(RowsPerSimdgroup), Vs = to_text(V);
+    ct_string affine;
+    if (policy::has_affine) affine = " + " + P + "::load_affine(ws, b) * (xd.x * xd.y)";
+    // Σc of the run: the block's when the run is a whole block, else unused
+    // (policies with shorter runs, Q8_0, have no offset).
+    ct_string csum = "0";
+    if (V == 32) csum = "int(xd.y)";
+    return head() +
+           "for (uint c = lane; c < $k / " + Vs + "u; c += 32u) {\n"
+           "  const uint k0 = c * " + Vs + "u;\n"
+           "  const uint b = k0 / 32u;  // the block of weights and of activations\n"
+           "  const float2 xd = float2($xq_scales[2u * b], $xq_scales[2u * b + 1u]);  // d_x, Σc\n"
+           "  uint cw[" + to_text(V / 4) + "];  // the run's activation codes, four per word\n"
+           "  for (int i = 0; i < " + to_text(V / 16) + "; ++i) {\n"
+           "    const uint4 t = ((const device uint4*)($xq + k0))[i];\n"
+           "    cw[4 * i] = t.x; cw[4 * i + 1] = t.y; cw[4 * i + 2] = t.z; cw[4 * i + 3] = t.w;\n"
+           "  }\n"
+           "  for (uint r = 0u; r < " + Rs + "u; ++r) {\n"
+           "    const uint rr = min(row0 + r, $n - 1u);  // rows past n: loads only, never written\n" +
+           indent(row_pointers("rr"), "    ") +
+           "    const uint4 v = ((const device uint4*)wd)[c];\n"
+           "    acc[r] += " + P + "::load_scale(ws, b) * (xd.x * float(" + P + "::dot_vector_i8(v, cw, " + csum +
+           ")))" + affine + ";\n"
+           "  }\n"
+           "}\n" +
+           tail();
+  }
+  static constexpr ct_string indent(const ct_string& text, std::string_view by) {
+    ct_string out;
+    std::size_t at = 0;
+    while (at < text.size()) {
+      const std::size_t nl = text.find('\n', at);
+      out += ct_string(by) + text.substr(at, nl - at + 1);
+      at = nl + 1;
+    }
+    return out;
+  }
+
+  static constexpr ct_string emit_float() {
     constexpr unsigned R = RowsPerSimdgroup, V = vector_weights;
     const ct_string P(policy::metal_name), Rs = to_text(R), Vs = to_text(V);
     const ct_string wpb = to_text(policy::weights_per_block) + "u";
@@ -125,15 +240,7 @@ struct gemv_multi_row {
     ct_string affine_term;
     if (policy::has_affine) affine_term = " + " + P + "::load_affine(ws, b) * xs";
 
-    ct_string s = "const uint lane = $thread_index_in_simdgroup;\n"
-                  "const uint row0 = ($threadgroup_position_in_grid.x * " + to_text(SimdgroupsPerThreadgroup) +
-                  "u + $simdgroup_index_in_threadgroup) * " + Rs + "u;\n"
-                  "$row = row0 + lane % " + Rs + "u;\n"
-                  "$row_active = $row < $n;\n"
-                  "$writer = $row_active && lane < " + Rs + "u;\n" +
-                  ct_string(Batched ? detail::gemv_batch_lines : "") +
-                  "float acc[" + Rs + "];\n"
-                  "for (uint r = 0u; r < " + Rs + "u; ++r) acc[r] = 0.0f;\n";
+    ct_string s = head();
 
     // CPU: lane r < R takes row row0 + r with the host run loop.
     constexpr unsigned C = row_dot_chunk<policy>;
@@ -209,16 +316,7 @@ struct gemv_multi_row {
     s += vector_loop;
     if constexpr (host_rows) s += "#endif\n";
 
-    // One reduction point for the R rows; lane l reports row row0 + l % R.
-    if constexpr (R == 1) {
-      s += simd_reduction(reduce_op::add, "float", "total", "acc[0]") + "$value = total;\n";
-    } else {
-      ct_string v = "float" + Rs + "(acc[0]";
-      for (unsigned r = 1; r < R; ++r) v += ", acc[" + to_text(r) + "]";
-      s += simd_reduction(reduce_op::add, "float" + Rs, "total", v + ")") + "$value = total[$thread_index_in_simdgroup % " +
-           Rs + "u];\n";
-    }
-    return s;
+    return s + tail();
   }
 };
 

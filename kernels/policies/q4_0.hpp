@@ -46,6 +46,9 @@ struct q4_0 {
   /// struct's `dot_vector(uint4, x)` sums that many products (vector loads,
   /// dsl/policy.hpp; `gemv_multi_row`).
   static constexpr std::uint32_t vector_load_weights = 32;
+  /// Integer dot products with 8-bit activations (dsl/policy.hpp, Metal
+  /// `dot_vector_i8`); the activation codes in pair-split order.
+  static constexpr bool vector_i8_pair_split = true;
   /// The policy has the CPU's integer row dot product with 8-bit activations
   /// (`row_dot_q8` in its source; kernels/common/row_dot.hpp,
   /// `cpu_q8_activations`), which wants x̂'s codes in nibble order (foundry_q8_vector).

@@ -26,6 +26,10 @@ struct PolicyQ4_0 {
   static ALWAYS_INLINE float dot_vector(uint4 v, thread const float* x, float x_sum) {
     return Q4Nibbles::dot_vector(v, -8, x, x_sum);
   }
+  // With 8-bit activations (policy.hpp): Σ (q − 8)·c = Σ q·c − 8·Σ c.
+  static ALWAYS_INLINE int dot_vector_i8(uint4 v, thread const uint* c, int c_sum) {
+    return Q4Nibbles::dot_vector_i8(v, c) - 8 * c_sum;
+  }
 #if FOUNDRY_TARGET_CPU
   // The CPU's row dot product with 8-bit activations (row_dot.hpp; x̂ in
   // nibble order): Σ_b d_b · x.d[b] · (Σ_j q_j · c_j − 8 · Σ_j c_j), the

@@ -24,6 +24,11 @@ struct PolicyQ4_1 {
   static ALWAYS_INLINE float dot_vector(uint4 v, thread const float* x, float x_sum) {
     return Q4Nibbles::dot_vector(v, 0, x, x_sum);
   }
+  // With 8-bit activations (policy.hpp): Σ q·c; the caller adds m·Σx.
+  static ALWAYS_INLINE int dot_vector_i8(uint4 v, thread const uint* c, int c_sum) {
+    (void)c_sum;
+    return Q4Nibbles::dot_vector_i8(v, c);
+  }
 #if FOUNDRY_TARGET_CPU
   // The CPU's row dot product with 8-bit activations (row_dot.hpp; x̂ in
   // nibble order): Σ_b x.d[b] · (d_b · Σ_j q_j · c_j + m_b · Σ_j c_j), the

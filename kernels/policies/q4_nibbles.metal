@@ -61,6 +61,20 @@ struct Q4Nibbles {
     }
     return 16.0f * ((p[0] + p[1]) + (p[2] + p[3])) + float(offset - 16) * x_sum;
   }
+  // Σ_j q_j·c_j, exactly, over the 32 codes q (0..15) of one 16-byte load
+  // `v` and the run's 32 8-bit activation codes c (8 words) in pair-split
+  // order (per 8 elements: 0, 2, 4, 6, then 1, 3, 5, 7; dsl/policy.hpp):
+  // the low nibbles of word i are elements 8i, 8i+2, 8i+4, 8i+6, so one mask
+  // gives the four bytes of one `foundry_dot4_i8` (dp4a), the high nibbles
+  // the next four.
+  static ALWAYS_INLINE int dot_vector_i8(uint4 v, thread const uint* c) {
+    int s = 0;
+    for (int i = 0; i < 4; ++i) {
+      s = foundry_dot4_i8(v[i] & 0x0F0F0F0Fu, c[2 * i], s);
+      s = foundry_dot4_i8((v[i] >> 4u) & 0x0F0F0F0Fu, c[2 * i + 1], s);
+    }
+    return s;
+  }
 #if FOUNDRY_TARGET_CPU
   // Σ_j q_j · c_j over one block: the 16 bytes at `w` (codes q_j, 0..15) and
   // the block's 32 8-bit codes c of x̂ in nibble order (foundry_q8_vector:

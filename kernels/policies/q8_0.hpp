@@ -40,6 +40,9 @@ struct q8_0 {
   /// struct's `dot_vector(uint4, x)` sums that many products (vector loads,
   /// dsl/policy.hpp; `gemv_multi_row`).
   static constexpr std::uint32_t vector_load_weights = 16;
+  /// Integer dot products with 8-bit activations (dsl/policy.hpp, Metal
+  /// `dot_vector_i8`); the activation codes in element order.
+  static constexpr bool vector_i8_pair_split = false;
   /// The CPU keeps the per-run dot product (kernels/common/row_dot.hpp,
   /// `host_run_loop`): measured on the SmolLM2 output head (49152 x 576, one
   /// thread, bench/gemv_cpu_bench.cpp), 15 ms per GEMV with it against 19.5

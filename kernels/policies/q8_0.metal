@@ -65,6 +65,14 @@ struct PolicyQ8_0 {
     }
     return 256.0f * ((p[0] + p[1]) + (p[2] + p[3])) - 384.0f * x_sum;
   }
+  // With 8-bit activations (policy.hpp): Σ q·c over the 16 codes of one
+  // 16-byte load and 16 activation codes in element order, four dp4a.
+  static ALWAYS_INLINE int dot_vector_i8(uint4 v, thread const uint* c, int c_sum) {
+    (void)c_sum;
+    int s = 0;
+    for (int i = 0; i < 4; ++i) s = foundry_dot4_i8(v[i], c[i], s);
+    return s;
+  }
 #if FOUNDRY_TARGET_CPU
   // The CPU's row dot product with 8-bit activations (row_dot.hpp):
   // Σ_b d_b · x.d[b] · (Σ_j q_j · c_j) over the row's x.blocks blocks, the

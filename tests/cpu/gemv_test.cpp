@@ -436,6 +436,106 @@ TEST(Gemv, MultiRowGpuLoop) {
   }
 }
 
+// --- 8-bit activations: quantize_q8_activations + the integer GEMVs ---------
+
+/// x quantized on the host by the rule of q8_activations.hpp (GGUF's Q8_0:
+/// d = max|x|/127, c = round(x·(1/d))), codes in element order.
+struct host_q8 {
+  std::vector<std::int8_t> codes;
+  std::vector<float> d, csum;
+  explicit host_q8(const std::vector<float>& x) {
+    for (std::size_t b = 0; b < x.size() / 32; ++b) {
+      float amax = 0;
+      for (int i = 0; i < 32; ++i) amax = std::max(amax, std::abs(x[32 * b + i]));
+      const float db = amax / 127.0f, id = amax > 0 ? 1.0f / db : 0.0f;
+      int s = 0;
+      for (int i = 0; i < 32; ++i) {
+        const int c = amax > 0 ? int(std::round(x[32 * b + i] * id)) : 0;
+        codes.push_back(std::int8_t(c));
+        s += c;
+      }
+      d.push_back(db);
+      csum.push_back(float(s));
+    }
+  }
+};
+
+/// Runs the quantizer `Q` on x and checks codes (in its order), d and Σc
+/// exactly against `host_q8`; returns the device buffers.
+template <class Q>
+std::pair<fd::buffer, fd::buffer> quantize_on_device(const std::vector<float>& x, bool pair_split) {
+  auto& ex = exec();
+  const auto k = std::uint32_t(x.size());
+  fd::buffer xb = ex.upload(x), xq = ex.allocate<std::int8_t>(k), xs = ex.allocate<float>(k / 16);
+  xq.fill_bytes(0x7F);
+  xs.fill_bytes(0xFF);
+  typename Q::arguments a;
+  a.template set<"x">(xb).template set<"k">(k).template set<"xq">(xq).template set<"xq_scales">(xs);
+  ex.dispatch<Q>(a);
+  ex.synchronize();
+  const host_q8 ref(x);
+  const auto codes = xq.read<std::int8_t>();
+  const auto scales = xs.read<float>();
+  for (std::uint32_t i = 0; i < k; ++i) {
+    const std::uint32_t t = i % 8, pos = pair_split ? i - t + (t % 2) * 4 + t / 2 : i;
+    if (codes[pos] != ref.codes[i]) {
+      ADD_FAILURE() << "code of element " << i << ": " << int(codes[pos]) << " vs " << int(ref.codes[i]);
+      break;
+    }
+  }
+  for (std::uint32_t b = 0; b < k / 32; ++b) {
+    EXPECT_EQ(scales[2 * b], ref.d[b]) << "block " << b;
+    EXPECT_EQ(scales[2 * b + 1], ref.csum[b]) << "block " << b;
+  }
+  return {std::move(xq), std::move(xs)};
+}
+
+/// The integer GEMV `K` (policy P; residual when `Residual`) on x quantized
+/// by the matching quantizer, against float64 on the unquantized x.
+template <class K, fd::weight_policy P, bool Residual = false>
+void check_q8_act(std::mt19937_64& g, const weights<P>& wts) {
+  SCOPED_TRACE(std::string(K::name.view()) + " n=" + std::to_string(wts.n) + " k=" + std::to_string(wts.k));
+  constexpr bool pair_split = P::vector_i8_pair_split;
+  using Q = std::conditional_t<pair_split, fk::quantize_q8_activations_pair_split, fk::quantize_q8_activations>;
+  const auto x = foundry_test::random_vector<float>(g, wts.k, -1, 1);
+  const auto res = foundry_test::random_vector<float>(g, wts.n, -2, 2);
+  auto [xq, xs] = quantize_on_device<Q>(x, pair_split);
+  const auto planes = fp::repack<P>(wts.gguf.data(), wts.n, wts.k, layout::row_major);
+  auto& ex = exec();
+  fd::buffer wb = ex.upload(planes.data), sb = ex.upload(planes.scales), yb = ex.allocate<float>(wts.n);
+  fd::buffer rb = ex.upload(res);
+  yb.fill_bytes(0xFF);
+  typename K::arguments a;
+  a.template set<"w">(wb).template set<"w_scales">(sb).template set<"xq">(xq).template set<"xq_scales">(xs);
+  a.template set<"n">(wts.n).template set<"k">(wts.k).template set<"y">(yb);
+  if constexpr (Residual) a.template set<"residual">(rb);
+  ex.dispatch<K>(a);
+  ex.synchronize();
+  const auto ref = reference(wts.w, x, Residual ? &res : nullptr, wts.n, wts.k, 1);
+  EXPECT_LT(foundry_test::error_to_scale(yb.read<float>(), ref.y, ref.mag), kQ8Tolerance);
+}
+
+// The quantizers (exact against the host rule, both code orders) and the
+// integer GEMVs of Q8_0, Q4_0 and Q4_1 on the shapes of the other forms.
+TEST(Gemv, MultiRowQ8Activations) {
+  FOUNDRY_SEED_TRACE();
+  auto g = foundry_test::rng();
+  exec().prepare<fk::quantize_q8_activations, fk::quantize_q8_activations_pair_split, fk::gemv_q8_0_multi_row_q8_act,
+                 fk::gemv_q4_0_multi_row_q8_act, fk::gemv_q4_1_multi_row_q8_act,
+                 fk::gemv_q4_1_residual_multi_row_q8_act>();
+  for (const shape& s : kShapes) {
+    check_q8_act<fk::gemv_q8_0_multi_row_q8_act>(g, weights<fp::q8_0>(g, s.n, s.k));
+    check_q8_act<fk::gemv_q4_0_multi_row_q8_act>(g, weights<fp::q4_0>(g, s.n, s.k));
+    const weights<fp::q4_1> w41(g, s.n, s.k);
+    check_q8_act<fk::gemv_q4_1_multi_row_q8_act>(g, w41);
+    check_q8_act<fk::gemv_q4_1_residual_multi_row_q8_act, fp::q4_1, true>(g, w41);
+  }
+  // A block of zeros (d = 0: codes 0) next to ordinary ones.
+  std::vector<float> x = foundry_test::random_vector<float>(g, 96, -1, 1);
+  std::fill(x.begin() + 32, x.begin() + 64, 0.0f);
+  quantize_on_device<fk::quantize_q8_activations_pair_split>(x, true);
+}
+
 // Binding checks derive from the shapes: a batched x one item short, or a
 // scale plane one block short, is refused before the kernel runs.
 TEST(Gemv, UndersizedBuffersAreRejected) {

@@ -23,6 +23,21 @@ template <int N>
 ALWAYS_INLINE float foundry_pairwise_sum(thread const float* p) {
   return FoundryPairwise<N>::sum(p);
 }
+// c + sum over j < 4 of a_j * b_j, a_j and b_j the signed bytes j (bits
+// 8j..8j+7) of a and b: PTX dp4a (one instruction, sm_61 and later) on
+// CUDA, four integer products elsewhere (a byte b is the signed value
+// (b ^ 128) - 128 on every target, whatever the signedness of char).
+ALWAYS_INLINE int foundry_dot4_i8(uint a, uint b, int c) {
+#if defined(__CUDACC_RTC__)
+  int r;
+  asm("dp4a.s32.s32 %0, %1, %2, %3;" : "=r"(r) : "r"(a), "r"(b), "r"(c));
+  return r;
+#else
+  for (uint j = 0u; j < 4u; ++j)
+    c += (int(((a >> (8u * j)) & 255u) ^ 128u) - 128) * (int(((b >> (8u * j)) & 255u) ^ 128u) - 128);
+  return c;
+#endif
+}
 
 // F16 weight policy: one IEEE 754 binary16 value per weight, no scale.
 // Data plane: `half` per weight, row-major. Scale plane: unused.
@@ -47,6 +62,20 @@ struct PolicyF16 {
     float p[N];  // products summed pairwise (foundry_pairwise_sum)
     for (int i = 0; i < N; ++i) p[i] = float(w[i]) * x[i];
     return foundry_pairwise_sum<N>(p);
+  }
+  // Σ_j w_j·x[j] over the 8 halves of one 16-byte load `v` of the data plane
+  // (word i holds elements 2i and 2i+1), for GEMVs that read 16 bytes per
+  // load (policy.hpp; `x_sum` unused). Two partial sums of fused
+  // multiply-adds.
+  static ALWAYS_INLINE float dot_vector(uint4 v, thread const float* x, float x_sum) {
+    (void)x_sum;
+    float p[2] = {0.0f, 0.0f};
+    for (int i = 0; i < 4; ++i) {
+      const float2 w = float2(as_type<half2>(v[i]));
+      p[0] = fma(w.x, x[2 * i], p[0]);
+      p[1] = fma(w.y, x[2 * i + 1], p[1]);
+    }
+    return p[0] + p[1];
   }
 };
 

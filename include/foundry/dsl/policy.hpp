@@ -51,6 +51,16 @@
 ///     `weights_per_block`; unscaled, like `dot`). Main stages that read the
 ///     weights in 16-byte loads (`gemv_multi_row`) require it; a policy
 ///     without it fails there at compile time. `has_vector_loads<P>` tests it.
+///   - 8-bit activations on top of vector loads: `static constexpr bool
+///     vector_i8_pair_split` (the order the activation codes must be in: per
+///     8 elements 0, 2, 4, 6, 1, 3, 5, 7 when true, else element order) with
+///     the Metal member `static int dot_vector_i8(uint4 v, thread const uint*
+///     c, int c_sum)` → Σ (q + o)·c exactly, over the `vector_load_weights`
+///     weights of `v` and their activation codes `c` (int8, four per word),
+///     `c_sum` = Σ c, o the code offset of `load_weights` (−8 for Q4_0, else
+///     0; the scale d and the affine m·Σx are the caller's). The
+///     activations are quantized per block of 32 by
+///     kernels/gemv/q8_activations.hpp. `has_vector_i8<P>` tests it.
 ///
 /// The Metal struct is checked at C++ compile time: every fused kernel
 /// verifies (`policy_contract_check`) that the text of each policy's source
@@ -99,6 +109,13 @@ concept weight_policy = requires {
 template <class P>
 inline constexpr bool has_vector_loads = requires {
   { P::vector_load_weights } -> std::convertible_to<std::uint32_t>;
+};
+
+/// Whether policy `P` has integer dot products with 8-bit activations on top
+/// of its vector loads (`vector_i8_pair_split`, Metal `dot_vector_i8`).
+template <class P>
+inline constexpr bool has_vector_i8 = has_vector_loads<P> && requires {
+  { P::vector_i8_pair_split } -> std::convertible_to<bool>;
 };
 
 /// Where a policy's scales live: one entry per block (the default) or one

@@ -86,6 +86,21 @@ template <int N>
 ALWAYS_INLINE float foundry_pairwise_sum(thread const float* p) {
   return FoundryPairwise<N>::sum(p);
 }
+// c + sum over j < 4 of a_j * b_j, a_j and b_j the signed bytes j (bits
+// 8j..8j+7) of a and b: PTX dp4a (one instruction, sm_61 and later) on
+// CUDA, four integer products elsewhere (a byte b is the signed value
+// (b ^ 128) - 128 on every target, whatever the signedness of char).
+ALWAYS_INLINE int foundry_dot4_i8(uint a, uint b, int c) {
+#if defined(__CUDACC_RTC__)
+  int r;
+  asm("dp4a.s32.s32 %0, %1, %2, %3;" : "=r"(r) : "r"(a), "r"(b), "r"(c));
+  return r;
+#else
+  for (uint j = 0u; j < 4u; ++j)
+    c += (int(((a >> (8u * j)) & 255u) ^ 128u) - 128) * (int(((b >> (8u * j)) & 255u) ^ 128u) - 128);
+  return c;
+#endif
+}
 )";
 
 namespace detail {
