@@ -311,32 +311,45 @@ void fill_halves(std::vector<std::uint8_t>& bytes, xorshift& rng, float scale) {
   }
 }
 
+/// Random [n, k] weight planes of policy `P` in enough copies that a round
+/// over them reads more than twice the L2 (`rotation_copies`).
+template <fd::weight_policy P>
+struct rotated_planes {
+  std::size_t bytes = 0;  ///< data + scale plane bytes of one copy
+  std::vector<fd::buffer> w, ws;
+  rotated_planes(fd::executor& ex, const shape& s, const device_facts& dev) {
+    xorshift rng;
+    const std::size_t data = fd::data_plane_bytes<P>(s.n, s.k), scales = fd::scale_plane_bytes<P>(s.n, s.k);
+    std::vector<std::uint8_t> plane(data), splane(std::max<std::size_t>(scales, 4));
+    if constexpr (P::weights_per_block == 1) {
+      fill_halves(plane, rng, 1.0f);  // F16 weights
+    } else {
+      for (auto& b : plane) b = std::uint8_t(rng.next() >> 56);  // codes
+      fill_halves(splane, rng, 0.01f);                          // d (and m)
+    }
+    bytes = data + scales;
+    for (std::size_t c = 0; c < rotation_copies(bytes, dev); ++c) {
+      w.push_back(ex.allocate_bytes(data));
+      w.back().write(plane);
+      ws.push_back(ex.allocate_bytes(splane.size()));
+      ws.back().write(splane);
+    }
+  }
+};
+
 /// One library GEMV alias over `copies` rotated weight copies.
 template <class K, fd::weight_policy P>
 result bench_alias(fd::executor& ex, const shape& s, const device_facts& dev, const fd::buffer& xb,
                    const fd::buffer& yb) {
-  xorshift rng;
-  const std::size_t data = fd::data_plane_bytes<P>(s.n, s.k), scales = fd::scale_plane_bytes<P>(s.n, s.k);
-  std::vector<std::uint8_t> plane(data), splane(std::max<std::size_t>(scales, 4));
-  if constexpr (P::weights_per_block == 1) {
-    fill_halves(plane, rng, 1.0f);  // F16 weights
-  } else {
-    for (auto& b : plane) b = std::uint8_t(rng.next() >> 56);  // codes
-    fill_halves(splane, rng, 0.01f);                          // d (and m)
-  }
-  const std::size_t copies = rotation_copies(data + scales, dev);
-  std::vector<fd::buffer> w, ws;
-  for (std::size_t c = 0; c < copies; ++c) {
-    w.push_back(ex.allocate_bytes(data));
-    w.back().write(plane);
-    ws.push_back(ex.allocate_bytes(splane.size()));
-    ws.back().write(splane);
-  }
+  const rotated_planes<P> planes(ex, s, dev);
+  const auto& w = planes.w;
+  const auto& ws = planes.ws;
+  const std::size_t copies = w.size();
   ex.prepare<K>();
   result r;
   r.kernel = std::string(K::name.view());
   r.copies = std::uint32_t(copies);
-  r.bytes = double(data + scales) + 4.0 * s.k + 4.0 * s.n;
+  r.bytes = double(planes.bytes) + 4.0 * s.k + 4.0 * s.n;
   r.us = time_rotation(copies, [&](std::size_t c) {
     typename K::arguments a;
     a.template set<"w">(w[c]).template set<"x">(xb).template set<"y">(yb).template set<"n">(s.n).template set<"k">(
@@ -361,24 +374,15 @@ result bench_q8_act(fd::executor& ex, const shape& s, const device_facts& dev, c
   typename Q::arguments qa;
   qa.template set<"x">(xb).template set<"k">(s.k).template set<"xq">(xq).template set<"xq_scales">(xs);
   ex.dispatch<Q>(qa);
-  xorshift rng;
-  const std::size_t data = fd::data_plane_bytes<P>(s.n, s.k), scales = fd::scale_plane_bytes<P>(s.n, s.k);
-  std::vector<std::uint8_t> plane(data), splane(scales);
-  for (auto& b : plane) b = std::uint8_t(rng.next() >> 56);
-  fill_halves(splane, rng, 0.01f);
-  const std::size_t copies = rotation_copies(data + scales, dev);
-  std::vector<fd::buffer> w, ws;
-  for (std::size_t c = 0; c < copies; ++c) {
-    w.push_back(ex.allocate_bytes(data));
-    w.back().write(plane);
-    ws.push_back(ex.allocate_bytes(splane.size()));
-    ws.back().write(splane);
-  }
+  const rotated_planes<P> planes(ex, s, dev);
+  const auto& w = planes.w;
+  const auto& ws = planes.ws;
+  const std::size_t copies = w.size();
   ex.prepare<K>();
   result r;
   r.kernel = std::string(K::name.view());
   r.copies = std::uint32_t(copies);
-  r.bytes = double(data + scales) + 1.5 * s.k + 4.0 * s.n;  // codes (k bytes) + (d, Σc) per 32
+  r.bytes = double(planes.bytes) + 1.5 * s.k + 4.0 * s.n;  // codes (k bytes) + (d, Σc) per 32
   r.us = time_rotation(copies, [&](std::size_t c) {
     typename K::arguments a;
     a.template set<"w">(w[c]).template set<"w_scales">(ws[c]).template set<"xq">(xq).template set<"xq_scales">(xs);

@@ -213,11 +213,13 @@ struct gemv_multi_row {
            "}\n" +
            tail();
   }
+  /// `text` with `by` before each of its lines.
   static constexpr ct_string indent(const ct_string& text, std::string_view by) {
     ct_string out;
     std::size_t at = 0;
     while (at < text.size()) {
-      const std::size_t nl = text.find('\n', at);
+      std::size_t nl = text.find('\n', at);
+      if (nl == ct_string::npos) nl = text.size() - 1;
       out += ct_string(by) + text.substr(at, nl - at + 1);
       at = nl + 1;
     }
@@ -229,12 +231,6 @@ struct gemv_multi_row {
     const ct_string P(policy::metal_name), Rs = to_text(R), Vs = to_text(V);
     const ct_string wpb = to_text(policy::weights_per_block) + "u";
     const ct_string x = Batched ? "xb" : "$x";
-    const ct_string row_bytes = "(ulong)($k / " + wpb + ") * " + to_text(policy::block_bytes) + "u";
-    const ct_string blocks = "($k / " + wpb + ")";
-    auto scales = [&](const ct_string& row) -> ct_string {
-      if (policy::has_scale) return row_scales_expr<policy>("$w_scales", row, blocks);
-      return "$w";  // no scale plane
-    };
     // x̂ at `idx` into `dst`.
     auto load = [&](const ct_string& dst, const ct_string& idx) { return dst + " = " + Hook::load_input(x, idx) + ";"; };
     ct_string affine_term;
@@ -248,9 +244,8 @@ struct gemv_multi_row {
     if constexpr (host_rows) {
       const run_target host_targets[] = {{"a", "wd", "ws"}};
       s += "#if FOUNDRY_TARGET_CPU\n"
-           "if (lane < " + Rs + "u && row0 + lane < $n) {\n"
-           "  const device uchar* wd = $w + (ulong)(row0 + lane) * " + row_bytes + ";\n"
-           "  const device uchar* ws = " + scales("(row0 + lane)") + ";\n"
+           "if (lane < " + Rs + "u && row0 + lane < $n) {\n" +
+           indent(row_pointers("(row0 + lane)"), "  ") +
            "  float a = 0.0f;\n" +
            host_run_loop<policy, Hook>(host_targets, C, "0u", "$k", load("xv[i]", "int(k0) + i"), "", x, false);
       if (policy::weights_per_block == 1)  // F16/F32: the last k % C elements
@@ -285,9 +280,8 @@ struct gemv_multi_row {
         "    float xv[" + Vs + "];\n" + xload + xsum +
         "    const uint b = k0 / " + wpb + ";\n"
         "    for (uint r = 0u; r < " + Rs + "u; ++r) {\n"
-        "      const uint rr = min(row0 + r, $n - 1u);  // rows past n: loads only, never written\n"
-        "      const device uchar* wd = $w + (ulong)rr * " + row_bytes + ";\n"
-        "      const device uchar* ws = " + scales("rr") + ";\n"
+        "      const uint rr = min(row0 + r, $n - 1u);  // rows past n: loads only, never written\n" +
+        indent(row_pointers("rr"), "      ") +
         "      const uint4 v = ((const device uint4*)wd)[c];\n"
         "      acc[r] += " + P + "::load_scale(ws, b) * " + P + "::dot_vector(v, xv, xs)" + affine_term + ";\n"
         "    }\n"
@@ -303,9 +297,8 @@ struct gemv_multi_row {
                     "    " + load("xv[0]", "k0") + "\n"
                     "    const uint b = k0 / " + wpb + ";\n"
                     "    for (uint r = 0u; r < " + Rs + "u; ++r) {\n"
-                    "      const uint rr = min(row0 + r, $n - 1u);\n"
-                    "      const device uchar* wd = $w + (ulong)rr * " + row_bytes + ";\n"
-                    "      const device uchar* ws = " + scales("rr") + ";\n"
+                    "      const uint rr = min(row0 + r, $n - 1u);\n" +
+                    indent(row_pointers("rr"), "      ") +
                     "      acc[r] += " + P + "::load_scale(ws, b) * " + P + "::dot<1>(wd, k0, xv)" + affine_one + ";\n"
                     "    }\n"
                     "  }\n"
