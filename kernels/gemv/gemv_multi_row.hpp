@@ -35,8 +35,10 @@
 /// multiple of `weights_per_block` (every GGUF row). For F16/F32 rows whose
 /// k is not a multiple of V (the rows are then not 16-byte aligned) the
 /// stage takes an element-by-element loop instead (a uniform branch on k),
-/// so any k works. Not for hooks that fold RMSNorm into the loads
-/// (`rmsnorm_folded_input`).
+/// so any k works. x (and `xq`) are read in 16-byte loads: bind them at a
+/// buffer's start or at a byte offset that is a multiple of 16 (a misaligned
+/// vector load faults on GPUs). Not for hooks that fold RMSNorm into the
+/// loads (`rmsnorm_folded_input`).
 ///
 /// On the CPU (lane loops, dsl/lane_loop.hpp) lane r < R computes row
 /// row0 + r alone with the host run loop of row_dot.hpp (and the 8-bit
