@@ -1,9 +1,9 @@
-// Registers, spills and machine-code load widths of the decode GEMVs, from
-// NVRTC alone (no GPU needed):
+// Registers, spills and machine-code load widths of the decode GEMVs and
+// attention kernels, from NVRTC alone (no GPU needed):
 //
 //   foundry_cuda_kernel_resources [--arch 90] [--out DIR]
 //
-// For every GEMV alias below it compiles the CUDA form (the backend's
+// For every alias below it compiles the CUDA form (the backend's
 // translation unit) for sm_<arch> with `--ptxas-options=-v` and prints
 // ptxas's registers, stack frame and spill bytes as a markdown table; with
 // --out it also writes DIR/<kernel>.cubin, for `cuobjdump --dump-sass` (the
@@ -75,6 +75,7 @@ int main(int argc, char** argv) {
   all<fk::gemv_f16, fk::gemv_q8_0, fk::gemv_q4_0, fk::gemv_q4_1, fk::gemv_q8_0_canonical, fk::gemv_q4_1_canonical,
       fk::gemv_f16_multi_row, fk::gemv_q8_0_multi_row, fk::gemv_q4_0_multi_row, fk::gemv_q4_1_multi_row,
       fk::gemv_q8_0_multi_row_q8_act, fk::gemv_q4_0_multi_row_q8_act, fk::gemv_q4_1_multi_row_q8_act,
-      fk::quantize_q8_activations_pair_split>(arch, out);
+      fk::quantize_q8_activations_pair_split, fk::attention_decode_f32, fk::attention_split_f32,
+      fk::attention_split_f32_g4, fk::attention_combine_f32>(arch, out);
   return 0;
 }

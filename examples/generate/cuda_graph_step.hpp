@@ -11,6 +11,11 @@
 // the host time per step drops 2.6-2.8x, but the GPU starts only when the
 // capture ends, where direct launches overlap with it, so tokens/s is about
 // the same (-4%). --no-cuda-graphs selects direct launches.
+//
+// With `replay_recorded` (the decoder's `device_positions`: the position and
+// the token id live in device memory, so a step's launches never change) the
+// first step is captured and every later step is that graph replayed: one
+// cuGraphLaunch per token, no capture and no update on the host.
 #pragma once
 
 #include <foundry/backends/cuda/backend.hpp>
@@ -25,13 +30,20 @@ namespace foundry::generate {
 /// CUDA backend (throws std::invalid_argument otherwise).
 class cuda_graph_step final : public step_recorder {
  public:
+  /// `replay_recorded`: capture one step, replay it for every later step
+  /// (`replays`); otherwise capture every step.
+  explicit cuda_graph_step(bool replay_recorded = false) : replay_recorded_(replay_recorded) {}
   void begin(executor& ex) override { backend_of(ex).begin_capture(); }
   void end(executor& ex) override {
     cuda::cuda_backend& be = backend_of(ex);
     be.end_capture_into(graph_);
     be.replay(graph_);
   }
-  std::string name() const override { return "CUDA graph per step"; }
+  std::string name() const override {
+    return replay_recorded_ ? "one CUDA graph replayed per step" : "CUDA graph per step";
+  }
+  bool replays() const override { return replay_recorded_; }
+  void replay(executor& ex) override { backend_of(ex).replay(graph_); }
 
  private:
   static cuda::cuda_backend& backend_of(executor& ex) {
@@ -41,6 +53,7 @@ class cuda_graph_step final : public step_recorder {
                                   ", not cuda");
     return *be;
   }
+  bool replay_recorded_;
   cuda::graph graph_;
 };
 

@@ -11,6 +11,8 @@
 //       qk_norm_rope_neox_kv_append_f32 with QK-norm, kv_append_f32 in
 //       layers without RoPE; see rope_append)
 //     a = attention(q, caches[0..pos])                      attention_decode_f32
+//       (with `flash_decode`: attention_split_f32 + attention_combine_f32,
+//       the KV length split across SIMD-groups; flash_decode.hpp)
 //     x = Wo · a + x                                        gemv_residual_<PO>
 //     h = SiLU(RMSNorm(x; ffn_norm) · Wgate) · (… · Wup)    rmsnorm_gate_up_swiglu<PW>
 //     x = Wdown · h + x                                     gemv_residual_<PD>
@@ -42,6 +44,11 @@
 // two families (`decode_gemvs`): by default their CPU forms read x̂ in 8-bit
 // blocks with integer dot products for Q8_0/Q4_0/Q4_1 matrices (the `_cpu_q8`
 // kernels, llama.cpp's CPU rule); `q8_activations = false` keeps float x̂.
+// With `device_positions` the step's position and token id live in device
+// buffers (the `_position_buffer` kernels, the embedding's `token_id`, the
+// argmax writing the next token there, `advance_position` last), so every
+// step issues the same dispatches with the same arguments and a recorder
+// that `replays` (cuda_graph_step) runs one recorded step again per token.
 #pragma once
 
 #include <chrono>
@@ -79,6 +86,12 @@ class step_recorder {
   virtual void end(executor& ex) = 0;
   /// How the steps run, for messages ("CUDA graph", ...).
   virtual std::string name() const = 0;
+  /// Whether the recorder runs the step recorded by the last begin/end again
+  /// (`replay`) in place of the dispatches: only for a decoder whose step
+  /// arguments never change (`device_positions`).
+  virtual bool replays() const { return false; }
+  /// Runs the recorded step again; submitted when it returns.
+  virtual void replay(executor&) { throw std::logic_error(name() + ": this recorder does not replay steps"); }
 };
 
 /// Whether the decode GEMVs of policy `P` differ with 8-bit CPU activations
@@ -204,6 +217,9 @@ class foundry_decoder final : public decoder {
   using value_policies = unique_t<type_list<PW, policies::q6_k, policies::q8_0>>;
   using value_matrix = typename detail::matrix_variant<value_policies>::type;
   using embedding = fk::embedding_kernel<fixed_string("embedding_") + PE::name, PE>;
+  /// The embedding reading the token id from a buffer (`device_positions`).
+  using embedding_token_buffer = fk::embedding_kernel<fixed_string("embedding_") + PE::name + fixed_string("_token_buffer"),
+                                                      PE, fk::token_source::buffer>;
   /// The prefill GEMMs on tile `Tile` (`PairTile` for gate/up).
   template <class Tile, class PairTile>
   struct prefill_gemms {
@@ -219,11 +235,24 @@ class foundry_decoder final : public decoder {
   /// the chosen family is compiled here (`use_gpu_tiles` switches later).
   /// `q8_activations`: the decode GEMVs read x̂ in 8-bit blocks on the CPU
   /// (`q8_gemvs`; the float ones otherwise); only that family is compiled.
+  /// `flash_decode`: decode attention by flash-decoding (head_dim ≤ 128 and
+  /// at most 8 query heads per KV head, else the constructor throws).
+  /// `device_positions`: the decode step's kernels read the position and the
+  /// token id from device buffers (the `_position_buffer` kernels, the
+  /// embedding's `token_id`); the step's argmax writes the next token id
+  /// there and `advance_position` moves the position on, so a step's
+  /// dispatches never change and a recorder that `replays` runs the step
+  /// recorded once. The host writes the position or the token only when
+  /// the caller's differ from those on the device (after a prefill, or a
+  /// sampled token). Not with QK-norm architectures or `flash_decode`
+  /// (throws). A recorder that replays needs it (throws otherwise).
   foundry_decoder(std::unique_ptr<backend> be, const llama_model& m, std::uint32_t max_positions,
                   std::unique_ptr<step_recorder> recorder = nullptr, std::optional<bool> gpu_tiles = std::nullopt,
-                  bool q8_activations = true)
+                  bool q8_activations = true, bool flash_decode = false, bool device_positions = false)
       : ex_(std::move(be)),
         q8_(q8_activations),
+        flash_(flash_decode),
+        device_pos_(device_positions),
         hp_(m.hparams()),
         max_pos_(max_positions),
         head_(ex_, m.output()),
@@ -249,6 +278,29 @@ class foundry_decoder final : public decoder {
     part_index_ = ex_.allocate<std::uint32_t>(groups);
     best_value_ = ex_.allocate<float>(1);
     best_index_ = ex_.allocate<std::uint32_t>(1);
+    if (flash_) {
+      if (hp_.head_dim > 128 || hp_.n_head / hp_.n_head_kv > 8)
+        throw std::runtime_error("flash-decoding needs head_dim <= 128 and at most 8 query heads per KV head (" +
+                                 std::to_string(hp_.head_dim) + ", " + std::to_string(hp_.n_head / hp_.n_head_kv) +
+                                 ")");
+      ex_.prepare<fk::attention_split_f32, fk::attention_split_f32_g4, fk::attention_combine_f32>();
+      partials_ = ex_.allocate<float>(std::size_t{hp_.n_head} * fk::flash_decode_splits(max_pos_) *
+                                      (hp_.head_dim + 2));
+    }
+    if (recorder_ && recorder_->replays() && !device_pos_)
+      throw std::invalid_argument(recorder_->name() + " replays a recorded step: the decoder needs device_positions");
+    if (device_pos_) {
+      if (hp_.arch.qk_norm || flash_)
+        throw std::invalid_argument("device_positions: no position-buffer kernels for QK-norm or flash-decoding");
+      ex_.prepare<embedding_token_buffer, fk::attention_decode_f32_position_buffer, fk::advance_position>();
+      if (hp_.arch.rope == rope_type::neox)
+        ex_.prepare<fk::rope_neox_kv_append_f32_position_buffer>();
+      else
+        ex_.prepare<fk::rope_norm_kv_append_f32_position_buffer>();
+      if (hp_.arch.no_rope_layer_step != 0) ex_.prepare<fk::kv_append_f32_position_buffer>();
+      position_ = ex_.allocate<std::uint32_t>(1);
+      token_ = ex_.allocate<std::uint32_t>(1);
+    }
     // Compile the whole kernel set in one go.
     with_gemvs([&]<class G>(G) {
       ex_.prepare<embedding, typename G::template qkv<PW>, fk::attention_decode_f32,
@@ -330,20 +382,28 @@ class foundry_decoder final : public decoder {
       throw std::out_of_range("position " + std::to_string(pos) + " (cache holds " + std::to_string(filled_) +
                               " of " + std::to_string(max_pos_) + ")");
     const auto t0 = std::chrono::steady_clock::now();
-    if (recorder_) recorder_->begin(ex_);
-    embed(std::uint32_t(token));
-    with_gemvs([&]<class G>(G) {
-      for (std::uint32_t l = 0; l < hp_.n_layer; ++l) run_layer<G>(l, pos);
-      lm_head<G>(x_);
-    });
-    fk::argmax_two_pass(ex_, logits_, hp_.n_vocab, part_value_, part_index_, best_value_, best_index_,
-                        argmax_chunk);
-    if (recorder_) recorder_->end(ex_);
+    if (device_pos_) {  // the device's position and token, written only when they differ
+      const std::uint32_t p = pos, t = std::uint32_t(token);
+      if (device_at_ != p) position_.write(std::span<const std::uint32_t>(&p, 1));
+      if (device_token_ != t) token_.write(std::span<const std::uint32_t>(&t, 1));
+    }
+    if (recorder_ && recorder_->replays() && recorded_) {
+      recorder_->replay(ex_);
+    } else {
+      if (recorder_) recorder_->begin(ex_);
+      dispatch_step(std::uint32_t(token), pos);
+      if (recorder_) recorder_->end(ex_);
+      recorded_ = true;
+    }
     host_seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     ex_.synchronize();
     filled_ = pos + 1;
     logits_valid_ = false;
-    return std::int32_t(best_index_.read<std::uint32_t>()[0]);
+    if (!device_pos_) return std::int32_t(best_index_.read<std::uint32_t>()[0]);
+    const std::uint32_t next = token_.read<std::uint32_t>()[0];
+    device_at_ = pos + 1;
+    device_token_ = next;
+    return std::int32_t(next);
   }
 
   std::span<const float> logits() override {
@@ -411,6 +471,42 @@ class foundry_decoder final : public decoder {
 
   std::string_view ex_backend_name() const { return ex_.get_backend().name(); }
 
+  // The dispatches of one decode step (with `device_positions`, `token` and
+  // `pos` are those already in token_ and position_, and the step ends by
+  // advancing position_).
+  void dispatch_step(std::uint32_t token, std::uint32_t pos) {
+    if (device_pos_) {
+      typename embedding_token_buffer::arguments a;
+      (tied_ ? head_ : *embd_).template bind<"table">(a);
+      a.template set<"token_id">(token_).template set<"n_vocab">(hp_.n_vocab).template set<"hidden">(hp_.n_embd);
+      a.template set<"y">(x_);
+      ex_.dispatch<embedding_token_buffer>(a);
+    } else {
+      embed(token);
+    }
+    with_gemvs([&]<class G>(G) {
+      for (std::uint32_t l = 0; l < hp_.n_layer; ++l) run_layer<G>(l, pos);
+      lm_head<G>(x_);
+    });
+    fk::argmax_two_pass(ex_, logits_, hp_.n_vocab, part_value_, part_index_, best_value_,
+                        device_pos_ ? token_ : best_index_, argmax_chunk);
+    if (device_pos_) {
+      fk::advance_position::arguments a;
+      a.set<"position">(position_);
+      ex_.dispatch<fk::advance_position>(a);
+    }
+  }
+
+  /// Sets the position of a decode kernel: `position` (the device buffer)
+  /// for the `_position_buffer` kernels, else the scalar `pos`.
+  template <class K>
+  void set_position(typename K::arguments& a, std::uint32_t pos) const {
+    if constexpr (K::name.view().ends_with("_position_buffer"))
+      a.template set<"position">(position_);
+    else
+      a.template set<"pos">(pos);
+  }
+
   void embed(std::uint32_t token) {
     typename embedding::arguments a;
     (tied_ ? head_ : *embd_).template bind<"table">(a);
@@ -445,12 +541,14 @@ class foundry_decoder final : public decoder {
     const std::size_t cache_offset = std::size_t{l} * hp_.n_head_kv * max_pos_ * hp_.head_dim * sizeof(float);
     std::visit([&]<class PV>(const device_matrix<PV>& wv) { run_qkv<typename G::template qkv<PV>>(w, wv); }, w.wv);
     rope_append(l, pos, 1, q_, k_, v_);
-    {
-      fk::attention_decode_f32::arguments a;
-      a.set<"q">(q_).set<"k_cache">(k_cache_.at(cache_offset)).set<"v_cache">(v_cache_.at(cache_offset));
-      a.set<"y">(attn_).set<"n_heads">(hp_.n_head).set<"n_kv">(hp_.n_head_kv).set<"head_dim">(hp_.head_dim);
-      a.set<"max_seq">(max_pos_).set<"pos">(pos);
-      ex_.dispatch<fk::attention_decode_f32>(a);
+    if (flash_) {
+      fk::attention_flash_decode(ex_, q_, k_cache_.at(cache_offset), v_cache_.at(cache_offset), partials_, attn_,
+                                 hp_.n_head, hp_.n_head_kv, hp_.head_dim, max_pos_, pos,
+                                 fk::flash_decode_splits(pos + 1));
+    } else if (device_pos_) {
+      attention_decode<fk::attention_decode_f32_position_buffer>(cache_offset, pos);
+    } else {
+      attention_decode<fk::attention_decode_f32>(cache_offset, pos);
     }
     residual_gemv<G>(w.wo, attn_, hp_.n_embd_q());
     {
@@ -463,6 +561,17 @@ class foundry_decoder final : public decoder {
       ex_.dispatch<gate_up>(a);
     }
     residual_gemv<G>(w.down, h_, hp_.n_ff);
+  }
+
+  template <class K>
+  void attention_decode(std::size_t cache_offset, std::uint32_t pos) {
+    typename K::arguments a;
+    a.template set<"q">(q_).template set<"k_cache">(k_cache_.at(cache_offset));
+    a.template set<"v_cache">(v_cache_.at(cache_offset)).template set<"y">(attn_);
+    a.template set<"n_heads">(hp_.n_head).template set<"n_kv">(hp_.n_head_kv).template set<"head_dim">(hp_.head_dim);
+    a.template set<"max_seq">(max_pos_);
+    set_position<K>(a, pos);
+    ex_.dispatch<K>(a);
   }
 
   // Batched buffers of a chunk of `tokens` tokens (grown on demand).
@@ -598,16 +707,18 @@ class foundry_decoder final : public decoder {
                    const buffer& v) {
     const std::size_t cache_offset = std::size_t{l} * hp_.n_head_kv * max_pos_ * hp_.head_dim * sizeof(float);
     const architecture& arch = hp_.arch;
-    auto common = [&](auto& a) {
+    auto common = [&]<class K>(typename K::arguments& a) {
       a.template set<"k">(k).template set<"v">(v).template set<"k_cache">(k_cache_.at(cache_offset));
       a.template set<"v_cache">(v_cache_.at(cache_offset)).template set<"n_kv">(hp_.n_head_kv);
-      a.template set<"head_dim">(hp_.head_dim).template set<"max_seq">(max_pos_).template set<"pos">(pos);
+      a.template set<"head_dim">(hp_.head_dim).template set<"max_seq">(max_pos_);
+      set_position<K>(a, pos);
     };
     auto rope = [&]<class K>(K*) {
       typename K::arguments a;
-      common(a);
+      common.template operator()<K>(a);
       a.template set<"q">(q).template set<"n_heads">(hp_.n_head).template set<"freq_base">(hp_.rope_freq_base);
-      if constexpr (!std::is_same_v<K, fk::rope_neox_kv_append_f32> && !std::is_same_v<K, fk::rope_norm_kv_append_f32>)
+      if constexpr (K::name.view().find("batched") != std::string_view::npos ||
+                    std::is_same_v<K, fk::qk_norm_rope_neox_kv_append_f32>)
         a.template set<"batch">(batch);  // the batched kernels
       if constexpr (std::is_same_v<K, fk::qk_norm_rope_neox_kv_append_f32>) {
         const layer& w = layers_[l];
@@ -615,25 +726,37 @@ class foundry_decoder final : public decoder {
       }
       ex_.dispatch<K>(a);
     };
+    // One decode token with `device_positions`: the position-buffer kernels.
+    const bool from_buffer = device_pos_ && batch == 1;
     if (!hp_.uses_rope(l)) {
       if (batch == 1) {
-        fk::kv_append_f32::arguments a;
-        common(a);
-        ex_.dispatch<fk::kv_append_f32>(a);
+        auto append = [&]<class K>(K*) {
+          typename K::arguments a;
+          common.template operator()<K>(a);
+          ex_.dispatch<K>(a);
+        };
+        from_buffer ? append(static_cast<fk::kv_append_f32_position_buffer*>(nullptr))
+                    : append(static_cast<fk::kv_append_f32*>(nullptr));
       } else {
         fk::kv_append_batched_f32::arguments a;
-        common(a);
+        common.template operator()<fk::kv_append_batched_f32>(a);
         a.set<"batch">(batch);
         ex_.dispatch<fk::kv_append_batched_f32>(a);
       }
     } else if (arch.qk_norm) {
       rope(static_cast<fk::qk_norm_rope_neox_kv_append_f32*>(nullptr));
     } else if (arch.rope == rope_type::neox) {
-      batch == 1 ? rope(static_cast<fk::rope_neox_kv_append_f32*>(nullptr))
-                 : rope(static_cast<fk::rope_neox_kv_append_batched_f32*>(nullptr));
+      if (batch > 1)
+        rope(static_cast<fk::rope_neox_kv_append_batched_f32*>(nullptr));
+      else
+        from_buffer ? rope(static_cast<fk::rope_neox_kv_append_f32_position_buffer*>(nullptr))
+                    : rope(static_cast<fk::rope_neox_kv_append_f32*>(nullptr));
     } else {
-      batch == 1 ? rope(static_cast<fk::rope_norm_kv_append_f32*>(nullptr))
-                 : rope(static_cast<fk::rope_norm_kv_append_batched_f32*>(nullptr));
+      if (batch > 1)
+        rope(static_cast<fk::rope_norm_kv_append_batched_f32*>(nullptr));
+      else
+        from_buffer ? rope(static_cast<fk::rope_norm_kv_append_f32_position_buffer*>(nullptr))
+                    : rope(static_cast<fk::rope_norm_kv_append_f32*>(nullptr));
     }
   }
 
@@ -654,6 +777,10 @@ class foundry_decoder final : public decoder {
 
   executor ex_;
   bool q8_;  // the decode GEMVs' family: q8_gemvs (true) or float_gemvs
+  bool flash_;  // decode attention by flash-decoding (partials_ its scratch)
+  bool device_pos_;  // decode steps read position_ and token_ (device_positions)
+  bool recorded_ = false;  // the recorder holds a step (replays() recorders replay it)
+  std::optional<std::uint32_t> device_at_, device_token_;  // what position_ and token_ hold, when known
   llama_hparams hp_;
   std::uint32_t max_pos_;
   device_matrix<PE> head_;
@@ -663,7 +790,8 @@ class foundry_decoder final : public decoder {
   std::unique_ptr<step_recorder> recorder_;
   double host_seconds_ = 0.0;
   buffer output_norm_, k_cache_, v_cache_, x_, q_, k_, v_, attn_, h_, logits_;
-  buffer part_value_, part_index_, best_value_, best_index_;
+  buffer part_value_, part_index_, best_value_, best_index_, partials_;
+  buffer position_, token_;  // device_positions: the step's position and token id (uint[1] each)
   std::uint32_t filled_ = 0;
   std::uint32_t chunk_ = 512, chunk_cap_ = 0;
   bool uniform_ = true;  // every layer matrix in PW (the batched prefill needs it)
@@ -698,13 +826,17 @@ void with_policy(quant::ggml_type t, std::string_view what, type_list<Ps...>, F&
 /// (1: one decode step per token), the prefill GEMMs on the GPU tiles when
 /// `gpu_tiles` says so (unset: on every backend but the CPU), the decode
 /// GEMVs with 8-bit CPU activations unless `q8_activations` is false
-/// (`decode_gemvs`). Throws `std::runtime_error` for types without kernels.
+/// (`decode_gemvs`), decode attention by flash-decoding with `flash_decode`,
+/// the step's position and token in device memory with `device_positions`
+/// (see the constructor). Throws `std::runtime_error` for types without
+/// kernels.
 inline std::unique_ptr<decoder> make_foundry_decoder(std::unique_ptr<backend> be, const llama_model& m,
                                                      std::uint32_t max_positions,
                                                      std::unique_ptr<step_recorder> recorder = nullptr,
                                                      std::uint32_t prefill_chunk = 512,
                                                      std::optional<bool> gpu_tiles = std::nullopt,
-                                                     bool q8_activations = true) {
+                                                     bool q8_activations = true, bool flash_decode = false,
+                                                     bool device_positions = false) {
   const quant::ggml_type tw = m.layer(0).attn_q.type;
   for (const layer_weights& l : m.layers()) {
     for (const weight* w : {&l.attn_q, &l.attn_k, &l.ffn_gate, &l.ffn_up})
@@ -729,7 +861,7 @@ inline std::unique_ptr<decoder> make_foundry_decoder(std::unique_ptr<backend> be
                                             [&]<class PE>(PE) {
                                               auto d = std::make_unique<foundry_decoder<PW, PE>>(
                                                   std::move(be), m, max_positions, std::move(recorder), gpu_tiles,
-                                                  q8_activations);
+                                                  q8_activations, flash_decode, device_positions);
                                               d->set_prefill_chunk(prefill_chunk);
                                               out = std::move(d);
                                             });

@@ -79,6 +79,8 @@ struct options {
   std::uint32_t prefill_chunk = 512;
   std::optional<bool> gpu_tiles;  // --prefill-tile; unset: GPU tiles on GPU backends
   bool q8_activations = true;     // --float-activations turns it off
+  bool flash_decode = false;      // --flash-decode
+  bool graph_replay = false;      // --cuda-graph-replay
 };
 
 void print_usage(std::FILE* out) {
@@ -98,6 +100,12 @@ void print_usage(std::FILE* out) {
              "  --float-activations decode GEMVs with float inputs on the CPU (the default\n"
              "                      rounds them to 8-bit blocks for integer dot products,\n"
              "                      as llama.cpp's CPU backend does)\n"
+             "  --flash-decode      decode attention by flash-decoding: the context split\n"
+             "                      across SIMD-groups, partial softmax states merged in a\n"
+             "                      second kernel (head_dim <= 128, <= 8 query heads per KV head)\n"
+             "  --cuda-graph-replay with --backend cuda: capture the first decode step as a\n"
+             "                      CUDA graph and replay it for every later one (position\n"
+             "                      and token id in device memory; not with --flash-decode)\n"
              "  --no-cuda-graphs    with --backend cuda: launch every kernel from the host\n"
              "                      instead of replaying each step as a CUDA graph\n"
              "  --reference         run the float64 reference forward pass on the host\n"
@@ -221,6 +229,12 @@ options parse_options(int argc, char** argv) {
     } else if (arg == "--float-activations") {
       flag();
       o.q8_activations = false;
+    } else if (arg == "--flash-decode") {
+      flag();
+      o.flash_decode = true;
+    } else if (arg == "--cuda-graph-replay") {
+      flag();
+      o.graph_replay = true;
     } else if (arg == "--no-cuda-graphs") {
       flag();
       o.cuda_graphs = false;
@@ -268,13 +282,15 @@ std::filesystem::path default_model_path() {
 std::unique_ptr<gen::decoder> make_decoder(const options& o, const gen::llama_model& model,
                                            std::uint32_t max_positions) {
   if (o.reference) return std::make_unique<foundry::test::reference_decoder>(model, max_positions);
+  if (o.graph_replay && (o.backend != "cuda" || !o.cuda_graphs))
+    usage_error("--cuda-graph-replay needs --backend cuda with CUDA graphs");
   std::unique_ptr<foundry::backend> be;
   std::unique_ptr<gen::step_recorder> recorder;
   if (o.backend == "cpu") {
     be = foundry::cpu::make_backend();
   } else if (o.backend == "cuda") {
     be = foundry::cuda::make_backend();
-    if (o.cuda_graphs) recorder = std::make_unique<gen::cuda_graph_step>();
+    if (o.cuda_graphs) recorder = std::make_unique<gen::cuda_graph_step>(o.graph_replay);
   } else if (o.backend == "metal") {
     be = foundry::metal_backend::make_backend();
   } else {
@@ -282,7 +298,7 @@ std::unique_ptr<gen::decoder> make_decoder(const options& o, const gen::llama_mo
   }
   fmt::print(stderr, "compiling kernels for the {} backend (cached after the first run)...\n", be->name());
   return gen::make_foundry_decoder(std::move(be), model, max_positions, std::move(recorder), o.prefill_chunk,
-                                   o.gpu_tiles, o.q8_activations);
+                                   o.gpu_tiles, o.q8_activations, o.flash_decode, o.graph_replay);
 }
 
 double seconds_since(std::chrono::steady_clock::time_point t0) {

@@ -47,9 +47,10 @@ using attention_piece = source_piece<"attention_decode", embedded::attention::at
 /// Decode attention main stage (see the file comment). Arguments: `q`
 /// (float [n_heads, head_dim]), `k_cache`, `v_cache` (T [n_kv, max_seq,
 /// head_dim]), `y` (float [n_heads, head_dim]), `n_heads`, `n_kv`,
-/// `head_dim`, `max_seq`, `pos` (uint). Dispatch: one threadgroup of
-/// `Threads` per head (`attention_dispatch`).
-template <class T, unsigned Threads = 256, unsigned MaxHeadDim = 256>
+/// `head_dim`, `max_seq`, and `pos` (uint) or `position` (uint buffer,
+/// element 0) per `Pos`. Dispatch: one threadgroup of `Threads` per head
+/// (`attention_dispatch`).
+template <class T, unsigned Threads = 256, unsigned MaxHeadDim = 256, position_source Pos = position_source::scalar_arg>
 struct attention_decode_stage {
   static_assert(std::is_same_v<T, float> || std::is_same_v<T, half>, "foundry: KV caches hold float or half");
   static_assert(Threads % 32 == 0 && Threads >= 32 && Threads <= 1024,
@@ -58,20 +59,21 @@ struct attention_decode_stage {
   static constexpr unsigned simdgroups = Threads / 32;
   static constexpr fixed_string name = "attention_decode";
   static constexpr stage_role role = stage_role::main;
-  using arguments = type_list<
-      arg<"q", input<float, min_elements<sizes::product<size_arg<"n_heads">, size_arg<"head_dim">>>>>,
-      arg<"k_cache", input<T, min_elements<kv_cache_elements>>>,
-      arg<"v_cache", input<T, min_elements<kv_cache_elements>>>,
-      arg<"y", output<float, min_elements<sizes::product<size_arg<"n_heads">, size_arg<"head_dim">>>>>,
-      arg<"n_heads", scalar<std::uint32_t>>, arg<"n_kv", scalar<std::uint32_t>>,
-      arg<"head_dim", scalar<std::uint32_t>>, arg<"max_seq", scalar<std::uint32_t>>,
-      arg<"pos", scalar<std::uint32_t>>>;
+  using arguments = concat_t<
+      type_list<arg<"q", input<float, min_elements<sizes::product<size_arg<"n_heads">, size_arg<"head_dim">>>>>,
+                arg<"k_cache", input<T, min_elements<kv_cache_elements>>>,
+                arg<"v_cache", input<T, min_elements<kv_cache_elements>>>,
+                arg<"y", output<float, min_elements<sizes::product<size_arg<"n_heads">, size_arg<"head_dim">>>>>,
+                arg<"n_heads", scalar<std::uint32_t>>, arg<"n_kv", scalar<std::uint32_t>>,
+                arg<"head_dim", scalar<std::uint32_t>>, arg<"max_seq", scalar<std::uint32_t>>>,
+      detail::position_args<Pos>>;
   using threadgroup = type_list<tg_array<"att_m", float, simdgroups>, tg_array<"att_l", float, simdgroups>,
                                 tg_array<"att_acc", float, simdgroups * MaxHeadDim>>;
   using helpers = type_list<attention_piece>;
   static constexpr ct_string emit() {
     return "foundry_attention_decode<" + ct_string(metal::type_name<T>()) + ", " + to_text(MaxHeadDim) +
-           ">($q, $k_cache, $v_cache, $y, $n_heads, $n_kv, $head_dim, $max_seq, $pos, $att_m, $att_l, $att_acc,\n"
+           ">($q, $k_cache, $v_cache, $y, $n_heads, $n_kv, $head_dim, $max_seq, " +
+           detail::position_expr<Pos>() + ", $att_m, $att_l, $att_acc,\n"
            "    $threadgroup_position_in_grid.x, $thread_index_in_threadgroup, $threads_per_threadgroup.x,\n"
            "    $thread_index_in_simdgroup, $simdgroup_index_in_threadgroup, $simdgroups_per_threadgroup);";
   }
@@ -87,6 +89,11 @@ using attention_dispatch = per_row<size_arg<"n_heads">, Threads>;
 /// `pos`.
 using attention_decode_f32 =
     fused_kernel<"attention_decode_f32", attention_dispatch<256>, attention_decode_stage<float, 256>>;
+/// As `attention_decode_f32` with the position read from `position[0]` (a
+/// uint buffer argument in place of the scalar `pos`; see `position_source`).
+using attention_decode_f32_position_buffer =
+    fused_kernel<"attention_decode_f32_position_buffer", attention_dispatch<256>,
+                 attention_decode_stage<float, 256, 256, position_source::buffer>>;
 /// As `attention_decode_f32` over half caches (`kv_append_f16`).
 using attention_decode_f16 =
     fused_kernel<"attention_decode_f16", attention_dispatch<256>, attention_decode_stage<half, 256>>;
@@ -95,6 +102,7 @@ using attention_decode_f16 =
 /// line. kernels/library.hpp concatenates these lists; add a new alias here.
 using attention_library = type_list<
     attention_decode_f32,
-    attention_decode_f16>;
+    attention_decode_f16,
+    attention_decode_f32_position_buffer>;
 
 }  // namespace foundry::kernels

@@ -17,6 +17,7 @@
 #include <foundry/backends/cpu/backend.hpp>
 #include <foundry/foundry.hpp>
 #include <kernels/attention/attention.hpp>
+#include <kernels/attention/flash_decode.hpp>
 #include <kernels/attention/kv_cache.hpp>
 
 #include "test_support.hpp"
@@ -145,6 +146,150 @@ TEST(Attention, UnsupportedShapesWriteNothing) {
     ex.dispatch<fk::attention_decode_f32>(a);
     for (float v : y.read<float>()) ASSERT_TRUE(std::isnan(v));
   }
+}
+
+// Flash-decoding (flash_decode.hpp) against the same float64 reference and
+// tolerance: each split is the single-threadgroup recurrence over fewer
+// positions, and the merge adds one rescale per split (a few more float
+// roundings). `partials` is poisoned (NaN) so a split state the combine
+// reads but pass 1 never wrote fails the check; split counts above the
+// position count leave empty splits, which must merge as nothing.
+void check_flash_decode(const attn_shape& s, std::uint32_t max_seq, std::initializer_list<std::uint32_t> positions,
+                        std::initializer_list<std::uint32_t> split_counts) {
+  FOUNDRY_SEED_TRACE();
+  auto g = foundry_test::rng();
+  auto& ex = exec();
+  const std::size_t nq = std::size_t{s.n_heads} * s.head_dim;
+  fd::buffer y = ex.allocate<float>(nq + 4);  // 4 guard elements
+  for (std::uint32_t pos : positions) {
+    auto q = foundry_test::random_vector<float>(g, nq, -3, 3);
+    const auto kc = causal_cache<float>(g, s, max_seq, pos), vc = causal_cache<float>(g, s, max_seq, pos);
+    fd::buffer qb = ex.upload(q), kb = ex.upload(kc), vb = ex.upload(vc);
+    const auto ref = attention_ref(s, max_seq, pos, q, kc, vc);
+    for (std::uint32_t splits : split_counts) {
+      SCOPED_TRACE("heads=" + std::to_string(s.n_heads) + "/" + std::to_string(s.n_kv) + " d=" +
+                   std::to_string(s.head_dim) + " pos=" + std::to_string(pos) + " splits=" + std::to_string(splits));
+      fd::buffer partials = ex.allocate<float>(std::size_t{s.n_heads} * splits * (s.head_dim + 2));
+      partials.fill_bytes(0xFF);
+      y.fill_bytes(0xFF);
+      fk::attention_flash_decode(ex, qb, kb, vb, partials, y, s.n_heads, s.n_kv, s.head_dim, max_seq, pos, splits);
+      const auto out = y.read<float>();
+      EXPECT_LT(rel_error(out, ref), 1e-5);
+      for (std::size_t i = nq; i < nq + 4; ++i) EXPECT_TRUE(std::isnan(out[i])) << "guard element " << i;
+    }
+  }
+}
+
+// SmolLM2 (9/3 heads, d 64); GQA groups of 4, 6 and 8 (the largest
+// supported), multi-head, head_dim not a multiple of 32 (groups of up to 4
+// take attention_split_f32_g4, larger ones attention_split_f32); one split,
+// several, more splits than positions, and the count flash_decode_splits
+// picks.
+TEST(FlashDecode, MatchesFloat64) {
+  check_flash_decode({9, 3, 64}, 300, {0, 2, 40, 299}, {1, 3, 7, fk::flash_decode_splits(300)});
+  check_flash_decode({32, 8, 128}, 257, {0, 100, 256}, {1, 5, 64});
+  check_flash_decode({8, 1, 96}, 70, {69}, {2, 9});
+  check_flash_decode({4, 4, 80}, 33, {1, 32}, {4});
+  check_flash_decode({12, 2, 64}, 50, {49}, {3});  // 6 heads per KV head: the 8-head form
+}
+
+TEST(FlashDecode, SplitCounts) {
+  EXPECT_EQ(fk::flash_decode_splits(1), 1u);
+  EXPECT_EQ(fk::flash_decode_splits(32), 1u);
+  EXPECT_EQ(fk::flash_decode_splits(33), 2u);
+  EXPECT_EQ(fk::flash_decode_splits(100000), 64u);
+  EXPECT_EQ(fk::flash_decode_splits(100, 10, 4), 4u);
+  EXPECT_THROW(fk::flash_decode_splits(10, 0), fd::dispatch_error);
+}
+
+// The host entry point rejects what the kernels cannot do (more than 8
+// query heads per KV head, head_dim above 128, n_heads not a multiple of
+// n_kv, pos past the cache, no split) before dispatching; the kernels
+// alone write nothing for such shapes.
+TEST(FlashDecode, UnsupportedShapes) {
+  auto& ex = exec();
+  auto g = foundry_test::rng();
+  fd::buffer big = ex.upload(foundry_test::random_vector<float>(g, 1 << 16, -1, 1));
+  fd::buffer part = ex.allocate<float>(1 << 16), y = ex.allocate<float>(1 << 12);
+  auto call = [&](std::uint32_t h, std::uint32_t kv, std::uint32_t d, std::uint32_t max_seq, std::uint32_t pos,
+                  std::uint32_t splits) {
+    fk::attention_flash_decode(ex, big, big, big, part, y, h, kv, d, max_seq, pos, splits);
+  };
+  EXPECT_THROW(call(9, 1, 64, 16, 3, 2), fd::dispatch_error);
+  EXPECT_THROW(call(2, 1, 160, 16, 3, 2), fd::dispatch_error);
+  EXPECT_THROW(call(9, 4, 64, 16, 3, 2), fd::dispatch_error);
+  EXPECT_THROW(call(9, 3, 64, 16, 16, 2), fd::dispatch_error);
+  EXPECT_THROW(call(9, 3, 64, 16, 3, 0), fd::dispatch_error);
+  y.fill_bytes(0xFF);
+  part.fill_bytes(0xFF);
+  fk::attention_split_f32::arguments a;
+  a.set<"q">(big).set<"k_cache">(big).set<"v_cache">(big).set<"partials">(part).set<"n_heads">(9u);
+  a.set<"n_kv">(1u).set<"head_dim">(64u).set<"max_seq">(16u).set<"pos">(3u).set<"splits">(2u);
+  ex.dispatch<fk::attention_split_f32>(a);
+  fk::attention_combine_f32::arguments b;
+  b.set<"partials">(part).set<"y">(y).set<"n_heads">(9u).set<"n_kv">(1u).set<"head_dim">(64u);
+  b.set<"max_seq">(16u).set<"pos">(3u).set<"splits">(2u);
+  ex.dispatch<fk::attention_combine_f32>(b);
+  for (float v : y.read<float>()) ASSERT_TRUE(std::isnan(v));
+  for (float v : part.read<float>()) ASSERT_TRUE(std::isnan(v));
+}
+
+// The `_position_buffer` kernels (position in device memory, for decode
+// steps recorded once and replayed) against their scalar-`pos` twins: the
+// same text but for where the position comes from, so the outputs must be
+// bit-identical; `advance_position` adds one.
+TEST(PositionBuffer, KernelsMatchScalarPosition) {
+  FOUNDRY_SEED_TRACE();
+  auto g = foundry_test::rng();
+  auto& ex = exec();
+  const attn_shape s{9, 3, 64};
+  const std::uint32_t max_seq = 40, pos = 23, d = s.head_dim;
+  fd::buffer position = ex.upload(std::vector<std::uint32_t>{pos});
+  const std::size_t nq = std::size_t{s.n_heads} * d, nk = std::size_t{s.n_kv} * d;
+  const auto q = foundry_test::random_vector<float>(g, nq, -3, 3);
+  const auto k = foundry_test::random_vector<float>(g, nk, -2, 2), v = foundry_test::random_vector<float>(g, nk, -2, 2);
+  const auto c0 = foundry_test::random_vector<float>(g, nk * max_seq, -1, 1);
+  // RoPE + KV append, then attention, through each family.
+  auto run = [&]<class Rope, class Append, class Attention>() {
+    constexpr bool buffer = Rope::name.view().ends_with("_position_buffer");
+    fd::buffer qb = ex.upload(q), kb = ex.upload(k), vb = ex.upload(v), kc = ex.upload(c0), vc = ex.upload(c0);
+    fd::buffer kc2 = ex.upload(c0), vc2 = ex.upload(c0), y = ex.allocate<float>(nq);
+    y.fill_bytes(0xFF);
+    typename Rope::arguments r;
+    r.template set<"q">(qb).template set<"k">(kb).template set<"v">(vb).template set<"k_cache">(kc);
+    r.template set<"v_cache">(vc).template set<"n_heads">(s.n_heads).template set<"n_kv">(s.n_kv);
+    r.template set<"head_dim">(d).template set<"max_seq">(max_seq).template set<"freq_base">(10000.0f);
+    if constexpr (buffer) r.template set<"position">(position); else r.template set<"pos">(pos);
+    ex.dispatch<Rope>(r);
+    typename Append::arguments a;
+    a.template set<"k">(kb).template set<"v">(vb).template set<"k_cache">(kc2).template set<"v_cache">(vc2);
+    a.template set<"n_kv">(s.n_kv).template set<"head_dim">(d).template set<"max_seq">(max_seq);
+    if constexpr (buffer) a.template set<"position">(position); else a.template set<"pos">(pos);
+    ex.dispatch<Append>(a);
+    typename Attention::arguments t;
+    t.template set<"q">(qb).template set<"k_cache">(kc).template set<"v_cache">(vc).template set<"y">(y);
+    t.template set<"n_heads">(s.n_heads).template set<"n_kv">(s.n_kv).template set<"head_dim">(d);
+    t.template set<"max_seq">(max_seq);
+    if constexpr (buffer) t.template set<"position">(position); else t.template set<"pos">(pos);
+    ex.dispatch<Attention>(t);
+    return std::vector<std::vector<float>>{qb.read<float>(), kc.read<float>(), vc.read<float>(), kc2.read<float>(),
+                                           y.read<float>()};
+  };
+  const auto want = run.template operator()<fk::rope_norm_kv_append_f32, fk::kv_append_f32, fk::attention_decode_f32>();
+  const auto got = run.template operator()<fk::rope_norm_kv_append_f32_position_buffer, fk::kv_append_f32_position_buffer,
+                                           fk::attention_decode_f32_position_buffer>();
+  for (std::size_t i = 0; i < want.size(); ++i) EXPECT_EQ(got[i], want[i]) << "output " << i;
+  EXPECT_NE(want[1], c0) << "the cache row at pos was written";
+  const auto neox = run.template operator()<fk::rope_neox_kv_append_f32, fk::kv_append_f32, fk::attention_decode_f32>();
+  const auto neox_b = run.template operator()<fk::rope_neox_kv_append_f32_position_buffer,
+                                              fk::kv_append_f32_position_buffer,
+                                              fk::attention_decode_f32_position_buffer>();
+  EXPECT_EQ(neox_b, neox);
+  fk::advance_position::arguments adv;
+  adv.set<"position">(position);
+  ex.dispatch<fk::advance_position>(adv);
+  ex.dispatch<fk::advance_position>(adv);
+  EXPECT_EQ(position.read<std::uint32_t>()[0], pos + 2);
 }
 
 template <class K, class T>

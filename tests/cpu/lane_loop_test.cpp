@@ -113,7 +113,12 @@ TEST(LaneLoop, DecodeKernelsTakeTheLaneLoopPath) {
   static_assert(reductions_kernel<64>::lane_loop);
   // Decode attention: its helper fences the GPU form (SIMD-group sums, a
   // barrier) off from the CPU, which gets a form without cross-lane operations.
-  static_assert(k::attention_decode_f32::lane_loop && k::attention_decode_f16::lane_loop);
+  static_assert(k::attention_decode_f32::lane_loop && k::attention_decode_f16::lane_loop &&
+                k::attention_decode_f32_position_buffer::lane_loop);
+  // Flash-decoding: lane 0 of each SIMD-group takes its split on the CPU;
+  // the combine pass has no cross-lane operation.
+  static_assert(k::attention_split_f32::lane_loop && k::attention_split_f32_g4::lane_loop &&
+                k::attention_combine_f32::lane_loop);
   // Arg-max and the Gumbel-max pass: thread 0 scans on the CPU, the GPU
   // forms (SIMD-group butterflies, a barrier) are fenced off.
   static_assert(k::argmax_f32::lane_loop && k::gumbel_argmax_f32::lane_loop);

@@ -24,6 +24,7 @@
 #include <vector>
 
 
+#include "examples/generate/cuda_graph_step.hpp"
 #include "examples/generate/foundry_decoder.hpp"
 #include "examples/generate/model.hpp"
 #include "support/model_files.hpp"
@@ -110,6 +111,69 @@ TEST(FoundryDecoder, Q8ActivationGreedyTokensMatchLlamaCppPlainPrompt) {
   const std::size_t compared = foundry::test::expect_greedy_steps(
       *dec, c, 16, static_cast<std::uint32_t>(c.prompt_ids.size()), next, logit_bound, 2 * logit_bound);
   EXPECT_GE(compared, 9u);
+}
+
+// Decode attention by flash-decoding (`flash_decode`, flash_decode.hpp)
+// against the one-threadgroup-per-head kernel, step by step over 48
+// positions (one split, then two from position 32): the same greedy tokens,
+// and logits equal up to float rounding (each split's state is merged with
+// one more rescale; 1e-4, the bound of the float64 comparison above).
+TEST(FoundryDecoder, FlashDecodeMatchesAttentionDecode) {
+  const auto& c = f32_fixture().at(1);
+  const std::uint32_t n = 48;
+  auto plain = foundry_decoder(n);
+  auto flash = gen::make_foundry_decoder(foundry_test::make_test_backend(), model(), n, nullptr, 512, false, false,
+                                         true);
+  std::int32_t a = -1, b = -1;
+  double worst = 0;
+  for (std::uint32_t pos = 0; pos < n; ++pos) {
+    const std::int32_t token = pos < c.prompt_ids.size() ? c.prompt_ids[pos] : a;
+    a = plain->step(token, pos);
+    b = flash->step(token, pos);
+    EXPECT_EQ(a, b) << "position " << pos;
+    const std::vector<float> want(plain->logits().begin(), plain->logits().end());
+    worst = std::max(worst, foundry::test::relative_error(flash->logits(), want));
+  }
+  std::printf("  flash-decoding vs attention_decode: largest relative logit difference %.2e\n", worst);
+  EXPECT_LT(worst, 1e-4);
+}
+
+// Decode steps with the position and the token id in device memory
+// (`device_positions`: a step's dispatches never change, so a recorded step
+// can be replayed) against the default path. The kernels are the same but
+// for where the position and the token come from, so the tokens and the
+// logits must be equal, bit for bit. Covered: the first step after a
+// batched prefill (the host writes the position), a step fed a token other
+// than the previous step's argmax (the host writes the token), and greedy
+// steps fed the device's own token (no write). With `replay`, on the CUDA
+// backend: the first step captured as a CUDA graph and replayed for every
+// later one (cuda_graph_step), against direct launches.
+void check_device_positions(bool replay) {
+  const auto& c = f32_fixture().at(1);
+  const std::uint32_t steps = 8, n = static_cast<std::uint32_t>(c.prompt_ids.size()) + steps;
+  auto plain = foundry_decoder(n);
+  std::unique_ptr<gen::step_recorder> recorder;
+  if (replay) recorder = std::make_unique<gen::cuda_graph_step>(true);
+  auto dev = gen::make_foundry_decoder(foundry_test::make_test_backend(), model(), n, std::move(recorder), 512, false,
+                                       false, false, true);
+  std::int32_t a = plain->prefill(c.prompt_ids, 0), b = dev->prefill(c.prompt_ids, 0);
+  ASSERT_EQ(a, b);
+  const std::int32_t n_vocab = static_cast<std::int32_t>(model().hparams().n_vocab);
+  for (std::uint32_t i = 0, pos = static_cast<std::uint32_t>(c.prompt_ids.size()); i < steps; ++i, ++pos) {
+    const std::int32_t token = i == 3 ? (a + 1) % n_vocab : a;  // step 3: not the argmax
+    a = plain->step(token, pos);
+    b = dev->step(token, pos);
+    EXPECT_EQ(a, b) << "position " << pos;
+    const auto want = plain->logits(), got = dev->logits();
+    EXPECT_TRUE(std::equal(want.begin(), want.end(), got.begin(), got.end())) << "logits at position " << pos;
+  }
+}
+
+TEST(FoundryDecoder, DevicePositionsMatchScalarPositions) { check_device_positions(false); }
+
+TEST(FoundryDecoder, ReplayedGraphMatchesDirectLaunches) {
+  if (foundry_test::test_backend_name() != "cuda") GTEST_SKIP() << "CUDA graphs: FOUNDRY_TEST_BACKEND=cuda only";
+  check_device_positions(true);
 }
 
 // Feeds the prompt (token by token, or prefilled in one pass with

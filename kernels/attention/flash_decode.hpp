@@ -1,0 +1,200 @@
+#pragma once
+/// @file flash_decode.hpp
+/// Flash-decoding: decode attention (one query token over a layer's KV
+/// cache, as `attention_decode`, attention.hpp) with the KV length split
+/// across SIMD-groups of several threadgroups, for batch-1 decode where one
+/// threadgroup per head leaves most of a GPU idle on long contexts.
+///
+///   y[h] = Σ_{p=0..pos} softmax_p(q[h]·K[g,p] / sqrt(head_dim)) · V[g,p],
+///   g = h / (n_heads / n_kv)
+/// in two kernels (Dao et al., 2023, "Flash-Decoding for long-context
+/// inference"; flash_decode.metal has the recurrences):
+///   1. `attention_split_f32`: split s ∈ [0, splits) of KV head g takes
+///      positions [s·c, min(pos+1, (s+1)·c)), c = ceil((pos+1) / splits),
+///      and writes, for each query head of the group (GQA: the group's
+///      heads share each K/V row load), its partial online-softmax state
+///      (m, l, acc[head_dim]) to `partials`;
+///   2. `attention_combine_f32`: one threadgroup per query head merges the
+///      splits' states into y.
+/// `attention_flash_decode` issues both; `flash_decode_splits` picks a split
+/// count from the context length.
+///
+/// Layouts: `q`, `y` float32 [n_heads, head_dim]; `k_cache`, `v_cache` T
+/// [n_kv, max_seq, head_dim] (kv_cache.hpp; bind layer l with a buffer
+/// offset); `partials` float32 [n_heads, splits, head_dim + 2] (scratch:
+/// m, l, acc[0..head_dim) per head and split). Supported: n_heads a multiple
+/// of n_kv with n_heads / n_kv ≤ `MaxGroup`, 0 < head_dim ≤ `MaxHeadDim`,
+/// pos < max_seq, splits ≥ 1; both kernels write nothing otherwise
+/// (`attention_flash_decode` throws instead).
+
+#include <algorithm>
+#include <cstdint>
+#include <string>
+#include <type_traits>
+
+#include "foundry/core/ct_text.hpp"
+#include "foundry/core/errors.hpp"
+#include "foundry/dsl/arguments.hpp"
+#include "foundry/dsl/buffer_ref.hpp"
+#include "foundry/dsl/compose.hpp"
+#include "foundry/dsl/dispatch.hpp"
+#include "foundry/dsl/port.hpp"
+#include "foundry/dsl/sizes.hpp"
+#include "foundry/dsl/source_piece.hpp"
+#include "foundry/dsl/stage.hpp"
+#include "foundry/embedded/attention/flash_decode.metal.hpp"
+#include "foundry/metal/half.hpp"
+#include "foundry/metal/type_name.hpp"
+#include "kernels/attention/kv_cache.hpp"
+
+namespace foundry::kernels {
+
+/// Metal helpers `foundry_attention_split`, `foundry_attention_combine`.
+using flash_decode_piece = source_piece<"flash_decode", embedded::attention::flash_decode_metal>;
+
+/// Elements of `partials`: n_heads · splits · (head_dim + 2).
+using flash_decode_partial_elements =
+    sizes::product<size_arg<"n_heads">, size_arg<"splits">, sizes::sum<size_arg<"head_dim">, size_const<2>>>;
+/// Elements of `q` and `y`: n_heads · head_dim.
+using attention_query_elements = sizes::product<size_arg<"n_heads">, size_arg<"head_dim">>;
+
+/// Threadgroups (n_kv, ceil(splits / SimdGroups)) of 32·SimdGroups threads:
+/// one SIMD-group per (KV head, split).
+template <unsigned SimdGroups>
+struct attention_split_dispatch {
+  static constexpr std::uint32_t threads_per_threadgroup = 32 * SimdGroups;
+  template <class Args>
+  static dispatch_size compute(const Args& a) {
+    return {{foundry::detail::ceil_div_checked(size_arg<"n_kv">::get(a), 1),
+             foundry::detail::ceil_div_checked(size_arg<"splits">::get(a), SimdGroups), 1},
+            {threads_per_threadgroup, 1, 1}};
+  }
+};
+
+/// Pass 1 main stage (see the file comment). Arguments: `q` (float [n_heads,
+/// head_dim]), `k_cache`, `v_cache` (T [n_kv, max_seq, head_dim]),
+/// `partials` (float [n_heads, splits, head_dim + 2]), `n_heads`, `n_kv`,
+/// `head_dim`, `max_seq`, `pos`, `splits` (uint). Registers per lane on
+/// GPUs: 2·MaxGroup·MaxHeadDim/32 floats (q and acc of the group's heads).
+template <class T, unsigned SimdGroups = 4, unsigned MaxHeadDim = 128, unsigned MaxGroup = 8>
+struct attention_split_stage {
+  static_assert(std::is_same_v<T, float> || std::is_same_v<T, half>, "foundry: KV caches hold float or half");
+  static_assert(SimdGroups >= 1 && SimdGroups <= 32, "foundry: attention_split needs 1..32 SIMD-groups");
+  static_assert(MaxHeadDim % 32 == 0 && MaxHeadDim > 0, "foundry: MaxHeadDim must be a multiple of 32");
+  static_assert(MaxGroup >= 1, "foundry: MaxGroup must be at least 1");
+  static constexpr fixed_string name = "attention_split";
+  static constexpr stage_role role = stage_role::main;
+  using arguments = type_list<arg<"q", input<float, min_elements<attention_query_elements>>>,
+                              arg<"k_cache", input<T, min_elements<kv_cache_elements>>>,
+                              arg<"v_cache", input<T, min_elements<kv_cache_elements>>>,
+                              arg<"partials", output<float, min_elements<flash_decode_partial_elements>>>,
+                              arg<"n_heads", scalar<std::uint32_t>>, arg<"n_kv", scalar<std::uint32_t>>,
+                              arg<"head_dim", scalar<std::uint32_t>>, arg<"max_seq", scalar<std::uint32_t>>,
+                              arg<"pos", scalar<std::uint32_t>>, arg<"splits", scalar<std::uint32_t>>>;
+  using helpers = type_list<flash_decode_piece>;
+  static constexpr ct_string emit() {
+    return "foundry_attention_split<" + ct_string(metal::type_name<T>()) + ", " + to_text(MaxHeadDim) + ", " +
+           to_text(MaxGroup) +
+           ">($q, $k_cache, $v_cache, $partials, $n_heads, $n_kv, $head_dim, $max_seq, $pos, $splits,\n"
+           "    $threadgroup_position_in_grid.x,\n"
+           "    $threadgroup_position_in_grid.y * $simdgroups_per_threadgroup + $simdgroup_index_in_threadgroup,\n"
+           "    $thread_index_in_simdgroup);";
+  }
+};
+
+/// Pass 2 main stage (see the file comment). Arguments: `partials`, `y`
+/// (float [n_heads, head_dim]) and the scalars of pass 1 (`n_kv`,
+/// `max_seq`, `pos` only decide whether the shapes are supported).
+template <unsigned MaxHeadDim = 128, unsigned MaxGroup = 8>
+struct attention_combine_stage {
+  static constexpr fixed_string name = "attention_combine";
+  static constexpr stage_role role = stage_role::main;
+  using arguments = type_list<arg<"partials", input<float, min_elements<flash_decode_partial_elements>>>,
+                              arg<"y", output<float, min_elements<attention_query_elements>>>,
+                              arg<"n_heads", scalar<std::uint32_t>>, arg<"n_kv", scalar<std::uint32_t>>,
+                              arg<"head_dim", scalar<std::uint32_t>>, arg<"max_seq", scalar<std::uint32_t>>,
+                              arg<"pos", scalar<std::uint32_t>>, arg<"splits", scalar<std::uint32_t>>>;
+  using helpers = type_list<flash_decode_piece>;
+  static constexpr ct_string emit() {
+    return "foundry_attention_combine<" + to_text(MaxHeadDim) + ", " + to_text(MaxGroup) +
+           ">($partials, $y, $n_heads, $n_kv, $head_dim, $max_seq, $pos, $splits,\n"
+           "    $threadgroup_position_in_grid.x, $thread_index_in_threadgroup, $threads_per_threadgroup.x);";
+  }
+};
+
+/// Flash-decoding pass 1 over float32 caches: 4 SIMD-groups (4 splits) per
+/// threadgroup, head_dim ≤ 128, up to 8 query heads per KV head. Arguments,
+/// in buffer order: `q`, `k_cache`, `v_cache`, `partials`, `n_heads`,
+/// `n_kv`, `head_dim`, `max_seq`, `pos`, `splits`.
+using attention_split_f32 =
+    fused_kernel<"attention_split_f32", attention_split_dispatch<4>, attention_split_stage<float>>;
+/// As `attention_split_f32` for at most 4 query heads per KV head (SmolLM2's
+/// 3, Llama 3's 4): half the registers of the 8-head form (whose q and acc
+/// arrays are sized for 8 heads), so twice the SIMD-groups fit on an SM.
+using attention_split_f32_g4 =
+    fused_kernel<"attention_split_f32_g4", attention_split_dispatch<4>, attention_split_stage<float, 4, 128, 4>>;
+/// Flash-decoding pass 2: one threadgroup of 64 threads per query head.
+/// Arguments, in buffer order: `partials`, `y`, `n_heads`, `n_kv`,
+/// `head_dim`, `max_seq`, `pos`, `splits`.
+using attention_combine_f32 =
+    fused_kernel<"attention_combine_f32", per_row<size_arg<"n_heads">, 64>, attention_combine_stage<>>;
+
+/// The split count for a context of `n_pos` positions: one split per
+/// `positions_per_split` positions (rounded up), at most `max_splits`. A
+/// split's SIMD-group walks its positions one after another, so shorter
+/// splits mean a shorter critical path and more partial states to merge;
+/// 32 positions per split keeps the merge (head_dim + 2 floats per split)
+/// well below the K/V bytes a split reads (64·head_dim floats).
+inline std::uint32_t flash_decode_splits(std::uint32_t n_pos, std::uint32_t positions_per_split = 32,
+                                         std::uint32_t max_splits = 64) {
+  if (positions_per_split == 0 || max_splits == 0)
+    throw dispatch_error("flash_decode_splits: positions_per_split and max_splits must be positive");
+  return std::clamp<std::uint32_t>((n_pos + positions_per_split - 1) / positions_per_split, 1, max_splits);
+}
+
+/// Decode attention by flash-decoding: `attention_split_f32_g4` (at most 4
+/// query heads per KV head) or `attention_split_f32`, then
+/// `attention_combine_f32` on `ex` (both submitted, not waited for). `q`,
+/// `y` float [n_heads, head_dim]; caches float [n_kv, max_seq, head_dim];
+/// `partials` float scratch of at least n_heads·splits·(head_dim + 2)
+/// elements. Throws `dispatch_error` for shapes the kernels do not support
+/// (n_heads not a multiple of n_kv, more than 8 query heads per KV head,
+/// head_dim 0 or above 128, pos ≥ max_seq, splits 0), and the executor's
+/// binding errors for buffers that are too small.
+template <class Executor>
+void attention_flash_decode(Executor& ex, buffer_ref q, buffer_ref k_cache, buffer_ref v_cache, buffer_ref partials,
+                            buffer_ref y, std::uint32_t n_heads, std::uint32_t n_kv, std::uint32_t head_dim,
+                            std::uint32_t max_seq, std::uint32_t pos, std::uint32_t splits) {
+  if (n_kv == 0 || n_heads % n_kv != 0 || n_heads / n_kv > 8 || head_dim == 0 || head_dim > 128 ||
+      pos >= max_seq || splits == 0)
+    throw dispatch_error("attention_flash_decode: unsupported shape (n_heads " + std::to_string(n_heads) +
+                         ", n_kv " + std::to_string(n_kv) + ", head_dim " + std::to_string(head_dim) + ", pos " +
+                         std::to_string(pos) + ", max_seq " + std::to_string(max_seq) + ", splits " +
+                         std::to_string(splits) +
+                         "): needs n_heads a multiple of n_kv, at most 8 query heads per KV head, "
+                         "0 < head_dim <= 128, pos < max_seq, splits >= 1");
+  auto split = [&]<class K>(K*) {
+    typename K::arguments a;
+    a.template set<"q">(q).template set<"k_cache">(k_cache).template set<"v_cache">(v_cache);
+    a.template set<"partials">(partials).template set<"n_heads">(n_heads).template set<"n_kv">(n_kv);
+    a.template set<"head_dim">(head_dim).template set<"max_seq">(max_seq).template set<"pos">(pos);
+    a.template set<"splits">(splits);
+    ex.template dispatch<K>(a);
+  };
+  if (n_heads / n_kv <= 4)
+    split(static_cast<attention_split_f32_g4*>(nullptr));
+  else
+    split(static_cast<attention_split_f32*>(nullptr));
+  typename attention_combine_f32::arguments b;
+  b.template set<"partials">(partials).template set<"y">(y).template set<"n_heads">(n_heads);
+  b.template set<"n_kv">(n_kv).template set<"head_dim">(head_dim).template set<"max_seq">(max_seq);
+  b.template set<"pos">(pos).template set<"splits">(splits);
+  ex.template dispatch<attention_combine_f32>(b);
+}
+
+/// The flash-decoding aliases (kernels/library.hpp), one per line.
+using flash_decode_library = type_list<attention_split_f32,
+                                       attention_split_f32_g4,
+                                       attention_combine_f32>;
+
+}  // namespace foundry::kernels

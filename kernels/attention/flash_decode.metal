@@ -1,0 +1,187 @@
+// Flash-decoding: decode attention with the KV length split across
+// SIMD-groups of several threadgroups, then a combine pass (flash_decode.hpp).
+//
+// Pass 1 (foundry_attention_split): the SIMD-group of split s of KV head g
+// owns positions [s·chunk, min(n_pos, (s+1)·chunk)), chunk = ceil(n_pos /
+// splits), n_pos = pos + 1, and computes for each of the G = n_heads / n_kv
+// query heads h = g·G + i of its group the online-softmax state of that
+// range (Milakov & Gimelshein, 2018, alg. 3; FlashAttention, Dao et al.,
+// 2022):
+//   m = max_p s_p,  l = sum_p exp(s_p - m),  acc = sum_p exp(s_p - m) V[g, p],
+//   s_p = q[h] . K[g, p] / sqrt(head_dim),
+// written to partials[h, s] = (m, l, acc[0..head_dim)) (head_dim + 2
+// floats). Each K and V row is read once for the G heads that share it
+// (grouped-query attention, Ainslie et al., 2023). An empty range writes
+// (-inf, 0, 0...).
+//
+// Pass 2 (foundry_attention_combine): per query head h,
+//   M = max_s m_s,  L = sum_s l_s exp(m_s - M),
+//   y[h, d] = sum_s acc_s[d] exp(m_s - M) / L
+// (the merge rule of "Flash-Decoding for long-context inference", Dao et
+// al., 2023). Split 0 is never empty, so M is finite.
+//
+// Layouts: q, y [n_heads, head_dim] float; k_cache, v_cache [n_kv, max_seq,
+// head_dim] of T; partials [n_heads, splits, head_dim + 2] float.
+//
+// Two forms of pass 1, as in attention.metal: on the CPU lane 0 of each
+// SIMD-group computes its split alone (loops over head_dim the host compiler
+// vectorises, no cross-lane operation: the kernel runs as lane loops); on
+// GPUs lane i owns head elements d = i, i + 32, ... and a score is one
+// SIMD-group sum per query head. (The CPU's lane-loop analysis reads this
+// text outside the GPU fence: no collective may be named here, not even in
+// a comment.)
+
+// Whether the shapes are supported; both passes write nothing otherwise.
+template <int MAX_D, int MAX_G>
+ALWAYS_INLINE bool foundry_split_valid(uint n_heads, uint n_kv, uint head_dim, uint max_seq, uint pos, uint splits) {
+  return n_kv > 0u && n_heads % n_kv == 0u && n_heads / n_kv <= uint(MAX_G) && head_dim > 0u &&
+         head_dim <= uint(MAX_D) && pos < max_seq && splits > 0u;
+}
+
+// The range [p0, p1) of split `split` of `splits` over n_pos positions.
+ALWAYS_INLINE void foundry_split_range(uint n_pos, uint splits, uint split, thread uint& p0, thread uint& p1) {
+  const uint chunk = (n_pos + splits - 1u) / splits;
+  p0 = min(n_pos, split * chunk);
+  p1 = min(n_pos, p0 + chunk);
+}
+
+#if FOUNDRY_TARGET_CPU
+template <typename T, int MAX_D, int MAX_G>
+ALWAYS_INLINE void foundry_attention_split(
+    const device float* q, const device T* k_cache, const device T* v_cache, device float* partials,
+    uint n_heads, uint n_kv, uint head_dim, uint max_seq, uint pos, uint splits,
+    uint kv_head, uint split, uint lane) {
+  if (lane != 0u || kv_head >= n_kv || split >= splits ||
+      !foundry_split_valid<MAX_D, MAX_G>(n_heads, n_kv, head_dim, max_seq, pos, splits))
+    return;
+  const uint G = n_heads / n_kv, D = head_dim;
+  uint p0, p1;
+  foundry_split_range(pos + 1u, splits, split, p0, p1);
+  const ulong base = (ulong)kv_head * max_seq * D;
+  const float scale = 1.0f / precise::sqrt(float(D));
+  for (uint i = 0; i < G; ++i) {
+    const uint h = kv_head * G + i;
+    float qv[MAX_D], acc[MAX_D];
+    for (uint d = 0; d < D; ++d) {
+      qv[d] = q[(ulong)h * D + d] * scale;
+      acc[d] = 0.0f;
+    }
+    float m = -INFINITY, l = 0.0f;
+    for (uint t0 = p0; t0 < p1; t0 += 32u) {  // tiles of 32 positions: one rescale each
+      const uint np = min(32u, p1 - t0);
+      float s[32];
+      float tile_max = -INFINITY;
+      for (uint j = 0; j < np; ++j) {
+        const device T* k = k_cache + base + (ulong)(t0 + j) * D;
+        float dot = 0.0f;
+        for (uint d = 0; d < D; ++d) dot += qv[d] * float(k[d]);
+        s[j] = dot;
+        tile_max = max(tile_max, dot);
+      }
+      const float m_new = max(m, tile_max);
+      const float c = precise::exp(m - m_new);  // 0 on the first tile (m = -inf)
+      l *= c;
+      for (uint d = 0; d < D; ++d) acc[d] *= c;
+      for (uint j = 0; j < np; ++j) {
+        const float e = precise::exp(s[j] - m_new);
+        const device T* v = v_cache + base + (ulong)(t0 + j) * D;
+        l += e;
+        for (uint d = 0; d < D; ++d) acc[d] += e * float(v[d]);
+      }
+      m = m_new;
+    }
+    device float* out = partials + ((ulong)h * splits + split) * (D + 2u);
+    out[0] = m;
+    out[1] = l;
+    for (uint d = 0; d < D; ++d) out[2u + d] = acc[d];
+  }
+}
+#endif
+
+#if !FOUNDRY_TARGET_CPU
+template <typename T, int MAX_D, int MAX_G>
+ALWAYS_INLINE void foundry_attention_split(
+    const device float* q, const device T* k_cache, const device T* v_cache, device float* partials,
+    uint n_heads, uint n_kv, uint head_dim, uint max_seq, uint pos, uint splits,
+    uint kv_head, uint split, uint lane) {
+  const int PER_LANE = MAX_D / 32;
+  if (kv_head >= n_kv || split >= splits ||  // uniform over the SIMD-group
+      !foundry_split_valid<MAX_D, MAX_G>(n_heads, n_kv, head_dim, max_seq, pos, splits))
+    return;
+  const uint G = n_heads / n_kv, D = head_dim;
+  uint p0, p1;
+  foundry_split_range(pos + 1u, splits, split, p0, p1);
+  const ulong base = (ulong)kv_head * max_seq * D;
+  const float scale = 1.0f / precise::sqrt(float(D));
+  float qv[MAX_G][PER_LANE], acc[MAX_G][PER_LANE], m[MAX_G], l[MAX_G];
+  for (int i = 0; i < MAX_G; ++i) {
+    m[i] = -INFINITY;
+    l[i] = 0.0f;
+    for (int j = 0; j < PER_LANE; ++j) {
+      const uint d = lane + 32u * uint(j);
+      qv[i][j] = (uint(i) < G && d < D) ? q[(ulong)(kv_head * G + uint(i)) * D + d] * scale : 0.0f;
+      acc[i][j] = 0.0f;
+    }
+  }
+  for (uint p = p0; p < p1; ++p) {
+    const ulong row = base + (ulong)p * D;
+    float kr[PER_LANE], vr[PER_LANE];
+    for (int j = 0; j < PER_LANE; ++j) {  // K and V rows once for the group's heads
+      const uint d = lane + 32u * uint(j);
+      kr[j] = d < D ? float(k_cache[row + d]) : 0.0f;
+      vr[j] = d < D ? float(v_cache[row + d]) : 0.0f;
+    }
+    for (int i = 0; i < MAX_G; ++i) {
+      if (uint(i) >= G) break;  // G is the same in every lane
+      float partial = 0.0f;
+      for (int j = 0; j < PER_LANE; ++j) partial += qv[i][j] * kr[j];
+      const float s = simd_sum(partial);
+      const float m_new = max(m[i], s);
+      const float c = precise::exp(m[i] - m_new);
+      const float e = precise::exp(s - m_new);
+      l[i] = l[i] * c + e;
+      for (int j = 0; j < PER_LANE; ++j) acc[i][j] = acc[i][j] * c + e * vr[j];
+      m[i] = m_new;
+    }
+  }
+  for (int i = 0; i < MAX_G; ++i) {
+    if (uint(i) >= G) break;
+    device float* out = partials + ((ulong)(kv_head * G + uint(i)) * splits + split) * (D + 2u);
+    if (lane == 0u) {
+      out[0] = m[i];
+      out[1] = l[i];
+    }
+    for (int j = 0; j < PER_LANE; ++j) {
+      const uint d = lane + 32u * uint(j);
+      if (d < D) out[2u + d] = acc[i][j];
+    }
+  }
+}
+#endif
+
+// Pass 2: thread tid of head h's threadgroup writes y[h, d] for d = tid,
+// tid + threads, ... (no cross-lane operation: lane loops on the CPU).
+template <int MAX_D, int MAX_G>
+ALWAYS_INLINE void foundry_attention_combine(const device float* partials, device float* y, uint n_heads, uint n_kv,
+                                             uint head_dim, uint max_seq, uint pos, uint splits, uint head,
+                                             uint tid, uint threads) {
+  if (head >= n_heads || !foundry_split_valid<MAX_D, MAX_G>(n_heads, n_kv, head_dim, max_seq, pos, splits)) return;
+  const uint D = head_dim;
+  const device float* part = partials + (ulong)head * splits * (D + 2u);
+  float M = -INFINITY;
+  for (uint s = 0; s < splits; ++s) M = max(M, part[(ulong)s * (D + 2u)]);
+  float L = 0.0f;
+  for (uint s = 0; s < splits; ++s) {
+    const device float* ps = part + (ulong)s * (D + 2u);
+    L += ps[1] * precise::exp(ps[0] - M);
+  }
+  const float inv_L = 1.0f / L;
+  for (uint d = tid; d < D; d += threads) {
+    float o = 0.0f;
+    for (uint s = 0; s < splits; ++s) {
+      const device float* ps = part + (ulong)s * (D + 2u);
+      o += ps[2u + d] * precise::exp(ps[0] - M);
+    }
+    y[(ulong)head * D + d] = o * inv_L;
+  }
+}
