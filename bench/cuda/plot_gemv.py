@@ -7,7 +7,8 @@ RESULTS.json is what `foundry_cuda_gemv_bench --json RESULTS.json` writes:
 the device, its measured read roofline (GB/s) and one row per kernel and
 shape (model, matrix, n, k, kernel, bytes moved, µs, GB/s). The picture has
 one panel per weight policy (F16, Q8_0, Q4_0, Q4_1); in each, one line per
-kernel form (row-major, canonical, multi-row) over the benchmark's shapes
+kernel form (row-major, canonical, multi-row, multi-row with 8-bit
+activations where the policy has it) over the benchmark's shapes
 sorted by bytes, cuBLAS's fp16 GEMV in every panel for reference, and the
 measured roofline as a dashed line. Needs matplotlib.
 """
@@ -21,7 +22,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 POLICIES = ["f16", "q8_0", "q4_0", "q4_1"]
-FORMS = [("row-major", ""), ("canonical", "_canonical"), ("multi-row", "_multi_row")]
+FORMS = [("row-major", ""), ("canonical", "_canonical"), ("multi-row", "_multi_row"),
+         ("multi-row, 8-bit x", "_multi_row_q8_act")]
 
 
 def series(rows, name):
