@@ -337,27 +337,35 @@ struct rotated_planes {
   }
 };
 
-/// One library GEMV alias over `copies` rotated weight copies.
-template <class K, fd::weight_policy P>
-result bench_alias(fd::executor& ex, const shape& s, const device_facts& dev, const fd::buffer& xb,
-                   const fd::buffer& yb) {
+/// Times alias `K` over the rotated weight copies of policy `P`: `bind(a)`
+/// sets every argument but the planes; `activation_bytes` counts what the
+/// kernel moves besides them (x or its codes, y).
+template <class K, fd::weight_policy P, class Bind>
+result bench_planes(fd::executor& ex, const shape& s, const device_facts& dev, double activation_bytes, Bind bind) {
   const rotated_planes<P> planes(ex, s, dev);
-  const auto& w = planes.w;
-  const auto& ws = planes.ws;
-  const std::size_t copies = w.size();
+  const std::size_t copies = planes.w.size();
   ex.prepare<K>();
   result r;
   r.kernel = std::string(K::name.view());
   r.copies = std::uint32_t(copies);
-  r.bytes = double(planes.bytes) + 4.0 * s.k + 4.0 * s.n;
+  r.bytes = double(planes.bytes) + activation_bytes;
   r.us = time_rotation(copies, [&](std::size_t c) {
     typename K::arguments a;
-    a.template set<"w">(w[c]).template set<"x">(xb).template set<"y">(yb).template set<"n">(s.n).template set<"k">(
-        s.k);
-    if constexpr (P::has_scale) a.template set<"w_scales">(ws[c]);
+    a.template set<"w">(planes.w[c]);
+    if constexpr (P::has_scale) a.template set<"w_scales">(planes.ws[c]);
+    bind(a);
     ex.dispatch<K>(a);
   });
   return r;
+}
+
+/// One library GEMV alias over `copies` rotated weight copies.
+template <class K, fd::weight_policy P>
+result bench_alias(fd::executor& ex, const shape& s, const device_facts& dev, const fd::buffer& xb,
+                   const fd::buffer& yb) {
+  return bench_planes<K, P>(ex, s, dev, 4.0 * s.k + 4.0 * s.n, [&](typename K::arguments& a) {
+    a.template set<"x">(xb).template set<"y">(yb).template set<"n">(s.n).template set<"k">(s.k);
+  });
 }
 
 /// A GEMV with 8-bit activations (`*_q8_act`): x quantized once by the
@@ -374,22 +382,11 @@ result bench_q8_act(fd::executor& ex, const shape& s, const device_facts& dev, c
   typename Q::arguments qa;
   qa.template set<"x">(xb).template set<"k">(s.k).template set<"xq">(xq).template set<"xq_scales">(xs);
   ex.dispatch<Q>(qa);
-  const rotated_planes<P> planes(ex, s, dev);
-  const auto& w = planes.w;
-  const auto& ws = planes.ws;
-  const std::size_t copies = w.size();
-  ex.prepare<K>();
-  result r;
-  r.kernel = std::string(K::name.view());
-  r.copies = std::uint32_t(copies);
-  r.bytes = double(planes.bytes) + 1.5 * s.k + 4.0 * s.n;  // codes (k bytes) + (d, Σc) per 32
-  r.us = time_rotation(copies, [&](std::size_t c) {
-    typename K::arguments a;
-    a.template set<"w">(w[c]).template set<"w_scales">(ws[c]).template set<"xq">(xq).template set<"xq_scales">(xs);
-    a.template set<"y">(yb).template set<"n">(s.n).template set<"k">(s.k);
-    ex.dispatch<K>(a);
+  // codes (k bytes) + (d, Σc) per 32, y
+  return bench_planes<K, P>(ex, s, dev, 1.5 * s.k + 4.0 * s.n, [&](typename K::arguments& a) {
+    a.template set<"xq">(xq).template set<"xq_scales">(xs).template set<"y">(yb).template set<"n">(s.n).template set<"k">(
+        s.k);
   });
-  return r;
 }
 
 /// The quantizer of x (k floats) alone: µs per dispatch (no weights; x and
