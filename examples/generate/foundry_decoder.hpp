@@ -279,10 +279,11 @@ class foundry_decoder final : public decoder {
     best_value_ = ex_.allocate<float>(1);
     best_index_ = ex_.allocate<std::uint32_t>(1);
     if (flash_) {
-      if (hp_.head_dim > 128 || hp_.n_head / hp_.n_head_kv > 8)
-        throw std::runtime_error("flash-decoding needs head_dim <= 128 and at most 8 query heads per KV head (" +
-                                 std::to_string(hp_.head_dim) + ", " + std::to_string(hp_.n_head / hp_.n_head_kv) +
-                                 ")");
+      if (hp_.head_dim > fk::flash_decode_max_head_dim || hp_.n_head / hp_.n_head_kv > fk::flash_decode_max_group)
+        throw std::runtime_error("flash-decoding needs head_dim <= " + std::to_string(fk::flash_decode_max_head_dim) +
+                                 " and at most " + std::to_string(fk::flash_decode_max_group) +
+                                 " query heads per KV head (" + std::to_string(hp_.head_dim) + ", " +
+                                 std::to_string(hp_.n_head / hp_.n_head_kv) + ")");
       ex_.prepare<fk::attention_split_f32, fk::attention_split_f32_g4, fk::attention_combine_f32>();
       partials_ = ex_.allocate<float>(std::size_t{hp_.n_head} * fk::flash_decode_splits(max_pos_) *
                                       (hp_.head_dim + 2));
@@ -475,15 +476,10 @@ class foundry_decoder final : public decoder {
   // `pos` are those already in token_ and position_, and the step ends by
   // advancing position_).
   void dispatch_step(std::uint32_t token, std::uint32_t pos) {
-    if (device_pos_) {
-      typename embedding_token_buffer::arguments a;
-      (tied_ ? head_ : *embd_).template bind<"table">(a);
-      a.template set<"token_id">(token_).template set<"n_vocab">(hp_.n_vocab).template set<"hidden">(hp_.n_embd);
-      a.template set<"y">(x_);
-      ex_.dispatch<embedding_token_buffer>(a);
-    } else {
-      embed(token);
-    }
+    if (device_pos_)
+      embed<embedding_token_buffer>(token, x_);
+    else
+      embed<embedding>(token, x_);
     with_gemvs([&]<class G>(G) {
       for (std::uint32_t l = 0; l < hp_.n_layer; ++l) run_layer<G>(l, pos);
       lm_head<G>(x_);
@@ -497,22 +493,32 @@ class foundry_decoder final : public decoder {
     }
   }
 
+  /// Whether kernel `K` has an argument named `Name`.
+  template <class K, fixed_string Name>
+  static constexpr bool has_argument = K::arguments::table::position(Name.view()) >= 0;
+
   /// Sets the position of a decode kernel: `position` (the device buffer)
   /// for the `_position_buffer` kernels, else the scalar `pos`.
   template <class K>
   void set_position(typename K::arguments& a, std::uint32_t pos) const {
-    if constexpr (K::name.view().ends_with("_position_buffer"))
+    if constexpr (has_argument<K, "position">)
       a.template set<"position">(position_);
     else
       a.template set<"pos">(pos);
   }
 
-  void embed(std::uint32_t token) {
-    typename embedding::arguments a;
+  /// y = the embedding of `token` (`embedding`), or of the token id in
+  /// token_ (`embedding_token_buffer`).
+  template <class K>
+  void embed(std::uint32_t token, buffer_ref y) {
+    typename K::arguments a;
     (tied_ ? head_ : *embd_).template bind<"table">(a);
-    a.template set<"token">(token).template set<"n_vocab">(hp_.n_vocab).template set<"hidden">(hp_.n_embd);
-    a.template set<"y">(x_);
-    ex_.dispatch<embedding>(a);
+    if constexpr (has_argument<K, "token_id">)
+      a.template set<"token_id">(token_);
+    else
+      a.template set<"token">(token);
+    a.template set<"n_vocab">(hp_.n_vocab).template set<"hidden">(hp_.n_embd).template set<"y">(y);
+    ex_.dispatch<K>(a);
   }
 
   /// Calls `f(G{})` with the decode GEMV family in use (`q8_gemvs` or
@@ -546,9 +552,9 @@ class foundry_decoder final : public decoder {
                                  hp_.n_head, hp_.n_head_kv, hp_.head_dim, max_pos_, pos,
                                  fk::flash_decode_splits(pos + 1));
     } else if (device_pos_) {
-      attention_decode<fk::attention_decode_f32_position_buffer>(cache_offset, pos);
+      attention_decode<fk::attention_decode_f32_position_buffer>(cache_offset, pos, q_, attn_);
     } else {
-      attention_decode<fk::attention_decode_f32>(cache_offset, pos);
+      attention_decode<fk::attention_decode_f32>(cache_offset, pos, q_, attn_);
     }
     residual_gemv<G>(w.wo, attn_, hp_.n_embd_q());
     {
@@ -563,11 +569,13 @@ class foundry_decoder final : public decoder {
     residual_gemv<G>(w.down, h_, hp_.n_ff);
   }
 
+  // y = decode attention of the query q at `pos` over the caches at
+  // `cache_offset` (kernel K: attention_decode_f32 or its position-buffer form).
   template <class K>
-  void attention_decode(std::size_t cache_offset, std::uint32_t pos) {
+  void attention_decode(std::size_t cache_offset, std::uint32_t pos, buffer_ref q, buffer_ref y) {
     typename K::arguments a;
-    a.template set<"q">(q_).template set<"k_cache">(k_cache_.at(cache_offset));
-    a.template set<"v_cache">(v_cache_.at(cache_offset)).template set<"y">(attn_);
+    a.template set<"q">(q).template set<"k_cache">(k_cache_.at(cache_offset));
+    a.template set<"v_cache">(v_cache_.at(cache_offset)).template set<"y">(y);
     a.template set<"n_heads">(hp_.n_head).template set<"n_kv">(hp_.n_head_kv).template set<"head_dim">(hp_.head_dim);
     a.template set<"max_seq">(max_pos_);
     set_position<K>(a, pos);
@@ -591,13 +599,8 @@ class foundry_decoder final : public decoder {
     const auto t0 = std::chrono::steady_clock::now();
     const std::uint32_t M = std::uint32_t(part.size());
     reserve_chunk(M);
-    for (std::uint32_t m = 0; m < M; ++m) {
-      typename embedding::arguments a;
-      (tied_ ? head_ : *embd_).template bind<"table">(a);
-      a.template set<"token">(std::uint32_t(part[m])).template set<"n_vocab">(hp_.n_vocab);
-      a.template set<"hidden">(hp_.n_embd).template set<"y">(X_.at(std::size_t{m} * hp_.n_embd * sizeof(float)));
-      ex_.dispatch<embedding>(a);
-    }
+    for (std::uint32_t m = 0; m < M; ++m)
+      embed<embedding>(std::uint32_t(part[m]), X_.at(std::size_t{m} * hp_.n_embd * sizeof(float)));
     for (std::uint32_t l = 0; l < hp_.n_layer; ++l) {
       if (gpu_tiles_)
         prefill_layer<gpu_gemms>(l, pos, M);
@@ -641,13 +644,8 @@ class foundry_decoder final : public decoder {
     else if (hp_.head_dim == 128)
       attention_prefill<fk::attention_prefill_f32_d128>(cache_offset, pos, M);
     else
-      for (std::uint32_t m = 0; m < M; ++m) {  // other head sizes: one decode attention per token
-        fk::attention_decode_f32::arguments a;
-        a.set<"q">(Q_.at(m * qb)).set<"k_cache">(k_cache_.at(cache_offset)).set<"v_cache">(v_cache_.at(cache_offset));
-        a.set<"y">(A_.at(m * qb)).set<"n_heads">(hp_.n_head).set<"n_kv">(hp_.n_head_kv).set<"head_dim">(hp_.head_dim);
-        a.set<"max_seq">(max_pos_).set<"pos">(pos + m);
-        ex_.dispatch<fk::attention_decode_f32>(a);
-      }
+      for (std::uint32_t m = 0; m < M; ++m)  // other head sizes: one decode attention per token
+        attention_decode<fk::attention_decode_f32>(cache_offset, pos + m, Q_.at(m * qb), A_.at(m * qb));
     residual_gemm<typename G::residual>(std::get<device_matrix<PW>>(w.wo), A_, hp_.n_embd_q(), M);
     {
       typename gate_up_gemm::arguments a;
@@ -707,57 +705,43 @@ class foundry_decoder final : public decoder {
                    const buffer& v) {
     const std::size_t cache_offset = std::size_t{l} * hp_.n_head_kv * max_pos_ * hp_.head_dim * sizeof(float);
     const architecture& arch = hp_.arch;
-    auto common = [&]<class K>(typename K::arguments& a) {
+    // One kernel: the arguments it has (RoPE's q and frequency, the batched
+    // kernels' batch, QK-norm's weights) beside those every one has.
+    auto run = [&]<class K>(K*) {
+      typename K::arguments a;
       a.template set<"k">(k).template set<"v">(v).template set<"k_cache">(k_cache_.at(cache_offset));
       a.template set<"v_cache">(v_cache_.at(cache_offset)).template set<"n_kv">(hp_.n_head_kv);
       a.template set<"head_dim">(hp_.head_dim).template set<"max_seq">(max_pos_);
       set_position<K>(a, pos);
-    };
-    auto rope = [&]<class K>(K*) {
-      typename K::arguments a;
-      common.template operator()<K>(a);
-      a.template set<"q">(q).template set<"n_heads">(hp_.n_head).template set<"freq_base">(hp_.rope_freq_base);
-      if constexpr (K::name.view().find("batched") != std::string_view::npos ||
-                    std::is_same_v<K, fk::qk_norm_rope_neox_kv_append_f32>)
-        a.template set<"batch">(batch);  // the batched kernels
-      if constexpr (std::is_same_v<K, fk::qk_norm_rope_neox_kv_append_f32>) {
+      if constexpr (has_argument<K, "freq_base">)
+        a.template set<"q">(q).template set<"n_heads">(hp_.n_head).template set<"freq_base">(hp_.rope_freq_base);
+      if constexpr (has_argument<K, "batch">) a.template set<"batch">(batch);
+      if constexpr (has_argument<K, "q_norm">) {
         const layer& w = layers_[l];
         a.template set<"q_norm">(w.q_norm).template set<"k_norm">(w.k_norm).template set<"eps">(hp_.rms_eps);
       }
       ex_.dispatch<K>(a);
     };
-    // One decode token with `device_positions`: the position-buffer kernels.
-    const bool from_buffer = device_pos_ && batch == 1;
-    if (!hp_.uses_rope(l)) {
-      if (batch == 1) {
-        auto append = [&]<class K>(K*) {
-          typename K::arguments a;
-          common.template operator()<K>(a);
-          ex_.dispatch<K>(a);
-        };
-        from_buffer ? append(static_cast<fk::kv_append_f32_position_buffer*>(nullptr))
-                    : append(static_cast<fk::kv_append_f32*>(nullptr));
-      } else {
-        fk::kv_append_batched_f32::arguments a;
-        common.template operator()<fk::kv_append_batched_f32>(a);
-        a.set<"batch">(batch);
-        ex_.dispatch<fk::kv_append_batched_f32>(a);
-      }
-    } else if (arch.qk_norm) {
-      rope(static_cast<fk::qk_norm_rope_neox_kv_append_f32*>(nullptr));
-    } else if (arch.rope == rope_type::neox) {
+    // The batched kernel for a chunk; for one decode token the position-buffer
+    // kernel with `device_positions`, else the scalar-position one.
+    auto pick = [&]<class Batched, class FromBuffer, class Scalar>() {
       if (batch > 1)
-        rope(static_cast<fk::rope_neox_kv_append_batched_f32*>(nullptr));
+        run(static_cast<Batched*>(nullptr));
+      else if (device_pos_)
+        run(static_cast<FromBuffer*>(nullptr));
       else
-        from_buffer ? rope(static_cast<fk::rope_neox_kv_append_f32_position_buffer*>(nullptr))
-                    : rope(static_cast<fk::rope_neox_kv_append_f32*>(nullptr));
-    } else {
-      if (batch > 1)
-        rope(static_cast<fk::rope_norm_kv_append_batched_f32*>(nullptr));
-      else
-        from_buffer ? rope(static_cast<fk::rope_norm_kv_append_f32_position_buffer*>(nullptr))
-                    : rope(static_cast<fk::rope_norm_kv_append_f32*>(nullptr));
-    }
+        run(static_cast<Scalar*>(nullptr));
+    };
+    if (!hp_.uses_rope(l))
+      pick.template operator()<fk::kv_append_batched_f32, fk::kv_append_f32_position_buffer, fk::kv_append_f32>();
+    else if (arch.qk_norm)
+      run(static_cast<fk::qk_norm_rope_neox_kv_append_f32*>(nullptr));
+    else if (arch.rope == rope_type::neox)
+      pick.template operator()<fk::rope_neox_kv_append_batched_f32, fk::rope_neox_kv_append_f32_position_buffer,
+                               fk::rope_neox_kv_append_f32>();
+    else
+      pick.template operator()<fk::rope_norm_kv_append_batched_f32, fk::rope_norm_kv_append_f32_position_buffer,
+                               fk::rope_norm_kv_append_f32>();
   }
 
   // x = W · in + x (in place: each row reads its residual before writing it).

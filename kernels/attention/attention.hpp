@@ -60,10 +60,10 @@ struct attention_decode_stage {
   static constexpr fixed_string name = "attention_decode";
   static constexpr stage_role role = stage_role::main;
   using arguments = concat_t<
-      type_list<arg<"q", input<float, min_elements<sizes::product<size_arg<"n_heads">, size_arg<"head_dim">>>>>,
+      type_list<arg<"q", input<float, min_elements<attention_query_elements>>>,
                 arg<"k_cache", input<T, min_elements<kv_cache_elements>>>,
                 arg<"v_cache", input<T, min_elements<kv_cache_elements>>>,
-                arg<"y", output<float, min_elements<sizes::product<size_arg<"n_heads">, size_arg<"head_dim">>>>>,
+                arg<"y", output<float, min_elements<attention_query_elements>>>,
                 arg<"n_heads", scalar<std::uint32_t>>, arg<"n_kv", scalar<std::uint32_t>>,
                 arg<"head_dim", scalar<std::uint32_t>>, arg<"max_seq", scalar<std::uint32_t>>>,
       detail::position_args<Pos>>;

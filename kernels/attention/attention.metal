@@ -26,31 +26,29 @@
 // On GPUs the threadgroup shares the work (below, fenced off from the CPU).
 
 #if FOUNDRY_TARGET_CPU
+// The online-softmax state of query q (one head, head_dim D) over positions
+// [p0, p1) of the rows k, v (one KV head): m = max score, l = sum of
+// exp(score - m), acc[0..D) = sum of exp(score - m) V[p]; tiles of 32
+// positions, one rescale of acc and one max per tile, an exp per position.
+// Also the CPU form of flash-decoding's splits (flash_decode.metal).
 template <typename T, int MAX_D>
-ALWAYS_INLINE void foundry_attention_decode(
-    const device float* q, const device T* k_cache, const device T* v_cache, device float* y,
-    uint n_heads, uint n_kv, uint head_dim, uint max_seq, uint pos,
-    threadgroup float* m_part, threadgroup float* l_part, threadgroup float* acc_part,
-    uint head, uint tid, uint threads, uint lane, uint sg, uint nsg) {
-  (void)m_part; (void)l_part; (void)acc_part; (void)threads; (void)lane; (void)sg; (void)nsg;
-  const bool valid = head < n_heads && n_kv > 0u && n_heads % n_kv == 0u && head_dim > 0u &&
-                     head_dim <= uint(MAX_D) && pos < max_seq;
-  if (tid != 0u || !valid) return;
-  const uint n_pos = pos + 1u, D = head_dim;
-  const ulong base = (ulong)(head / (n_heads / n_kv)) * max_seq * D;
+ALWAYS_INLINE void foundry_attention_range_cpu(const device float* q, const device T* k_rows,
+                                               const device T* v_rows, uint D, uint p0, uint p1,
+                                               thread float& m, thread float& l, thread float* acc) {
   const float scale = 1.0f / precise::sqrt(float(D));
-  float qv[MAX_D], acc[MAX_D];
+  float qv[MAX_D];
   for (uint d = 0; d < D; ++d) {
-    qv[d] = q[(ulong)head * D + d] * scale;
+    qv[d] = q[d] * scale;
     acc[d] = 0.0f;
   }
-  float m = -INFINITY, l = 0.0f;
-  for (uint p0 = 0; p0 < n_pos; p0 += 32u) {
-    const uint np = min(32u, n_pos - p0);
+  m = -INFINITY;
+  l = 0.0f;
+  for (uint t0 = p0; t0 < p1; t0 += 32u) {
+    const uint np = min(32u, p1 - t0);
     float s[32];
     float tile_max = -INFINITY;
     for (uint i = 0; i < np; ++i) {
-      const device T* k = k_cache + base + (ulong)(p0 + i) * D;
+      const device T* k = k_rows + (ulong)(t0 + i) * D;
       float dot = 0.0f;
       for (uint d = 0; d < D; ++d) dot += qv[d] * float(k[d]);
       s[i] = dot;
@@ -62,12 +60,29 @@ ALWAYS_INLINE void foundry_attention_decode(
     for (uint d = 0; d < D; ++d) acc[d] *= c;
     for (uint i = 0; i < np; ++i) {
       const float e = precise::exp(s[i] - m_new);
-      const device T* v = v_cache + base + (ulong)(p0 + i) * D;
+      const device T* v = v_rows + (ulong)(t0 + i) * D;
       l += e;
       for (uint d = 0; d < D; ++d) acc[d] += e * float(v[d]);
     }
     m = m_new;
   }
+}
+
+template <typename T, int MAX_D>
+ALWAYS_INLINE void foundry_attention_decode(
+    const device float* q, const device T* k_cache, const device T* v_cache, device float* y,
+    uint n_heads, uint n_kv, uint head_dim, uint max_seq, uint pos,
+    threadgroup float* m_part, threadgroup float* l_part, threadgroup float* acc_part,
+    uint head, uint tid, uint threads, uint lane, uint sg, uint nsg) {
+  (void)m_part; (void)l_part; (void)acc_part; (void)threads; (void)lane; (void)sg; (void)nsg;
+  const bool valid = head < n_heads && n_kv > 0u && n_heads % n_kv == 0u && head_dim > 0u &&
+                     head_dim <= uint(MAX_D) && pos < max_seq;
+  if (tid != 0u || !valid) return;
+  const uint D = head_dim;
+  const ulong base = (ulong)(head / (n_heads / n_kv)) * max_seq * D;
+  float m, l, acc[MAX_D];
+  foundry_attention_range_cpu<T, MAX_D>(q + (ulong)head * D, k_cache + base, v_cache + base, D, 0u, pos + 1u, m, l,
+                                        acc);
   const float inv_l = 1.0f / l;
   for (uint d = 0; d < D; ++d) y[(ulong)head * D + d] = acc[d] * inv_l;
 }

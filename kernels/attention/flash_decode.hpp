@@ -45,18 +45,22 @@
 #include "foundry/embedded/attention/flash_decode.metal.hpp"
 #include "foundry/metal/half.hpp"
 #include "foundry/metal/type_name.hpp"
+#include "kernels/attention/attention.hpp"
 #include "kernels/attention/kv_cache.hpp"
 
 namespace foundry::kernels {
 
-/// Metal helpers `foundry_attention_split`, `foundry_attention_combine`.
-using flash_decode_piece = source_piece<"flash_decode", embedded::attention::flash_decode_metal>;
+/// Metal helpers `foundry_attention_split`, `foundry_attention_combine`; the
+/// CPU form of the split uses attention.metal's `foundry_attention_range_cpu`.
+using flash_decode_piece = source_piece<"flash_decode", embedded::attention::flash_decode_metal, attention_piece>;
 
 /// Elements of `partials`: n_heads · splits · (head_dim + 2).
 using flash_decode_partial_elements =
     sizes::product<size_arg<"n_heads">, size_arg<"splits">, sizes::sum<size_arg<"head_dim">, size_const<2>>>;
-/// Elements of `q` and `y`: n_heads · head_dim.
-using attention_query_elements = sizes::product<size_arg<"n_heads">, size_arg<"head_dim">>;
+/// The largest head_dim and query heads per KV head the library's
+/// flash-decoding kernels take (`attention_split_f32`, `attention_flash_decode`).
+inline constexpr std::uint32_t flash_decode_max_head_dim = 128;
+inline constexpr std::uint32_t flash_decode_max_group = 8;
 
 /// Threadgroups (n_kv, ceil(splits / SimdGroups)) of 32·SimdGroups threads:
 /// one SIMD-group per (KV head, split).
@@ -76,7 +80,8 @@ struct attention_split_dispatch {
 /// `partials` (float [n_heads, splits, head_dim + 2]), `n_heads`, `n_kv`,
 /// `head_dim`, `max_seq`, `pos`, `splits` (uint). Registers per lane on
 /// GPUs: 2·MaxGroup·MaxHeadDim/32 floats (q and acc of the group's heads).
-template <class T, unsigned SimdGroups = 4, unsigned MaxHeadDim = 128, unsigned MaxGroup = 8>
+template <class T, unsigned SimdGroups = 4, unsigned MaxHeadDim = flash_decode_max_head_dim,
+          unsigned MaxGroup = flash_decode_max_group>
 struct attention_split_stage {
   static_assert(std::is_same_v<T, float> || std::is_same_v<T, half>, "foundry: KV caches hold float or half");
   static_assert(SimdGroups >= 1 && SimdGroups <= 32, "foundry: attention_split needs 1..32 SIMD-groups");
@@ -105,7 +110,7 @@ struct attention_split_stage {
 /// Pass 2 main stage (see the file comment). Arguments: `partials`, `y`
 /// (float [n_heads, head_dim]) and the scalars of pass 1 (`n_kv`,
 /// `max_seq`, `pos` only decide whether the shapes are supported).
-template <unsigned MaxHeadDim = 128, unsigned MaxGroup = 8>
+template <unsigned MaxHeadDim = flash_decode_max_head_dim, unsigned MaxGroup = flash_decode_max_group>
 struct attention_combine_stage {
   static constexpr fixed_string name = "attention_combine";
   static constexpr stage_role role = stage_role::main;
@@ -132,7 +137,7 @@ using attention_split_f32 =
 /// 3, Llama 3's 4): half the registers of the 8-head form (whose q and acc
 /// arrays are sized for 8 heads), so twice the SIMD-groups fit on an SM.
 using attention_split_f32_g4 =
-    fused_kernel<"attention_split_f32_g4", attention_split_dispatch<4>, attention_split_stage<float, 4, 128, 4>>;
+    fused_kernel<"attention_split_f32_g4", attention_split_dispatch<4>, attention_split_stage<float, 4, flash_decode_max_head_dim, 4>>;
 /// Flash-decoding pass 2: one threadgroup of 64 threads per query head.
 /// Arguments, in buffer order: `partials`, `y`, `n_heads`, `n_kv`,
 /// `head_dim`, `max_seq`, `pos`, `splits`.
@@ -165,14 +170,15 @@ template <class Executor>
 void attention_flash_decode(Executor& ex, buffer_ref q, buffer_ref k_cache, buffer_ref v_cache, buffer_ref partials,
                             buffer_ref y, std::uint32_t n_heads, std::uint32_t n_kv, std::uint32_t head_dim,
                             std::uint32_t max_seq, std::uint32_t pos, std::uint32_t splits) {
-  if (n_kv == 0 || n_heads % n_kv != 0 || n_heads / n_kv > 8 || head_dim == 0 || head_dim > 128 ||
-      pos >= max_seq || splits == 0)
+  if (n_kv == 0 || n_heads % n_kv != 0 || n_heads / n_kv > flash_decode_max_group || head_dim == 0 ||
+      head_dim > flash_decode_max_head_dim || pos >= max_seq || splits == 0)
     throw dispatch_error("attention_flash_decode: unsupported shape (n_heads " + std::to_string(n_heads) +
                          ", n_kv " + std::to_string(n_kv) + ", head_dim " + std::to_string(head_dim) + ", pos " +
                          std::to_string(pos) + ", max_seq " + std::to_string(max_seq) + ", splits " +
                          std::to_string(splits) +
-                         "): needs n_heads a multiple of n_kv, at most 8 query heads per KV head, "
-                         "0 < head_dim <= 128, pos < max_seq, splits >= 1");
+                         "): needs n_heads a multiple of n_kv, at most " +
+                         std::to_string(flash_decode_max_group) + " query heads per KV head, 0 < head_dim <= " +
+                         std::to_string(flash_decode_max_head_dim) + ", pos < max_seq, splits >= 1");
   auto split = [&]<class K>(K*) {
     typename K::arguments a;
     a.template set<"q">(q).template set<"k_cache">(k_cache).template set<"v_cache">(v_cache);

@@ -24,8 +24,9 @@
 // head_dim] of T; partials [n_heads, splits, head_dim + 2] float.
 //
 // Two forms of pass 1, as in attention.metal: on the CPU lane 0 of each
-// SIMD-group computes its split alone (loops over head_dim the host compiler
-// vectorises, no cross-lane operation: the kernel runs as lane loops); on
+// SIMD-group computes its split alone with attention.metal's
+// foundry_attention_range_cpu (no cross-lane operation: the kernel runs as
+// lane loops); on
 // GPUs lane i owns head elements d = i, i + 32, ... and a score is one
 // SIMD-group sum per query head. (The CPU's lane-loop analysis reads this
 // text outside the GPU fence: no collective may be named here, not even in
@@ -58,38 +59,10 @@ ALWAYS_INLINE void foundry_attention_split(
   uint p0, p1;
   foundry_split_range(pos + 1u, splits, split, p0, p1);
   const ulong base = (ulong)kv_head * max_seq * D;
-  const float scale = 1.0f / precise::sqrt(float(D));
   for (uint i = 0; i < G; ++i) {
     const uint h = kv_head * G + i;
-    float qv[MAX_D], acc[MAX_D];
-    for (uint d = 0; d < D; ++d) {
-      qv[d] = q[(ulong)h * D + d] * scale;
-      acc[d] = 0.0f;
-    }
-    float m = -INFINITY, l = 0.0f;
-    for (uint t0 = p0; t0 < p1; t0 += 32u) {  // tiles of 32 positions: one rescale each
-      const uint np = min(32u, p1 - t0);
-      float s[32];
-      float tile_max = -INFINITY;
-      for (uint j = 0; j < np; ++j) {
-        const device T* k = k_cache + base + (ulong)(t0 + j) * D;
-        float dot = 0.0f;
-        for (uint d = 0; d < D; ++d) dot += qv[d] * float(k[d]);
-        s[j] = dot;
-        tile_max = max(tile_max, dot);
-      }
-      const float m_new = max(m, tile_max);
-      const float c = precise::exp(m - m_new);  // 0 on the first tile (m = -inf)
-      l *= c;
-      for (uint d = 0; d < D; ++d) acc[d] *= c;
-      for (uint j = 0; j < np; ++j) {
-        const float e = precise::exp(s[j] - m_new);
-        const device T* v = v_cache + base + (ulong)(t0 + j) * D;
-        l += e;
-        for (uint d = 0; d < D; ++d) acc[d] += e * float(v[d]);
-      }
-      m = m_new;
-    }
+    float m, l, acc[MAX_D];
+    foundry_attention_range_cpu<T, MAX_D>(q + (ulong)h * D, k_cache + base, v_cache + base, D, p0, p1, m, l, acc);
     device float* out = partials + ((ulong)h * splits + split) * (D + 2u);
     out[0] = m;
     out[1] = l;

@@ -53,6 +53,8 @@ constexpr ct_string position_expr() {
 
 /// Elements of one layer's K (or V) cache, `n_kv · max_seq · head_dim`.
 using kv_cache_elements = sizes::product<size_arg<"n_kv">, size_arg<"max_seq">, size_arg<"head_dim">>;
+/// Elements of one token's queries (and of the attention output), `n_heads · head_dim`.
+using attention_query_elements = sizes::product<size_arg<"n_heads">, size_arg<"head_dim">>;
 /// Elements of one token's K (or V), `n_kv · head_dim`.
 using kv_token_elements = sizes::product<size_arg<"n_kv">, size_arg<"head_dim">>;
 
@@ -99,7 +101,7 @@ struct rope_kv_append_stage {
   static constexpr fixed_string name = "rope_kv_append";
   static constexpr stage_role role = stage_role::main;
   using arguments = concat_t<
-      type_list<arg<"q", inout<float, min_elements<sizes::product<size_arg<"n_heads">, size_arg<"head_dim">>>>>,
+      type_list<arg<"q", inout<float, min_elements<attention_query_elements>>>,
                 arg<"k", input<float, min_elements<kv_token_elements>>>,
                 arg<"v", input<float, min_elements<kv_token_elements>>>,
                 arg<"k_cache", output<T, min_elements<kv_cache_elements>>>,
