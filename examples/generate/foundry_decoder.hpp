@@ -12,7 +12,10 @@
 //       layers without RoPE; see rope_append)
 //     a = attention(q, caches[0..pos])                      attention_decode_f32
 //       (with `flash_decode`: attention_split_f32 + attention_combine_f32,
-//       the KV length split across SIMD-groups; flash_decode.hpp)
+//       the KV length split across SIMD-groups; flash_decode.hpp; with
+//       `device_positions` as well, RoPE and the KV append are folded into
+//       the split pass, attention_split_rope_*_position_buffer, and the
+//       separate RoPE kernel is not dispatched)
 //     x = Wo · a + x                                        gemv_residual_<PO>
 //     h = SiLU(RMSNorm(x; ffn_norm) · Wgate) · (… · Wup)    rmsnorm_gate_up_swiglu<PW>
 //     x = Wdown · h + x                                     gemv_residual_<PD>
@@ -244,15 +247,20 @@ class foundry_decoder final : public decoder {
   /// dispatches never change and a recorder that `replays` runs the step
   /// recorded once. The host writes the position or the token only when
   /// the caller's differ from those on the device (after a prefill, or a
-  /// sampled token). Not with QK-norm architectures or `flash_decode`
+  /// sampled token); with `flash_decode` the split count is then fixed at
+  /// `flash_decode_splits(max_positions)`, and `fold_rope` folds RoPE and
+  /// the KV append into flash-decoding's first pass (one dispatch fewer per
+  /// layer; `attention_flash_decode_rope`; ignored otherwise). Not with QK-norm architectures
   /// (throws). A recorder that replays needs it (throws otherwise).
   foundry_decoder(std::unique_ptr<backend> be, const llama_model& m, std::uint32_t max_positions,
                   std::unique_ptr<step_recorder> recorder = nullptr, std::optional<bool> gpu_tiles = std::nullopt,
-                  bool q8_activations = true, bool flash_decode = false, bool device_positions = false)
+                  bool q8_activations = true, bool flash_decode = false, bool device_positions = false,
+                  bool fold_rope = false)
       : ex_(std::move(be)),
         q8_(q8_activations),
         flash_(flash_decode),
         device_pos_(device_positions),
+        fold_rope_(fold_rope),
         hp_(m.hparams()),
         max_pos_(max_positions),
         head_(ex_, m.output()),
@@ -284,16 +292,26 @@ class foundry_decoder final : public decoder {
                                  " and at most " + std::to_string(fk::flash_decode_max_group) +
                                  " query heads per KV head (" + std::to_string(hp_.head_dim) + ", " +
                                  std::to_string(hp_.n_head / hp_.n_head_kv) + ")");
-      ex_.prepare<fk::attention_split_f32, fk::attention_split_f32_g4, fk::attention_combine_f32>();
+      if (device_pos_ && hp_.arch.rope == rope_type::neox)
+        ex_.prepare<fk::attention_split_rope_neox_f32_position_buffer,
+                    fk::attention_split_rope_neox_f32_g4_position_buffer, fk::attention_split_f32_position_buffer,
+                    fk::attention_split_f32_g4_position_buffer, fk::attention_combine_f32_position_buffer>();
+      else if (device_pos_)
+        ex_.prepare<fk::attention_split_rope_norm_f32_position_buffer,
+                    fk::attention_split_rope_norm_f32_g4_position_buffer, fk::attention_split_f32_position_buffer,
+                    fk::attention_split_f32_g4_position_buffer, fk::attention_combine_f32_position_buffer>();
+      else
+        ex_.prepare<fk::attention_split_f32, fk::attention_split_f32_g4, fk::attention_combine_f32>();
       partials_ = ex_.allocate<float>(std::size_t{hp_.n_head} * fk::flash_decode_splits(max_pos_) *
                                       (hp_.head_dim + 2));
     }
     if (recorder_ && recorder_->replays() && !device_pos_)
       throw std::invalid_argument(recorder_->name() + " replays a recorded step: the decoder needs device_positions");
     if (device_pos_) {
-      if (hp_.arch.qk_norm || flash_)
-        throw std::invalid_argument("device_positions: no position-buffer kernels for QK-norm or flash-decoding");
-      ex_.prepare<embedding_token_buffer, fk::attention_decode_f32_position_buffer, fk::advance_position>();
+      if (hp_.arch.qk_norm)
+        throw std::invalid_argument("device_positions: no position-buffer kernels for QK-norm");
+      ex_.prepare<embedding_token_buffer, fk::advance_position>();
+      if (!flash_) ex_.prepare<fk::attention_decode_f32_position_buffer>();
       if (hp_.arch.rope == rope_type::neox)
         ex_.prepare<fk::rope_neox_kv_append_f32_position_buffer>();
       else
@@ -546,15 +564,27 @@ class foundry_decoder final : public decoder {
     const layer& w = layers_[l];
     const std::size_t cache_offset = std::size_t{l} * hp_.n_head_kv * max_pos_ * hp_.head_dim * sizeof(float);
     std::visit([&]<class PV>(const device_matrix<PV>& wv) { run_qkv<typename G::template qkv<PV>>(w, wv); }, w.wv);
-    rope_append(l, pos, 1, q_, k_, v_);
-    if (flash_) {
-      fk::attention_flash_decode(ex_, q_, k_cache_.at(cache_offset), v_cache_.at(cache_offset), partials_, attn_,
-                                 hp_.n_head, hp_.n_head_kv, hp_.head_dim, max_pos_, pos,
-                                 fk::flash_decode_splits(pos + 1));
-    } else if (device_pos_) {
-      attention_decode<fk::attention_decode_f32_position_buffer>(cache_offset, pos, q_, attn_);
+    if (folds_rope(l)) {  // RoPE and the KV append inside flash-decoding's first pass
+      fk::attention_flash_decode_rope(ex_, q_, k_, v_, k_cache_.at(cache_offset), v_cache_.at(cache_offset), partials_,
+                                      attn_, hp_.n_head, hp_.n_head_kv, hp_.head_dim, max_pos_, buffer_ref(position_),
+                                      fk::flash_decode_splits(max_pos_), hp_.rope_freq_base,
+                                      hp_.arch.rope == rope_type::neox ? fk::rope_pairing::neox
+                                                                       : fk::rope_pairing::normal);
     } else {
-      attention_decode<fk::attention_decode_f32>(cache_offset, pos, q_, attn_);
+      rope_append(l, pos, 1, q_, k_, v_);
+      if (flash_ && device_pos_) {  // the split count fixed for the context: the step never changes
+        fk::attention_flash_decode(ex_, q_, k_cache_.at(cache_offset), v_cache_.at(cache_offset), partials_, attn_,
+                                   hp_.n_head, hp_.n_head_kv, hp_.head_dim, max_pos_, buffer_ref(position_),
+                                   fk::flash_decode_splits(max_pos_));
+      } else if (flash_) {
+        fk::attention_flash_decode(ex_, q_, k_cache_.at(cache_offset), v_cache_.at(cache_offset), partials_, attn_,
+                                   hp_.n_head, hp_.n_head_kv, hp_.head_dim, max_pos_, pos,
+                                   fk::flash_decode_splits(pos + 1));
+      } else if (device_pos_) {
+        attention_decode<fk::attention_decode_f32_position_buffer>(cache_offset, pos, q_, attn_);
+      } else {
+        attention_decode<fk::attention_decode_f32>(cache_offset, pos, q_, attn_);
+      }
     }
     residual_gemv<G>(w.wo, attn_, hp_.n_embd_q());
     {
@@ -567,6 +597,14 @@ class foundry_decoder final : public decoder {
       ex_.dispatch<gate_up>(a);
     }
     residual_gemv<G>(w.down, h_, hp_.n_ff);
+  }
+
+  // Whether layer l's decode step folds RoPE and the KV append into
+  // flash-decoding's first pass (attention_flash_decode_rope): asked for
+  // (`fold_rope`), with flash-decoding and device positions (the replayed
+  // step), in layers with RoPE and without QK-norm.
+  bool folds_rope(std::uint32_t l) const {
+    return fold_rope_ && flash_ && device_pos_ && hp_.uses_rope(l) && !hp_.arch.qk_norm;
   }
 
   // y = decode attention of the query q at `pos` over the caches at
@@ -763,6 +801,7 @@ class foundry_decoder final : public decoder {
   bool q8_;  // the decode GEMVs' family: q8_gemvs (true) or float_gemvs
   bool flash_;  // decode attention by flash-decoding (partials_ its scratch)
   bool device_pos_;  // decode steps read position_ and token_ (device_positions)
+  bool fold_rope_;   // RoPE + KV append inside flash-decoding's first pass (folds_rope)
   bool recorded_ = false;  // the recorder holds a step (replays() recorders replay it)
   std::optional<std::uint32_t> device_at_, device_token_;  // what position_ and token_ hold, when known
   llama_hparams hp_;
@@ -811,8 +850,8 @@ void with_policy(quant::ggml_type t, std::string_view what, type_list<Ps...>, F&
 /// `gpu_tiles` says so (unset: on every backend but the CPU), the decode
 /// GEMVs with 8-bit CPU activations unless `q8_activations` is false
 /// (`decode_gemvs`), decode attention by flash-decoding with `flash_decode`,
-/// the step's position and token in device memory with `device_positions`
-/// (see the constructor). Throws `std::runtime_error` for types without
+/// the step's position and token in device memory with `device_positions`,
+/// RoPE folded into flash-decoding with `fold_rope` (see the constructor). Throws `std::runtime_error` for types without
 /// kernels.
 inline std::unique_ptr<decoder> make_foundry_decoder(std::unique_ptr<backend> be, const llama_model& m,
                                                      std::uint32_t max_positions,
@@ -820,7 +859,7 @@ inline std::unique_ptr<decoder> make_foundry_decoder(std::unique_ptr<backend> be
                                                      std::uint32_t prefill_chunk = 512,
                                                      std::optional<bool> gpu_tiles = std::nullopt,
                                                      bool q8_activations = true, bool flash_decode = false,
-                                                     bool device_positions = false) {
+                                                     bool device_positions = false, bool fold_rope = false) {
   const quant::ggml_type tw = m.layer(0).attn_q.type;
   for (const layer_weights& l : m.layers()) {
     for (const weight* w : {&l.attn_q, &l.attn_k, &l.ffn_gate, &l.ffn_up})
@@ -845,7 +884,7 @@ inline std::unique_ptr<decoder> make_foundry_decoder(std::unique_ptr<backend> be
                                             [&]<class PE>(PE) {
                                               auto d = std::make_unique<foundry_decoder<PW, PE>>(
                                                   std::move(be), m, max_positions, std::move(recorder), gpu_tiles,
-                                                  q8_activations, flash_decode, device_positions);
+                                                  q8_activations, flash_decode, device_positions, fold_rope);
                                               d->set_prefill_chunk(prefill_chunk);
                                               out = std::move(d);
                                             });

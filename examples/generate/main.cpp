@@ -19,8 +19,11 @@
 // reference forward pass of the tests (tests/model/support/reference_model.hpp)
 // on the host; otherwise the library's kernels run on the chosen backend
 // (--backend cpu|cuda|metal). On CUDA each decode step is one CUDA graph
-// (cuda_graph_step.hpp) unless --no-cuda-graphs; the statistics then also
-// give the host time per step (issuing the kernels, before the wait).
+// (cuda_graph_step.hpp) unless --no-cuda-graphs: the first step recorded
+// once and replayed for every token (position and token id in device
+// memory) where the model allows it, else recorded per step
+// (--no-cuda-graph-replay forces that); the statistics then also give the
+// host time per step (issuing the kernels, before the wait).
 #include <fmt/core.h>
 
 #include <algorithm>
@@ -79,8 +82,9 @@ struct options {
   std::uint32_t prefill_chunk = 512;
   std::optional<bool> gpu_tiles;  // --prefill-tile; unset: GPU tiles on GPU backends
   bool q8_activations = true;     // --float-activations turns it off
-  bool flash_decode = false;      // --flash-decode
-  bool graph_replay = false;      // --cuda-graph-replay
+  bool fold_rope = false;  // --fold-rope
+  std::optional<bool> flash_decode;  // --[no-]flash-decode; unset: on GPU backends where the shapes allow
+  std::optional<bool> graph_replay;  // --[no-]cuda-graph-replay; unset: on CUDA graphs where the model allows
 };
 
 void print_usage(std::FILE* out) {
@@ -102,10 +106,17 @@ void print_usage(std::FILE* out) {
              "                      as llama.cpp's CPU backend does)\n"
              "  --flash-decode      decode attention by flash-decoding: the context split\n"
              "                      across SIMD-groups, partial softmax states merged in a\n"
-             "                      second kernel (head_dim <= 128, <= 8 query heads per KV head)\n"
+             "                      second kernel (head_dim <= 128, <= 8 query heads per KV\n"
+             "                      head); the default on GPU backends where the model fits\n"
+             "  --no-flash-decode   decode attention with one threadgroup per head\n"
+             "  --fold-rope         with flash-decoding and a replayed CUDA graph: RoPE and the\n"
+             "                      KV-cache append inside flash-decoding's first kernel\n"
+             "                      (one dispatch fewer per layer)\n"
              "  --cuda-graph-replay with --backend cuda: capture the first decode step as a\n"
              "                      CUDA graph and replay it for every later one (position\n"
-             "                      and token id in device memory; not with --flash-decode)\n"
+             "                      and token id in device memory); the default with CUDA\n"
+             "                      graphs unless the model uses QK-norm\n"
+             "  --no-cuda-graph-replay  capture every decode step anew as a CUDA graph\n"
              "  --no-cuda-graphs    with --backend cuda: launch every kernel from the host\n"
              "                      instead of replaying each step as a CUDA graph\n"
              "  --reference         run the float64 reference forward pass on the host\n"
@@ -232,9 +243,18 @@ options parse_options(int argc, char** argv) {
     } else if (arg == "--flash-decode") {
       flag();
       o.flash_decode = true;
+    } else if (arg == "--no-flash-decode") {
+      flag();
+      o.flash_decode = false;
+    } else if (arg == "--fold-rope") {
+      flag();
+      o.fold_rope = true;
     } else if (arg == "--cuda-graph-replay") {
       flag();
       o.graph_replay = true;
+    } else if (arg == "--no-cuda-graph-replay") {
+      flag();
+      o.graph_replay = false;
     } else if (arg == "--no-cuda-graphs") {
       flag();
       o.cuda_graphs = false;
@@ -282,15 +302,27 @@ std::filesystem::path default_model_path() {
 std::unique_ptr<gen::decoder> make_decoder(const options& o, const gen::llama_model& model,
                                            std::uint32_t max_positions) {
   if (o.reference) return std::make_unique<foundry::test::reference_decoder>(model, max_positions);
-  if (o.graph_replay && (o.backend != "cuda" || !o.cuda_graphs))
+  if (o.graph_replay.value_or(false) && (o.backend != "cuda" || !o.cuda_graphs))
     usage_error("--cuda-graph-replay needs --backend cuda with CUDA graphs");
+  if (o.graph_replay.value_or(false) && model.hparams().arch.qk_norm)
+    usage_error("--cuda-graph-replay: this model uses QK-norm, which has no position-buffer kernels");
+  // Replayed graphs by default where the model allows them (QK-norm has no
+  // position-buffer kernels yet).
+  const bool replay = o.graph_replay.value_or(o.backend == "cuda" && o.cuda_graphs && !model.hparams().arch.qk_norm);
+  // Flash-decoding by default on GPU backends (one threadgroup per head
+  // leaves most of a GPU idle; bench/results/2026-12-06-h100-decode-pdl.md),
+  // where the model's heads fit its kernels.
+  const auto& hp = model.hparams();
+  const bool flash_fits = hp.head_dim <= foundry::kernels::flash_decode_max_head_dim &&
+                          hp.n_head / hp.n_head_kv <= foundry::kernels::flash_decode_max_group;
+  const bool flash = o.flash_decode.value_or(o.backend != "cpu" && flash_fits);
   std::unique_ptr<foundry::backend> be;
   std::unique_ptr<gen::step_recorder> recorder;
   if (o.backend == "cpu") {
     be = foundry::cpu::make_backend();
   } else if (o.backend == "cuda") {
     be = foundry::cuda::make_backend();
-    if (o.cuda_graphs) recorder = std::make_unique<gen::cuda_graph_step>(o.graph_replay);
+    if (o.cuda_graphs) recorder = std::make_unique<gen::cuda_graph_step>(replay);
   } else if (o.backend == "metal") {
     be = foundry::metal_backend::make_backend();
   } else {
@@ -298,7 +330,7 @@ std::unique_ptr<gen::decoder> make_decoder(const options& o, const gen::llama_mo
   }
   fmt::print(stderr, "compiling kernels for the {} backend (cached after the first run)...\n", be->name());
   return gen::make_foundry_decoder(std::move(be), model, max_positions, std::move(recorder), o.prefill_chunk,
-                                   o.gpu_tiles, o.q8_activations, o.flash_decode, o.graph_replay);
+                                   o.gpu_tiles, o.q8_activations, flash, replay, o.fold_rope);
 }
 
 double seconds_since(std::chrono::steady_clock::time_point t0) {

@@ -47,12 +47,14 @@
 #include "foundry/metal/type_name.hpp"
 #include "kernels/attention/attention.hpp"
 #include "kernels/attention/kv_cache.hpp"
+#include "kernels/rope/rope.hpp"
 
 namespace foundry::kernels {
 
 /// Metal helpers `foundry_attention_split`, `foundry_attention_combine`; the
 /// CPU form of the split uses attention.metal's `foundry_attention_range_cpu`.
-using flash_decode_piece = source_piece<"flash_decode", embedded::attention::flash_decode_metal, attention_piece>;
+using flash_decode_piece =
+    source_piece<"flash_decode", embedded::attention::flash_decode_metal, attention_piece, rope_piece>;
 
 /// Elements of `partials`: n_heads · splits · (head_dim + 2).
 using flash_decode_partial_elements =
@@ -75,13 +77,49 @@ struct attention_split_dispatch {
   }
 };
 
+/// How pass 1 gets the token at `pos`: from the caches (`none`: RoPE and
+/// the KV append ran before), or with RoPE and the append folded in, in
+/// one of the two pairings (rope.hpp).
+enum class split_rope { none, normal, neox };
+
+namespace detail {
+/// The arguments of pass 1 (see `attention_split_stage`).
+template <class T, position_source Pos, split_rope Rope>
+using attention_split_args = std::conditional_t<
+    Rope == split_rope::none,
+    concat_t<type_list<arg<"q", input<float, min_elements<attention_query_elements>>>,
+                       arg<"k_cache", input<T, min_elements<kv_cache_elements>>>,
+                       arg<"v_cache", input<T, min_elements<kv_cache_elements>>>,
+                       arg<"partials", output<float, min_elements<flash_decode_partial_elements>>>,
+                       arg<"n_heads", scalar<std::uint32_t>>, arg<"n_kv", scalar<std::uint32_t>>,
+                       arg<"head_dim", scalar<std::uint32_t>>, arg<"max_seq", scalar<std::uint32_t>>>,
+             position_args<Pos>, type_list<arg<"splits", scalar<std::uint32_t>>>>,
+    concat_t<type_list<arg<"q", input<float, min_elements<attention_query_elements>>>,
+                       arg<"k", input<float, min_elements<kv_token_elements>>>,
+                       arg<"v", input<float, min_elements<kv_token_elements>>>,
+                       arg<"k_cache", inout<T, min_elements<kv_cache_elements>>>,
+                       arg<"v_cache", inout<T, min_elements<kv_cache_elements>>>,
+                       arg<"partials", output<float, min_elements<flash_decode_partial_elements>>>,
+                       arg<"n_heads", scalar<std::uint32_t>>, arg<"n_kv", scalar<std::uint32_t>>,
+                       arg<"head_dim", scalar<std::uint32_t>>, arg<"max_seq", scalar<std::uint32_t>>>,
+             position_args<Pos>,
+             type_list<arg<"splits", scalar<std::uint32_t>>, arg<"freq_base", scalar<float>>>>>;
+}  // namespace detail
+
 /// Pass 1 main stage (see the file comment). Arguments: `q` (float [n_heads,
 /// head_dim]), `k_cache`, `v_cache` (T [n_kv, max_seq, head_dim]),
 /// `partials` (float [n_heads, splits, head_dim + 2]), `n_heads`, `n_kv`,
-/// `head_dim`, `max_seq`, `pos`, `splits` (uint). Registers per lane on
-/// GPUs: 2·MaxGroup·MaxHeadDim/32 floats (q and acc of the group's heads).
+/// `head_dim`, `max_seq`, `pos` (uint) or `position` (uint buffer, element
+/// 0) per `Pos`, `splits` (uint). With `Rope` other than `none`, RoPE and
+/// the KV-cache append are folded in: `q` is this token's unrotated queries
+/// (left as they are), `k`, `v` (float [n_kv, head_dim], after `q`) its
+/// unrotated keys and its values, which the split holding `pos` writes
+/// (k rotated) to the caches at `pos`; `freq_base` (float) comes last.
+/// Registers per lane on GPUs: 2·MaxGroup·MaxHeadDim/32 floats (q and acc of
+/// the group's heads).
 template <class T, unsigned SimdGroups = 4, unsigned MaxHeadDim = flash_decode_max_head_dim,
-          unsigned MaxGroup = flash_decode_max_group>
+          unsigned MaxGroup = flash_decode_max_group, position_source Pos = position_source::scalar_arg,
+          split_rope Rope = split_rope::none>
 struct attention_split_stage {
   static_assert(std::is_same_v<T, float> || std::is_same_v<T, half>, "foundry: KV caches hold float or half");
   static_assert(SimdGroups >= 1 && SimdGroups <= 32, "foundry: attention_split needs 1..32 SIMD-groups");
@@ -89,40 +127,43 @@ struct attention_split_stage {
   static_assert(MaxGroup >= 1, "foundry: MaxGroup must be at least 1");
   static constexpr fixed_string name = "attention_split";
   static constexpr stage_role role = stage_role::main;
-  using arguments = type_list<arg<"q", input<float, min_elements<attention_query_elements>>>,
-                              arg<"k_cache", input<T, min_elements<kv_cache_elements>>>,
-                              arg<"v_cache", input<T, min_elements<kv_cache_elements>>>,
-                              arg<"partials", output<float, min_elements<flash_decode_partial_elements>>>,
-                              arg<"n_heads", scalar<std::uint32_t>>, arg<"n_kv", scalar<std::uint32_t>>,
-                              arg<"head_dim", scalar<std::uint32_t>>, arg<"max_seq", scalar<std::uint32_t>>,
-                              arg<"pos", scalar<std::uint32_t>>, arg<"splits", scalar<std::uint32_t>>>;
+  using arguments = detail::attention_split_args<T, Pos, Rope>;
   using helpers = type_list<flash_decode_piece>;
   static constexpr ct_string emit() {
-    return "foundry_attention_split<" + ct_string(metal::type_name<T>()) + ", " + to_text(MaxHeadDim) + ", " +
-           to_text(MaxGroup) +
-           ">($q, $k_cache, $v_cache, $partials, $n_heads, $n_kv, $head_dim, $max_seq, $pos, $splits,\n"
-           "    $threadgroup_position_in_grid.x,\n"
-           "    $threadgroup_position_in_grid.y * $simdgroups_per_threadgroup + $simdgroup_index_in_threadgroup,\n"
-           "    $thread_index_in_simdgroup);";
+    const ct_string params = ct_string(metal::type_name<T>()) + ", " + to_text(MaxHeadDim) + ", " +
+                             to_text(MaxGroup) + ", " + to_text(static_cast<unsigned>(Rope)) + ">(";
+    const ct_string lanes =
+        ",\n"
+        "    $threadgroup_position_in_grid.x,\n"
+        "    $threadgroup_position_in_grid.y * $simdgroups_per_threadgroup + $simdgroup_index_in_threadgroup,\n"
+        "    $thread_index_in_simdgroup);";
+    if constexpr (Rope == split_rope::none)
+      return "foundry_attention_split<" + params + "$q, $k_cache, $v_cache, $partials, $n_heads, $n_kv, $head_dim, " +
+             "$max_seq, " + detail::position_expr<Pos>() + ", $splits, 0.0f" + lanes;
+    else
+      return "foundry_attention_split_append<" + params +
+             "$q, $k, $v, $k_cache, $v_cache, $partials, $n_heads, $n_kv, $head_dim, $max_seq, " +
+             detail::position_expr<Pos>() + ", $splits, $freq_base" + lanes;
   }
 };
 
 /// Pass 2 main stage (see the file comment). Arguments: `partials`, `y`
 /// (float [n_heads, head_dim]) and the scalars of pass 1 (`n_kv`,
 /// `max_seq`, `pos` only decide whether the shapes are supported).
-template <unsigned MaxHeadDim = flash_decode_max_head_dim, unsigned MaxGroup = flash_decode_max_group>
+template <unsigned MaxHeadDim = flash_decode_max_head_dim, unsigned MaxGroup = flash_decode_max_group,
+          position_source Pos = position_source::scalar_arg>
 struct attention_combine_stage {
   static constexpr fixed_string name = "attention_combine";
   static constexpr stage_role role = stage_role::main;
-  using arguments = type_list<arg<"partials", input<float, min_elements<flash_decode_partial_elements>>>,
-                              arg<"y", output<float, min_elements<attention_query_elements>>>,
-                              arg<"n_heads", scalar<std::uint32_t>>, arg<"n_kv", scalar<std::uint32_t>>,
-                              arg<"head_dim", scalar<std::uint32_t>>, arg<"max_seq", scalar<std::uint32_t>>,
-                              arg<"pos", scalar<std::uint32_t>>, arg<"splits", scalar<std::uint32_t>>>;
+  using arguments = concat_t<type_list<arg<"partials", input<float, min_elements<flash_decode_partial_elements>>>,
+                                       arg<"y", output<float, min_elements<attention_query_elements>>>,
+                                       arg<"n_heads", scalar<std::uint32_t>>, arg<"n_kv", scalar<std::uint32_t>>,
+                                       arg<"head_dim", scalar<std::uint32_t>>, arg<"max_seq", scalar<std::uint32_t>>>,
+                             detail::position_args<Pos>, type_list<arg<"splits", scalar<std::uint32_t>>>>;
   using helpers = type_list<flash_decode_piece>;
   static constexpr ct_string emit() {
     return "foundry_attention_combine<" + to_text(MaxHeadDim) + ", " + to_text(MaxGroup) +
-           ">($partials, $y, $n_heads, $n_kv, $head_dim, $max_seq, $pos, $splits,\n"
+           ">($partials, $y, $n_heads, $n_kv, $head_dim, $max_seq, " + detail::position_expr<Pos>() + ", $splits,\n"
            "    $threadgroup_position_in_grid.x, $thread_index_in_threadgroup, $threads_per_threadgroup.x);";
   }
 };
@@ -144,6 +185,48 @@ using attention_split_f32_g4 =
 using attention_combine_f32 =
     fused_kernel<"attention_combine_f32", per_row<size_arg<"n_heads">, 64>, attention_combine_stage<>>;
 
+/// `attention_split_f32_g4`, `attention_split_f32` and `attention_combine_f32`
+/// with the position read from `position[0]` (a uint buffer argument in
+/// place of the scalar `pos`, same buffer order; see `position_source`), so
+/// a recorded decode step replays unchanged. With the position unknown to
+/// the host, `splits` is fixed for the whole context (e.g.
+/// `flash_decode_splits(max_seq)`): each split then takes ceil((pos + 1) /
+/// splits) positions.
+using attention_split_f32_g4_position_buffer =
+    fused_kernel<"attention_split_f32_g4_position_buffer", attention_split_dispatch<4>,
+                 attention_split_stage<float, 4, flash_decode_max_head_dim, 4, position_source::buffer>>;
+using attention_split_f32_position_buffer =
+    fused_kernel<"attention_split_f32_position_buffer", attention_split_dispatch<4>,
+                 attention_split_stage<float, 4, flash_decode_max_head_dim, flash_decode_max_group,
+                                       position_source::buffer>>;
+using attention_combine_f32_position_buffer =
+    fused_kernel<"attention_combine_f32_position_buffer", per_row<size_arg<"n_heads">, 64>,
+                 attention_combine_stage<flash_decode_max_head_dim, flash_decode_max_group, position_source::buffer>>;
+
+/// Pass 1 with RoPE and the KV-cache append folded in (`split_rope`), the
+/// position read from `position[0]`: replaces `rope_{norm,neox}_kv_append_f32_position_buffer`
+/// + `attention_split_f32{_g4}_position_buffer` in a decode step, one
+/// dispatch fewer per layer. `_g4`: at most 4 query heads per KV head.
+/// Arguments, in buffer order: `q`, `k`, `v`, `k_cache`, `v_cache`,
+/// `partials`, `n_heads`, `n_kv`, `head_dim`, `max_seq`, `position`,
+/// `splits`, `freq_base`. Pass 2 is `attention_combine_f32_position_buffer`.
+using attention_split_rope_norm_f32_g4_position_buffer =
+    fused_kernel<"attention_split_rope_norm_f32_g4_position_buffer", attention_split_dispatch<4>,
+                 attention_split_stage<float, 4, flash_decode_max_head_dim, 4, position_source::buffer,
+                                       split_rope::normal>>;
+using attention_split_rope_neox_f32_g4_position_buffer =
+    fused_kernel<"attention_split_rope_neox_f32_g4_position_buffer", attention_split_dispatch<4>,
+                 attention_split_stage<float, 4, flash_decode_max_head_dim, 4, position_source::buffer,
+                                       split_rope::neox>>;
+using attention_split_rope_norm_f32_position_buffer =
+    fused_kernel<"attention_split_rope_norm_f32_position_buffer", attention_split_dispatch<4>,
+                 attention_split_stage<float, 4, flash_decode_max_head_dim, flash_decode_max_group,
+                                       position_source::buffer, split_rope::normal>>;
+using attention_split_rope_neox_f32_position_buffer =
+    fused_kernel<"attention_split_rope_neox_f32_position_buffer", attention_split_dispatch<4>,
+                 attention_split_stage<float, 4, flash_decode_max_head_dim, flash_decode_max_group,
+                                       position_source::buffer, split_rope::neox>>;
+
 /// The split count for a context of `n_pos` positions: one split per
 /// `positions_per_split` positions (rounded up), at most `max_splits`. A
 /// split's SIMD-group walks its positions one after another, so shorter
@@ -156,6 +239,52 @@ inline std::uint32_t flash_decode_splits(std::uint32_t n_pos, std::uint32_t posi
     throw dispatch_error("flash_decode_splits: positions_per_split and max_splits must be positive");
   return std::clamp<std::uint32_t>((n_pos + positions_per_split - 1) / positions_per_split, 1, max_splits);
 }
+
+namespace detail {
+/// Throws `dispatch_error` for shapes the flash-decoding kernels do not take
+/// (`pos_text`: the position, or a note that it lives on the device).
+inline void check_flash_decode_shape(std::uint32_t n_heads, std::uint32_t n_kv, std::uint32_t head_dim,
+                                     std::uint32_t max_seq, bool pos_in_range, const std::string& pos_text,
+                                     std::uint32_t splits) {
+  if (n_kv == 0 || n_heads % n_kv != 0 || n_heads / n_kv > flash_decode_max_group || head_dim == 0 ||
+      head_dim > flash_decode_max_head_dim || !pos_in_range || splits == 0)
+    throw dispatch_error("attention_flash_decode: unsupported shape (n_heads " + std::to_string(n_heads) +
+                         ", n_kv " + std::to_string(n_kv) + ", head_dim " + std::to_string(head_dim) + ", pos " +
+                         pos_text + ", max_seq " + std::to_string(max_seq) + ", splits " + std::to_string(splits) +
+                         "): needs n_heads a multiple of n_kv, at most " + std::to_string(flash_decode_max_group) +
+                         " query heads per KV head, 0 < head_dim <= " + std::to_string(flash_decode_max_head_dim) +
+                         ", pos < max_seq, splits >= 1");
+}
+
+/// Dispatches split kernel `SplitG4` (at most 4 heads per KV head) or
+/// `Split`, then `Combine`; `set_split(args)` and `set_combine(args)` set
+/// the arguments only some forms have (`pos` or `position`; the folded
+/// RoPE's `k`, `v`, `freq_base`).
+template <class SplitG4, class Split, class Combine, class Executor, class SetSplit, class SetCombine>
+void flash_decode_dispatch(Executor& ex, buffer_ref q, buffer_ref k_cache, buffer_ref v_cache, buffer_ref partials,
+                           buffer_ref y, std::uint32_t n_heads, std::uint32_t n_kv, std::uint32_t head_dim,
+                           std::uint32_t max_seq, std::uint32_t splits, SetSplit set_split,
+                           SetCombine set_combine) {
+  auto split = [&]<class K>(K*) {
+    typename K::arguments a;
+    a.template set<"q">(q).template set<"k_cache">(k_cache).template set<"v_cache">(v_cache);
+    a.template set<"partials">(partials).template set<"n_heads">(n_heads).template set<"n_kv">(n_kv);
+    a.template set<"head_dim">(head_dim).template set<"max_seq">(max_seq).template set<"splits">(splits);
+    set_split(a);
+    ex.template dispatch<K>(a);
+  };
+  if (n_heads / n_kv <= 4)
+    split(static_cast<SplitG4*>(nullptr));
+  else
+    split(static_cast<Split*>(nullptr));
+  typename Combine::arguments b;
+  b.template set<"partials">(partials).template set<"y">(y).template set<"n_heads">(n_heads);
+  b.template set<"n_kv">(n_kv).template set<"head_dim">(head_dim).template set<"max_seq">(max_seq);
+  b.template set<"splits">(splits);
+  set_combine(b);
+  ex.template dispatch<Combine>(b);
+}
+}  // namespace detail
 
 /// Decode attention by flash-decoding: `attention_split_f32_g4` (at most 4
 /// query heads per KV head) or `attention_split_f32`, then
@@ -170,37 +299,70 @@ template <class Executor>
 void attention_flash_decode(Executor& ex, buffer_ref q, buffer_ref k_cache, buffer_ref v_cache, buffer_ref partials,
                             buffer_ref y, std::uint32_t n_heads, std::uint32_t n_kv, std::uint32_t head_dim,
                             std::uint32_t max_seq, std::uint32_t pos, std::uint32_t splits) {
-  if (n_kv == 0 || n_heads % n_kv != 0 || n_heads / n_kv > flash_decode_max_group || head_dim == 0 ||
-      head_dim > flash_decode_max_head_dim || pos >= max_seq || splits == 0)
-    throw dispatch_error("attention_flash_decode: unsupported shape (n_heads " + std::to_string(n_heads) +
-                         ", n_kv " + std::to_string(n_kv) + ", head_dim " + std::to_string(head_dim) + ", pos " +
-                         std::to_string(pos) + ", max_seq " + std::to_string(max_seq) + ", splits " +
-                         std::to_string(splits) +
-                         "): needs n_heads a multiple of n_kv, at most " +
-                         std::to_string(flash_decode_max_group) + " query heads per KV head, 0 < head_dim <= " +
-                         std::to_string(flash_decode_max_head_dim) + ", pos < max_seq, splits >= 1");
-  auto split = [&]<class K>(K*) {
-    typename K::arguments a;
-    a.template set<"q">(q).template set<"k_cache">(k_cache).template set<"v_cache">(v_cache);
-    a.template set<"partials">(partials).template set<"n_heads">(n_heads).template set<"n_kv">(n_kv);
-    a.template set<"head_dim">(head_dim).template set<"max_seq">(max_seq).template set<"pos">(pos);
-    a.template set<"splits">(splits);
-    ex.template dispatch<K>(a);
+  detail::check_flash_decode_shape(n_heads, n_kv, head_dim, max_seq, pos < max_seq, std::to_string(pos), splits);
+  auto set_pos = [&](auto& a) { a.template set<"pos">(pos); };
+  detail::flash_decode_dispatch<attention_split_f32_g4, attention_split_f32, attention_combine_f32>(
+      ex, q, k_cache, v_cache, partials, y, n_heads, n_kv, head_dim, max_seq, splits, set_pos, set_pos);
+}
+
+/// As above with the position read from `position[0]` (uint32, device
+/// memory) by the `_position_buffer` kernels: a recorded step replays
+/// unchanged. `splits` is fixed by the caller (the position is not known
+/// on the host; `flash_decode_splits(max_seq)` fits every position).
+/// Throws as above for the shapes the host knows; a position ≥ max_seq on
+/// the device makes both kernels write nothing.
+template <class Executor>
+void attention_flash_decode(Executor& ex, buffer_ref q, buffer_ref k_cache, buffer_ref v_cache, buffer_ref partials,
+                            buffer_ref y, std::uint32_t n_heads, std::uint32_t n_kv, std::uint32_t head_dim,
+                            std::uint32_t max_seq, buffer_ref position, std::uint32_t splits) {
+  detail::check_flash_decode_shape(n_heads, n_kv, head_dim, max_seq, max_seq > 0, "in device memory", splits);
+  auto set_position = [&](auto& a) { a.template set<"position">(position); };
+  detail::flash_decode_dispatch<attention_split_f32_g4_position_buffer, attention_split_f32_position_buffer,
+                                attention_combine_f32_position_buffer>(
+      ex, q, k_cache, v_cache, partials, y, n_heads, n_kv, head_dim, max_seq, splits, set_position, set_position);
+}
+
+/// Decode attention by flash-decoding with RoPE and the KV-cache append
+/// folded into pass 1 (`attention_split_rope_*_position_buffer`, then
+/// `attention_combine_f32_position_buffer`): `q` [n_heads, head_dim] and
+/// `k` [n_kv, head_dim] are this token's unrotated projections (neither is
+/// modified), `v` [n_kv, head_dim] its values; the rotated k and v are
+/// written to the caches at `position[0]` and the attention output to `y`.
+/// RoPE of `pairing` with base `freq_base` (rope.hpp). Other arguments and
+/// errors as the position-buffer `attention_flash_decode`.
+template <class Executor>
+void attention_flash_decode_rope(Executor& ex, buffer_ref q, buffer_ref k, buffer_ref v, buffer_ref k_cache,
+                                 buffer_ref v_cache, buffer_ref partials, buffer_ref y, std::uint32_t n_heads,
+                                 std::uint32_t n_kv, std::uint32_t head_dim, std::uint32_t max_seq,
+                                 buffer_ref position, std::uint32_t splits, float freq_base, rope_pairing pairing) {
+  detail::check_flash_decode_shape(n_heads, n_kv, head_dim, max_seq, max_seq > 0, "in device memory", splits);
+  auto set_split = [&](auto& a) {
+    a.template set<"position">(position).template set<"k">(k).template set<"v">(v);
+    a.template set<"freq_base">(freq_base);
   };
-  if (n_heads / n_kv <= 4)
-    split(static_cast<attention_split_f32_g4*>(nullptr));
+  auto set_combine = [&](auto& a) { a.template set<"position">(position); };
+  if (pairing == rope_pairing::neox)
+    detail::flash_decode_dispatch<attention_split_rope_neox_f32_g4_position_buffer,
+                                  attention_split_rope_neox_f32_position_buffer,
+                                  attention_combine_f32_position_buffer>(
+        ex, q, k_cache, v_cache, partials, y, n_heads, n_kv, head_dim, max_seq, splits, set_split, set_combine);
   else
-    split(static_cast<attention_split_f32*>(nullptr));
-  typename attention_combine_f32::arguments b;
-  b.template set<"partials">(partials).template set<"y">(y).template set<"n_heads">(n_heads);
-  b.template set<"n_kv">(n_kv).template set<"head_dim">(head_dim).template set<"max_seq">(max_seq);
-  b.template set<"pos">(pos).template set<"splits">(splits);
-  ex.template dispatch<attention_combine_f32>(b);
+    detail::flash_decode_dispatch<attention_split_rope_norm_f32_g4_position_buffer,
+                                  attention_split_rope_norm_f32_position_buffer,
+                                  attention_combine_f32_position_buffer>(
+        ex, q, k_cache, v_cache, partials, y, n_heads, n_kv, head_dim, max_seq, splits, set_split, set_combine);
 }
 
 /// The flash-decoding aliases (kernels/library.hpp), one per line.
 using flash_decode_library = type_list<attention_split_f32,
                                        attention_split_f32_g4,
-                                       attention_combine_f32>;
+                                       attention_combine_f32,
+                                       attention_split_f32_position_buffer,
+                                       attention_split_f32_g4_position_buffer,
+                                       attention_combine_f32_position_buffer,
+                                       attention_split_rope_norm_f32_g4_position_buffer,
+                                       attention_split_rope_neox_f32_g4_position_buffer,
+                                       attention_split_rope_norm_f32_position_buffer,
+                                       attention_split_rope_neox_f32_position_buffer>;
 
 }  // namespace foundry::kernels

@@ -23,6 +23,16 @@
 // Layouts: q, y [n_heads, head_dim] float; k_cache, v_cache [n_kv, max_seq,
 // head_dim] of T; partials [n_heads, splits, head_dim + 2] float.
 //
+// ROPE (template argument of pass 1): 0 reads q as it is and the token at
+// pos from the caches. 1 (adjacent pairs) or 2 (NeoX pairs) folds RoPE and
+// the KV-cache append into pass 1 (rope.metal): q and k_new are this
+// token's unrotated projections, each SIMD-group rotates q[h] at pos as it
+// loads it (q is left as it is), and the split whose range holds pos first
+// writes the rotated k_new and v_new to the caches at pos, then reads that
+// row back with the others. No other split reads row pos, and each lane
+// reads back only the elements it wrote itself, so no synchronization is
+// needed.
+//
 // Two forms of pass 1, as in attention.metal: on the CPU lane 0 of each
 // SIMD-group computes its split alone with attention.metal's
 // foundry_attention_range_cpu (no cross-lane operation: the kernel runs as
@@ -47,10 +57,10 @@ ALWAYS_INLINE void foundry_split_range(uint n_pos, uint splits, uint split, thre
 }
 
 #if FOUNDRY_TARGET_CPU
-template <typename T, int MAX_D, int MAX_G>
+template <typename T, int MAX_D, int MAX_G, int ROPE>
 ALWAYS_INLINE void foundry_attention_split(
     const device float* q, const device T* k_cache, const device T* v_cache, device float* partials,
-    uint n_heads, uint n_kv, uint head_dim, uint max_seq, uint pos, uint splits,
+    uint n_heads, uint n_kv, uint head_dim, uint max_seq, uint pos, uint splits, float freq_base,
     uint kv_head, uint split, uint lane) {
   if (lane != 0u || kv_head >= n_kv || split >= splits ||
       !foundry_split_valid<MAX_D, MAX_G>(n_heads, n_kv, head_dim, max_seq, pos, splits))
@@ -61,8 +71,13 @@ ALWAYS_INLINE void foundry_attention_split(
   const ulong base = (ulong)kv_head * max_seq * D;
   for (uint i = 0; i < G; ++i) {
     const uint h = kv_head * G + i;
+    float qr[MAX_D];
+    for (uint d = 0; d < D; ++d)
+      qr[d] = ROPE != 0 ? foundry_rope_element(q + (ulong)h * D, d,
+                                               foundry_rope_pair_of(d, D, pos, freq_base, ROPE == 2))
+                        : q[(ulong)h * D + d];
     float m, l, acc[MAX_D];
-    foundry_attention_range_cpu<T, MAX_D>(q + (ulong)h * D, k_cache + base, v_cache + base, D, p0, p1, m, l, acc);
+    foundry_attention_range_cpu<T, MAX_D>(qr, k_cache + base, v_cache + base, D, p0, p1, m, l, acc);
     device float* out = partials + ((ulong)h * splits + split) * (D + 2u);
     out[0] = m;
     out[1] = l;
@@ -72,10 +87,10 @@ ALWAYS_INLINE void foundry_attention_split(
 #endif
 
 #if !FOUNDRY_TARGET_CPU
-template <typename T, int MAX_D, int MAX_G>
+template <typename T, int MAX_D, int MAX_G, int ROPE>
 ALWAYS_INLINE void foundry_attention_split(
     const device float* q, const device T* k_cache, const device T* v_cache, device float* partials,
-    uint n_heads, uint n_kv, uint head_dim, uint max_seq, uint pos, uint splits,
+    uint n_heads, uint n_kv, uint head_dim, uint max_seq, uint pos, uint splits, float freq_base,
     uint kv_head, uint split, uint lane) {
   const int PER_LANE = MAX_D / 32;
   if (kv_head >= n_kv || split >= splits ||  // uniform over the SIMD-group
@@ -86,35 +101,54 @@ ALWAYS_INLINE void foundry_attention_split(
   foundry_split_range(pos + 1u, splits, split, p0, p1);
   const ulong base = (ulong)kv_head * max_seq * D;
   const float scale = 1.0f / precise::sqrt(float(D));
+  // With ROPE, lane i's pairs (one angle each) rotate q[h, d] for every
+  // head of the group: the angles are computed once, not once per head.
+  RopePair pair[PER_LANE];
+  for (int j = 0; j < PER_LANE; ++j) {
+    const uint d = lane + 32u * uint(j);
+    if (ROPE != 0 && d < D) pair[j] = foundry_rope_pair_of(d, D, pos, freq_base, ROPE == 2);
+  }
   float qv[MAX_G][PER_LANE], acc[MAX_G][PER_LANE], m[MAX_G], l[MAX_G];
   for (int i = 0; i < MAX_G; ++i) {
     m[i] = -INFINITY;
     l[i] = 0.0f;
     for (int j = 0; j < PER_LANE; ++j) {
       const uint d = lane + 32u * uint(j);
-      qv[i][j] = (uint(i) < G && d < D) ? q[(ulong)(kv_head * G + uint(i)) * D + d] * scale : 0.0f;
+      const device float* qh = q + (ulong)(kv_head * G + uint(i)) * D;
+      float x = 0.0f;
+      if (uint(i) < G && d < D) x = ROPE != 0 ? foundry_rope_element(qh, d, pair[j]) : qh[d];
+      qv[i][j] = x * scale;
       acc[i][j] = 0.0f;
     }
   }
-  for (uint p = p0; p < p1; ++p) {
-    const ulong row = base + (ulong)p * D;
-    float kr[PER_LANE], vr[PER_LANE];
-    for (int j = 0; j < PER_LANE; ++j) {  // K and V rows once for the group's heads
-      const uint d = lane + 32u * uint(j);
-      kr[j] = d < D ? float(k_cache[row + d]) : 0.0f;
-      vr[j] = d < D ? float(v_cache[row + d]) : 0.0f;
+  // Rows are loaded ROWS at a time before any of them is used, so ROWS
+  // K/V row loads per lane are in flight at once: the loop is bound by
+  // memory latency, not by bandwidth, at decode's short splits.
+  const int ROWS = 4;
+  for (uint p = p0; p < p1; p += uint(ROWS)) {
+    float kr[ROWS][PER_LANE], vr[ROWS][PER_LANE];
+    for (int b = 0; b < ROWS; ++b) {
+      const ulong row = base + (ulong)min(p + uint(b), p1 - 1u) * D;  // a tail row repeats the last (unused)
+      for (int j = 0; j < PER_LANE; ++j) {  // K and V rows once for the group's heads
+        const uint d = lane + 32u * uint(j);
+        kr[b][j] = d < D ? float(k_cache[row + d]) : 0.0f;
+        vr[b][j] = d < D ? float(v_cache[row + d]) : 0.0f;
+      }
     }
-    for (int i = 0; i < MAX_G; ++i) {
-      if (uint(i) >= G) break;  // G is the same in every lane
-      float partial = 0.0f;
-      for (int j = 0; j < PER_LANE; ++j) partial += qv[i][j] * kr[j];
-      const float s = simd_sum(partial);
-      const float m_new = max(m[i], s);
-      const float c = precise::exp(m[i] - m_new);
-      const float e = precise::exp(s - m_new);
-      l[i] = l[i] * c + e;
-      for (int j = 0; j < PER_LANE; ++j) acc[i][j] = acc[i][j] * c + e * vr[j];
-      m[i] = m_new;
+    for (int b = 0; b < ROWS; ++b) {
+      if (p + uint(b) >= p1) break;  // the same in every lane
+      for (int i = 0; i < MAX_G; ++i) {
+        if (uint(i) >= G) break;  // G is the same in every lane
+        float partial = 0.0f;
+        for (int j = 0; j < PER_LANE; ++j) partial += qv[i][j] * kr[b][j];
+        const float s = simd_sum(partial);
+        const float m_new = max(m[i], s);
+        const float c = precise::exp(m[i] - m_new);
+        const float e = precise::exp(s - m_new);
+        l[i] = l[i] * c + e;
+        for (int j = 0; j < PER_LANE; ++j) acc[i][j] = acc[i][j] * c + e * vr[b][j];
+        m[i] = m_new;
+      }
     }
   }
   for (int i = 0; i < MAX_G; ++i) {
@@ -131,6 +165,41 @@ ALWAYS_INLINE void foundry_attention_split(
   }
 }
 #endif
+
+// Pass 1 with RoPE and the KV-cache append folded in (ROPE 1 or 2, see the
+// top of this file): the split whose range holds pos writes this token's
+// rotated k_new and v_new at pos, each element by the thread that reads it
+// back in foundry_attention_split (on GPUs lane i owns d = i, i + 32, ...;
+// on the CPU lane 0 owns the row), then the split runs as above.
+template <typename T, int MAX_D, int MAX_G, int ROPE>
+ALWAYS_INLINE void foundry_attention_split_append(
+    const device float* q, const device float* k_new, const device float* v_new, device T* k_cache,
+    device T* v_cache, device float* partials, uint n_heads, uint n_kv, uint head_dim, uint max_seq, uint pos,
+    uint splits, float freq_base, uint kv_head, uint split, uint lane) {
+  if (kv_head < n_kv && split < splits &&
+      foundry_split_valid<MAX_D, MAX_G>(n_heads, n_kv, head_dim, max_seq, pos, splits)) {
+    const uint D = head_dim;
+    uint p0, p1;
+    foundry_split_range(pos + 1u, splits, split, p0, p1);
+#if FOUNDRY_TARGET_CPU
+    const bool writes = lane == 0u;
+    const uint first = 0u, stride = 1u;
+#else
+    const bool writes = true;
+    const uint first = lane, stride = 32u;
+#endif
+    if (writes && p0 <= pos && pos < p1) {
+      const ulong row = ((ulong)kv_head * max_seq + pos) * D;
+      for (uint d = first; d < D; d += stride) {
+        k_cache[row + d] = T(foundry_rope_element(k_new + (ulong)kv_head * D, d,
+                                                  foundry_rope_pair_of(d, D, pos, freq_base, ROPE == 2)));
+        v_cache[row + d] = T(v_new[(ulong)kv_head * D + d]);
+      }
+    }
+  }
+  foundry_attention_split<T, MAX_D, MAX_G, ROPE>(q, k_cache, v_cache, partials, n_heads, n_kv, head_dim, max_seq, pos,
+                                                  splits, freq_base, kv_head, split, lane);
+}
 
 // Pass 2: thread tid of head h's threadgroup writes y[h, d] for d = tid,
 // tid + threads, ... (no cross-lane operation: lane loops on the CPU).

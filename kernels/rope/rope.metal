@@ -42,3 +42,19 @@ ALWAYS_INLINE void foundry_rope_rotate(device float* x, RopePair p) {
   x[p.e0] = x0 * p.c - x1 * p.s;
   x[p.e1] = x0 * p.s + x1 * p.c;
 }
+
+// The pair holding element d (< head_dim) of a head, at position pos.
+ALWAYS_INLINE RopePair foundry_rope_pair_of(uint d, uint head_dim, uint pos, float freq_base, bool neox) {
+  return foundry_rope_pair(neox ? d % (head_dim / 2u) : d / 2u, head_dim, pos, freq_base, neox);
+}
+
+// Element d of the head vector x rotated by its pair p (foundry_rope_pair_of):
+// the value foundry_rope_rotate leaves in x[d], read without writing x (for a
+// kernel that needs the rotated vector but must leave x as it is, or in
+// which each thread owns a different subset of the elements). One pair
+// serves every head vector rotated at the same position.
+ALWAYS_INLINE float foundry_rope_element(const device float* x, uint d, RopePair p) {
+  const float x0 = x[p.e0];
+  const float x1 = x[p.e1];
+  return d == p.e0 ? x0 * p.c - x1 * p.s : x0 * p.s + x1 * p.c;
+}

@@ -13,6 +13,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <foundry/backends/cpu/backend.hpp>
 #include <foundry/foundry.hpp>
@@ -151,7 +152,7 @@ TEST(Attention, UnsupportedShapesWriteNothing) {
 // Flash-decoding (flash_decode.hpp) against the same float64 reference and
 // tolerance: each split is the single-threadgroup recurrence over fewer
 // positions, and the merge adds one rescale per split (a few more float
-// roundings). `partials` is poisoned (NaN) so a split state the combine
+// roundings); the `_position_buffer` form must give the same bits. `partials` is poisoned (NaN) so a split state the combine
 // reads but pass 1 never wrote fails the check; split counts above the
 // position count leave empty splits, which must merge as nothing.
 void check_flash_decode(const attn_shape& s, std::uint32_t max_seq, std::initializer_list<std::uint32_t> positions,
@@ -176,6 +177,15 @@ void check_flash_decode(const attn_shape& s, std::uint32_t max_seq, std::initial
       const auto out = y.read<float>();
       EXPECT_LT(rel_error(out, ref), 1e-5);
       for (std::size_t i = nq; i < nq + 4; ++i) EXPECT_TRUE(std::isnan(out[i])) << "guard element " << i;
+      // The `_position_buffer` kernels: the same text but for where the
+      // position comes from, so the same bits.
+      partials.fill_bytes(0xFF);
+      y.fill_bytes(0xFF);
+      fd::buffer position = ex.upload(std::vector<std::uint32_t>{pos});
+      fk::attention_flash_decode(ex, qb, kb, vb, partials, y, s.n_heads, s.n_kv, s.head_dim, max_seq,
+                                 fd::buffer_ref(position), splits);
+      const auto got = y.read<float>();  // bit patterns: the NaN guard elements compare equal too
+      EXPECT_EQ(std::memcmp(got.data(), out.data(), out.size() * sizeof(float)), 0) << "position in device memory";
     }
   }
 }
@@ -191,6 +201,77 @@ TEST(FlashDecode, MatchesFloat64) {
   check_flash_decode({8, 1, 96}, 70, {69}, {2, 9});
   check_flash_decode({4, 4, 80}, 33, {1, 32}, {4});
   check_flash_decode({12, 2, 64}, 50, {49}, {3});  // 6 heads per KV head: the 8-head form
+}
+
+// Flash-decoding with RoPE and the KV-cache append folded into pass 1
+// (`attention_flash_decode_rope`) against the separate kernels
+// (`rope_*_kv_append_f32`, then `attention_flash_decode` with the same split
+// count): the same float operations in another kernel, so the caches and y
+// must agree to float rounding (1e-6). Row `pos` of the caches is NaN
+// before the run, so a split that failed to append the token poisons y; q
+// and k must come back unmodified. Shapes: SmolLM2's (groups of 3), a
+// group of 6 (the 8-head form), head_dim 80 (NeoX partners in other lanes,
+// a partial last lane column); a split count with empty splits.
+TEST(FlashDecode, FoldedRopeMatchesSeparateKernels) {
+  FOUNDRY_SEED_TRACE();
+  auto g = foundry_test::rng();
+  auto& ex = exec();
+  struct shape_case {
+    attn_shape s;
+    std::uint32_t max_seq, pos, splits;
+  };
+  for (const fk::rope_pairing pairing : {fk::rope_pairing::normal, fk::rope_pairing::neox})
+    for (const shape_case& c : {shape_case{{9, 3, 64}, 300, 299, 10}, shape_case{{9, 3, 64}, 40, 0, 3},
+                                shape_case{{12, 2, 64}, 50, 17, 4}, shape_case{{4, 4, 80}, 33, 5, 9}}) {
+      const attn_shape& s = c.s;
+      SCOPED_TRACE("heads=" + std::to_string(s.n_heads) + "/" + std::to_string(s.n_kv) + " d=" +
+                   std::to_string(s.head_dim) + " pos=" + std::to_string(c.pos) +
+                   (pairing == fk::rope_pairing::neox ? " neox" : " normal"));
+      const std::size_t nq = std::size_t{s.n_heads} * s.head_dim, nk = std::size_t{s.n_kv} * s.head_dim;
+      const auto q = foundry_test::random_vector<float>(g, nq, -3, 3);
+      const auto k = foundry_test::random_vector<float>(g, nk, -2, 2), v = foundry_test::random_vector<float>(g, nk, -2, 2);
+      auto kc0 = causal_cache<float>(g, s, c.max_seq, c.pos), vc0 = causal_cache<float>(g, s, c.max_seq, c.pos);
+      for (std::uint32_t h = 0; h < s.n_kv; ++h)
+        for (std::uint32_t e = 0; e < s.head_dim; ++e)
+          kc0[(std::size_t{h} * c.max_seq + c.pos) * s.head_dim + e] =
+              vc0[(std::size_t{h} * c.max_seq + c.pos) * s.head_dim + e] = std::numeric_limits<float>::quiet_NaN();
+      const std::size_t n_part = std::size_t{s.n_heads} * c.splits * (s.head_dim + 2);
+      // The separate kernels.
+      fd::buffer qa = ex.upload(q), ka = ex.upload(k), va = ex.upload(v), kca = ex.upload(kc0), vca = ex.upload(vc0);
+      fd::buffer pa = ex.allocate<float>(n_part), ya = ex.allocate<float>(nq);
+      auto rope = [&]<class K>(K*) {
+        typename K::arguments r;
+        r.template set<"q">(qa).template set<"k">(ka).template set<"v">(va).template set<"k_cache">(kca);
+        r.template set<"v_cache">(vca).template set<"n_heads">(s.n_heads).template set<"n_kv">(s.n_kv);
+        r.template set<"head_dim">(s.head_dim).template set<"max_seq">(c.max_seq).template set<"pos">(c.pos);
+        r.template set<"freq_base">(10000.0f);
+        ex.dispatch<K>(r);
+      };
+      if (pairing == fk::rope_pairing::neox)
+        rope(static_cast<fk::rope_neox_kv_append_f32*>(nullptr));
+      else
+        rope(static_cast<fk::rope_norm_kv_append_f32*>(nullptr));
+      fk::attention_flash_decode(ex, qa, kca, vca, pa, ya, s.n_heads, s.n_kv, s.head_dim, c.max_seq, c.pos, c.splits);
+      // Folded.
+      fd::buffer qb = ex.upload(q), kb = ex.upload(k), vb = ex.upload(v), kcb = ex.upload(kc0), vcb = ex.upload(vc0);
+      fd::buffer pb = ex.allocate<float>(n_part), yb = ex.allocate<float>(nq);
+      fd::buffer position = ex.upload(std::vector<std::uint32_t>{c.pos});
+      pb.fill_bytes(0xFF);
+      yb.fill_bytes(0xFF);
+      fk::attention_flash_decode_rope(ex, qb, kb, vb, kcb, vcb, pb, yb, s.n_heads, s.n_kv, s.head_dim, c.max_seq,
+                                      position, c.splits, 10000.0f, pairing);
+      const auto ya_v = ya.read<float>();
+      EXPECT_LT(rel_error(yb.read<float>(), std::vector<double>(ya_v.begin(), ya_v.end())), 1e-6);
+      // Rows past pos stay NaN in both; row pos holds the appended token.
+      const auto kca_v = kca.read<float>(), kcb_v = kcb.read<float>();
+      for (std::size_t i = 0; i < kca_v.size(); ++i)
+        ASSERT_TRUE(std::isnan(kca_v[i]) ? std::isnan(kcb_v[i]) : std::abs(kcb_v[i] - kca_v[i]) <= 1e-6f * (1 + std::abs(kca_v[i])))
+            << "k_cache element " << i << ": " << kcb_v[i] << " vs " << kca_v[i];
+      const auto vca_v = vca.read<float>(), vcb_v = vcb.read<float>();
+      EXPECT_EQ(std::memcmp(vca_v.data(), vcb_v.data(), vca_v.size() * sizeof(float)), 0) << "v_cache";
+      EXPECT_EQ(qb.read<float>(), q) << "q is left unrotated";
+      EXPECT_EQ(kb.read<float>(), k) << "k is left unrotated";
+    }
 }
 
 TEST(FlashDecode, SplitCounts) {

@@ -118,7 +118,10 @@ TEST(LaneLoop, DecodeKernelsTakeTheLaneLoopPath) {
   // Flash-decoding: lane 0 of each SIMD-group takes its split on the CPU;
   // the combine pass has no cross-lane operation.
   static_assert(k::attention_split_f32::lane_loop && k::attention_split_f32_g4::lane_loop &&
-                k::attention_combine_f32::lane_loop);
+                k::attention_combine_f32::lane_loop && k::attention_split_f32_g4_position_buffer::lane_loop &&
+                k::attention_split_f32_position_buffer::lane_loop && k::attention_combine_f32_position_buffer::lane_loop &&
+                k::attention_split_rope_norm_f32_g4_position_buffer::lane_loop &&
+                k::attention_split_rope_neox_f32_position_buffer::lane_loop);
   // Arg-max and the Gumbel-max pass: thread 0 scans on the CPU, the GPU
   // forms (SIMD-group butterflies, a barrier) are fenced off.
   static_assert(k::argmax_f32::lane_loop && k::gumbel_argmax_f32::lane_loop);

@@ -147,15 +147,23 @@ TEST(FoundryDecoder, FlashDecodeMatchesAttentionDecode) {
 // than the previous step's argmax (the host writes the token), and greedy
 // steps fed the device's own token (no write). With `replay`, on the CUDA
 // backend: the first step captured as a CUDA graph and replayed for every
-// later one (cuda_graph_step), against direct launches.
-void check_device_positions(bool replay) {
+// later one (cuda_graph_step), against direct launches. With `flash`, both
+// decode attention by flash-decoding, the device-position one with RoPE and
+// the KV append folded into its first pass when `fold_rope`; it splits the
+// context into the fixed `flash_decode_splits(n)` parts instead of
+// `flash_decode_splits(pos + 1)`, so its logits may differ by float
+// rounding (1e-4, as FlashDecodeMatchesAttentionDecode) while the tokens
+// must not.
+void check_device_positions(bool replay, bool flash = false, bool fold_rope = false) {
   const auto& c = f32_fixture().at(1);
   const std::uint32_t steps = 8, n = static_cast<std::uint32_t>(c.prompt_ids.size()) + steps;
-  auto plain = foundry_decoder(n);
+  auto plain = flash ? gen::make_foundry_decoder(foundry_test::make_test_backend(), model(), n, nullptr, 512, false,
+                                                 false, true)
+                     : foundry_decoder(n);
   std::unique_ptr<gen::step_recorder> recorder;
   if (replay) recorder = std::make_unique<gen::cuda_graph_step>(true);
   auto dev = gen::make_foundry_decoder(foundry_test::make_test_backend(), model(), n, std::move(recorder), 512, false,
-                                       false, false, true);
+                                       false, flash, true, fold_rope);
   std::int32_t a = plain->prefill(c.prompt_ids, 0), b = dev->prefill(c.prompt_ids, 0);
   ASSERT_EQ(a, b);
   const std::int32_t n_vocab = static_cast<std::int32_t>(model().hparams().n_vocab);
@@ -165,15 +173,25 @@ void check_device_positions(bool replay) {
     b = dev->step(token, pos);
     EXPECT_EQ(a, b) << "position " << pos;
     const auto want = plain->logits(), got = dev->logits();
-    EXPECT_TRUE(std::equal(want.begin(), want.end(), got.begin(), got.end())) << "logits at position " << pos;
+    if (flash)
+      EXPECT_LT(foundry::test::relative_error(got, std::vector<float>(want.begin(), want.end())), 1e-4)
+          << "logits at position " << pos;
+    else
+      EXPECT_TRUE(std::equal(want.begin(), want.end(), got.begin(), got.end())) << "logits at position " << pos;
   }
 }
 
 TEST(FoundryDecoder, DevicePositionsMatchScalarPositions) { check_device_positions(false); }
+TEST(FoundryDecoder, FlashDecodeDevicePositionsMatchScalarPositions) {
+  check_device_positions(false, true);
+  check_device_positions(false, true, true);
+}
 
 TEST(FoundryDecoder, ReplayedGraphMatchesDirectLaunches) {
   if (foundry_test::test_backend_name() != "cuda") GTEST_SKIP() << "CUDA graphs: FOUNDRY_TEST_BACKEND=cuda only";
   check_device_positions(true);
+  check_device_positions(true, true);
+  check_device_positions(true, true, true);
 }
 
 // Feeds the prompt (token by token, or prefilled in one pass with

@@ -135,11 +135,13 @@ using foundry::test_kernels::saxpy_text;
 
 TEST(CudaNvrtc, EntryPointAbi) {
   // Buffers are pointers, a params struct is a by-value P whose address the
-  // body gets, builtins come from blockIdx/threadIdx.
+  // body gets, builtins come from blockIdx/threadIdx; the first statement
+  // waits for the kernels it depends on (programmatic dependent launch).
   const auto& s = fd::kernel_source_of<saxpy, fc::cuda_entry>();
   EXPECT_EQ(s.entry_name, "saxpy");
   EXPECT_NE(s.text.find("extern \"C\" __global__ void saxpy(const device float* x, device float* y, "
-                        "constant saxpy_params p) {\n  saxpy_body(x, y, &p, "
+                        "constant saxpy_params p) {\n  foundry_cuda_builtin::grid_dependency_sync();\n  "
+                        "saxpy_body(x, y, &p, "
                         "foundry_cuda_builtin::thread_position_in_grid());\n}"),
             std::string::npos)
       << s.text;

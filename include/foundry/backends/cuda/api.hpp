@@ -64,6 +64,27 @@ struct CUgraphExecUpdateResultInfo {
   void* errorNode;
   void* errorFromNode;
 };
+/// CUlaunchAttribute (CUDA 12): one launch attribute; only the `int`
+/// members of its value union are used here (the union is 64 bytes, 8-byte
+/// aligned, as in cuda.h).
+struct CUlaunchAttribute {
+  int id;
+  char pad[4];
+  union {
+    char pad[64];
+    void* align;
+    int programmaticStreamSerializationAllowed;
+  } value;
+};
+/// CUlaunchConfig (CUDA 12): the launch of cuLaunchKernelEx.
+struct CUlaunchConfig {
+  unsigned gridDimX, gridDimY, gridDimZ;
+  unsigned blockDimX, blockDimY, blockDimZ;
+  unsigned sharedMemBytes;
+  CUstream hStream;
+  CUlaunchAttribute* attrs;
+  unsigned numAttrs;
+};
 using nvrtcResult = int;
 using nvrtcProgram = ::_nvrtcProgram*;
 
@@ -78,6 +99,7 @@ inline constexpr int CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR = 75;
 inline constexpr int CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR = 76;
 inline constexpr int CU_FUNC_ATTRIBUTE_NUM_REGS = 4;
 inline constexpr int CU_FUNC_ATTRIBUTE_LOCAL_SIZE_BYTES = 3;
+inline constexpr int CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION = 6;
 inline constexpr unsigned CU_STREAM_NON_BLOCKING = 1;
 inline constexpr unsigned CU_EVENT_DEFAULT = 0;
 inline constexpr int CU_STREAM_CAPTURE_STATUS_NONE = 0;
@@ -127,6 +149,9 @@ struct driver_api {
   R (*func_get_attribute)(int*, int, api::CUfunction) = nullptr;
   R (*launch_kernel)(api::CUfunction, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned,
                      api::CUstream, void**, void**) = nullptr;
+  /// cuLaunchKernelEx; optional (null when the driver lacks it: launches
+  /// then go through `launch_kernel` without attributes).
+  R (*launch_kernel_ex)(const api::CUlaunchConfig*, api::CUfunction, void**, void**) = nullptr;
   R (*stream_create)(api::CUstream*, unsigned) = nullptr;
   R (*stream_destroy)(api::CUstream) = nullptr;
   R (*stream_synchronize)(api::CUstream) = nullptr;
@@ -274,6 +299,10 @@ inline loaded_driver load_driver() {
   bind(lib, d.module_get_function, {"cuModuleGetFunction"}, missing);
   bind(lib, d.func_get_attribute, {"cuFuncGetAttribute"}, missing);
   bind(lib, d.launch_kernel, {"cuLaunchKernel"}, missing);
+  {
+    std::string optional;  // an old driver without it launches without attributes
+    bind(lib, d.launch_kernel_ex, {"cuLaunchKernelEx"}, optional);
+  }
   bind(lib, d.stream_create, {"cuStreamCreate"}, missing);
   bind(lib, d.stream_destroy, {"cuStreamDestroy_v2"}, missing);
   bind(lib, d.stream_synchronize, {"cuStreamSynchronize"}, missing);
@@ -412,6 +441,16 @@ static_assert(CUDA_SUCCESS == foundry::cuda::api::CUDA_SUCCESS);
 static_assert(sizeof(CUgraphExecUpdateResultInfo) == sizeof(foundry::cuda::api::CUgraphExecUpdateResultInfo) &&
               offsetof(CUgraphExecUpdateResultInfo, errorNode) ==
                   offsetof(foundry::cuda::api::CUgraphExecUpdateResultInfo, errorNode));
+static_assert(sizeof(CUlaunchAttribute) == sizeof(foundry::cuda::api::CUlaunchAttribute) &&
+              alignof(CUlaunchAttribute) == alignof(foundry::cuda::api::CUlaunchAttribute) &&
+              offsetof(CUlaunchAttribute, value) == offsetof(foundry::cuda::api::CUlaunchAttribute, value));
+static_assert(sizeof(CUlaunchConfig) == sizeof(foundry::cuda::api::CUlaunchConfig) &&
+              offsetof(CUlaunchConfig, sharedMemBytes) == offsetof(foundry::cuda::api::CUlaunchConfig, sharedMemBytes) &&
+              offsetof(CUlaunchConfig, hStream) == offsetof(foundry::cuda::api::CUlaunchConfig, hStream) &&
+              offsetof(CUlaunchConfig, attrs) == offsetof(foundry::cuda::api::CUlaunchConfig, attrs) &&
+              offsetof(CUlaunchConfig, numAttrs) == offsetof(foundry::cuda::api::CUlaunchConfig, numAttrs));
+static_assert(CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION ==
+              foundry::cuda::api::CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION);
 static_assert(CUDA_ERROR_NO_DEVICE == foundry::cuda::api::CUDA_ERROR_NO_DEVICE);
 static_assert(CUDA_ERROR_NOT_READY == foundry::cuda::api::CUDA_ERROR_NOT_READY);
 static_assert(CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT == foundry::cuda::api::CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT);

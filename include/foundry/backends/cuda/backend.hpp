@@ -34,6 +34,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
+#include <cstdlib>
 #include <memory>
 #include <mutex>
 #include <span>
@@ -59,6 +60,21 @@ struct backend_options {
   /// Compilation settings; `compile.arch` is replaced by the device's
   /// compute capability (90 on an H100).
   compile_options compile;
+  /// Programmatic dependent launch (sm_90 and later, CUDA 12 drivers): each
+  /// kernel whose entry point waits for its dependencies (cuda_entry) is
+  /// launched with CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION, so
+  /// it is launched while the previous kernel still runs and starts the
+  /// moment that one completes; also inside captured graphs (programmatic
+  /// edges). Results are the same either way; off launches each kernel only
+  /// after the previous one completed. The environment variable
+  /// FOUNDRY_CUDA_PROGRAMMATIC_LAUNCH=0 turns it off for a process.
+  bool programmatic_dependent_launch = default_programmatic_dependent_launch();
+
+  /// True unless FOUNDRY_CUDA_PROGRAMMATIC_LAUNCH is "0".
+  static bool default_programmatic_dependent_launch() noexcept {
+    const char* v = std::getenv("FOUNDRY_CUDA_PROGRAMMATIC_LAUNCH");
+    return v == nullptr || std::string_view(v) != "0";
+  }
 };
 
 /// A loaded module (one kernel's cubin), unloaded with the last reference.
@@ -85,18 +101,24 @@ class module_handle {
 /// A compiled kernel: its module and `CUfunction`.
 class cuda_pipeline final : public pipeline {
  public:
-  cuda_pipeline(std::shared_ptr<const module_handle> m, api::CUfunction f, std::string name, int registers)
-      : module_(std::move(m)), function_(f), name_(std::move(name)), registers_(registers) {}
+  cuda_pipeline(std::shared_ptr<const module_handle> m, api::CUfunction f, std::string name, int registers,
+                bool waits_for_dependencies)
+      : module_(std::move(m)), function_(f), name_(std::move(name)), registers_(registers),
+        waits_(waits_for_dependencies) {}
   std::string_view name() const noexcept override { return name_; }
   api::CUfunction function() const noexcept { return function_; }
   /// Registers per thread (cuFuncGetAttribute), for reports.
   int registers() const noexcept { return registers_; }
+  /// Whether the entry point waits for the grids it depends on
+  /// (cuda_entry::grid_dependency_call), so it may be launched early.
+  bool waits_for_dependencies() const noexcept { return waits_; }
 
  private:
   std::shared_ptr<const module_handle> module_;
   api::CUfunction function_;
   std::string name_;
   int registers_;
+  bool waits_;
 };
 
 class cuda_backend;
@@ -260,7 +282,8 @@ class cuda_backend final : public backend {
                "kernel " + kernel + ", entry point " + reqs[i].source->entry_name);
       int regs = 0;
       d_.func_get_attribute(&regs, api::CU_FUNC_ATTRIBUTE_NUM_REGS, f);
-      out.push_back(std::make_unique<cuda_pipeline>(m, f, kernel, regs));
+      const bool waits = reqs[i].source->text.find(cuda_entry::grid_dependency_call) != std::string::npos;
+      out.push_back(std::make_unique<cuda_pipeline>(m, f, kernel, regs, waits));
     }
     return out;
   }
@@ -283,10 +306,10 @@ class cuda_backend final : public backend {
     }
     const extent3& g = size.threadgroups_per_grid;
     const extent3& t = size.threads_per_threadgroup;
-    const api::CUresult r =
-        d_.launch_kernel(cp.function(), g.x, g.y, g.z, t.x, t.y, t.z, 0, stream_, params_.data(), nullptr);
+    const api::CUresult r = launch(cp, g, t);
     if (r != api::CUDA_SUCCESS)
-      throw dispatch_error("kernel " + std::string(cp.name()) + ": cuLaunchKernel failed: " + d_.describe(r) +
+      throw dispatch_error("kernel " + std::string(cp.name()) + ": " +
+                           (programmatic(cp) ? "cuLaunchKernelEx" : "cuLaunchKernel") + " failed: " + d_.describe(r) +
                            " (grid " + std::to_string(g.x) + "x" + std::to_string(g.y) + "x" + std::to_string(g.z) +
                            " threadgroups of " + std::to_string(t.x) + "x" + std::to_string(t.y) + "x" +
                            std::to_string(t.z) + " threads)");
@@ -392,6 +415,12 @@ class cuda_backend final : public backend {
   static api::CUdeviceptr device_pointer(const buffer_info& b) noexcept {
     return static_cast<api::CUdeviceptr>(reinterpret_cast<std::uintptr_t>(b.native));
   }
+  /// Whether dispatches use programmatic dependent launch (see
+  /// backend_options::programmatic_dependent_launch): asked, sm_90 or
+  /// later, and a driver with cuLaunchKernelEx.
+  bool programmatic_dependent_launch() const noexcept {
+    return opts_.programmatic_dependent_launch && opts_.compile.arch >= 90 && d_.launch_kernel_ex != nullptr;
+  }
   /// Makes the backend's context current on the calling thread (remembered
   /// per thread, so a dispatch costs no driver call for it; code that
   /// switches contexts itself on the thread must call this again).
@@ -402,6 +431,18 @@ class cuda_backend final : public backend {
   }
 
  private:
+  bool programmatic(const cuda_pipeline& p) const noexcept {
+    return p.waits_for_dependencies() && programmatic_dependent_launch();
+  }
+  api::CUresult launch(const cuda_pipeline& p, const extent3& g, const extent3& t) {
+    if (!programmatic(p))
+      return d_.launch_kernel(p.function(), g.x, g.y, g.z, t.x, t.y, t.z, 0, stream_, params_.data(), nullptr);
+    api::CUlaunchAttribute attribute{};
+    attribute.id = api::CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION;
+    attribute.value.programmaticStreamSerializationAllowed = 1;
+    api::CUlaunchConfig config{g.x, g.y, g.z, t.x, t.y, t.z, 0, stream_, &attribute, 1};
+    return d_.launch_kernel_ex(&config, p.function(), params_.data(), nullptr);
+  }
   void check_not_capturing(const char* what) const {
     if (capturing_)
       throw error(std::string("foundry cuda: ") + what + " while capturing a graph (end_capture first)");

@@ -496,6 +496,22 @@ inline uint thread_index_in_simdgroup() { return thread_index_in_threadgroup() &
 inline uint simdgroup_index_in_threadgroup() { return thread_index_in_threadgroup() >> 5; }
 inline uint simdgroups_per_threadgroup() { return (blockDim.x * blockDim.y * blockDim.z + 31u) >> 5; }
 inline uint threads_per_simdgroup() { return 32u; }
+
+// Programmatic dependent launch (sm_90 and later; PTX ISA "griddepcontrol").
+// The entry point calls this first. `wait` blocks until the grids this one
+// depends on have completed and their memory operations are visible, so a
+// kernel launched early (CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION)
+// still reads its inputs only after the previous kernel wrote them.
+// `launch_dependents` then lets the next kernel in the stream be launched
+// while this one runs: its launch latency and the ramp-up of its threadgroups
+// overlap this kernel, which is most of the cost of a short decode kernel.
+// Both are no-ops on a launch without the attribute and before sm_90.
+inline void grid_dependency_sync() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile("griddepcontrol.wait;" ::: "memory");
+  asm volatile("griddepcontrol.launch_dependents;" ::: "memory");
+#endif
+}
 }  // namespace foundry_cuda_builtin
 
 // The first line of every kernel's namespace (see the top of this file):
