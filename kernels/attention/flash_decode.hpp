@@ -17,7 +17,10 @@
 ///   2. `attention_combine_f32`: one threadgroup per query head merges the
 ///      splits' states into y.
 /// `attention_flash_decode` issues both; `flash_decode_splits` picks a split
-/// count from the context length.
+/// count from the context length. Variants: `_position_buffer` kernels read
+/// the position from device memory (a recorded decode step replays
+/// unchanged); `attention_split_rope_*` fold RoPE and the KV-cache append into
+/// pass 1 (`attention_flash_decode_rope`).
 ///
 /// Layouts: `q`, `y` float32 [n_heads, head_dim]; `k_cache`, `v_cache` T
 /// [n_kv, max_seq, head_dim] (kv_cache.hpp; bind layer l with a buffer
