@@ -287,21 +287,22 @@ class foundry_decoder final : public decoder {
     best_value_ = ex_.allocate<float>(1);
     best_index_ = ex_.allocate<std::uint32_t>(1);
     if (flash_) {
-      if (hp_.head_dim > fk::flash_decode_max_head_dim || hp_.n_head / hp_.n_head_kv > fk::flash_decode_max_group)
+      if (!fk::flash_decode_supports(hp_.n_head, hp_.n_head_kv, hp_.head_dim))
         throw std::runtime_error("flash-decoding needs head_dim <= " + std::to_string(fk::flash_decode_max_head_dim) +
                                  " and at most " + std::to_string(fk::flash_decode_max_group) +
                                  " query heads per KV head (" + std::to_string(hp_.head_dim) + ", " +
                                  std::to_string(hp_.n_head / hp_.n_head_kv) + ")");
-      if (device_pos_ && hp_.arch.rope == rope_type::neox)
-        ex_.prepare<fk::attention_split_rope_neox_f32_position_buffer,
-                    fk::attention_split_rope_neox_f32_g4_position_buffer, fk::attention_split_f32_position_buffer,
-                    fk::attention_split_f32_g4_position_buffer, fk::attention_combine_f32_position_buffer>();
-      else if (device_pos_)
-        ex_.prepare<fk::attention_split_rope_norm_f32_position_buffer,
-                    fk::attention_split_rope_norm_f32_g4_position_buffer, fk::attention_split_f32_position_buffer,
-                    fk::attention_split_f32_g4_position_buffer, fk::attention_combine_f32_position_buffer>();
+      if (device_pos_)
+        ex_.prepare<fk::attention_split_f32_position_buffer, fk::attention_split_f32_g4_position_buffer,
+                    fk::attention_combine_f32_position_buffer>();
       else
         ex_.prepare<fk::attention_split_f32, fk::attention_split_f32_g4, fk::attention_combine_f32>();
+      if (device_pos_ && fold_rope_ && hp_.arch.rope == rope_type::neox)  // only the kernels folds_rope takes
+        ex_.prepare<fk::attention_split_rope_neox_f32_position_buffer,
+                    fk::attention_split_rope_neox_f32_g4_position_buffer>();
+      else if (device_pos_ && fold_rope_)
+        ex_.prepare<fk::attention_split_rope_norm_f32_position_buffer,
+                    fk::attention_split_rope_norm_f32_g4_position_buffer>();
       partials_ = ex_.allocate<float>(std::size_t{hp_.n_head} * fk::flash_decode_splits(max_pos_) *
                                       (hp_.head_dim + 2));
     }

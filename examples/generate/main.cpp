@@ -313,8 +313,7 @@ std::unique_ptr<gen::decoder> make_decoder(const options& o, const gen::llama_mo
   // leaves most of a GPU idle; bench/results/2026-12-06-h100-decode-pdl.md),
   // where the model's heads fit its kernels.
   const auto& hp = model.hparams();
-  const bool flash_fits = hp.head_dim <= foundry::kernels::flash_decode_max_head_dim &&
-                          hp.n_head / hp.n_head_kv <= foundry::kernels::flash_decode_max_group;
+  const bool flash_fits = foundry::kernels::flash_decode_supports(hp.n_head, hp.n_head_kv, hp.head_dim);
   const bool flash = o.flash_decode.value_or(o.backend != "cpu" && flash_fits);
   std::unique_ptr<foundry::backend> be;
   std::unique_ptr<gen::step_recorder> recorder;

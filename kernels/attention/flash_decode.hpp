@@ -243,14 +243,21 @@ inline std::uint32_t flash_decode_splits(std::uint32_t n_pos, std::uint32_t posi
   return std::clamp<std::uint32_t>((n_pos + positions_per_split - 1) / positions_per_split, 1, max_splits);
 }
 
+/// Whether the flash-decoding kernels take heads of this shape: n_heads a
+/// multiple of n_kv, at most `flash_decode_max_group` query heads per KV
+/// head, 0 < head_dim ≤ `flash_decode_max_head_dim`.
+constexpr bool flash_decode_supports(std::uint32_t n_heads, std::uint32_t n_kv, std::uint32_t head_dim) {
+  return n_kv != 0 && n_heads % n_kv == 0 && n_heads / n_kv <= flash_decode_max_group && head_dim != 0 &&
+         head_dim <= flash_decode_max_head_dim;
+}
+
 namespace detail {
 /// Throws `dispatch_error` for shapes the flash-decoding kernels do not take
 /// (`pos_text`: the position, or a note that it lives on the device).
 inline void check_flash_decode_shape(std::uint32_t n_heads, std::uint32_t n_kv, std::uint32_t head_dim,
                                      std::uint32_t max_seq, bool pos_in_range, const std::string& pos_text,
                                      std::uint32_t splits) {
-  if (n_kv == 0 || n_heads % n_kv != 0 || n_heads / n_kv > flash_decode_max_group || head_dim == 0 ||
-      head_dim > flash_decode_max_head_dim || !pos_in_range || splits == 0)
+  if (!flash_decode_supports(n_heads, n_kv, head_dim) || !pos_in_range || splits == 0)
     throw dispatch_error("attention_flash_decode: unsupported shape (n_heads " + std::to_string(n_heads) +
                          ", n_kv " + std::to_string(n_kv) + ", head_dim " + std::to_string(head_dim) + ", pos " +
                          pos_text + ", max_seq " + std::to_string(max_seq) + ", splits " + std::to_string(splits) +
