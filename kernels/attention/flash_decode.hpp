@@ -132,6 +132,30 @@ struct attention_split_stage {
   static constexpr stage_role role = stage_role::main;
   using arguments = detail::attention_split_args<T, Pos, Rope>;
   using helpers = type_list<flash_decode_piece>;
+  /// Prefetch (dsl/stage.hpp): lane 0 of each SIMD-group asks for its
+  /// split's K and V rows, which earlier steps wrote. Read before the wait,
+  /// `position` may still be the one a kernel just before is changing: a
+  /// stale range is only a weaker hint, never a wrong result.
+  static constexpr ct_string prefetch() {
+    ct_string s = "const uint split = $threadgroup_position_in_grid.y * $simdgroups_per_threadgroup + "
+                  "$simdgroup_index_in_threadgroup;\n"
+                  "const uint kv_head = $threadgroup_position_in_grid.x;\n"
+                  "const uint at = ";
+    s += detail::position_expr<Pos>();
+    s += ";\n"
+         "if ($thread_index_in_simdgroup == 0u && kv_head < $n_kv && split < $splits && at < $max_seq) {\n"
+         "  uint p0, p1;\n"
+         "  foundry_split_range(at + 1u, $splits, split, p0, p1);\n"
+         "  const ulong row = (ulong)kv_head * $max_seq + p0;\n"
+         "  const ulong row_bytes = (ulong)$head_dim * ";
+    s += to_text(unsigned(sizeof(T)));
+    s += "u;\n"
+         "  foundry_prefetch_rows($k_cache, row_bytes, uint(row), p1 - p0);\n"
+         "  foundry_prefetch_rows($v_cache, row_bytes, uint(row), p1 - p0);\n"
+         "}\n";
+    return s;
+  }
+
   static constexpr ct_string emit() {
     const ct_string params = ct_string(metal::type_name<T>()) + ", " + to_text(MaxHeadDim) + ", " +
                              to_text(MaxGroup) + ", " + to_text(static_cast<unsigned>(Rope)) + ">(";

@@ -215,6 +215,59 @@ constexpr ct_string host_run_loop(std::span<const run_target> targets, unsigned 
   return s;
 }
 
+/// Statements of a stage's prefetch snippet (dsl/stage.hpp) asking for rows
+/// [`row`, `row` + `rows`) of a row-major [n, `k`] matrix in `P` (data
+/// plane `data`, scale plane `scales` where the policy has one) into L2:
+/// one `foundry_prefetch_rows` (CUDA prelude) per plane, the rows being
+/// contiguous in each. `row`, `rows`, `k` are resolved expressions (uint);
+/// the caller keeps the rows inside the matrix and picks the thread that
+/// asks. Built with `+=` only: this text is built in every composition
+/// check, where each temporary string costs compile time.
+template <weight_policy P>
+constexpr ct_string rows_prefetch(std::string_view data, std::string_view scales, std::string_view row,
+                                  std::string_view rows, std::string_view k) {
+  const ct_string per_block = to_text(P::weights_per_block);
+  auto plane = [&](ct_string& s, std::string_view base, bool per_row_bytes, unsigned bytes) {
+    s += "  foundry_prefetch_rows(";
+    s += base;
+    s += ", ";
+    if (!per_row_bytes) {
+      s += "(ulong)(";
+      s += k;
+      s += ") / ";
+      s += per_block;
+      s += "u * ";
+    }
+    s += to_text(bytes);
+    s += "u, ";
+    s += row;
+    s += ", ";
+    s += rows;
+    s += ");\n";
+  };
+  ct_string s = "{\n";
+  plane(s, data, false, P::block_bytes);
+  if constexpr (P::has_scale) plane(s, scales, scale_granularity_of<P> == scale_granularity::row, P::scale_bytes);
+  s += "}\n";
+  return s;
+}
+
+/// The prefetch snippet (dsl/stage.hpp) of a GEMV stage over arguments `w`,
+/// `w_scales`, `n`, `k` (gemv.hpp) whose threadgroup x computes rows
+/// [x·`rows_per_threadgroup`, ...): thread 0 of each threadgroup asks for
+/// those rows (`rows_prefetch`); `batched`: only the first batch item's
+/// threadgroups (y = 0), the others read the same rows.
+template <weight_policy P>
+constexpr ct_string gemv_rows_prefetch(unsigned rows_per_threadgroup, bool batched) {
+  const ct_string R = to_text(rows_per_threadgroup);
+  ct_string s = "const uint row0 = $threadgroup_position_in_grid.x * ";
+  s += R;
+  s += batched ? "u;\nif ($threadgroup_position_in_grid.y == 0u && " : "u;\nif (";
+  s += "$simdgroup_index_in_threadgroup == 0u && $thread_index_in_simdgroup == 0u && row0 < $n) ";
+  s += rows_prefetch<P>("$w", "$w_scales", "row0", "min(" + R + "u, $n - row0)", "$k");
+  return s;
+}
+
 /// Elements per lane run of `row_dot` for policy `P` (see the file comment).
 template <weight_policy P>
 inline constexpr unsigned row_dot_chunk = P::weights_per_block == 1 ? 4u : 8u;

@@ -76,6 +76,20 @@ struct gate_up_projection {
   using produces = type_list<port<"gate", float>, port<"up", float>, port<"row", std::uint32_t>,
                              port<"row_active", bool>, port<"writer", bool>>;
 
+  /// Prefetch (dsl/stage.hpp): thread 0 of each threadgroup asks for its
+  /// rows of both matrices.
+  static constexpr ct_string prefetch() {
+    const ct_string R = to_text(RowsPerThreadgroup);
+    const ct_string rows = "min(" + R + "u, $ffn - row0)";
+    ct_string s = "const uint row0 = $threadgroup_position_in_grid.x * ";
+    s += R;
+    s += "u;\nif ($simdgroup_index_in_threadgroup == 0u && $thread_index_in_simdgroup == 0u && row0 < $ffn) {\n";
+    s += rows_prefetch<PG>("$w_gate", "$w_gate_scales", "row0", rows, "$hidden");
+    s += rows_prefetch<PU>("$w_up", "$w_up_scales", "row0", rows, "$hidden");
+    s += "}\n";
+    return s;
+  }
+
   static constexpr ct_string emit() {
     constexpr std::string_view lane = "$thread_index_in_simdgroup";
     ct_string dots;

@@ -23,6 +23,9 @@
 /// is scaled by inv_rms after it — no threadgroup memory, no barrier, no
 /// second pass over x.
 ///
+/// Before it waits for the kernel before it (CUDA, dsl/stage.hpp: prefetch)
+/// each threadgroup asks for its rows' weight bytes into L2.
+///
 /// Requires k to be a multiple of the policy's `weights_per_block` (a GGUF
 /// row always is: 32 for Q8_0/Q4_0/Q4_1); for F16/F32 any k works (a tail
 /// loop takes the last k % Chunk elements).
@@ -126,6 +129,10 @@ struct gemv_row_major {
   /// scale), `x`, `n` (rows), `k` (columns), `batch` (items; batched only).
   using arguments = detail::gemv_arguments<policy, Batched>;
   using produces = detail::gemv_ports<Batched>;
+
+  /// Prefetch (dsl/stage.hpp): thread 0 of each threadgroup asks for its
+  /// rows' weight bytes (of the first batch item's threadgroups only).
+  static constexpr ct_string prefetch() { return gemv_rows_prefetch<policy>(RowsPerThreadgroup, Batched); }
 
   static constexpr ct_string emit() {
     const ct_string P(policy::metal_name);

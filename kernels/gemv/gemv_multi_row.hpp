@@ -144,6 +144,11 @@ struct gemv_multi_row {
     if constexpr (Q8Activations) return emit_q8();
     else return emit_float();
   }
+  /// Prefetch (dsl/stage.hpp): thread 0 of each threadgroup asks for the
+  /// weight bytes of its rows (of the first batch item's threadgroups only).
+  static constexpr ct_string prefetch() { return gemv_rows_prefetch<policy>(rows_per_threadgroup, Batched); }
+
+
 
  private:
   /// The rows of the SIMD-group, the ports, the accumulators.

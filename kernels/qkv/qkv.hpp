@@ -116,6 +116,25 @@ struct qkv_projection {
   using produces = type_list<port<"value", float>, port<"row", std::uint32_t>, port<"row_active", bool>,
                              port<"writer", bool>, port<"part", std::uint32_t>>;
 
+  /// Prefetch (dsl/stage.hpp): lane 0 of each SIMD-group asks for its row
+  /// of Wq, Wk or Wv (a threadgroup's rows may span two of them).
+  static constexpr ct_string prefetch() {
+    ct_string s = "const uint q_rows = $n_heads * $head_dim;\n"
+                  "const uint kv_rows = $n_kv * $head_dim;\n"
+                  "const uint g = $threadgroup_position_in_grid.x * ";
+    s += to_text(RowsPerThreadgroup);
+    s += "u + $simdgroup_index_in_threadgroup;\n"
+         "if ($thread_index_in_simdgroup == 0u) {\n"
+         "  if (g < q_rows) ";
+    s += rows_prefetch<PQ>("$wq", "$wq_scales", "g", "1u", "$hidden");
+    s += "  else if (g < q_rows + kv_rows) ";
+    s += rows_prefetch<PK>("$wk", "$wk_scales", "g - q_rows", "1u", "$hidden");
+    s += "  else if (g < q_rows + 2u * kv_rows) ";
+    s += rows_prefetch<PV>("$wv", "$wv_scales", "g - q_rows - kv_rows", "1u", "$hidden");
+    s += "}\n";
+    return s;
+  }
+
   static constexpr ct_string emit() {
     constexpr std::string_view lane = "$thread_index_in_simdgroup";
     ct_string reduce = simd_reduction(reduce_op::add, "float", "total", "acc") + "$value = total;\n";

@@ -162,6 +162,45 @@ TEST(CudaNvrtc, EntryPointAbi) {
   EXPECT_FALSE(fc::compile(std::span<const fc::compile_input>(&in, 1), o).front()->image.empty());
 }
 
+// Stages with a prefetch snippet (the GEMVs: dsl/stage.hpp) get a
+// `<name>_prefetch` function, called before the entry point waits for the
+// kernel before it; `cuda_entry(false)` leaves both out, and kernels without
+// one (saxpy) have none. NVRTC compiles both forms.
+TEST(CudaNvrtc, PrefetchRunsBeforeTheDependencyWait) {
+  auto check = []<class K>() {
+    const std::string name(K::name.view());
+    SCOPED_TRACE(name);
+    EXPECT_TRUE(K::signature.prefetch);
+    const std::string& with = fd::kernel_source_of<K, fc::cuda_entry>().text;
+    const std::string without = fd::make_kernel_source<K>(fc::cuda_entry{false}).text;
+    const std::size_t defined = with.find("ALWAYS_INLINE void " + name + "_prefetch(");
+    const std::size_t entry = with.find("extern \"C\" __global__ void " + name + "(");
+    const std::size_t called = with.find("  " + name + "_prefetch(", entry);
+    const std::size_t waits = with.find(fc::cuda_entry::grid_dependency_call, entry);
+    ASSERT_NE(defined, std::string::npos) << with;
+    ASSERT_NE(entry, std::string::npos) << with;
+    ASSERT_NE(called, std::string::npos) << with;
+    ASSERT_NE(waits, std::string::npos) << with;
+    EXPECT_LT(defined, entry);
+    EXPECT_LT(called, waits);
+    EXPECT_NE(with.find("foundry_prefetch_rows("), std::string::npos);
+    EXPECT_EQ(without.find("_prefetch("), std::string::npos) << without;
+    EXPECT_NE(without.find(fc::cuda_entry::grid_dependency_call), std::string::npos);
+    EXPECT_NE(without.find(std::string(K::body_source())), std::string::npos);
+    fc::compile_options o;
+    o.arch = kArch;
+    fd::kernel_source src = fd::make_kernel_source<K>(fc::cuda_entry{false});
+    const fc::compile_input in{&src, K::name.view()};
+    EXPECT_FALSE(fc::compile(std::span<const fc::compile_input>(&in, 1), o).front()->image.empty());
+  };
+  check.template operator()<fk::rmsnorm_gemv_f16>();
+  check.template operator()<fk::rmsnorm_qkv_q4_1>();
+  check.template operator()<fk::gemv_q4_1>();
+  check.template operator()<fk::attention_split_f32_position_buffer>();
+  EXPECT_FALSE(saxpy::signature.prefetch);
+  EXPECT_EQ((fd::kernel_source_of<saxpy, fc::cuda_entry>().text.find("_prefetch(")), std::string::npos);
+}
+
 // --- the prelude, checked by NVRTC ----------------------------------------------------
 
 // A standalone kernel whose body is static_asserts: layout as in Metal

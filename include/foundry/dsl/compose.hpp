@@ -130,6 +130,7 @@ struct stage_rec {
   std::string_view missing;  // a member the stage type lacks (stage_traits::missing)
   stage_role role;
   ct_string text;
+  ct_string prefetch;           // stage_traits::prefetch_text (stage.hpp), empty without one
   bool helpers_use_simdgroups;  // a helper or policy piece calls simd_* functions
   bool helpers_collective;      // ... or any cross-lane operation (barriers too): no lane loops
   bool cpu_lane0;               // stage_traits::cpu_lane0
@@ -275,7 +276,8 @@ constexpr void gather_stage(std::size_t idx, std::vector<stage_rec>& stages,
   using pieces = ordered_pieces_t<concat_t<typename T::helpers,
                                            typename policy_sources<typename T::policies>::type>>;
   stages.push_back(
-      {T::name, T::missing, T::role, T::text(), pieces_use_simdgroups(pieces{}), pieces_collective(pieces{}),
+      {T::name, T::missing, T::role, T::text(), T::prefetch_text(), pieces_use_simdgroups(pieces{}),
+       pieces_collective(pieces{}),
        T::cpu_lane0, T::stores_only_for_writer});
   for_each_type(typename T::arguments{}, [&]<class A>() {
     using H = typename A::handle;
@@ -351,7 +353,15 @@ struct composition {
   /// Stage `s`'s snippet with placeholders resolved, appended to `out` (or
   /// only checked when `out` is null); records used builtins.
   constexpr void substitute(std::size_t s, ct_string* out, ct_string& error, bool* used_builtins) const {
-    const std::string_view t = stages[s].text;
+    substitute_text(s, stages[s].text, false, out, error, used_builtins);
+  }
+  /// The same for stage `s`'s prefetch snippet (stage.hpp), which may not
+  /// name ports: it runs before every stage.
+  constexpr void substitute_prefetch(std::size_t s, ct_string* out, ct_string& error, bool* used_builtins) const {
+    substitute_text(s, stages[s].prefetch, true, out, error, used_builtins);
+  }
+  constexpr void substitute_text(std::size_t s, std::string_view t, bool prefetch, ct_string* out, ct_string& error,
+                                 bool* used_builtins) const {
     std::size_t done = 0;
     for (std::size_t i = t.find('$'); i != std::string_view::npos; i = t.find('$', done)) {
       if (out) out->append(t.substr(done, i - done));
@@ -367,6 +377,14 @@ struct composition {
         if (error.empty()) error = "stage " + ct_string(stages[s].name) + ": a $ not followed by a name";
         return;
       }
+      if (prefetch)
+        for (const auto& p : ports)
+          if (p.stage == s && p.name == name) {
+            if (error.empty())
+              error = "stage " + ct_string(stages[s].name) + ": prefetch() names port $" + ct_string(name) +
+                      "; a prefetch snippet runs before every stage and may name only arguments and builtins";
+            return;
+          }
       if (const int b = builtin_position(name); b >= 0 && used_builtins) used_builtins[b] = true;
       resolve(s, name, out, error);
       done = j;
@@ -483,7 +501,10 @@ struct composition {
                " threads per threadgroup, not a multiple of 32";
     // Placeholders.
     ct_string error;
-    for (std::size_t i = 0; i < stages.size() && error.empty(); ++i) substitute(i, nullptr, error, used_builtins);
+    for (std::size_t i = 0; i < stages.size() && error.empty(); ++i) {
+      substitute(i, nullptr, error, used_builtins);
+      if (error.empty()) substitute_prefetch(i, nullptr, error, used_builtins);
+    }
     return error;
   }
 };
@@ -553,6 +574,7 @@ struct fused_kernel {
     bool uses_simdgroups = false;
     bool lane_loop = false;  ///< runs as lane loops on the CPU (lane_loop.hpp)
     bool lane0 = false;      ///< ... of lane 0 of each SIMD-group only (lane_loop_lane0)
+    bool prefetch = false;   ///< some stage has a prefetch snippet (stage.hpp)
     std::array<bool, builtins.size()> builtin_used{};  ///< some stage uses `$<builtin>`
   };
   static constexpr facts_t facts = [] {
@@ -560,7 +582,10 @@ struct fused_kernel {
     facts_t f;
     f.error_size = error_of(c, f.builtin_used.data()).size();
     f.threadgroup_bytes = c.threadgroup_bytes();
-    for (std::size_t i = 0; i < c.stages.size(); ++i) f.uses_simdgroups |= c.stage_uses_simdgroups(i);
+    for (std::size_t i = 0; i < c.stages.size(); ++i) {
+      f.uses_simdgroups |= c.stage_uses_simdgroups(i);
+      f.prefetch |= !c.stages[i].prefetch.empty();
+    }
     f.lane_loop = f.error_size == 0 && detail::lane_loop_blocker(c).empty();
     f.lane0 = f.lane_loop && detail::lane_loop_lane0(c);
     return f;
@@ -593,14 +618,21 @@ struct fused_kernel {
   }();
   using threadgroup_list = concat_t<typename stage_traits<Stages>::threadgroup...>;
 
-  /// The body function's text. Built at run time, once (body_source()):
-  /// the same constexpr code as the check, but building megabytes of text
-  /// in constant evaluation is what made each kernel alias cost half a
-  /// second of compile time, and nothing needs the body at compile time.
-  static std::string body_text() {
+  /// The body function's text and the prefetch function's (empty without
+  /// one). Built at run time, once (`texts()`), in one pass: the same
+  /// constexpr code as the check, but building megabytes of text in
+  /// constant evaluation is what made each kernel alias cost half a second
+  /// of compile time, and nothing needs the text at compile time. One
+  /// function builds both, since each compiled copy of the composition
+  /// costs compile time per alias.
+  struct texts_t {
+    std::string body;      ///< `<name>_body(<parameters>)`
+    std::string prefetch;  ///< `<name>_prefetch(<the same parameters>)`: the stages' prefetch snippets (stage.hpp)
+  };
+  static texts_t build_texts() {
     const comp c;
     ct_string error;
-    ct_string blocks, loop_close;
+    ct_string blocks, loop_close, prefetch_blocks;
     for (std::size_t s = 0; s < c.stages.size(); ++s) {
       for (const auto& p : c.ports)
         if (p.stage == s && p.use == detail::port_use::produce)
@@ -624,14 +656,29 @@ struct fused_kernel {
         detail::indent_into(blocks, loop_open, "  ");
         loop_close = "  } // end of the per-element epilogues\n";
       }
+      if (!c.stages[s].prefetch.empty()) {
+        ct_string fetch;
+        c.substitute_prefetch(s, &fetch, error, nullptr);
+        prefetch_blocks += "  { // stage " + sname + " (prefetch)\n";
+        detail::indent_into(prefetch_blocks, fetch, "    ");
+        prefetch_blocks += "  } // end stage " + sname + " (prefetch)\n";
+      }
     }
     blocks += loop_close;
     ct_string params = parameters(c);
     for (const builtin_info& b : used_builtins)
       params += (params.empty() ? "" : ", ") + ct_string(b.type) + " " + ct_string(b.name);
-    return std::string("ALWAYS_INLINE void " + ct_string(Name.view()) + "_body(" + params + ") {\n" + blocks + "}\n");
+    const ct_string head = "ALWAYS_INLINE void " + ct_string(Name.view());
+    texts_t t;
+    t.body = std::string(head + "_body(" + params + ") {\n" + blocks + "}\n");
+    if (!prefetch_blocks.empty())
+      t.prefetch = std::string(head + "_prefetch(" + params + ") {\n" + prefetch_blocks + "}\n");
+    return t;
   }
-
+  static const texts_t& texts() {
+    static const texts_t t = build_texts();
+    return t;
+  }
   /// The body's parameters before the builtins: arguments, then threadgroup
   /// pointers, comma-separated.
   static ct_string parameters(const comp& c) {
@@ -680,16 +727,17 @@ struct fused_kernel {
   /// The generated, target-neutral body function `<name>_body(...)`, built
   /// on first use and kept for the life of the process (thread-safe).
   /// @throws std::bad_alloc only.
-  static std::string_view body_source() {
-    static const std::string text = body_text();
-    return text;
-  }
+  static std::string_view body_source() { return texts().body; }
+  /// The prefetch function `<name>_prefetch(<the body's parameters>)`:
+  /// every stage's prefetch snippet (stage.hpp) in stage order; empty when
+  /// no stage has one (`signature.prefetch`). Built with the body.
+  static std::string_view prefetch_source() { return texts().prefetch; }
   /// The target-neutral signature each backend writes its entry point from
   /// (`signature.hpp`).
   static constexpr kernel_signature signature{
       Name.view(), detail::static_span(detail::argument_rows<argument_list>::value),
       detail::static_span(detail::threadgroup_rows<threadgroup_list>::value), detail::static_span(used_builtins),
-      lane_loop ? &lane_loop_text : nullptr, lane_loop_lane0 ? 32u : 1u};
+      lane_loop ? &lane_loop_text : nullptr, lane_loop_lane0 ? 32u : 1u, facts.prefetch};
 
   /// The described struct definitions this kernel needs, in dependency order.
   static constexpr std::string_view struct_source() noexcept {

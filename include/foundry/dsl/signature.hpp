@@ -79,6 +79,11 @@ struct kernel_signature {
   /// executor fills only those threads' positions (abi.h,
   /// `<name>__cpu_lanes_stride`).
   std::uint32_t lane_loop_stride = 1;
+  /// Whether a stage has a prefetch snippet (dsl/stage.hpp): the kernel's
+  /// source then holds `<name>_prefetch(<the body's parameters>)` where the
+  /// entry writer `runs_prefetch()` (make_kernel_source), to be called
+  /// before the entry point waits for the kernels it depends on.
+  bool prefetch = false;
 
   /// The body function every entry point calls: `<name>_body`.
   std::string body_function() const { return std::string(name) + "_body"; }
@@ -88,9 +93,12 @@ struct kernel_signature {
 /// The target gives the expression for each parameter: `arg(argument)`,
 /// `tg(threadgroup array)`, `builtin(builtin)`, each returning a string, in
 /// the body's parameter order (arguments, threadgroup arrays, builtins).
+/// `function` names another function with the body's parameters (the
+/// prefetch function); empty: the body.
 template <class ArgExpr, class TgExpr, class BuiltinExpr>
-std::string body_call(const kernel_signature& s, ArgExpr&& arg, TgExpr&& tg, BuiltinExpr&& builtin) {
-  std::string out = "  " + s.body_function() + "(";
+std::string body_call(const kernel_signature& s, ArgExpr&& arg, TgExpr&& tg, BuiltinExpr&& builtin,
+                      std::string_view function = {}) {
+  std::string out = "  " + (function.empty() ? s.body_function() : std::string(function)) + "(";
   bool first = true;
   auto add = [&](const std::string& e) {
     if (!first) out += ", ";
@@ -120,6 +128,11 @@ class entry_writer {
   /// (the CPU: the lane-loop form of the body); empty by default. Its
   /// `{ // stage <name>` blocks are mapped to their stages for diagnostics.
   virtual std::string_view target_body(const kernel_signature&) const { return {}; }
+  /// Whether the entry point calls `<name>_prefetch` for kernels with a
+  /// prefetch (`kernel_signature::prefetch`; make_kernel_source then puts
+  /// the function in the source): targets that launch a kernel while the
+  /// previous one runs (CUDA). False by default.
+  virtual bool runs_prefetch() const { return false; }
 };
 
 namespace detail {

@@ -177,6 +177,7 @@ template <class K>
 kernel_source make_kernel_source(const entry_writer& writer) {
   detail::source_builder b(neutral_source_of<K>());
   if (const std::string_view t = writer.target_body(K::signature); !t.empty()) b.add_generated(t);
+  if (K::signature.prefetch && writer.runs_prefetch()) b.add_generated(K::prefetch_source());
   b.add(writer.entry_point(K::signature), "entry point");
   kernel_source s = b.take();
   s.entry_name = writer.entry_name(K::signature);

@@ -16,13 +16,27 @@
 ///   - `using helpers     = type_list<source_piece<...>>;`
 ///   - `using policies    = type_list<f16, q8_0>;`
 ///   - `using structs     = type_list<MyParams>;`  extra described structs to define;
-///   - `using hook        = H;`  a hook merged into this (main) stage, see policy.hpp.
+///   - `using hook        = H;`  a hook merged into this (main) stage, see policy.hpp;
+///   - `static constexpr ct_string prefetch()`  a snippet run before the kernel
+///     waits for the kernels it depends on (below).
 ///
 /// In the snippet, `$name` stands for a port, argument, threadgroup array or
 /// thread-position builtin; `$has_x` is true when optional buffer `x` is
 /// bound; `$$` is a literal `$`. The composer declares the variables, so a
 /// snippet assigns its produced ports (`$value = ...;`) and never declares
 /// them. Each snippet is emitted inside its own `{ }` block.
+///
+/// Prefetch: on targets where a kernel starts while the kernel before it
+/// still runs (CUDA's programmatic dependent launch, docs/cuda-backend.md),
+/// the entry point first runs every stage's `prefetch()` snippet, then
+/// waits for the kernels it depends on, then runs the body. A prefetch
+/// snippet may name arguments and builtins (never ports: nothing has run
+/// yet), must read only memory no earlier kernel of the same pass writes
+/// (weights), writes nothing, and typically asks for the bytes the
+/// threadgroup will read with `foundry_prefetch_l2(pointer, bytes)` (a hint
+/// that loads the range into L2, CUDA prelude). Targets that start a kernel
+/// only after the previous one ends never emit it (the CPU and Metal entry
+/// points).
 ///
 /// Per-element epilogues: a main stage whose threads each hold several
 /// results (a GEMM tile) ends its snippet with `per_element_epilogues`
@@ -69,6 +83,7 @@ template <class S> concept has_hook = requires { typename S::hook; };
 template <class S> concept has_emit = requires { { S::emit() } -> std::convertible_to<ct_string>; };
 template <class S> concept has_body = requires { { S::body } -> std::convertible_to<std::string_view>; };
 template <class S> concept has_preamble = requires { { S::preamble() } -> std::convertible_to<ct_string>; };
+template <class S> concept has_prefetch = requires { { S::prefetch() } -> std::convertible_to<ct_string>; };
 
 #define FOUNDRY_STAGE_LIST(member)                                 \
   template <class S>                                               \
@@ -203,6 +218,14 @@ struct stage_traits {
     else if constexpr (detail::has_body<S>)
       t += std::string_view(S::body);
     return t;
+  }
+  /// The stage's prefetch snippet (see the file comment), placeholders
+  /// unresolved; empty without one.
+  static constexpr ct_string prefetch_text() {
+    if constexpr (detail::has_prefetch<S>)
+      return S::prefetch();
+    else
+      return {};
   }
 };
 

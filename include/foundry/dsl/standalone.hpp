@@ -138,11 +138,13 @@ struct standalone_kernel {
   }
   /// Empty: the body is the hand-written piece (one of `helper_pieces`).
   static constexpr std::string_view body_source() noexcept { return {}; }
+  /// No prefetch (`kernel_signature::prefetch` is false).
+  static constexpr std::string_view prefetch_source() noexcept { return {}; }
   /// The target-neutral signature each backend writes its entry point from
   /// (`signature.hpp`): the described arguments and the `uses` builtins.
   static constexpr kernel_signature signature{Name.view(),
                                               detail::static_span(detail::argument_rows<argument_list>::value),
-                                              {}, detail::static_span(used_builtins), nullptr};
+                                              {}, detail::static_span(used_builtins), nullptr, 1u, false};
 };
 
 }  // namespace foundry

@@ -70,9 +70,22 @@ struct backend_options {
   /// FOUNDRY_CUDA_PROGRAMMATIC_LAUNCH=0 turns it off for a process.
   bool programmatic_dependent_launch = default_programmatic_dependent_launch();
 
+  /// Weight prefetch before the dependency wait: the entry points of
+  /// kernels whose stages have a prefetch snippet (dsl/stage.hpp; the GEMV
+  /// stages ask for their rows' weight bytes) run it before they wait for
+  /// the previous kernel, so with programmatic dependent launch the
+  /// weights move from HBM into L2 while that kernel still runs. Results
+  /// are the same either way. FOUNDRY_CUDA_L2_PREFETCH=0 turns it off for
+  /// a process.
+  bool l2_prefetch = env_flag("FOUNDRY_CUDA_L2_PREFETCH");
+
   /// True unless FOUNDRY_CUDA_PROGRAMMATIC_LAUNCH is "0".
   static bool default_programmatic_dependent_launch() noexcept {
-    const char* v = std::getenv("FOUNDRY_CUDA_PROGRAMMATIC_LAUNCH");
+    return env_flag("FOUNDRY_CUDA_PROGRAMMATIC_LAUNCH");
+  }
+  /// True unless the environment variable `name` is "0".
+  static bool env_flag(const char* name) noexcept {
+    const char* v = std::getenv(name);
     return v == nullptr || std::string_view(v) != "0";
   }
 };
@@ -177,7 +190,7 @@ class cuda_backend final : public backend {
  public:
   /// Opens device `o.device`. Throws `backend_unavailable` when the driver,
   /// NVRTC or the device is missing, `driver_error` when a call fails.
-  explicit cuda_backend(backend_options o = {}) : opts_(std::move(o)), d_(driver()) {
+  explicit cuda_backend(backend_options o = {}) : opts_(std::move(o)), entry_(opts_.l2_prefetch), d_(driver()) {
     (void)nvrtc();  // fail now, with the reason, rather than at the first compile
     int count = 0;
     d_.check(d_.device_get_count(&count), "cuDeviceGetCount");

@@ -5,9 +5,16 @@
 ///
 ///   extern "C" __global__ void <name>(const device float* x, constant uint n, constant P p) {
 ///     __shared__ alignas(16) float tg_partial[32];
+///     <name>_prefetch(x, n, &p, tg_partial, foundry_cuda_builtin::thread_position_in_grid());
 ///     foundry_cuda_builtin::grid_dependency_sync();
 ///     <name>_body(x, n, &p, tg_partial, foundry_cuda_builtin::thread_position_in_grid());
 ///   }
+///
+/// The `<name>_prefetch` function (in the source before the entry point,
+/// with the body's parameters: make_kernel_source) and its call exist only
+/// for a kernel with a stage that has a prefetch snippet (dsl/stage.hpp:
+/// weight bytes asked into L2 while the kernel before still runs) and an
+/// entry writer with prefetching on.
 ///
 /// Buffers are device pointers; bytes arguments are by-value kernel
 /// parameters (a params struct's address is taken for the body's
@@ -24,6 +31,10 @@ namespace foundry::cuda {
 /// Writes `extern "C" __global__ void <name>(...)` (see the file comment).
 class cuda_entry final : public entry_writer {
  public:
+  /// `prefetch`: run the stages' prefetch snippets before the wait (see the
+  /// file comment); off, kernels ignore them.
+  explicit cuda_entry(bool prefetch = true) : prefetch_(prefetch) {}
+
   /// The entry point's first statement: waits for the kernels this launch
   /// depends on, then lets the next one launch (programmatic dependent
   /// launch, msl_prelude.h). The backend launches a kernel with the
@@ -32,6 +43,7 @@ class cuda_entry final : public entry_writer {
   static constexpr std::string_view grid_dependency_call = "foundry_cuda_builtin::grid_dependency_sync();";
 
   std::string entry_name(const kernel_signature& s) const override { return std::string(s.name); }
+  bool runs_prefetch() const override { return prefetch_; }
 
   std::string entry_point(const kernel_signature& s) const override {
     std::string params;
@@ -47,9 +59,16 @@ class cuda_entry final : public entry_writer {
     auto argument = [](const signature_argument& a) { return (a.by_pointer ? "&" : "") + std::string(a.name); };
     auto threadgroup = [](const signature_threadgroup& g) { return g.variable(); };
     auto builtin = [](const builtin_info& b) { return "foundry_cuda_builtin::" + std::string(b.name) + "()"; };
-    return "extern \"C\" __global__ void " + entry_name(s) + "(" + params + ") {\n" + shared + "  " +
-           std::string(grid_dependency_call) + "\n" + body_call(s, argument, threadgroup, builtin) + "}\n";
+    std::string prefetch_call;
+    if (prefetch_ && s.prefetch)
+      prefetch_call = body_call(s, argument, threadgroup, builtin, std::string(s.name) + "_prefetch");
+    return "extern \"C\" __global__ void " + entry_name(s) + "(" + params + ") {\n" + shared +
+           prefetch_call + "  " + std::string(grid_dependency_call) + "\n" +
+           body_call(s, argument, threadgroup, builtin) + "}\n";
   }
+
+ private:
+  bool prefetch_;
 };
 
 }  // namespace foundry::cuda

@@ -514,6 +514,32 @@ inline void grid_dependency_sync() {
 }
 }  // namespace foundry_cuda_builtin
 
+// Asks for bytes [p, p + bytes) in L2 (a hint: nothing is returned and no
+// fault is raised; dsl/stage.hpp's prefetch snippets call it before the
+// kernel waits for the one before it). sm_90 and later: one bulk prefetch
+// (PTX "cp.async.bulk.prefetch.L2"), its range widened to 16-byte
+// boundaries as the instruction requires (a buffer's allocation is at
+// least 256-byte aligned, so the widened range stays in its pages).
+// Earlier GPUs launch a kernel only after the previous one ends, where a
+// prefetch right before the loads gains nothing: a no-op there.
+inline void foundry_prefetch_l2(const void* p, unsigned bytes) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  if (bytes == 0u) return;
+  const unsigned long long begin = reinterpret_cast<unsigned long long>(p) & ~15ull;
+  const unsigned long long end = (reinterpret_cast<unsigned long long>(p) + bytes + 15ull) & ~15ull;
+  asm volatile("cp.async.bulk.prefetch.L2.global [%0], %1;" ::"l"(begin), "r"(unsigned(end - begin)) : "memory");
+#else
+  (void)p;
+  (void)bytes;
+#endif
+}
+
+// Asks for rows [row, row + rows) of a plane of `row_bytes` bytes per row
+// into L2 (kernels/common/row_dot.hpp's `rows_prefetch`).
+inline void foundry_prefetch_rows(const void* plane, unsigned long long row_bytes, unsigned row, unsigned rows) {
+  foundry_prefetch_l2(static_cast<const char*>(plane) + row * row_bytes, unsigned(rows * row_bytes));
+}
+
 // The first line of every kernel's namespace (see the top of this file):
 // MSL's names win over CUDA's global ones in kernel code.
 #define FOUNDRY_MSL_VEC_NAMES(name) \
