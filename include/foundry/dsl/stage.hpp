@@ -31,10 +31,12 @@
 /// the entry point first runs every stage's `prefetch()` snippet, then
 /// waits for the kernels it depends on, then runs the body. A prefetch
 /// snippet may name arguments and builtins (never ports: nothing has run
-/// yet), must read only memory no earlier kernel of the same pass writes
-/// (weights), writes nothing, and typically asks for the bytes the
-/// threadgroup will read with `foundry_prefetch_l2(pointer, bytes)` (a hint
-/// that loads the range into L2, CUDA prelude). Targets that start a kernel
+/// yet), writes nothing, and reads memory only where a value an earlier
+/// kernel is still writing does no harm (flash-decoding's position: a stale
+/// one only makes the hint weaker). It typically asks for the bytes the
+/// threadgroup will read (weights) with `foundry_prefetch_l2(pointer,
+/// bytes)` or `foundry_prefetch_rows(plane, row_bytes, row, rows)` (hints
+/// that load the range into L2, CUDA prelude). Targets that start a kernel
 /// only after the previous one ends never emit it (the CPU and Metal entry
 /// points).
 ///
