@@ -146,12 +146,12 @@ struct attention_split_stage {
          "if ($thread_index_in_simdgroup == 0u && kv_head < $n_kv && split < $splits && at < $max_seq) {\n"
          "  uint p0, p1;\n"
          "  foundry_split_range(at + 1u, $splits, split, p0, p1);\n"
-         "  const ulong row = (ulong)kv_head * $max_seq + p0;\n"
+         "  const uint row = kv_head * $max_seq + p0;  // the split's first row of the [n_kv, max_seq] rows\n"
          "  const ulong row_bytes = (ulong)$head_dim * ";
     s += to_text(unsigned(sizeof(T)));
     s += "u;\n"
-         "  foundry_prefetch_rows($k_cache, row_bytes, uint(row), p1 - p0);\n"
-         "  foundry_prefetch_rows($v_cache, row_bytes, uint(row), p1 - p0);\n"
+         "  foundry_prefetch_rows($k_cache, row_bytes, row, p1 - p0);\n"
+         "  foundry_prefetch_rows($v_cache, row_bytes, row, p1 - p0);\n"
          "}\n";
     return s;
   }

@@ -148,8 +148,6 @@ struct gemv_multi_row {
   /// weight bytes of its rows (of the first batch item's threadgroups only).
   static constexpr ct_string prefetch() { return gemv_rows_prefetch<policy>(rows_per_threadgroup, Batched); }
 
-
-
  private:
   /// The rows of the SIMD-group, the ports, the accumulators.
   static constexpr ct_string head() {
