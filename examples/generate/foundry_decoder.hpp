@@ -9,13 +9,17 @@
 //     q, k_cache[pos], v_cache[pos] = RoPE(q, k, pos), v     rope_norm_kv_append_f32
 //       (the architecture's variant: rope_neox_kv_append_f32 for NeoX RoPE,
 //       qk_norm_rope_neox_kv_append_f32 with QK-norm, kv_append_f32 in
-//       layers without RoPE; see rope_append)
+//       layers without RoPE; see rope_append). By default (`rope_placement::
+//       qkv_epilogue`), with `device_positions`, both lines are one kernel
+//       in layers with RoPE, without QK-norm and with Wv in PW:
+//       rmsnorm_qkv_rope_kv_append, RoPE and the append in the QKV kernel's
+//       epilogue.
 //     a = attention(q, caches[0..pos])                      attention_decode_f32
 //       (with `flash_decode`: attention_split_f32 + attention_combine_f32,
 //       the KV length split across SIMD-groups; flash_decode.hpp; with
-//       `device_positions` as well, RoPE and the KV append are folded into
-//       the split pass, attention_split_rope_*_position_buffer, and the
-//       separate RoPE kernel is not dispatched)
+//       `device_positions` as well and `rope_placement::flash_decode`, RoPE
+//       and the KV append are folded into the split pass instead,
+//       attention_split_rope_*_position_buffer)
 //     x = Wo · a + x                                        gemv_residual_<PO>
 //     h = SiLU(RMSNorm(x; ffn_norm) · Wgate) · (… · Wup)    rmsnorm_gate_up_swiglu<PW>
 //     x = Wdown · h + x                                     gemv_residual_<PD>
@@ -192,6 +196,16 @@ template <weight_policy P, bool Q8 = false>
 using gemv_residual_for = fk::gemv_kernel<fixed_string("gemv_residual_") + P::name + q8_suffix<P, Q8>(), P,
                                           policies::layout::row_major, false, true, q8_rows<P, Q8>>;
 
+/// Where a decode step applies RoPE and appends k, v to the KV cache, in
+/// layers with RoPE and without QK-norm (other layers always use the
+/// separate kernel).
+enum class rope_placement {
+  separate_kernel,  ///< its own kernel after the QKV one (rope_*_kv_append_f32)
+  qkv_epilogue,     ///< the QKV kernel's epilogue (rmsnorm_qkv_rope_kv_append): one dispatch fewer per layer
+  flash_decode,     ///< flash-decoding's first pass (attention_flash_decode_rope); with flash-decoding and
+                    ///< device positions only, else as `separate_kernel`
+};
+
 /// The decode GEMV kernels of a decoder with layer weights in `PW` and the
 /// output head in `PE`; `Q8`: their CPU forms read x̂ in 8-bit blocks with
 /// integer dot products (`cpu_q8_activations`: llama.cpp's CPU rule, an error
@@ -202,6 +216,10 @@ struct decode_gemvs {
   static constexpr bool layer_q8 = q8_rows<PW, Q8>;
   template <weight_policy PV>
   using qkv = std::conditional_t<layer_q8, fk::rmsnorm_qkv_cpu_q8<PW, PW, PV>, fk::rmsnorm_qkv<PW, PW, PV>>;
+  /// The QKV kernel with RoPE (`R`) and the KV append in its epilogue, the
+  /// position from the device buffer, all three matrices in PW.
+  template <fk::rope_pairing R>
+  using qkv_rope = fk::rmsnorm_qkv_rope_kv_append<R, fk::position_source::buffer, PW, PW, PW, layer_q8>;
   using gate_up = std::conditional_t<layer_q8, fk::rmsnorm_gate_up_swiglu_cpu_q8<PW>, fk::rmsnorm_gate_up_swiglu<PW>>;
   template <weight_policy P>
   using residual = gemv_residual_for<P, Q8>;
@@ -248,19 +266,20 @@ class foundry_decoder final : public decoder {
   /// recorded once. The host writes the position or the token only when
   /// the caller's differ from those on the device (after a prefill, or a
   /// sampled token); with `flash_decode` the split count is then fixed at
-  /// `flash_decode_splits(max_positions)`, and `fold_rope` folds RoPE and
-  /// the KV append into flash-decoding's first pass (one dispatch fewer per
-  /// layer; `attention_flash_decode_rope`; ignored otherwise). Not with QK-norm architectures
+  /// `flash_decode_splits(max_positions)`. Not with QK-norm architectures
   /// (throws). A recorder that replays needs it (throws otherwise).
+  /// `rope`: where RoPE and the KV append run (`rope_placement`; by default
+  /// in the QKV kernel's epilogue where `rope_in_qkv` allows it: with
+  /// `device_positions`).
   foundry_decoder(std::unique_ptr<backend> be, const llama_model& m, std::uint32_t max_positions,
                   std::unique_ptr<step_recorder> recorder = nullptr, std::optional<bool> gpu_tiles = std::nullopt,
                   bool q8_activations = true, bool flash_decode = false, bool device_positions = false,
-                  bool fold_rope = false)
+                  rope_placement rope = rope_placement::qkv_epilogue)
       : ex_(std::move(be)),
         q8_(q8_activations),
         flash_(flash_decode),
         device_pos_(device_positions),
-        fold_rope_(fold_rope),
+        rope_(rope),
         hp_(m.hparams()),
         max_pos_(max_positions),
         head_(ex_, m.output()),
@@ -297,10 +316,11 @@ class foundry_decoder final : public decoder {
                     fk::attention_combine_f32_position_buffer>();
       else
         ex_.prepare<fk::attention_split_f32, fk::attention_split_f32_g4, fk::attention_combine_f32>();
-      if (device_pos_ && fold_rope_ && hp_.arch.rope == rope_type::neox)  // only the kernels folds_rope takes
+      if (device_pos_ && rope_ == rope_placement::flash_decode &&
+          hp_.arch.rope == rope_type::neox)  // only the kernels folds_rope takes
         ex_.prepare<fk::attention_split_rope_neox_f32_position_buffer,
                     fk::attention_split_rope_neox_f32_g4_position_buffer>();
-      else if (device_pos_ && fold_rope_)
+      else if (device_pos_ && rope_ == rope_placement::flash_decode)
         ex_.prepare<fk::attention_split_rope_norm_f32_position_buffer,
                     fk::attention_split_rope_norm_f32_g4_position_buffer>();
       partials_ = ex_.allocate<float>(std::size_t{hp_.n_head} * fk::flash_decode_splits(max_pos_) *
@@ -351,6 +371,11 @@ class foundry_decoder final : public decoder {
           std::visit([&]<class P>(const device_matrix<P>&) { ex_.prepare<typename G::template residual<P>>(); }, *m);
         std::visit([&]<class PV>(const device_matrix<PV>&) { ex_.prepare<typename G::template qkv<PV>>(); }, l.wv);
       }
+      for (std::uint32_t l = 0; l < hp_.n_layer; ++l)  // the QKV + RoPE kernel, where a layer takes it
+        if (rope_in_qkv(l)) {
+          with_qkv_rope<G>([&]<class K>(K*) { ex_.prepare<K>(); });
+          break;
+        }
     });
     // The batched prefill GEMMs are composed for PW: a K-quant mix (some
     // matrix in another policy) prefills token by token.
@@ -564,7 +589,10 @@ class foundry_decoder final : public decoder {
   void run_layer(std::uint32_t l, std::uint32_t pos) {
     const layer& w = layers_[l];
     const std::size_t cache_offset = std::size_t{l} * hp_.n_head_kv * max_pos_ * hp_.head_dim * sizeof(float);
-    std::visit([&]<class PV>(const device_matrix<PV>& wv) { run_qkv<typename G::template qkv<PV>>(w, wv); }, w.wv);
+    if (rope_in_qkv(l))  // RoPE and the KV append in the QKV kernel's epilogue
+      with_qkv_rope<G>([&]<class K>(K*) { run_qkv_rope<K>(w, pos, cache_offset); });
+    else
+      std::visit([&]<class PV>(const device_matrix<PV>& wv) { run_qkv<typename G::template qkv<PV>>(w, wv); }, w.wv);
     if (folds_rope(l)) {  // RoPE and the KV append inside flash-decoding's first pass
       fk::attention_flash_decode_rope(ex_, q_, k_, v_, k_cache_.at(cache_offset), v_cache_.at(cache_offset), partials_,
                                       attn_, hp_.n_head, hp_.n_head_kv, hp_.head_dim, max_pos_, buffer_ref(position_),
@@ -572,7 +600,7 @@ class foundry_decoder final : public decoder {
                                       hp_.arch.rope == rope_type::neox ? fk::rope_pairing::neox
                                                                        : fk::rope_pairing::normal);
     } else {
-      rope_append(l, pos, 1, q_, k_, v_);
+      if (!rope_in_qkv(l)) rope_append(l, pos, 1, q_, k_, v_);
       if (flash_ && device_pos_) {  // the split count fixed for the context: the step never changes
         fk::attention_flash_decode(ex_, q_, k_cache_.at(cache_offset), v_cache_.at(cache_offset), partials_, attn_,
                                    hp_.n_head, hp_.n_head_kv, hp_.head_dim, max_pos_, buffer_ref(position_),
@@ -602,10 +630,49 @@ class foundry_decoder final : public decoder {
 
   // Whether layer l's decode step folds RoPE and the KV append into
   // flash-decoding's first pass (attention_flash_decode_rope): asked for
-  // (`fold_rope`), with flash-decoding and device positions (the replayed
+  // (`rope_placement::flash_decode`), with flash-decoding and device positions (the replayed
   // step), in layers with RoPE and without QK-norm.
   bool folds_rope(std::uint32_t l) const {
-    return fold_rope_ && flash_ && device_pos_ && hp_.uses_rope(l) && !hp_.arch.qk_norm;
+    return rope_ == rope_placement::flash_decode && flash_ && device_pos_ && hp_.uses_rope(l) && !hp_.arch.qk_norm;
+  }
+
+  // Whether layer l's QKV kernel applies RoPE and appends k, v to the
+  // caches (rmsnorm_qkv_rope_kv_append): asked for, with device positions
+  // (the kernel reads the position from position_), in layers with RoPE
+  // and without QK-norm whose Wv is in PW. Only that form is composed: each
+  // further Wv policy or position source would add one kernel per layer
+  // policy and GEMV family to every build of the decoder.
+  bool rope_in_qkv(std::uint32_t l) const {
+    return rope_ == rope_placement::qkv_epilogue && device_pos_ && hp_.uses_rope(l) && !hp_.arch.qk_norm &&
+           std::holds_alternative<device_matrix<PW>>(layers_[l].wv);
+  }
+
+  // Calls f(static_cast<K*>(nullptr)) with the QKV + RoPE + KV append
+  // kernel of the GEMV family G for this model's RoPE pairing.
+  template <class G, class F>
+  void with_qkv_rope(F&& f) const {
+    if (hp_.arch.rope == rope_type::neox)
+      f(static_cast<typename G::template qkv_rope<fk::rope_pairing::neox>*>(nullptr));
+    else
+      f(static_cast<typename G::template qkv_rope<fk::rope_pairing::normal>*>(nullptr));
+  }
+
+  // q = RoPE(Wq·x̂ + bq), k_cache/v_cache[pos] = RoPE(Wk·x̂ + bk), Wv·x̂ + bv
+  // of layer w (the caches at `cache_offset`) in one kernel K.
+  template <class K>
+  void run_qkv_rope(const layer& w, std::uint32_t pos, std::size_t cache_offset) {
+    typename K::arguments a;
+    w.wq.template bind<"wq">(a);
+    w.wk.template bind<"wk">(a);
+    std::get<device_matrix<PW>>(w.wv).template bind<"wv">(a);
+    a.template set<"x">(x_).template set<"gamma">(w.attn_norm).template set<"eps">(hp_.rms_eps);
+    a.template set<"hidden">(hp_.n_embd).template set<"n_heads">(hp_.n_head).template set<"n_kv">(hp_.n_head_kv);
+    a.template set<"head_dim">(hp_.head_dim).template set<"q">(q_);
+    a.template set<"k_cache">(k_cache_.at(cache_offset)).template set<"v_cache">(v_cache_.at(cache_offset));
+    a.template set<"max_seq">(max_pos_).template set<"freq_base">(hp_.rope_freq_base);
+    set_position<K>(a, pos);
+    w.bind_biases(a);
+    ex_.dispatch<K>(a);
   }
 
   // y = decode attention of the query q at `pos` over the caches at
@@ -802,7 +869,7 @@ class foundry_decoder final : public decoder {
   bool q8_;  // the decode GEMVs' family: q8_gemvs (true) or float_gemvs
   bool flash_;  // decode attention by flash-decoding (partials_ its scratch)
   bool device_pos_;  // decode steps read position_ and token_ (device_positions)
-  bool fold_rope_;   // RoPE + KV append inside flash-decoding's first pass (folds_rope)
+  rope_placement rope_;  // where RoPE and the KV append run (rope_in_qkv, folds_rope)
   bool recorded_ = false;  // the recorder holds a step (replays() recorders replay it)
   std::optional<std::uint32_t> device_at_, device_token_;  // what position_ and token_ hold, when known
   llama_hparams hp_;
@@ -852,7 +919,7 @@ void with_policy(quant::ggml_type t, std::string_view what, type_list<Ps...>, F&
 /// GEMVs with 8-bit CPU activations unless `q8_activations` is false
 /// (`decode_gemvs`), decode attention by flash-decoding with `flash_decode`,
 /// the step's position and token in device memory with `device_positions`,
-/// RoPE folded into flash-decoding with `fold_rope` (see the constructor). Throws `std::runtime_error` for types without
+/// RoPE and the KV append where `rope` says (see the constructor). Throws `std::runtime_error` for types without
 /// kernels.
 inline std::unique_ptr<decoder> make_foundry_decoder(std::unique_ptr<backend> be, const llama_model& m,
                                                      std::uint32_t max_positions,
@@ -860,7 +927,8 @@ inline std::unique_ptr<decoder> make_foundry_decoder(std::unique_ptr<backend> be
                                                      std::uint32_t prefill_chunk = 512,
                                                      std::optional<bool> gpu_tiles = std::nullopt,
                                                      bool q8_activations = true, bool flash_decode = false,
-                                                     bool device_positions = false, bool fold_rope = false) {
+                                                     bool device_positions = false,
+                                                     rope_placement rope = rope_placement::qkv_epilogue) {
   const quant::ggml_type tw = m.layer(0).attn_q.type;
   for (const layer_weights& l : m.layers()) {
     for (const weight* w : {&l.attn_q, &l.attn_k, &l.ffn_gate, &l.ffn_up})
@@ -885,7 +953,7 @@ inline std::unique_ptr<decoder> make_foundry_decoder(std::unique_ptr<backend> be
                                             [&]<class PE>(PE) {
                                               auto d = std::make_unique<foundry_decoder<PW, PE>>(
                                                   std::move(be), m, max_positions, std::move(recorder), gpu_tiles,
-                                                  q8_activations, flash_decode, device_positions, fold_rope);
+                                                  q8_activations, flash_decode, device_positions, rope);
                                               d->set_prefill_chunk(prefill_chunk);
                                               out = std::move(d);
                                             });

@@ -82,7 +82,7 @@ struct options {
   std::uint32_t prefill_chunk = 512;
   std::optional<bool> gpu_tiles;  // --prefill-tile; unset: GPU tiles on GPU backends
   bool q8_activations = true;     // --float-activations turns it off
-  bool fold_rope = false;  // --fold-rope
+  gen::rope_placement rope = gen::rope_placement::qkv_epilogue;  // --rope-in
   std::optional<bool> flash_decode;  // --[no-]flash-decode; unset: on GPU backends where the shapes allow
   std::optional<bool> graph_replay;  // --[no-]cuda-graph-replay; unset: on CUDA graphs where the model allows
 };
@@ -109,9 +109,10 @@ void print_usage(std::FILE* out) {
              "                      second kernel (head_dim <= 128, <= 8 query heads per KV\n"
              "                      head); the default on GPU backends where the model fits\n"
              "  --no-flash-decode   decode attention with one threadgroup per head\n"
-             "  --fold-rope         with flash-decoding and a replayed CUDA graph: RoPE and the\n"
-             "                      KV-cache append inside flash-decoding's first kernel\n"
-             "                      (one dispatch fewer per layer)\n"
+             "  --rope-in WHERE     where decode applies RoPE and appends to the KV cache:\n"
+             "                      qkv (default: the QKV kernel's epilogue), separate (a\n"
+             "                      kernel of its own), flash (flash-decoding's first kernel;\n"
+             "                      with a replayed CUDA graph only, else as separate)\n"
              "  --cuda-graph-replay with --backend cuda: capture the first decode step as a\n"
              "                      CUDA graph and replay it for every later one (position\n"
              "                      and token id in device memory); the default with CUDA\n"
@@ -246,9 +247,16 @@ options parse_options(int argc, char** argv) {
     } else if (arg == "--no-flash-decode") {
       flag();
       o.flash_decode = false;
-    } else if (arg == "--fold-rope") {
-      flag();
-      o.fold_rope = true;
+    } else if (arg == "--rope-in") {
+      const std::string w(value());
+      if (w == "qkv")
+        o.rope = gen::rope_placement::qkv_epilogue;
+      else if (w == "separate")
+        o.rope = gen::rope_placement::separate_kernel;
+      else if (w == "flash")
+        o.rope = gen::rope_placement::flash_decode;
+      else
+        usage_error("--rope-in must be qkv, separate or flash");
     } else if (arg == "--cuda-graph-replay") {
       flag();
       o.graph_replay = true;
@@ -329,7 +337,7 @@ std::unique_ptr<gen::decoder> make_decoder(const options& o, const gen::llama_mo
   }
   fmt::print(stderr, "compiling kernels for the {} backend (cached after the first run)...\n", be->name());
   return gen::make_foundry_decoder(std::move(be), model, max_positions, std::move(recorder), o.prefill_chunk,
-                                   o.gpu_tiles, o.q8_activations, flash, replay, o.fold_rope);
+                                   o.gpu_tiles, o.q8_activations, flash, replay, o.rope);
 }
 
 double seconds_since(std::chrono::steady_clock::time_point t0) {

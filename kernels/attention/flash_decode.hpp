@@ -150,8 +150,9 @@ struct attention_split_stage {
          "  const ulong row_bytes = (ulong)$head_dim * ";
     s += to_text(unsigned(sizeof(T)));
     s += "u;\n"
-         "  foundry_prefetch_rows($k_cache, row_bytes, row, p1 - p0);\n"
-         "  foundry_prefetch_rows($v_cache, row_bytes, row, p1 - p0);\n"
+         "  const ulong rows_read = (ulong)$n_kv * (at + 1u);  // of every KV head: the plane's bytes to read\n"
+         "  foundry_prefetch_rows($k_cache, row_bytes, row, p1 - p0, rows_read);\n"
+         "  foundry_prefetch_rows($v_cache, row_bytes, row, p1 - p0, rows_read);\n"
          "}\n";
     return s;
   }

@@ -39,6 +39,9 @@ struct row_dot_target {
   std::string_view acc;
   std::string_view data;
   std::string_view scales;
+  /// The target's own row (a resolved expression); empty: `row_dot`'s row.
+  /// Targets of different rows of one matrix share each load of x̂.
+  std::string_view row = {};
 };
 
 /// One matrix of `host_run_loop`: its accumulator and the variables
@@ -216,16 +219,18 @@ constexpr ct_string host_run_loop(std::span<const run_target> targets, unsigned 
 }
 
 /// Statements of a stage's prefetch snippet (dsl/stage.hpp) asking for rows
-/// [`row`, `row` + `rows`) of a row-major [n, `k`] matrix in `P` (data
+/// [`row`, `row` + `rows`) of a row-major [`n`, `k`] matrix in `P` (data
 /// plane `data`, scale plane `scales` where the policy has one) into L2:
 /// one `foundry_prefetch_rows` (CUDA prelude) per plane, the rows being
-/// contiguous in each. `row`, `rows`, `k` are resolved expressions (uint);
+/// contiguous in each; of a matrix whose plane is larger than the prelude's
+/// FOUNDRY_PREFETCH_PLANE_BYTES only the first part of the range is asked
+/// for. `row`, `rows`, `n`, `k` are resolved expressions (uint);
 /// the caller keeps the rows inside the matrix and picks the thread that
 /// asks. Built with `+=` only: this text is built in every composition
 /// check, where each temporary string costs compile time.
 template <weight_policy P>
 constexpr ct_string rows_prefetch(std::string_view data, std::string_view scales, std::string_view row,
-                                  std::string_view rows, std::string_view k) {
+                                  std::string_view rows, std::string_view n, std::string_view k) {
   const ct_string per_block = to_text(P::weights_per_block);
   auto plane = [&](ct_string& s, std::string_view base, bool per_row_bytes, unsigned bytes) {
     s += "  foundry_prefetch_rows(";
@@ -243,6 +248,8 @@ constexpr ct_string rows_prefetch(std::string_view data, std::string_view scales
     s += row;
     s += ", ";
     s += rows;
+    s += ", ";
+    s += n;
     s += ");\n";
   };
   ct_string s = "{\n";
@@ -264,7 +271,7 @@ constexpr ct_string gemv_rows_prefetch(unsigned rows_per_threadgroup, bool batch
   s += R;
   s += batched ? "u;\nif ($threadgroup_position_in_grid.y == 0u && " : "u;\nif (";
   s += "$simdgroup_index_in_threadgroup == 0u && $thread_index_in_simdgroup == 0u && row0 < $n) ";
-  s += rows_prefetch<P>("$w", "$w_scales", "row0", "min(" + R + "u, $n - row0)", "$k");
+  s += rows_prefetch<P>("$w", "$w_scales", "row0", "min(" + R + "u, $n - row0)", "$n", "$k");
   return s;
 }
 
@@ -308,10 +315,12 @@ constexpr ct_string row_dot(std::initializer_list<row_dot_target> targets, std::
   std::size_t i = 0;
   for (const row_dot_target& t : targets) {
     const ct_string id = to_text(i++);
-    s += "  const device uchar* wd" + id + " = " + ct_string(t.data) + " + (ulong)(" + R + ") * blocks * " +
+    ct_string tr = R;
+    if (!t.row.empty()) tr = ct_string(t.row);
+    s += "  const device uchar* wd" + id + " = " + ct_string(t.data) + " + (ulong)(" + tr + ") * blocks * " +
          to_text(P::block_bytes) + "u;\n";
     if (P::has_scale)
-      s += "  const device uchar* ws" + id + " = " + row_scales_expr<P>(t.scales, "(" + R + ")", "blocks") + ";\n";
+      s += "  const device uchar* ws" + id + " = " + row_scales_expr<P>(t.scales, "(" + tr + ")", "blocks") + ";\n";
     else
       s += "  const device uchar* ws" + id + " = wd" + id + ";  // no scale plane\n";
   }

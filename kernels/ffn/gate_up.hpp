@@ -84,8 +84,8 @@ struct gate_up_projection {
     ct_string s = "const uint row0 = $threadgroup_position_in_grid.x * ";
     s += R;
     s += "u;\nif ($simdgroup_index_in_threadgroup == 0u && $thread_index_in_simdgroup == 0u && row0 < $ffn) {\n";
-    s += rows_prefetch<PG>("$w_gate", "$w_gate_scales", "row0", rows, "$hidden");
-    s += rows_prefetch<PU>("$w_up", "$w_up_scales", "row0", rows, "$hidden");
+    s += rows_prefetch<PG>("$w_gate", "$w_gate_scales", "row0", rows, "$ffn", "$hidden");
+    s += rows_prefetch<PU>("$w_up", "$w_up_scales", "row0", rows, "$ffn", "$hidden");
     s += "}\n";
     return s;
   }

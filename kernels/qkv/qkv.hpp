@@ -126,11 +126,11 @@ struct qkv_projection {
     s += "u + $simdgroup_index_in_threadgroup;\n"
          "if ($thread_index_in_simdgroup == 0u) {\n"
          "  if (g < q_rows) ";
-    s += rows_prefetch<PQ>("$wq", "$wq_scales", "g", "1u", "$hidden");
+    s += rows_prefetch<PQ>("$wq", "$wq_scales", "g", "1u", "q_rows", "$hidden");
     s += "  else if (g < q_rows + kv_rows) ";
-    s += rows_prefetch<PK>("$wk", "$wk_scales", "g - q_rows", "1u", "$hidden");
+    s += rows_prefetch<PK>("$wk", "$wk_scales", "g - q_rows", "1u", "kv_rows", "$hidden");
     s += "  else if (g < q_rows + 2u * kv_rows) ";
-    s += rows_prefetch<PV>("$wv", "$wv_scales", "g - q_rows - kv_rows", "1u", "$hidden");
+    s += rows_prefetch<PV>("$wv", "$wv_scales", "g - q_rows - kv_rows", "1u", "kv_rows", "$hidden");
     s += "}\n";
     return s;
   }

@@ -190,16 +190,6 @@ TEST(KQuantGemv, Q6_KAllForms) {
 
 // ------------------------------------------------------------ RMSNorm --
 
-/// x̂ = x / sqrt(mean(x²) + eps) · gamma in float64.
-std::vector<double> rms_normalised(const std::vector<float>& x, const std::vector<float>& gamma, float eps) {
-  double ss = 0;
-  for (float v : x) ss += double(v) * v;
-  const double inv = 1.0 / std::sqrt(ss / double(x.size()) + double(eps));
-  std::vector<double> xn(x.size());
-  for (std::size_t i = 0; i < x.size(); ++i) xn[i] = x[i] * inv * gamma[i];
-  return xn;
-}
-
 template <class K, class P>
 void check_rmsnorm_gemv(std::mt19937_64& g, std::uint32_t n, std::uint32_t k) {
   SCOPED_TRACE(std::string(K::name.view()) + " n=" + std::to_string(n) + " k=" + std::to_string(k));
@@ -207,7 +197,7 @@ void check_rmsnorm_gemv(std::mt19937_64& g, std::uint32_t n, std::uint32_t k) {
   const auto x = foundry_test::random_vector<float>(g, k, -3, 3);
   const auto gamma = foundry_test::random_vector<float>(g, k, 0.5, 1.5);
   const float eps = 1e-5f;
-  const auto ref = gemv_reference(m.w, rms_normalised(x, gamma, eps), nullptr, n, k, 1);
+  const auto ref = gemv_reference(m.w, foundry_test::rmsnorm_ref(x, gamma, eps), nullptr, n, k, 1);
   auto& ex = exec();
   fd::buffer wb = ex.upload(m.planes.data), sb = ex.upload(m.planes.scales), xb = ex.upload(x);
   fd::buffer gb = ex.upload(gamma), yb = ex.allocate<float>(n);
@@ -243,7 +233,7 @@ void check_qkv(std::mt19937_64& g, std::uint32_t hidden, std::uint32_t n_heads, 
   const auto gamma = foundry_test::random_vector<float>(g, hidden, 0.5, 1.5);
   const auto bq = foundry_test::random_vector<float>(g, nq, -1, 1);
   const float eps = 1e-5f;
-  const auto xn = rms_normalised(x, gamma, eps);
+  const auto xn = foundry_test::rmsnorm_ref(x, gamma, eps);
 
   auto& ex = exec();
   fd::buffer wq = ex.upload(mq.planes.data), wk = ex.upload(mk.planes.data), wv = ex.upload(mv.planes.data);
@@ -294,7 +284,7 @@ void check_ffn(std::mt19937_64& g, std::uint32_t hidden, std::uint32_t ffn) {
   const auto x = foundry_test::random_vector<float>(g, hidden, -3, 3);
   const auto gamma = foundry_test::random_vector<float>(g, hidden, 0.5, 1.5);
   const float eps = 1e-5f;
-  const auto xn = rms_normalised(x, gamma, eps);
+  const auto xn = foundry_test::rmsnorm_ref(x, gamma, eps);
   const auto gate = gemv_reference(mg.w, xn, nullptr, ffn, hidden, 1);
   const auto up = gemv_reference(mu.w, xn, nullptr, ffn, hidden, 1);
   std::vector<double> ref(ffn);

@@ -31,6 +31,7 @@
 #include <string>
 #include <vector>
 
+#include "qkv_reference.hpp"
 #include "test_support.hpp"
 
 namespace fd = foundry;
@@ -40,55 +41,11 @@ namespace fp = foundry::policies;
 namespace {
 
 using foundry_test::exec;
-/// Planes of a random [rows, k] matrix in policy P and their host
-/// dequantization (row-major [rows, k]).
-template <class P>
-struct matrix {
-  fp::weight_planes<P> planes;
-  std::vector<float> w;
-};
-template <class P>
-matrix<P> random_matrix(std::mt19937_64& g, std::size_t rows, std::size_t k) {
-  const auto src = foundry_test::random_vector<float>(g, rows * k, -1, 1);
-  std::vector<std::uint8_t> gguf(fp::gguf_bytes<P>(rows, k));
-  fd::quant::quantize_row(fp::ggml_type_of<P>, src.data(), gguf.data(), rows * k);
-  matrix<P> m{fp::repack<P>(gguf.data(), rows, k, fp::layout::row_major), {}};
-  m.w = fp::dequantize(m.planes);
-  return m;
-}
-
-/// W·x̂ + b (b may be empty) in double, and per row the magnitude of its
-/// terms Σ|w·x̂| + |b| (the scale of float32 rounding error in the row).
-struct projection {
-  std::vector<double> y, mag;
-};
-projection project(const std::vector<float>& w, const std::vector<double>& xn, std::size_t rows,
-                   const std::vector<float>& b) {
-  const std::size_t k = xn.size();
-  projection p{std::vector<double>(rows), std::vector<double>(rows)};
-  for (std::size_t r = 0; r < rows; ++r) {
-    for (std::size_t i = 0; i < k; ++i) {
-      p.y[r] += double(w[r * k + i]) * xn[i];
-      p.mag[r] += std::abs(double(w[r * k + i]) * xn[i]);
-    }
-    if (!b.empty()) p.y[r] += b[r], p.mag[r] += std::abs(double(b[r]));
-  }
-  return p;
-}
-
-/// ‖out − ref‖ / ‖mag‖ for one projection.
-double projection_error(const std::vector<float>& out, const projection& ref) {
-  return foundry_test::error_to_scale(out, ref.y, ref.mag);
-}
-
-struct qkv_shape {
-  std::uint32_t hidden, n_heads, n_kv, head_dim;
-};
-std::string describe(const qkv_shape& s) {
-  return "hidden=" + std::to_string(s.hidden) + " heads=" + std::to_string(s.n_heads) + "/" +
-         std::to_string(s.n_kv) + "x" + std::to_string(s.head_dim);
-}
-
+using foundry_test::qkv_shape;
+using foundry_test::random_matrix;
+using foundry_test::project;
+using foundry_test::projection_error;
+using foundry_test::describe;
 // SmolLM2-135M: hidden 576, 9 query heads, 3 KV heads of 64 (960 rows).
 constexpr qkv_shape kSmolLM2{576, 9, 3, 64};
 
@@ -117,11 +74,8 @@ void check(std::mt19937_64& g, const qkv_shape& s, biases with, double tolerance
 
   // Reference: x̂ = x / sqrt(mean(x²) + eps) · gamma (x̂ = x without the
   // RMSNorm), then the projections.
-  double ss = 0;
-  for (float v : x) ss += double(v) * v;
-  const double inv = 1.0 / std::sqrt(ss / s.hidden + double(eps));
-  std::vector<double> xn(s.hidden);
-  for (std::size_t i = 0; i < s.hidden; ++i) xn[i] = Normalised ? x[i] * inv * gamma[i] : double(x[i]);
+  std::vector<double> xn(x.begin(), x.end());
+  if constexpr (Normalised) xn = foundry_test::rmsnorm_ref(x, gamma, eps);
 
   fd::buffer wq = ex.upload(mq.planes.data), wk = ex.upload(mk.planes.data), wv = ex.upload(mv.planes.data);
   fd::buffer xb = ex.upload(x), gb = ex.upload(gamma);

@@ -73,6 +73,17 @@ inline double error_to_scale(const std::vector<float>& y, const std::vector<doub
   return std::sqrt(e / n);
 }
 
+/// x̂ = x / sqrt(mean(x²) + eps) · gamma in float64 (RMSNorm, Zhang &
+/// Sennrich 2019).
+inline std::vector<double> rmsnorm_ref(const std::vector<float>& x, const std::vector<float>& gamma, float eps) {
+  double ss = 0;
+  for (float v : x) ss += double(v) * v;
+  const double inv = 1.0 / std::sqrt(ss / double(x.size()) + double(eps));
+  std::vector<double> xn(x.size());
+  for (std::size_t i = 0; i < x.size(); ++i) xn[i] = x[i] * inv * gamma[i];
+  return xn;
+}
+
 /// The error of a GEMV output y ≈ W·x (W row-major [n, k] of float-
 /// convertible elements, x of k elements), measured in float64 against the
 /// magnitude of the products summed: ‖y − W·x‖ / ‖|W|·|x|‖ (see

@@ -148,13 +148,15 @@ TEST(FoundryDecoder, FlashDecodeMatchesAttentionDecode) {
 // steps fed the device's own token (no write). With `replay`, on the CUDA
 // backend: the first step captured as a CUDA graph and replayed for every
 // later one (cuda_graph_step), against direct launches. With `flash`, both
-// decode attention by flash-decoding, the device-position one with RoPE and
-// the KV append folded into its first pass when `fold_rope`; it splits the
-// context into the fixed `flash_decode_splits(n)` parts instead of
-// `flash_decode_splits(pos + 1)`, so its logits may differ by float
-// rounding (1e-4, as FlashDecodeMatchesAttentionDecode) while the tokens
-// must not.
-void check_device_positions(bool replay, bool flash = false, bool fold_rope = false) {
+// decode attention by flash-decoding; it splits the context into the fixed
+// `flash_decode_splits(n)` parts instead of `flash_decode_splits(pos + 1)`,
+// so its logits may differ by float rounding (1e-4, as
+// FlashDecodeMatchesAttentionDecode) while the tokens must not. `rope`:
+// where the device-position decoder runs RoPE and the KV append (the
+// scalar-position one always has the separate kernel); other than
+// `separate_kernel`, its logits may differ by rounding as well (1e-4).
+void check_device_positions(bool replay, bool flash = false,
+                            gen::rope_placement rope = gen::rope_placement::separate_kernel) {
   const auto& c = f32_fixture().at(1);
   const std::uint32_t steps = 8, n = static_cast<std::uint32_t>(c.prompt_ids.size()) + steps;
   auto plain = flash ? gen::make_foundry_decoder(foundry_test::make_test_backend(), model(), n, nullptr, 512, false,
@@ -163,7 +165,7 @@ void check_device_positions(bool replay, bool flash = false, bool fold_rope = fa
   std::unique_ptr<gen::step_recorder> recorder;
   if (replay) recorder = std::make_unique<gen::cuda_graph_step>(true);
   auto dev = gen::make_foundry_decoder(foundry_test::make_test_backend(), model(), n, std::move(recorder), 512, false,
-                                       false, flash, true, fold_rope);
+                                       false, flash, true, rope);
   std::int32_t a = plain->prefill(c.prompt_ids, 0), b = dev->prefill(c.prompt_ids, 0);
   ASSERT_EQ(a, b);
   const std::int32_t n_vocab = static_cast<std::int32_t>(model().hparams().n_vocab);
@@ -173,7 +175,7 @@ void check_device_positions(bool replay, bool flash = false, bool fold_rope = fa
     b = dev->step(token, pos);
     EXPECT_EQ(a, b) << "position " << pos;
     const auto want = plain->logits(), got = dev->logits();
-    if (flash)
+    if (flash || rope != gen::rope_placement::separate_kernel)
       EXPECT_LT(foundry::test::relative_error(got, std::vector<float>(want.begin(), want.end())), 1e-4)
           << "logits at position " << pos;
     else
@@ -184,14 +186,46 @@ void check_device_positions(bool replay, bool flash = false, bool fold_rope = fa
 TEST(FoundryDecoder, DevicePositionsMatchScalarPositions) { check_device_positions(false); }
 TEST(FoundryDecoder, FlashDecodeDevicePositionsMatchScalarPositions) {
   check_device_positions(false, true);
-  check_device_positions(false, true, true);
+  check_device_positions(false, true, gen::rope_placement::flash_decode);
+  check_device_positions(false, true, gen::rope_placement::qkv_epilogue);
 }
 
 TEST(FoundryDecoder, ReplayedGraphMatchesDirectLaunches) {
   if (foundry_test::test_backend_name() != "cuda") GTEST_SKIP() << "CUDA graphs: FOUNDRY_TEST_BACKEND=cuda only";
   check_device_positions(true);
   check_device_positions(true, true);
-  check_device_positions(true, true, true);
+  check_device_positions(true, true, gen::rope_placement::flash_decode);
+  check_device_positions(true, false, gen::rope_placement::qkv_epilogue);
+  check_device_positions(true, true, gen::rope_placement::qkv_epilogue);  // foundry-generate's CUDA default
+}
+
+// RoPE and the KV append in the QKV kernel's epilogue (the default) against
+// the separate RoPE kernel after the QKV one: the same float operations on
+// the same values in another order of kernels, so the greedy tokens must be
+// equal and the logits within float rounding (1e-5; observed ~1e-7 or 0).
+// The fused kernel reads the position from the device (`device_positions`);
+// the prompt is fed token by token, so every position goes through it.
+TEST(FoundryDecoder, RopeInQkvEpilogueMatchesSeparateKernel) {
+  const auto& c = f32_fixture().at(1);
+  const std::uint32_t steps = 8, n = static_cast<std::uint32_t>(c.prompt_ids.size()) + steps;
+  for (const bool flash : {false, true}) {
+    SCOPED_TRACE(flash ? "flash-decoding" : "attention_decode");
+    auto make = [&](gen::rope_placement rope) {
+      return gen::make_foundry_decoder(foundry_test::make_test_backend(), model(), n, nullptr, 1, false, false,
+                                       flash, true, rope);
+    };
+    auto fused = make(gen::rope_placement::qkv_epilogue), separate = make(gen::rope_placement::separate_kernel);
+    std::int32_t a = fused->prefill(c.prompt_ids, 0), b = separate->prefill(c.prompt_ids, 0);
+    ASSERT_EQ(a, b);
+    for (std::uint32_t i = 0, pos = static_cast<std::uint32_t>(c.prompt_ids.size()); i < steps; ++i, ++pos) {
+      a = fused->step(a, pos);
+      b = separate->step(b, pos);
+      ASSERT_EQ(a, b) << "position " << pos;
+      const auto want = separate->logits(), got = fused->logits();
+      EXPECT_LT(foundry::test::relative_error(got, std::vector<float>(want.begin(), want.end())), 1e-5)
+          << "logits at position " << pos;
+    }
+  }
 }
 
 // Feeds the prompt (token by token, or prefilled in one pass with

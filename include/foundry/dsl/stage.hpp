@@ -35,8 +35,9 @@
 /// kernel is still writing does no harm (flash-decoding's position: a stale
 /// one only makes the hint weaker). It typically asks for the bytes the
 /// threadgroup will read (weights) with `foundry_prefetch_l2(pointer,
-/// bytes)` or `foundry_prefetch_rows(plane, row_bytes, row, rows)` (hints
-/// that load the range into L2, CUDA prelude). Targets that start a kernel
+/// bytes)` or `foundry_prefetch_rows(plane, row_bytes, row, rows,
+/// plane_rows)` (hints that load the range into L2, CUDA prelude; the
+/// latter caps what a kernel asks for per plane). Targets that start a kernel
 /// only after the previous one ends never emit it (the CPU and Metal entry
 /// points).
 ///

@@ -534,10 +534,29 @@ inline void foundry_prefetch_l2(const void* p, unsigned bytes) {
 #endif
 }
 
-// Asks for rows [row, row + rows) of a plane of `row_bytes` bytes per row
-// into L2 (kernels/common/row_dot.hpp's `rows_prefetch`).
-inline void foundry_prefetch_rows(const void* plane, unsigned long long row_bytes, unsigned row, unsigned rows) {
-  foundry_prefetch_l2(static_cast<const char*>(plane) + row * row_bytes, unsigned(rows * row_bytes));
+// Bytes of one plane a kernel's prefetch snippets ask for in full: a plane
+// of `plane_rows` rows that is larger has only the first
+// FOUNDRY_PREFETCH_PLANE_BYTES / plane bytes of each range asked for, so a
+// kernel asks for at most this much per plane. Measured on an H100
+// (bench/results/2026-12-06-h100-gemv-prefetch.md, graph replay with the
+// weights rotated past L2): asking for whole planes made GEMVs of < 5 MB
+// 1.14-1.25x faster (geometric means), was neutral at 5-10 MB and made them
+// 3-8% slower at >= 10 MB (up to 1.45x slower): the early reads there
+// compete with the kernel before for HBM and evict each other in L2.
+#ifndef FOUNDRY_PREFETCH_PLANE_BYTES
+#define FOUNDRY_PREFETCH_PLANE_BYTES (4ull << 20)
+#endif
+
+// Asks for rows [row, row + rows) of a plane of `plane_rows` rows of
+// `row_bytes` bytes into L2 (kernels/common/row_dot.hpp's `rows_prefetch`):
+// all of them for a plane of at most FOUNDRY_PREFETCH_PLANE_BYTES, else the
+// first part of the range in proportion (see above).
+inline void foundry_prefetch_rows(const void* plane, unsigned long long row_bytes, unsigned row, unsigned rows,
+                                  unsigned long long plane_rows) {
+  const unsigned long long plane_bytes = plane_rows * row_bytes;
+  unsigned long long bytes = rows * row_bytes;
+  if (plane_bytes > FOUNDRY_PREFETCH_PLANE_BYTES) bytes = bytes * FOUNDRY_PREFETCH_PLANE_BYTES / plane_bytes;
+  foundry_prefetch_l2(static_cast<const char*>(plane) + row * row_bytes, unsigned(bytes));
 }
 
 // The first line of every kernel's namespace (see the top of this file):
