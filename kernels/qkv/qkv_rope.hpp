@@ -61,6 +61,14 @@ struct qkv_pairs {
 };
 
 namespace detail {
+/// The port carrying a pair's index within its head, named after the
+/// pairing (`pair_norm`, `pair_neox`): an epilogue of the other pairing
+/// consumes a port nothing produces, a compile-time error naming it.
+template <rope_pairing Pairing>
+inline constexpr fixed_string rope_pair_port = "pair_norm";
+template <>
+inline constexpr fixed_string rope_pair_port<rope_pairing::neox> = "pair_neox";
+
 /// Statements of `qkv_pair_projection` (emit and prefetch) setting locals
 /// `pair_part` (0 = q, 1 = k, 2 = v), `pair_active`, `pair_i` (the pair's
 /// index within its head) and `pair_e0`, `pair_e1` (its two rows within
@@ -90,8 +98,9 @@ constexpr ct_string qkv_pair_rows() {
 /// `wq_scales`, `wk`, `wk_scales`, `wv`, `wv_scales` (bytes), `x`
 /// (float[hidden]), `hidden`, `n_heads`, `n_kv`, `head_dim` (uint), then the
 /// hook's. Produces `value` and `value1` (rows `row` and `row1` of part
-/// `part`: 0 = q, 1 = k, 2 = v; rows within the part), `pair` (the pair's
-/// index within its head), `row_active`, `writer` (lane 0 of an active
+/// `part`: 0 = q, 1 = k, 2 = v; rows within the part), `pair_norm` or
+/// `pair_neox` after the pairing (the pair's index within its head: an
+/// epilogue of the other pairing does not compose), `row_active`, `writer` (lane 0 of an active
 /// SIMD-group). Follow with `qkv_pair_bias_add` (optional) and
 /// `qkv_rope_kv_append`.
 template <weight_policy PQ, weight_policy PK, weight_policy PV, rope_pairing Pairing,
@@ -109,7 +118,8 @@ struct qkv_pair_projection {
   using dispatch = simdgroup_per_row<qkv_pairs, RowsPerThreadgroup>;
   using arguments = typename qkv_projection<PQ, PK, PV, Input>::arguments;
   using produces = type_list<port<"value", float>, port<"value1", float>, port<"row", std::uint32_t>,
-                             port<"row1", std::uint32_t>, port<"pair", std::uint32_t>, port<"row_active", bool>,
+                             port<"row1", std::uint32_t>, port<detail::rope_pair_port<Pairing>, std::uint32_t>,
+                             port<"row_active", bool>,
                              port<"writer", bool>, port<"part", std::uint32_t>>;
 
   /// Prefetch (dsl/stage.hpp): lane 0 of each SIMD-group asks for the two
@@ -137,7 +147,9 @@ struct qkv_pair_projection {
     ct_string s = detail::qkv_pair_rows<Pairing, RowsPerThreadgroup>();
     s += "$row_active = pair_active;\n"
          "$part = pair_part;\n"
-         "$pair = pair_i;\n"
+         "$";
+    s += detail::rope_pair_port<Pairing>.view();
+    s += " = pair_i;\n"
          "$row = pair_e0;\n"
          "$row1 = pair_e1;\n"
          "$writer = pair_active && $thread_index_in_simdgroup == 0u;\n"
@@ -207,7 +219,8 @@ struct qkv_rope_kv_append {
                                        arg<"v_cache", output<T, min_elements<kv_cache_elements>>>,
                                        arg<"head_dim", scalar<std::uint32_t>>, arg<"max_seq", scalar<std::uint32_t>>>,
                              detail::position_args<Pos>, type_list<arg<"freq_base", scalar<float>>>>;
-  using consumes = type_list<port<"row", std::uint32_t>, port<"row1", std::uint32_t>, port<"pair", std::uint32_t>,
+  using consumes = type_list<port<"row", std::uint32_t>, port<"row1", std::uint32_t>,
+                             port<detail::rope_pair_port<Pairing>, std::uint32_t>,
                              port<"writer", bool>, port<"part", std::uint32_t>, port<"value", float>,
                              port<"value1", float>>;
   using helpers = type_list<rope_piece>;
@@ -220,7 +233,9 @@ struct qkv_rope_kv_append {
     s += ";\n"
          "  float r0 = $value, r1 = $value1;\n"
          "  if ($part != 2u) {  // q and k pairs are rotated\n"
-         "    const RopePair p = foundry_rope_pair($pair, $head_dim, at, $freq_base, ";
+         "    const RopePair p = foundry_rope_pair($";
+    s += detail::rope_pair_port<Pairing>.view();
+    s += ", $head_dim, at, $freq_base, ";
     s += rope_neox_flag(Pairing);
     s += ");\n"
          "    r0 = $value * p.c - $value1 * p.s;\n"
