@@ -538,7 +538,7 @@ inline void foundry_prefetch_l2(const void* p, unsigned bytes) {
 // of `plane_rows` rows that is larger has only the first
 // FOUNDRY_PREFETCH_PLANE_BYTES / plane bytes of each range asked for, so a
 // kernel asks for at most this much per plane. Measured on an H100
-// (bench/results/2026-12-06-h100-gemv-prefetch.md, graph replay with the
+// (bench/results/2026-12-06-h100-gemv-prefetch-cap.md, graph replay with the
 // weights rotated past L2): asking for whole planes made GEMVs of < 5 MB
 // 1.14-1.25x faster (geometric means), was neutral at 5-10 MB and made them
 // 3-8% slower at >= 10 MB (up to 1.45x slower): the early reads there
