@@ -25,6 +25,11 @@
 //     x = Wdown · h + x                                     gemv_residual_<PD>
 //   logits = RMSNorm(x; output_norm) · Wout                 rmsnorm_lm_head<PE>
 //   next = argmax(logits)                                   argmax_f32 (two passes)
+// On GPU backends (`use_multi_row_gemvs`) the residual GEMVs and the LM head
+// read their weights in 16-byte loads, several rows per SIMD-group where the
+// policy has vector loads: gemv_residual_multi_row_<P> (one row per
+// SIMD-group) and rmsnorm_lm_head_multi_row<PE> (four rows per SIMD-group,
+// the RMSNorm summed by each SIMD-group).
 // Prefill (a chunk of M prompt tokens at positions p0..p0+M-1) runs the
 // projections as GEMMs over the chunk (kernels/gemm):
 //   X[m] = embedding(token m)                               embedding_<PE>, per token
@@ -130,6 +135,33 @@ using rmsnorm_lm_head = fused_kernel<fixed_string("rmsnorm_lm_head_") + P::name 
                                      fk::gemv_row_major<rmsnorm_lm_head_input<P, Q8>>,
                                      epi::store<"y", "value", size_arg<"n">>>;
 
+/// The multi-row LM head's input hook: x RMS-normalised by each SIMD-group
+/// (`rmsnorm_simdgroup_input`: every SIMD-group sums x² over k, then reads
+/// x and gamma in 16-byte loads), with 8-bit CPU activations where `Q8` asks
+/// for them and `P` has them.
+template <weight_policy P, bool Q8 = false>
+using rmsnorm_lm_head_multi_row_input =
+    std::conditional_t<q8_rows<P, Q8>, fk::cpu_q8_activations<fk::rmsnorm_simdgroup_input<P>>,
+                       fk::rmsnorm_simdgroup_input<P>>;
+/// The multi-row LM head's main stage: 4 rows per SIMD-group, 2 SIMD-groups
+/// per threadgroup, the fastest of the rows × SIMD-groups sweep on the
+/// 49152 × 576 Q8_0 and Q4_1 LM heads of SmolLM2 (H100,
+/// bench/results/2026-12-06-h100-cuda.md).
+template <weight_policy P, bool Q8 = false>
+using rmsnorm_lm_head_multi_row_main = fk::gemv_multi_row<rmsnorm_lm_head_multi_row_input<P, Q8>, 4, 2>;
+/// Fused final RMSNorm + LM head for GPUs: logits = W · RMSNorm(x; gamma),
+/// W [n_vocab, k] row-major in `P` (a policy with vector loads: F16, F32,
+/// Q8_0, Q4_0, Q4_1), x and gamma float[k] at 16-byte aligned addresses,
+/// logits float[n_vocab]. The weights are read in 16-byte loads, several
+/// rows per SIMD-group (kernels/gemv/gemv_multi_row.hpp); the RMSNorm costs
+/// each SIMD-group one more pass over x (k floats, against 4 rows of
+/// weights). Same arguments as `rmsnorm_lm_head`.
+template <weight_policy P, bool Q8 = false>
+using rmsnorm_lm_head_multi_row =
+    fused_kernel<fixed_string("rmsnorm_lm_head_multi_row_") + P::name + q8_suffix<P, Q8>(),
+                 typename rmsnorm_lm_head_multi_row_main<P, Q8>::template dispatch_for<>,
+                 rmsnorm_lm_head_multi_row_main<P, Q8>, epi::store<"y", "value", size_arg<"n">>>;
+
 /// A weight matrix on the device: its planes in policy `P`.
 template <weight_policy P>
 struct device_matrix {
@@ -196,6 +228,34 @@ template <weight_policy P, bool Q8 = false>
 using gemv_residual_for = fk::gemv_kernel<fixed_string("gemv_residual_") + P::name + q8_suffix<P, Q8>(), P,
                                           policies::layout::row_major, false, true, q8_rows<P, Q8>>;
 
+/// The residual GEMV of policy `P` for GPUs (x = W·in + x): one row per
+/// SIMD-group read in 16-byte loads (`gemv_multi_row` with R = 1, four
+/// SIMD-groups per threadgroup: on matrices of a few hundred KB, such as a
+/// decode layer's Wo and Wdown, one row per SIMD-group keeps the most
+/// SIMD-groups in flight; bench/results/2026-12-06-h100-cuda.md). `P` a
+/// policy with vector loads (F16, F32, Q8_0, Q4_0, Q4_1); `Q8` as for
+/// `gemv_residual_for`.
+template <weight_policy P, bool Q8 = false>
+using gemv_residual_multi_row_for =
+    fk::gemv_multi_row_kernel<fixed_string("gemv_residual_multi_row_") + P::name + q8_suffix<P, Q8>(), P, true,
+                              q8_rows<P, Q8>, 1, 4>;
+
+namespace detail {
+/// The GPU forms of the residual GEMV and the LM head in policy `P`: the
+/// multi-row kernels where `P` has vector loads, else the row-major ones
+/// (K-quants).
+template <weight_policy P, bool Q8, bool Vector = has_vector_loads<P>>
+struct multi_row_gemvs {
+  using residual = gemv_residual_for<P, Q8>;
+  using lm_head = rmsnorm_lm_head<P, Q8>;
+};
+template <weight_policy P, bool Q8>
+struct multi_row_gemvs<P, Q8, true> {
+  using residual = gemv_residual_multi_row_for<P, Q8>;
+  using lm_head = rmsnorm_lm_head_multi_row<P, Q8>;
+};
+}  // namespace detail
+
 /// Where a decode step applies RoPE and appends k, v to the KV cache, in
 /// layers with RoPE and without QK-norm (other layers always use the
 /// separate kernel).
@@ -224,6 +284,11 @@ struct decode_gemvs {
   template <weight_policy P>
   using residual = gemv_residual_for<P, Q8>;
   using lm_head = rmsnorm_lm_head<PE, Q8>;
+  /// The GPU backends' forms of the residual GEMVs and the LM head
+  /// (`detail::multi_row_gemvs`: 16-byte loads where the policy has them).
+  template <weight_policy P>
+  using residual_multi_row = typename detail::multi_row_gemvs<P, Q8>::residual;
+  using lm_head_multi_row = typename detail::multi_row_gemvs<PE, Q8>::lm_head;
 };
 
 /// See the file comment.
@@ -270,11 +335,14 @@ class foundry_decoder final : public decoder {
   /// (throws). A recorder that replays needs it (throws otherwise).
   /// `rope`: where RoPE and the KV append run (`rope_placement`; by default
   /// in the QKV kernel's epilogue where `rope_in_qkv` allows it: with
-  /// `device_positions`).
+  /// `device_positions`). `multi_row_gemvs`: the decode step's residual
+  /// GEMVs and LM head as the multi-row kernels (`use_multi_row_gemvs`;
+  /// unset: on every backend but the CPU).
   foundry_decoder(std::unique_ptr<backend> be, const llama_model& m, std::uint32_t max_positions,
                   std::unique_ptr<step_recorder> recorder = nullptr, std::optional<bool> gpu_tiles = std::nullopt,
                   bool q8_activations = true, bool flash_decode = false, bool device_positions = false,
-                  rope_placement rope = rope_placement::qkv_epilogue)
+                  rope_placement rope = rope_placement::qkv_epilogue,
+                  std::optional<bool> multi_row_gemvs = std::nullopt)
       : ex_(std::move(be)),
         q8_(q8_activations),
         flash_(flash_decode),
@@ -343,12 +411,12 @@ class foundry_decoder final : public decoder {
     }
     // Compile the whole kernel set in one go.
     with_gemvs([&]<class G>(G) {
-      ex_.prepare<embedding, typename G::template qkv<PW>, fk::attention_decode_f32,
-                  typename G::template residual<PW>, typename G::gate_up, typename G::lm_head, fk::argmax_f32,
-                  fk::repetition_penalty_f32, fk::top_k_candidates_f32, fk::gumbel_argmax_f32,
+      ex_.prepare<embedding, typename G::template qkv<PW>, fk::attention_decode_f32, typename G::gate_up,
+                  fk::argmax_f32, fk::repetition_penalty_f32, fk::top_k_candidates_f32, fk::gumbel_argmax_f32,
                   fk::logits_at_least_f32>();
     });
     use_gpu_tiles(gpu_tiles.value_or(ex_.get_backend().name() != "cpu"));
+    use_multi_row_gemvs(multi_row_gemvs.value_or(ex_.get_backend().name() != "cpu"));
     // The architecture's RoPE + KV append kernels (see rope_append).
     const architecture& arch = hp_.arch;
     if (arch.qk_norm && arch.no_rope_layer_step != 0)
@@ -364,13 +432,11 @@ class foundry_decoder final : public decoder {
     if (arch.no_rope_layer_step != 0) ex_.prepare<fk::kv_append_f32, fk::kv_append_batched_f32>();
     if (hp_.head_dim == 64) ex_.prepare<fk::attention_prefill_f32_d64>();
     if (hp_.head_dim == 128) ex_.prepare<fk::attention_prefill_f32_d128>();
-    // Kernels of matrices in another policy than PW (K-quant mixes), each once.
+    // Kernels of matrices in another policy than PW (K-quant mixes), each
+    // once (the residual GEMVs' in use_multi_row_gemvs).
     with_gemvs([&]<class G>(G) {
-      for (const layer& l : layers_) {
-        for (const residual_matrix* m : {&l.wo, &l.down})
-          std::visit([&]<class P>(const device_matrix<P>&) { ex_.prepare<typename G::template residual<P>>(); }, *m);
+      for (const layer& l : layers_)
         std::visit([&]<class PV>(const device_matrix<PV>&) { ex_.prepare<typename G::template qkv<PV>>(); }, l.wv);
-      }
       for (std::uint32_t l = 0; l < hp_.n_layer; ++l)  // the QKV + RoPE kernel, where a layer takes it
         if (rope_in_qkv(l)) {
           with_qkv_rope<G>([&]<class K>(K*) { ex_.prepare<K>(); });
@@ -392,6 +458,37 @@ class foundry_decoder final : public decoder {
       ex_.prepare<typename gpu_gemms::qkv, typename gpu_gemms::gate_up, typename gpu_gemms::residual>();
     else
       ex_.prepare<typename cpu_gemms::qkv, typename cpu_gemms::gate_up, typename cpu_gemms::residual>();
+  }
+
+  /// The decode step's residual GEMVs and LM head as the multi-row kernels
+  /// (true: `residual_multi_row`, `lm_head_multi_row` of `decode_gemvs`,
+  /// 16-byte weight loads where the policy has them) or the row-major ones
+  /// (false: `residual`, `lm_head`), and compiles them. The constructor
+  /// picks the multi-row ones on every backend but the CPU, where the
+  /// row-major stages run a row on lane 0 alone (`cpu_lane0`) and the
+  /// folded RMSNorm reads x once (SmolLM2 on the 2-core development host,
+  /// 64 tokens: 94–102 decode tokens/s row-major against 52–57 multi-row).
+  /// Takes effect at the next decode step; a replaying recorder records the
+  /// step again.
+  void use_multi_row_gemvs(bool multi_row) {
+    if (multi_row != multi_row_) recorded_ = false;
+    multi_row_ = multi_row;
+    with_gemvs([&]<class G>(G) {
+      if (multi_row)
+        ex_.prepare<typename G::template residual_multi_row<PW>, typename G::lm_head_multi_row>();
+      else
+        ex_.prepare<typename G::template residual<PW>, typename G::lm_head>();
+      for (const layer& l : layers_)
+        for (const residual_matrix* m : {&l.wo, &l.down})
+          std::visit(
+              [&]<class P>(const device_matrix<P>&) {
+                if (multi_row)
+                  ex_.prepare<typename G::template residual_multi_row<P>>();
+                else
+                  ex_.prepare<typename G::template residual<P>>();
+              },
+              *m);
+    });
   }
 
   /// Prefill chunks of at most `tokens` tokens (1: the token-by-token path).
@@ -578,11 +675,22 @@ class foundry_decoder final : public decoder {
   /// logits = W · RMSNorm(x; output_norm) for the hidden state at `x`.
   template <class G>
   void lm_head(buffer_ref x) {
-    typename G::lm_head::arguments a;
+    if (multi_row_)
+      lm_head_with<typename G::lm_head_multi_row>(x);
+    else
+      lm_head_with<typename G::lm_head>(x);
+  }
+  // ... with LM-head kernel K. The multi-row kernel reads x in 16-byte
+  // loads where k is a multiple of the policy's 16-byte run (8 F16, 32 for
+  // the block formats); x is then at a multiple of 32 bytes into its buffer
+  // (the hidden state of token m at m·k floats), so the loads are aligned.
+  template <class K>
+  void lm_head_with(buffer_ref x) {
+    typename K::arguments a;
     head_.template bind<"w">(a);
     a.template set<"x">(x).template set<"gamma">(output_norm_).template set<"eps">(hp_.rms_eps);
     a.template set<"y">(logits_).template set<"n">(hp_.n_vocab).template set<"k">(hp_.n_embd);
-    ex_.dispatch<typename G::lm_head>(a);
+    ex_.dispatch<K>(a);
   }
 
   template <class G>
@@ -855,14 +963,21 @@ class foundry_decoder final : public decoder {
   void residual_gemv(const residual_matrix& m, const buffer& in, std::uint32_t k) {
     std::visit(
         [&]<class P>(const device_matrix<P>& w) {
-          using K = typename G::template residual<P>;
-          typename K::arguments a;
-          w.template bind<"w">(a);
-          a.template set<"x">(in).template set<"n">(hp_.n_embd).template set<"k">(k);
-          a.template set<"residual">(x_).template set<"y">(x_);
-          ex_.dispatch<K>(a);
+          if (multi_row_)
+            residual_gemv_with<typename G::template residual_multi_row<P>>(w, in, k);
+          else
+            residual_gemv_with<typename G::template residual<P>>(w, in, k);
         },
         m);
+  }
+  // ... with residual-GEMV kernel K.
+  template <class K, class P>
+  void residual_gemv_with(const device_matrix<P>& w, const buffer& in, std::uint32_t k) {
+    typename K::arguments a;
+    w.template bind<"w">(a);
+    a.template set<"x">(in).template set<"n">(hp_.n_embd).template set<"k">(k);
+    a.template set<"residual">(x_).template set<"y">(x_);
+    ex_.dispatch<K>(a);
   }
 
   executor ex_;
@@ -887,6 +1002,7 @@ class foundry_decoder final : public decoder {
   std::uint32_t chunk_ = 512, chunk_cap_ = 0;
   bool uniform_ = true;  // every layer matrix in PW (the batched prefill needs it)
   bool gpu_tiles_ = false;  // prefill GEMMs on the GPU tiles (use_gpu_tiles)
+  bool multi_row_ = false;  // decode residual GEMVs and LM head multi-row (use_multi_row_gemvs)
   buffer X_, Q_, K_, V_, A_, H_;  // batched buffers of a prefill chunk
   bool logits_valid_ = false;
   std::vector<float> host_logits_;
@@ -919,7 +1035,8 @@ void with_policy(quant::ggml_type t, std::string_view what, type_list<Ps...>, F&
 /// GEMVs with 8-bit CPU activations unless `q8_activations` is false
 /// (`decode_gemvs`), decode attention by flash-decoding with `flash_decode`,
 /// the step's position and token in device memory with `device_positions`,
-/// RoPE and the KV append where `rope` says (see the constructor). Throws `std::runtime_error` for types without
+/// RoPE and the KV append where `rope` says, the residual GEMVs and the LM
+/// head multi-row where `multi_row_gemvs` says (see the constructor). Throws `std::runtime_error` for types without
 /// kernels.
 inline std::unique_ptr<decoder> make_foundry_decoder(std::unique_ptr<backend> be, const llama_model& m,
                                                      std::uint32_t max_positions,
@@ -928,7 +1045,8 @@ inline std::unique_ptr<decoder> make_foundry_decoder(std::unique_ptr<backend> be
                                                      std::optional<bool> gpu_tiles = std::nullopt,
                                                      bool q8_activations = true, bool flash_decode = false,
                                                      bool device_positions = false,
-                                                     rope_placement rope = rope_placement::qkv_epilogue) {
+                                                     rope_placement rope = rope_placement::qkv_epilogue,
+                                                     std::optional<bool> multi_row_gemvs = std::nullopt) {
   const quant::ggml_type tw = m.layer(0).attn_q.type;
   for (const layer_weights& l : m.layers()) {
     for (const weight* w : {&l.attn_q, &l.attn_k, &l.ffn_gate, &l.ffn_up})
@@ -953,7 +1071,8 @@ inline std::unique_ptr<decoder> make_foundry_decoder(std::unique_ptr<backend> be
                                             [&]<class PE>(PE) {
                                               auto d = std::make_unique<foundry_decoder<PW, PE>>(
                                                   std::move(be), m, max_positions, std::move(recorder), gpu_tiles,
-                                                  q8_activations, flash_decode, device_positions, rope);
+                                                  q8_activations, flash_decode, device_positions, rope,
+                                                  multi_row_gemvs);
                                               d->set_prefill_chunk(prefill_chunk);
                                               out = std::move(d);
                                             });

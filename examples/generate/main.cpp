@@ -83,6 +83,7 @@ struct options {
   std::optional<bool> gpu_tiles;  // --prefill-tile; unset: GPU tiles on GPU backends
   bool q8_activations = true;     // --float-activations turns it off
   gen::rope_placement rope = gen::rope_placement::qkv_epilogue;  // --rope-in
+  std::optional<bool> multi_row_gemvs;  // --decode-gemv; unset: multi-row on GPU backends
   std::optional<bool> flash_decode;  // --[no-]flash-decode; unset: on GPU backends where the shapes allow
   std::optional<bool> graph_replay;  // --[no-]cuda-graph-replay; unset: on CUDA graphs where the model allows
 };
@@ -113,6 +114,10 @@ void print_usage(std::FILE* out) {
              "                      qkv (default: the QKV kernel's epilogue), separate (a\n"
              "                      kernel of its own), flash (flash-decoding's first kernel;\n"
              "                      with a replayed CUDA graph only, else as separate)\n"
+             "  --decode-gemv FORM  decode's residual GEMVs and LM head: multi-row (16-byte\n"
+             "                      weight loads, several rows per SIMD-group; the default\n"
+             "                      on GPU backends) or row-major (one row per SIMD-group;\n"
+             "                      the default on the CPU)\n"
              "  --cuda-graph-replay with --backend cuda: capture the first decode step as a\n"
              "                      CUDA graph and replay it for every later one (position\n"
              "                      and token id in device memory); the default with CUDA\n"
@@ -257,6 +262,10 @@ options parse_options(int argc, char** argv) {
         o.rope = gen::rope_placement::flash_decode;
       else
         usage_error("--rope-in must be qkv, separate or flash");
+    } else if (arg == "--decode-gemv") {
+      const std::string w(value());
+      if (w != "multi-row" && w != "row-major") usage_error("--decode-gemv must be multi-row or row-major");
+      o.multi_row_gemvs = w == "multi-row";
     } else if (arg == "--cuda-graph-replay") {
       flag();
       o.graph_replay = true;
@@ -337,7 +346,7 @@ std::unique_ptr<gen::decoder> make_decoder(const options& o, const gen::llama_mo
   }
   fmt::print(stderr, "compiling kernels for the {} backend (cached after the first run)...\n", be->name());
   return gen::make_foundry_decoder(std::move(be), model, max_positions, std::move(recorder), o.prefill_chunk,
-                                   o.gpu_tiles, o.q8_activations, flash, replay, o.rope);
+                                   o.gpu_tiles, o.q8_activations, flash, replay, o.rope, o.multi_row_gemvs);
 }
 
 double seconds_since(std::chrono::steady_clock::time_point t0) {

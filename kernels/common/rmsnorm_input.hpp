@@ -129,6 +129,14 @@ struct rmsnorm_simdgroup_input : detail::rmsnorm_normalised_input<P, K> {
            "[i];\n" + simd_reduction(reduce_op::add, "float", "rms_sum", "rms_lane") +
            "$inv_rms = rsqrt(rms_sum / float(" + k + ") + $eps);\n";
   }
+  /// Normalised input elements k..k+3 of vector `x` as a float4: one
+  /// 16-byte load of x and one of gamma (`k` a multiple of 4; x and gamma
+  /// 16-byte aligned), for main stages that read runs of x
+  /// (`gemv_multi_row`).
+  static constexpr ct_string load_input4(std::string_view x, std::string_view k) {
+    return "((*(const device float4*)(" + ct_string(x) + " + " + ct_string(k) +
+           ")) * $inv_rms * (*(const device float4*)($gamma + " + ct_string(k) + ")))";
+  }
 };
 
 /// True for hooks that fold the RMSNorm into the main stage's reduction

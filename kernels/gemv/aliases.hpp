@@ -172,10 +172,11 @@ inline constexpr unsigned gemv_multi_row_rows = 2;
 inline constexpr unsigned gemv_multi_row_simdgroups = 4;
 
 namespace detail {
-template <fixed_string Name, weight_policy P, bool Residual, bool CpuQ8, bool Q8Activations = false>
+template <fixed_string Name, weight_policy P, bool Residual, bool CpuQ8, bool Q8Activations = false,
+          unsigned R = gemv_multi_row_rows, unsigned S = gemv_multi_row_simdgroups>
 struct gemv_multi_row_kernel_for {
   using input = std::conditional_t<CpuQ8, cpu_q8_activations<plain_input<P>>, plain_input<P>>;
-  using main = gemv_multi_row<input, gemv_multi_row_rows, gemv_multi_row_simdgroups, false, Q8Activations>;
+  using main = gemv_multi_row<input, R, S, false, Q8Activations>;
   using dispatch = typename main::template dispatch_for<>;
   using type = std::conditional_t<
       Residual,
@@ -187,11 +188,16 @@ struct gemv_multi_row_kernel_for {
 
 /// A multi-row library GEMV: y = W·x (`Residual`: y = W·x + residual), W
 /// [n, k] row-major in policy `P` (F16, F32, Q8_0, Q4_0, Q4_1), x float[k],
-/// y (and residual) float[n]; `gemv_multi_row` with the rows and
-/// SIMD-groups above. `CpuQ8`: 8-bit activations on the CPU, as for
-/// `gemv_kernel`. Arguments as listed above.
-template <fixed_string Name, weight_policy P, bool Residual = false, bool CpuQ8 = false>
-using gemv_multi_row_kernel = typename detail::gemv_multi_row_kernel_for<Name, P, Residual, CpuQ8>::type;
+/// y (and residual) float[n]; `gemv_multi_row` with `R` rows per SIMD-group
+/// (1, 2, 4) and `S` SIMD-groups per threadgroup, by default those above.
+/// The best R depends on the shape (bench/results/2026-12-06-h100-cuda.md,
+/// measured on an H100): R = 1 on matrices of a few hundred KB (more
+/// SIMD-groups in flight), R = 2 on large ones, R = 4 on a wide LM head.
+/// `CpuQ8`: 8-bit activations on the CPU, as for `gemv_kernel`. Arguments
+/// as listed above.
+template <fixed_string Name, weight_policy P, bool Residual = false, bool CpuQ8 = false,
+          unsigned R = gemv_multi_row_rows, unsigned S = gemv_multi_row_simdgroups>
+using gemv_multi_row_kernel = typename detail::gemv_multi_row_kernel_for<Name, P, Residual, CpuQ8, false, R, S>::type;
 
 /// y = W·x, W row-major in F16, several rows per SIMD-group.
 using gemv_f16_multi_row = gemv_multi_row_kernel<"gemv_f16_multi_row", policies::f16>;

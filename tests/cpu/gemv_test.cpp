@@ -290,11 +290,11 @@ using hooked_gemv_q4_1_canonical =
     fd::fused_kernel<"test_rmsnorm_gemv_q4_1_canonical", fd::simdgroup_per_row<fd::size_arg<"n">, 8>,
                      fk::gemv_canonical<fk::rmsnorm_input<fp::q4_1>>, fd::epi::store<"y", "value", fd::size_arg<"n">>>;
 
-template <class K>
-void check_rmsnorm(std::mt19937_64& g, const weights<fp::q4_1>& wts, layout lay) {
+template <class K, fd::weight_policy P>
+void check_rmsnorm(std::mt19937_64& g, const weights<P>& wts, layout lay, double tolerance = kTolerance) {
   SCOPED_TRACE(std::string(K::name.view()) + " n=" + std::to_string(wts.n) + " k=" + std::to_string(wts.k));
   const std::uint32_t n = wts.n, k = wts.k;
-  const auto planes = fp::repack<fp::q4_1>(wts.gguf.data(), n, k, lay);
+  const auto planes = fp::repack<P>(wts.gguf.data(), n, k, lay);
   const auto x = foundry_test::random_vector<float>(g, k, -3, 3);
   const auto gamma = foundry_test::random_vector<float>(g, k, 0.5, 1.5);
   const float eps = 1e-5f;
@@ -306,14 +306,15 @@ void check_rmsnorm(std::mt19937_64& g, const weights<fp::q4_1>& wts, layout lay)
   for (std::uint32_t r = 0; r < n; ++r)
     for (std::uint32_t i = 0; i < k; ++i) ref[r] += double(wts.w[std::size_t{r} * k + i]) * (x[i] * inv * gamma[i]);
   auto& ex = exec();
-  fd::buffer wb = ex.upload(planes.data), sb = ex.upload(planes.scales), xb = ex.upload(x),
-             gb = ex.upload(gamma), yb = ex.allocate<float>(n);
+  fd::buffer wb = ex.upload(planes.data), xb = ex.upload(x), gb = ex.upload(gamma), yb = ex.allocate<float>(n);
+  fd::buffer sb = ex.upload(planes.scales.empty() ? std::vector<std::uint8_t>(1) : planes.scales);
   yb.fill_bytes(0xFF);
   typename K::arguments a;
-  a.template set<"w">(wb).template set<"w_scales">(sb).template set<"x">(xb).template set<"gamma">(gb);
+  a.template set<"w">(wb).template set<"x">(xb).template set<"gamma">(gb);
+  if constexpr (P::has_scale) a.template set<"w_scales">(sb);
   a.template set<"eps">(eps).template set<"n">(n).template set<"k">(k).template set<"y">(yb);
   ex.dispatch<K>(a);
-  EXPECT_LT(rel_error(yb.read<float>(), ref), kTolerance);
+  EXPECT_LT(rel_error(yb.read<float>(), ref), tolerance);
 }
 
 TEST(Gemv, RmsNormHookWithQ4_1) {
@@ -433,6 +434,34 @@ TEST(Gemv, MultiRowGpuLoop) {
   for (const shape& s : {shape{7, 64}, shape{960, 576}}) {
     const weights<fp::q4_1> wts(g, s.n, s.k);
     check_rmsnorm<hooked>(g, wts, layout::row_major);
+  }
+}
+
+// The multi-row stage with the SIMD-group RMSNorm hook (the GPU LM head of
+// the decoder): Σx² per SIMD-group, then x and gamma in 16-byte loads
+// (`load_input4`). The GPU loop on the CPU for Q4_1 and Q8_0, the host run
+// loop for F16 and for the 8-bit CPU form, 4 rows × 2 SIMD-groups and
+// 1 row × 4, on rows that leave partial SIMD-groups and threadgroups.
+template <fd::weight_policy P, unsigned R, unsigned S, class Hook = fk::rmsnorm_simdgroup_input<P>>
+using simdgroup_rms_multi_row =
+    fd::fused_kernel<"test_simdgroup_rms_multi_row", typename fk::gemv_multi_row<Hook, R, S>::template dispatch_for<>,
+                     fk::gemv_multi_row<Hook, R, S>, fd::epi::store<"y", "value", fd::size_arg<"n">>>;
+
+TEST(Gemv, MultiRowSimdgroupRmsNorm) {
+  FOUNDRY_SEED_TRACE();
+  auto g = foundry_test::rng();
+  using q41g = gpu_form<fp::q4_1>;
+  using q8_cpu = fk::cpu_q8_activations<fk::rmsnorm_simdgroup_input<fp::q8_0>>;
+  static_assert(fk::hook_loads_float4<fk::rmsnorm_simdgroup_input<q41g>>);
+  for (const shape& s : {shape{1, 32}, shape{7, 64}, shape{33, 96}, shape{577, 576}, shape{3001, 576}}) {
+    const weights<q41g> w41(g, s.n, s.k);
+    check_rmsnorm<simdgroup_rms_multi_row<q41g, 4, 2>>(g, w41, layout::row_major);
+    check_rmsnorm<simdgroup_rms_multi_row<q41g, 1, 4>>(g, w41, layout::row_major);
+    const weights<fp::q8_0> w8(g, s.n, s.k);
+    check_rmsnorm<simdgroup_rms_multi_row<fp::q8_0, 4, 2>>(g, w8, layout::row_major);
+    check_rmsnorm<simdgroup_rms_multi_row<fp::q8_0, 4, 2, q8_cpu>>(g, w8, layout::row_major, kQ8Tolerance);
+    const weights<fp::f16> wf(g, s.n, s.k);
+    check_rmsnorm<simdgroup_rms_multi_row<fp::f16, 4, 2>>(g, wf, layout::row_major);
   }
 }
 

@@ -228,6 +228,52 @@ TEST(FoundryDecoder, RopeInQkvEpilogueMatchesSeparateKernel) {
   }
 }
 
+// The multi-row residual GEMVs and LM head (`use_multi_row_gemvs`: 16-byte
+// weight loads, the LM head's RMSNorm summed by each SIMD-group; the
+// default on GPU backends) against the row-major ones (the CPU's default),
+// both on this backend, with float and with 8-bit CPU activations: the same
+// products summed in another order, so the greedy tokens must be equal and
+// the logits within float rounding (1e-4, the bound against float64; with
+// 8-bit CPU activations x̂ is quantized after the RMSNorm instead of before
+// its scalar factor, which moves a code only at a rounding tie). The prompt
+// goes token by token, so every position runs the decode step; the float
+// form's first logits are also checked against the float64 reference.
+TEST(FoundryDecoder, MultiRowGemvsMatchRowMajor) {
+  const auto& c = f32_fixture().at(1);
+  const std::uint32_t steps = 8, n = static_cast<std::uint32_t>(c.prompt_ids.size()) + steps;
+  for (const bool q8 : {false, true}) {
+    SCOPED_TRACE(q8 ? "8-bit CPU activations" : "float activations");
+    auto make = [&](bool multi_row) {
+      return gen::make_foundry_decoder(foundry_test::make_test_backend(), model(), n, nullptr, 1, false, q8, false,
+                                       false, gen::rope_placement::separate_kernel, multi_row);
+    };
+    auto multi = make(true), row = make(false);
+    if (!q8) {
+      foundry::test::reference_model ref(model(), n);
+      const std::int32_t token = c.prompt_ids.at(0);
+      multi->step(token, 0);
+      const auto theirs = ref.forward(token, 0);
+      EXPECT_LT(foundry::test::relative_error(multi->logits(), theirs), 1e-4) << "against float64";
+      multi = make(true);
+    }
+    std::int32_t a = multi->prefill(c.prompt_ids, 0), b = row->prefill(c.prompt_ids, 0);
+    ASSERT_EQ(a, b);
+    double worst = 0;
+    for (std::uint32_t i = 0, pos = static_cast<std::uint32_t>(c.prompt_ids.size()); i < steps; ++i, ++pos) {
+      a = multi->step(a, pos);
+      b = row->step(b, pos);
+      ASSERT_EQ(a, b) << "position " << pos;
+      const auto want = row->logits(), got = multi->logits();
+      const double rel = foundry::test::relative_error(got, std::vector<float>(want.begin(), want.end()));
+      EXPECT_LT(rel, 1e-4) << "logits at position " << pos;
+      EXPECT_GT(rel, 0.0) << "the two forms should round differently somewhere: is the multi-row form in use?";
+      worst = std::max(worst, rel);
+    }
+    std::printf("  %s: largest relative logit difference multi-row vs row-major %.2e\n",
+                q8 ? "8-bit CPU activations" : "float activations", worst);
+  }
+}
+
 // Feeds the prompt (token by token, or prefilled in one pass with
 // `prefill`), then the decoder's own greedy tokens, for `steps` steps.
 void check_greedy(const foundry::test::greedy_case& c, std::size_t steps, bool prefill = false,
