@@ -474,18 +474,14 @@ class foundry_decoder final : public decoder {
     if (multi_row != multi_row_) recorded_ = false;
     multi_row_ = multi_row;
     with_gemvs([&]<class G>(G) {
-      if (multi_row)
-        ex_.prepare<typename G::template residual_multi_row<PW>, typename G::lm_head_multi_row>();
-      else
-        ex_.prepare<typename G::template residual<PW>, typename G::lm_head>();
+      with_residual<G, PW>([&]<class R>(R*) {
+        with_lm_head<G>([&]<class L>(L*) { ex_.prepare<R, L>(); });
+      });
       for (const layer& l : layers_)
         for (const residual_matrix* m : {&l.wo, &l.down})
           std::visit(
               [&]<class P>(const device_matrix<P>&) {
-                if (multi_row)
-                  ex_.prepare<typename G::template residual_multi_row<P>>();
-                else
-                  ex_.prepare<typename G::template residual<P>>();
+                with_residual<G, P>([&]<class K>(K*) { ex_.prepare<K>(); });
               },
               *m);
     });
@@ -673,24 +669,39 @@ class foundry_decoder final : public decoder {
   }
 
   /// logits = W · RMSNorm(x; output_norm) for the hidden state at `x`.
+  // The multi-row kernel reads x in 16-byte loads where k is a multiple of
+  // the policy's 16-byte run (8 F16, 32 for the block formats); x is then at
+  // a multiple of 32 bytes into its buffer (the hidden state of token m at
+  // m·k floats), so the loads are aligned.
   template <class G>
   void lm_head(buffer_ref x) {
-    if (multi_row_)
-      lm_head_with<typename G::lm_head_multi_row>(x);
-    else
-      lm_head_with<typename G::lm_head>(x);
+    with_lm_head<G>([&]<class K>(K*) {
+      typename K::arguments a;
+      head_.template bind<"w">(a);
+      a.template set<"x">(x).template set<"gamma">(output_norm_).template set<"eps">(hp_.rms_eps);
+      a.template set<"y">(logits_).template set<"n">(hp_.n_vocab).template set<"k">(hp_.n_embd);
+      ex_.dispatch<K>(a);
+    });
   }
-  // ... with LM-head kernel K. The multi-row kernel reads x in 16-byte
-  // loads where k is a multiple of the policy's 16-byte run (8 F16, 32 for
-  // the block formats); x is then at a multiple of 32 bytes into its buffer
-  // (the hidden state of token m at m·k floats), so the loads are aligned.
-  template <class K>
-  void lm_head_with(buffer_ref x) {
-    typename K::arguments a;
-    head_.template bind<"w">(a);
-    a.template set<"x">(x).template set<"gamma">(output_norm_).template set<"eps">(hp_.rms_eps);
-    a.template set<"y">(logits_).template set<"n">(hp_.n_vocab).template set<"k">(hp_.n_embd);
-    ex_.dispatch<K>(a);
+
+  // Calls f(static_cast<K*>(nullptr)) with the LM-head kernel of the GEMV
+  // family G in use (multi_row_: `lm_head_multi_row`, else `lm_head`).
+  template <class G, class F>
+  void with_lm_head(F&& f) const {
+    if (multi_row_)
+      f(static_cast<typename G::lm_head_multi_row*>(nullptr));
+    else
+      f(static_cast<typename G::lm_head*>(nullptr));
+  }
+
+  // ... and with the residual GEMV of policy P (`residual_multi_row<P>`,
+  // else `residual<P>`).
+  template <class G, weight_policy P, class F>
+  void with_residual(F&& f) const {
+    if (multi_row_)
+      f(static_cast<typename G::template residual_multi_row<P>*>(nullptr));
+    else
+      f(static_cast<typename G::template residual<P>*>(nullptr));
   }
 
   template <class G>
@@ -963,21 +974,15 @@ class foundry_decoder final : public decoder {
   void residual_gemv(const residual_matrix& m, const buffer& in, std::uint32_t k) {
     std::visit(
         [&]<class P>(const device_matrix<P>& w) {
-          if (multi_row_)
-            residual_gemv_with<typename G::template residual_multi_row<P>>(w, in, k);
-          else
-            residual_gemv_with<typename G::template residual<P>>(w, in, k);
+          with_residual<G, P>([&]<class K>(K*) {
+            typename K::arguments a;
+            w.template bind<"w">(a);
+            a.template set<"x">(in).template set<"n">(hp_.n_embd).template set<"k">(k);
+            a.template set<"residual">(x_).template set<"y">(x_);
+            ex_.dispatch<K>(a);
+          });
         },
         m);
-  }
-  // ... with residual-GEMV kernel K.
-  template <class K, class P>
-  void residual_gemv_with(const device_matrix<P>& w, const buffer& in, std::uint32_t k) {
-    typename K::arguments a;
-    w.template bind<"w">(a);
-    a.template set<"x">(in).template set<"n">(hp_.n_embd).template set<"k">(k);
-    a.template set<"residual">(x_).template set<"y">(x_);
-    ex_.dispatch<K>(a);
   }
 
   executor ex_;
