@@ -107,24 +107,24 @@ using point_in_block_kernel =
 
 TEST(LaneLoop, DecodeKernelsTakeTheLaneLoopPath) {
   namespace k = fd::kernels;
-  static_assert(k::gemv_f16::lane_loop && k::gemv_q8_0::lane_loop && k::gemv_q4_0::lane_loop &&
-                k::gemv_q4_1::lane_loop);
-  static_assert(k::rmsnorm_qkv_q4_1::lane_loop && k::rmsnorm_gate_up_swiglu_q4_1::lane_loop);
-  static_assert(reductions_kernel<64>::lane_loop);
+  static_assert(k::gemv_f16::lane_loop() && k::gemv_q8_0::lane_loop() && k::gemv_q4_0::lane_loop() &&
+                k::gemv_q4_1::lane_loop());
+  static_assert(k::rmsnorm_qkv_q4_1::lane_loop() && k::rmsnorm_gate_up_swiglu_q4_1::lane_loop());
+  static_assert(reductions_kernel<64>::lane_loop());
   // Decode attention: its helper fences the GPU form (SIMD-group sums, a
   // barrier) off from the CPU, which gets a form without cross-lane operations.
-  static_assert(k::attention_decode_f32::lane_loop && k::attention_decode_f16::lane_loop &&
-                k::attention_decode_f32_position_buffer::lane_loop);
+  static_assert(k::attention_decode_f32::lane_loop() && k::attention_decode_f16::lane_loop() &&
+                k::attention_decode_f32_position_buffer::lane_loop());
   // Flash-decoding: lane 0 of each SIMD-group takes its split on the CPU;
   // the combine pass has no cross-lane operation.
-  static_assert(k::attention_split_f32::lane_loop && k::attention_split_f32_g4::lane_loop &&
-                k::attention_combine_f32::lane_loop && k::attention_split_f32_g4_position_buffer::lane_loop &&
-                k::attention_split_f32_position_buffer::lane_loop && k::attention_combine_f32_position_buffer::lane_loop &&
-                k::attention_split_rope_norm_f32_g4_position_buffer::lane_loop &&
-                k::attention_split_rope_neox_f32_position_buffer::lane_loop);
+  static_assert(k::attention_split_f32::lane_loop() && k::attention_split_f32_g4::lane_loop() &&
+                k::attention_combine_f32::lane_loop() && k::attention_split_f32_g4_position_buffer::lane_loop() &&
+                k::attention_split_f32_position_buffer::lane_loop() && k::attention_combine_f32_position_buffer::lane_loop() &&
+                k::attention_split_rope_norm_f32_g4_position_buffer::lane_loop() &&
+                k::attention_split_rope_neox_f32_position_buffer::lane_loop());
   // Arg-max and the Gumbel-max pass: thread 0 scans on the CPU, the GPU
   // forms (SIMD-group butterflies, a barrier) are fenced off.
-  static_assert(k::argmax_f32::lane_loop && k::gumbel_argmax_f32::lane_loop);
+  static_assert(k::argmax_f32::lane_loop() && k::gumbel_argmax_f32::lane_loop());
   EXPECT_EQ(k::gemv_q4_1::lane_loop_blocker(), "");
 }
 
@@ -145,12 +145,12 @@ TEST(LaneLoop, OnlyTextOutsideGpuFencesCountsForHelpers) {
 }
 
 TEST(LaneLoop, OtherCrossLaneOperationsKeepTheFiberPathAndSayWhy) {
-  static_assert(!barrier_kernel::lane_loop);
+  static_assert(!barrier_kernel::lane_loop());
   EXPECT_EQ(barrier_kernel::lane_loop_blocker(), "stage barrier_in_loop: it calls threadgroup_barrier outside a reduction point");
-  static_assert(!point_in_block_kernel::lane_loop);
+  static_assert(!point_in_block_kernel::lane_loop());
   EXPECT_EQ(point_in_block_kernel::lane_loop_blocker(),
             "stage point_in_block: its reduction point `s` is inside a block (it must be at the stage's top level)");
-  static_assert(!fd::kernels::gemv_q4_1_canonical::lane_loop);
+  static_assert(!fd::kernels::gemv_q4_1_canonical::lane_loop());
   EXPECT_NE(fd::kernels::gemv_q4_1_canonical::lane_loop_blocker().find("simd_shuffle_xor"), std::string::npos);
 }
 
@@ -247,7 +247,7 @@ using folded_rms_gemv_f32 =
 
 template <class K>
 void check_rms_gemv() {
-  static_assert(K::lane_loop);
+  static_assert(K::lane_loop());
   const std::uint32_t n = 77, k = 300;  // a partial threadgroup; k not a multiple of 32·4
   const float eps = 1e-5f;
   auto rng = foundry_test::rng();
@@ -290,20 +290,20 @@ TEST(LaneLoop, LaneZeroAloneWhereTheMainStageComputesRowsWithIt) {
   namespace k = fd::kernels;
   // Block formats on the host run loop or the 8-bit form: lane 0 computes
   // the row, the epilogues store only for the writer.
-  static_assert(k::gemv_q4_1::lane_loop_lane0 && k::gemv_q4_0_residual::lane_loop_lane0 &&
-                k::gemv_q4_1_batched::lane_loop_lane0);
-  static_assert(k::gemv_q8_0_cpu_q8::lane_loop_lane0 && k::gemv_q4_1_residual_cpu_q8::lane_loop_lane0);
-  static_assert(k::rmsnorm_qkv_q4_1::lane_loop_lane0 && k::rmsnorm_qkv_q4_1_cpu_q8::lane_loop_lane0);
-  static_assert(k::rmsnorm_gate_up_swiglu_q4_1::lane_loop_lane0 &&
-                k::rmsnorm_gate_up_swiglu_q4_1_cpu_q8::lane_loop_lane0);
+  static_assert(k::gemv_q4_1::lane_loop_lane0() && k::gemv_q4_0_residual::lane_loop_lane0() &&
+                k::gemv_q4_1_batched::lane_loop_lane0());
+  static_assert(k::gemv_q8_0_cpu_q8::lane_loop_lane0() && k::gemv_q4_1_residual_cpu_q8::lane_loop_lane0());
+  static_assert(k::rmsnorm_qkv_q4_1::lane_loop_lane0() && k::rmsnorm_qkv_q4_1_cpu_q8::lane_loop_lane0());
+  static_assert(k::rmsnorm_gate_up_swiglu_q4_1::lane_loop_lane0() &&
+                k::rmsnorm_gate_up_swiglu_q4_1_cpu_q8::lane_loop_lane0());
   // Every lane works: Q8_0's float form shares the row among the lanes,
   // F16 rows have a tail for all lanes, a hook preamble reduces over all
   // lanes, an epilogue without the promise might store for any lane.
-  static_assert(k::gemv_q8_0::lane_loop && !k::gemv_q8_0::lane_loop_lane0);
-  static_assert(k::gemv_f16::lane_loop && !k::gemv_f16::lane_loop_lane0);
-  static_assert(k::rmsnorm_qkv_f16::lane_loop && !k::rmsnorm_qkv_f16::lane_loop_lane0);
-  static_assert(rms_gemv_f32::lane_loop && !rms_gemv_f32::lane_loop_lane0);
-  static_assert(gemv_q4_1_scaled::lane_loop && !gemv_q4_1_scaled::lane_loop_lane0);
+  static_assert(k::gemv_q8_0::lane_loop() && !k::gemv_q8_0::lane_loop_lane0());
+  static_assert(k::gemv_f16::lane_loop() && !k::gemv_f16::lane_loop_lane0());
+  static_assert(k::rmsnorm_qkv_f16::lane_loop() && !k::rmsnorm_qkv_f16::lane_loop_lane0());
+  static_assert(rms_gemv_f32::lane_loop() && !rms_gemv_f32::lane_loop_lane0());
+  static_assert(gemv_q4_1_scaled::lane_loop() && !gemv_q4_1_scaled::lane_loop_lane0());
 }
 
 // Lane 0 alone (lane loops) and all 32 lanes on fibers give the same bits:

@@ -25,15 +25,13 @@ namespace {
 struct entry {
   std::string_view name;
   const std::string& (*source)();
-  bool lane_loop;                    ///< runs as lane loops on the CPU
-  bool lane0;                        ///< ... of lane 0 of each SIMD-group only
-  std::string (*lane_loop_blocker)();  ///< why not, when it does not
+  foundry::lane_loop_form (*lane_loop)();  ///< the CPU's lane-loop form; null: never
+  std::string (*lane_loop_blocker)();      ///< why not, when it has none
 };
 
 template <class... Ks>
 std::vector<entry> entries(foundry::type_list<Ks...>) {
-  return {entry{Ks::name.view(), &foundry::metal_source<Ks>, Ks::lane_loop, Ks::lane_loop_lane0,
-                &Ks::lane_loop_blocker}...};
+  return {entry{Ks::name.view(), &foundry::metal_source<Ks>, &Ks::cpu_lane_loop, &Ks::lane_loop_blocker}...};
 }
 
 int usage() {
@@ -58,8 +56,9 @@ int explain(const std::vector<entry>& all, const std::vector<std::string_view>& 
   if (names.empty())
     for (const auto& e : all) chosen.push_back(&e);
   for (const entry* e : chosen) {
-    if (e->lane_loop)
-      fmt::print("{}: cpu lane loops{}\n", e->name, e->lane0 ? " (lane 0 of each SIMD-group)" : "");
+    const foundry::lane_loop_form lanes = e->lane_loop != nullptr ? e->lane_loop() : foundry::lane_loop_form{};
+    if (!lanes.body.empty())
+      fmt::print("{}: cpu lane loops{}\n", e->name, lanes.stride > 1 ? " (lane 0 of each SIMD-group)" : "");
     else
       fmt::print("{}: cpu fibers ({})\n", e->name, e->lane_loop_blocker());
   }

@@ -572,8 +572,6 @@ struct fused_kernel {
     std::size_t error_size = 0;  ///< 0 when the kernel is valid
     unsigned threadgroup_bytes = 0;
     bool uses_simdgroups = false;
-    bool lane_loop = false;  ///< runs as lane loops on the CPU (lane_loop.hpp)
-    bool lane0 = false;      ///< ... of lane 0 of each SIMD-group only (lane_loop_lane0)
     bool prefetch = false;   ///< some stage has a prefetch snippet (stage.hpp)
     std::array<bool, builtins.size()> builtin_used{};  ///< some stage uses `$<builtin>`
   };
@@ -586,8 +584,6 @@ struct fused_kernel {
       f.uses_simdgroups |= c.stage_uses_simdgroups(i);
       f.prefetch |= !c.stages[i].prefetch.empty();
     }
-    f.lane_loop = f.error_size == 0 && detail::lane_loop_blocker(c).empty();
-    f.lane0 = f.lane_loop && detail::lane_loop_lane0(c);
     return f;
   }();
   static constexpr bool valid = facts.error_size == 0;
@@ -695,16 +691,6 @@ struct fused_kernel {
     return params;
   }
 
-  /// The lane-loop function `<name>_lanes` (lane_loop.hpp), built on first use.
-  static std::string_view lane_loop_text() {
-    static const std::string text = [] {
-      const comp c;
-      return detail::lane_loop_text(c, {Name.view(), std::string(parameters(c)),
-                                        detail::static_span(used_builtins), Dispatch::threads_per_threadgroup});
-    }();
-    return text;
-  }
-
  public:
   /// Binding plan, one row per argument in declaration order.
   static constexpr const auto& plan = table::plan;
@@ -714,16 +700,43 @@ struct fused_kernel {
   static constexpr bool uses_simdgroups = facts.uses_simdgroups;
   /// True when the kernel runs as lane loops on the CPU: its only cross-lane
   /// operations are reduction points (lane_loop.hpp); otherwise it runs one
-  /// fiber per thread there. Decided at compile time from the stage texts.
-  static constexpr bool lane_loop = facts.lane_loop;
+  /// fiber per thread there. A function, not a constant, so that the scan
+  /// runs only where a program calls it in a constant expression (a
+  /// `static_assert`): compilers evaluate a class template's constexpr data
+  /// members with the class, and the scan in every alias doubled its
+  /// compile time. The backend decides at run time (`signature.lane_loop`).
+  static constexpr bool lane_loop() { return valid && detail::lane_loop_blocker(comp()).empty(); }
   /// True when those lane loops run lane 0 of each SIMD-group only (the
   /// main stage computes its rows with lane 0 on the CPU and the epilogues
   /// store only for the writer: lane_loop.hpp, `lane_loop_lane0`).
-  static constexpr bool lane_loop_lane0 = facts.lane0;
+  static constexpr bool lane_loop_lane0() { return lane_loop() && detail::lane_loop_lane0(comp()); }
   /// Why the kernel does not run as lane loops on the CPU ("stage gemv: it
   /// calls simd_shuffle_xor outside a reduction point"), or empty when it
   /// does. Built at run time (for `foundry-emit --explain`).
   static std::string lane_loop_blocker() { return std::string(detail::lane_loop_blocker(comp())); }
+  /// The CPU's lane-loop form (lane_loop.hpp): the `<name>_lanes` function
+  /// and the threads it reads, or an empty body when the kernel runs one
+  /// fiber per thread. Decided and built at run time on the first call,
+  /// then kept for the life of the process (thread-safe);
+  /// `make_kernel_source` puts it in the signature the CPU entry writer
+  /// reads. @throws std::logic_error on an internal inconsistency of the
+  /// scan (lane_loop.hpp, `lane_loop_text`).
+  static lane_loop_form cpu_lane_loop() {
+    struct lanes_t {
+      std::string body;
+      std::uint32_t stride = 1;
+    };
+    static const lanes_t l = [] {
+      const comp c;
+      lanes_t out;
+      if (!detail::lane_loop_blocker(c).empty()) return out;
+      out.body = detail::lane_loop_text(c, {Name.view(), std::string(parameters(c)),
+                                            detail::static_span(used_builtins), Dispatch::threads_per_threadgroup});
+      out.stride = detail::lane_loop_lane0(c) ? 32u : 1u;
+      return out;
+    }();
+    return {l.body, l.stride};
+  }
   /// The generated, target-neutral body function `<name>_body(...)`, built
   /// on first use and kept for the life of the process (thread-safe).
   /// @throws std::bad_alloc only.
@@ -737,7 +750,7 @@ struct fused_kernel {
   static constexpr kernel_signature signature{
       Name.view(), detail::static_span(detail::argument_rows<argument_list>::value),
       detail::static_span(detail::threadgroup_rows<threadgroup_list>::value), detail::static_span(used_builtins),
-      lane_loop ? &lane_loop_text : nullptr, lane_loop_lane0 ? 32u : 1u, facts.prefetch};
+      nullptr, facts.prefetch};
 
   /// The described struct definitions this kernel needs, in dependency order.
   static constexpr std::string_view struct_source() noexcept {

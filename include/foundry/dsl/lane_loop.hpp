@@ -1,8 +1,10 @@
 #pragma once
 /// @file lane_loop.hpp
 /// Lane-loop execution of a fused kernel on the CPU: the analysis that
-/// decides, from the stage texts at compile time, whether a kernel can run
-/// as loops over its threads, and the text of that form.
+/// decides, from the stage texts, whether a kernel can run as loops over its
+/// threads, and the text of that form. The functions are constexpr (a test
+/// can `static_assert` on `K::lane_loop()`); the CPU backend runs them once per
+/// kernel at run time (`K::cpu_lane_loop()`).
 ///
 /// On a GPU the threads of a SIMD-group run in lock step and a collective
 /// (`simd_sum`) is one instruction. The CPU backend's general model runs

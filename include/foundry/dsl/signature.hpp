@@ -61,6 +61,20 @@ struct signature_threadgroup {
   std::string variable() const { return "tg_" + std::string(name); }
 };
 
+/// The CPU's lane-loop form of a kernel (dsl/lane_loop.hpp): the function
+/// `<name>_lanes(<arguments>, <threadgroup pointers>, const
+/// foundry_cpu_thread* lane_threads, uint lane_count)` running one whole
+/// threadgroup, and which threads of it that function reads.
+struct lane_loop_form {
+  /// The function's text (static storage); empty when the kernel must run
+  /// one fiber per thread on the CPU.
+  std::string_view body;
+  /// Which threads the body reads: every one (1) or lane 0 of each
+  /// SIMD-group only (32: `lane_loop_lane0`). The CPU executor fills only
+  /// those threads' positions (abi.h, `<name>__cpu_lanes_stride`).
+  std::uint32_t stride = 1;
+};
+
 /// A kernel's target-neutral signature (see the file comment). The spans
 /// point into static storage owned by the kernel type.
 struct kernel_signature {
@@ -68,17 +82,13 @@ struct kernel_signature {
   std::span<const signature_argument> arguments;    ///< declaration order
   std::span<const signature_threadgroup> threadgroup;
   std::span<const builtin_info> builtins;           ///< the body's builtin parameters, in order
-  /// The CPU's lane-loop form of the body, `<name>_lanes(<arguments>,
-  /// <threadgroup pointers>, const foundry_cpu_thread* lane_threads, uint
-  /// lane_count)` running one whole threadgroup (dsl/lane_loop.hpp); null
-  /// when the kernel must run one fiber per thread there. Returns text with
-  /// static storage, built on first call.
-  std::string_view (*lane_loop_body)() = nullptr;
-  /// Which threads of a threadgroup the lane-loop body reads: every one (1)
-  /// or lane 0 of each SIMD-group only (32: `lane_loop_lane0`). The CPU
-  /// executor fills only those threads' positions (abi.h,
-  /// `<name>__cpu_lanes_stride`).
-  std::uint32_t lane_loop_stride = 1;
+  /// The CPU's lane-loop form (`lane_loop_form`), built on the first call.
+  /// Null in a kernel type's constexpr `K::signature`; `make_kernel_source`
+  /// sets it to `K::cpu_lane_loop`. Taking that function's address in the
+  /// constant would compile the lane-loop builder in every translation unit
+  /// that names the kernel
+  /// (bench/results/2026-12-06-compile-time-lane-loop-regression.md).
+  lane_loop_form (*lane_loop)() = nullptr;
   /// Whether a stage has a prefetch snippet (dsl/stage.hpp): the kernel's
   /// source then holds `<name>_prefetch(<the body's parameters>)` where the
   /// entry writer `runs_prefetch()` (make_kernel_source), to be called

@@ -172,15 +172,18 @@ const kernel_source& neutral_source_of() {
 }
 
 /// Kernel `K`'s complete translation unit with the entry point `writer`
-/// writes from `K::signature` (built anew on every call).
+/// writes from `K::signature` and `K::cpu_lane_loop` (built anew on every
+/// call).
 template <class K>
 kernel_source make_kernel_source(const entry_writer& writer) {
+  kernel_signature sig = K::signature;
+  sig.lane_loop = &K::cpu_lane_loop;
   detail::source_builder b(neutral_source_of<K>());
-  if (const std::string_view t = writer.target_body(K::signature); !t.empty()) b.add_generated(t);
-  if (K::signature.prefetch && writer.runs_prefetch()) b.add_generated(K::prefetch_source());
-  b.add(writer.entry_point(K::signature), "entry point");
+  if (const std::string_view t = writer.target_body(sig); !t.empty()) b.add_generated(t);
+  if (sig.prefetch && writer.runs_prefetch()) b.add_generated(K::prefetch_source());
+  b.add(writer.entry_point(sig), "entry point");
   kernel_source s = b.take();
-  s.entry_name = writer.entry_name(K::signature);
+  s.entry_name = writer.entry_name(sig);
   return s;
 }
 

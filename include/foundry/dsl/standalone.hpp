@@ -129,9 +129,11 @@ struct standalone_kernel {
   static constexpr bool uses_simdgroups = Piece::text.find("simd_") != std::string_view::npos;
   /// Always false: a hand-written body has no reduction points the composer
   /// knows, so on the CPU it runs one fiber per thread (dsl/lane_loop.hpp).
-  static constexpr bool lane_loop = false;
-  static constexpr bool lane_loop_lane0 = false;
+  static constexpr bool lane_loop() { return false; }
+  static constexpr bool lane_loop_lane0() { return false; }
   static std::string lane_loop_blocker() { return "a standalone kernel is one hand-written function"; }
+  /// No lane-loop form: an empty body (one fiber per thread on the CPU).
+  static lane_loop_form cpu_lane_loop() { return {}; }
   /// Struct definitions plus `#define FOUNDRY_KERNEL_ARGS <parameter list>`.
   static constexpr std::string_view struct_source() noexcept {
     return frozen_text<struct_defs<params_structs_t<argument_list>>>::view();
@@ -144,7 +146,7 @@ struct standalone_kernel {
   /// (`signature.hpp`): the described arguments and the `uses` builtins.
   static constexpr kernel_signature signature{Name.view(),
                                               detail::static_span(detail::argument_rows<argument_list>::value),
-                                              {}, detail::static_span(used_builtins), nullptr, 1u, false};
+                                              {}, detail::static_span(used_builtins), nullptr, false};
 };
 
 }  // namespace foundry

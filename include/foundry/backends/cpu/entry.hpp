@@ -46,21 +46,22 @@ class cpu_entry final : public entry_writer {
     std::string out = "extern \"C\" void " + entry_name(s) +
                       "(const foundry_cpu_launch* L, const foundry_cpu_thread* T) {\n" +
                       body_call(s, argument, threadgroup, builtin) + "}\n";
-    if (s.lane_loop_body == nullptr) return out;
+    const lane_loop_form lanes = s.lane_loop != nullptr ? s.lane_loop() : lane_loop_form{};
+    if (lanes.body.empty()) return out;
     // The lane-loop entry: one call runs a whole threadgroup, T[0..n).
     std::string call = "  " + std::string(s.name) + "_lanes(";
     for (const signature_argument& a : s.arguments) call += argument(a) + ", ";
     for (const signature_threadgroup& g : s.threadgroup) call += threadgroup(g) + ", ";
-    if (s.lane_loop_stride > 1)
+    if (lanes.stride > 1)
       out += "extern \"C\" const uint32_t " + lanes_entry_name(s) + "_stride = " +
-             std::to_string(s.lane_loop_stride) + "u;  // only every stride-th thread is read\n";
+             std::to_string(lanes.stride) + "u;  // only every stride-th thread is read\n";
     return out + "extern \"C\" void " + lanes_entry_name(s) +
            "(const foundry_cpu_launch* L, const foundry_cpu_thread* T, uint32_t n) {\n" + call + "T, n);\n}\n";
   }
 
   /// The lane-loop body (dsl/lane_loop.hpp), when the kernel has one.
   std::string_view target_body(const kernel_signature& s) const override {
-    return s.lane_loop_body != nullptr ? s.lane_loop_body() : std::string_view{};
+    return s.lane_loop != nullptr ? s.lane_loop().body : std::string_view{};
   }
 
   /// The symbol of the lane-loop entry: `<name>__cpu_lanes` (only kernels
