@@ -624,10 +624,12 @@ struct fused_kernel {
   struct texts_t {
     std::string body;      ///< `<name>_body(<parameters>)`
     std::string prefetch;  ///< `<name>_prefetch(<the same parameters>)`: the stages' prefetch snippets (stage.hpp)
+    std::vector<std::string> resolved;  ///< each stage's substituted text (the CPU's lane-loop form reads it)
   };
   static texts_t build_texts() {
     const comp c;
     ct_string error;
+    std::vector<std::string> resolved;
     ct_string blocks, loop_close, prefetch_blocks;
     for (std::size_t s = 0; s < c.stages.size(); ++s) {
       for (const auto& p : c.ports)
@@ -637,6 +639,7 @@ struct fused_kernel {
       blocks += "  { // stage " + sname + " (" + ct_string(to_string(c.stages[s].role)) + ")\n";
       ct_string snippet;
       c.substitute(s, &snippet, error, nullptr);
+      resolved.emplace_back(snippet);
       // A main stage may end with a loop header after `per_element_epilogues`
       // (stage.hpp): it opens after the stage's block and closes after the
       // last stage, so the epilogues run once per element it visits.
@@ -666,6 +669,7 @@ struct fused_kernel {
       params += (params.empty() ? "" : ", ") + ct_string(b.type) + " " + ct_string(b.name);
     const ct_string head = "ALWAYS_INLINE void " + ct_string(Name.view());
     texts_t t;
+    t.resolved = std::move(resolved);
     t.body = std::string(head + "_body(" + params + ") {\n" + blocks + "}\n");
     if (!prefetch_blocks.empty())
       t.prefetch = std::string(head + "_prefetch(" + params + ") {\n" + prefetch_blocks + "}\n");
@@ -705,15 +709,15 @@ struct fused_kernel {
   /// `static_assert`): compilers evaluate a class template's constexpr data
   /// members with the class, and the scan in every alias doubled its
   /// compile time. The backend decides at run time (`signature.lane_loop`).
-  static constexpr bool lane_loop() { return valid && detail::lane_loop_blocker(comp()).empty(); }
+  static constexpr bool lane_loop() { return valid && detail::lane_loop_blocker(comp().stages).empty(); }
   /// True when those lane loops run lane 0 of each SIMD-group only (the
   /// main stage computes its rows with lane 0 on the CPU and the epilogues
   /// store only for the writer: lane_loop.hpp, `lane_loop_lane0`).
-  static constexpr bool lane_loop_lane0() { return lane_loop() && detail::lane_loop_lane0(comp()); }
+  static constexpr bool lane_loop_lane0() { return lane_loop() && detail::lane_loop_lane0(comp().stages); }
   /// Why the kernel does not run as lane loops on the CPU ("stage gemv: it
   /// calls simd_shuffle_xor outside a reduction point"), or empty when it
   /// does. Built at run time (for `foundry-emit --explain`).
-  static std::string lane_loop_blocker() { return std::string(detail::lane_loop_blocker(comp())); }
+  static std::string lane_loop_blocker() { return std::string(detail::lane_loop_blocker(comp().stages)); }
   /// The CPU's lane-loop form (lane_loop.hpp): the `<name>_lanes` function
   /// and the threads it reads, or an empty body when the kernel runs one
   /// fiber per thread. Decided and built at run time on the first call,
@@ -729,10 +733,11 @@ struct fused_kernel {
     static const lanes_t l = [] {
       const comp c;
       lanes_t out;
-      if (!detail::lane_loop_blocker(c).empty()) return out;
-      out.body = detail::lane_loop_text(c, {Name.view(), std::string(parameters(c)),
-                                            detail::static_span(used_builtins), Dispatch::threads_per_threadgroup});
-      out.stride = detail::lane_loop_lane0(c) ? 32u : 1u;
+      if (!detail::lane_loop_blocker(c.stages).empty()) return out;
+      out.body = detail::lane_loop_text(c.stages, texts().resolved, c.ports,
+                                        {Name.view(), std::string(parameters(c)), detail::static_span(used_builtins),
+                                         Dispatch::threads_per_threadgroup});
+      out.stride = detail::lane_loop_lane0(c.stages) ? 32u : 1u;
       return out;
     }();
     return {l.body, l.stride};

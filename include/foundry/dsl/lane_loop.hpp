@@ -132,13 +132,17 @@ constexpr ct_string scan_lane_segments(std::string_view t, OnPoint&& point) {
   return {};
 }
 
-/// Why composition `c` cannot run as lane loops on the CPU ("stage <name>:
-/// ..."), or empty when it can (see the file comment).
-template <class Comp>
-constexpr ct_string lane_loop_blocker(const Comp& c) {
+/// Why a composition with the stage records `stages` (compose.hpp's
+/// `stage_rec`s, in order) cannot run as lane loops on the CPU ("stage
+/// <name>: ..."), or empty when it can (see the file comment). A template
+/// over the record container only: every kernel shares one instantiation,
+/// so the run-time form costs compile time once per translation unit, not
+/// once per kernel.
+template <class StageRecs>
+constexpr ct_string lane_loop_blocker(const StageRecs& stages) {
   bool after_loop = false;  // a per-element epilogue loop is open
-  for (std::size_t s = 0; s < c.stages.size(); ++s) {
-    const auto& st = c.stages[s];
+  for (std::size_t s = 0; s < stages.size(); ++s) {
+    const auto& st = stages[s];
     const ct_string who = "stage " + ct_string(st.name) + ": ";
     if (st.helpers_collective) return who + "a helper source it uses calls a barrier or SIMD-group function";
     std::size_t points = 0;
@@ -165,10 +169,10 @@ constexpr ct_string lane_loop_blocker(const Comp& c) {
 /// the other 31 lanes, which would only repeat the row's set-up and its
 /// epilogues with `$writer` false, are skipped: a GEMV row whose dot product
 /// lane 0 computes alone costs one lane's work instead of 32 lanes' set-up.
-template <class Comp>
-constexpr bool lane_loop_lane0(const Comp& c) {
+template <class StageRecs>
+constexpr bool lane_loop_lane0(const StageRecs& stages) {
   bool main0 = false;
-  for (const auto& st : c.stages) {
+  for (const auto& st : stages) {
     if (st.role == stage_role::main) {
       if (!st.cpu_lane0) return false;
       main0 = true;
@@ -191,32 +195,33 @@ struct lane_loop_frame {
 };
 
 /// The CPU function `<name>_lanes(<parameters>, const foundry_cpu_thread*
-/// lane_threads, uint lane_count)` running one threadgroup of composition
-/// `c` as lane loops (see the file comment). Call only when
-/// `lane_loop_blocker(c)` is empty. Built at run time.
+/// lane_threads, uint lane_count)` running one threadgroup of a composition
+/// as lane loops (see the file comment): `stages` its stage records,
+/// `resolved` each stage's text with its placeholders substituted (the
+/// body's text), `ports` its port records. Call only when
+/// `lane_loop_blocker(stages)` is empty. Built at run time; one
+/// instantiation for every kernel (as `lane_loop_blocker`).
 /// @throws std::logic_error if a stage's resolved text no longer passes the
 ///         scan (an internal error).
-template <class Comp>
-std::string lane_loop_text(const Comp& c, const lane_loop_frame& f) {
+template <class StageRecs, class PortRecs>
+std::string lane_loop_text(const StageRecs& stages, std::span<const std::string> resolved, const PortRecs& ports,
+                           const lane_loop_frame& f) {
   struct segment {
     std::string code;
     std::string type, fn;  ///< of the reduction point that ends it (not for the last)
   };
   std::vector<segment> segments(1);
   std::string loop_close;
-  ct_string error;
-  for (std::size_t s = 0; s < c.stages.size(); ++s) {
-    ct_string snippet;
-    c.substitute(s, &snippet, error, nullptr);
-    const std::string_view sv = snippet;
+  for (std::size_t s = 0; s < stages.size(); ++s) {
+    const std::string_view sv = resolved[s];
     std::string loop_open;
     std::size_t end = sv.size();
     if (const auto at = sv.find(per_element_epilogues); at != std::string_view::npos) {
       loop_open = std::string(sv.substr(at + per_element_epilogues.size()));
       end = at;
     }
-    const std::string sname(c.stages[s].name);
-    const std::string head = "{ // stage " + sname + " (" + std::string(to_string(c.stages[s].role));
+    const std::string sname(stages[s].name);
+    const std::string head = "{ // stage " + sname + " (" + std::string(to_string(stages[s].role));
     segments.back().code += head + ")\n";
     std::size_t done = 0;
     int k = 0;
@@ -249,14 +254,14 @@ std::string lane_loop_text(const Comp& c, const lane_loop_frame& f) {
   const std::string n = std::to_string(f.max_threads);
   // Only lane 0 of each SIMD-group (lane_loop_lane0): thread indices step by
   // the SIMD width and the reductions are lane 0's own operands.
-  const bool lane0 = lane_loop_lane0(c);
+  const bool lane0 = lane_loop_lane0(stages);
   const std::string step = lane0 ? "lane_ += FOUNDRY_CPU_SIMD_WIDTH" : "++lane_";
   std::string out = "ALWAYS_INLINE void " + std::string(f.name) + "_lanes(" + f.parameters +
                     (f.parameters.empty() ? "" : ", ") +
                     "const foundry_cpu_thread* lane_threads, uint lane_count) {\n"
                     "  // per thread of the threadgroup: ports, reduced values, whether it returned\n";
   std::string refs;
-  for (const auto& p : c.ports)
+  for (const auto& p : ports)
     if (p.use == decltype(p.use)::produce) {
       out += "  " + std::string(p.type) + " v_" + std::string(p.name) + "_lanes[" + n + "];\n";
       refs += "    " + std::string(p.type) + "& v_" + std::string(p.name) + " = v_" + std::string(p.name) +
