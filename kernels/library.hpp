@@ -16,6 +16,7 @@
 #include "foundry/core/type_list.hpp"
 #include "kernels/attention/attention.hpp"
 #include "kernels/attention/flash_decode.hpp"
+#include "kernels/attention/flash_merged_input.hpp"
 #include "kernels/attention/flash_prefill.hpp"
 #include "kernels/attention/rope_kv_append_batched.hpp"
 #include "kernels/attention/kv_cache.hpp"
@@ -45,6 +46,7 @@ using library = concat_t<gemv_library,
                          kv_cache_library,
                          attention_library,
                          flash_decode_library,
+                         flash_merged_library,
                          embedding_library,
                          residual_library,
                          softmax_library,

@@ -29,7 +29,10 @@
 // read their weights in 16-byte loads, several rows per SIMD-group where the
 // policy has vector loads: gemv_residual_multi_row_<P> (one row per
 // SIMD-group) and rmsnorm_lm_head_multi_row<PE> (four rows per SIMD-group,
-// the RMSNorm summed by each SIMD-group).
+// the RMSNorm summed by each SIMD-group). With flash-decoding on GPU
+// backends (`use_flash_merge`) attention_combine_f32 is not dispatched: the
+// Wo GEMV merges the splits' states as it reads its input,
+// gemv_residual_flash_merged_<PO> (kernels/attention/flash_merged_input.hpp).
 // Prefill (a chunk of M prompt tokens at positions p0..p0+M-1) runs the
 // projections as GEMMs over the chunk (kernels/gemm):
 //   X[m] = embedding(token m)                               embedding_<PE>, per token
@@ -240,6 +243,14 @@ using gemv_residual_multi_row_for =
     fk::gemv_multi_row_kernel<fixed_string("gemv_residual_multi_row_") + P::name + q8_suffix<P, Q8>(), P, true,
                               q8_rows<P, Q8>, 1, 4>;
 
+/// The output projection after flash-decoding with the merge of the splits'
+/// states folded into its input (x = Wo · merge(partials) + x): the residual
+/// GEMV's tiling (one row per SIMD-group, four SIMD-groups per threadgroup)
+/// with `flash_merged_input`. `P` a policy with vector loads.
+template <weight_policy P>
+using gemv_residual_flash_merged_for =
+    fk::gemv_residual_flash_merged<fixed_string("gemv_residual_flash_merged_") + P::name, P>;
+
 namespace detail {
 /// The GPU forms of the residual GEMV and the LM head in policy `P`: the
 /// multi-row kernels where `P` has vector loads, else the row-major ones
@@ -337,12 +348,14 @@ class foundry_decoder final : public decoder {
   /// in the QKV kernel's epilogue where `rope_in_qkv` allows it: with
   /// `device_positions`). `multi_row_gemvs`: the decode step's residual
   /// GEMVs and LM head as the multi-row kernels (`use_multi_row_gemvs`;
-  /// unset: on every backend but the CPU).
+  /// unset: on every backend but the CPU). `flash_merge`: with
+  /// `flash_decode`, the merge of the splits' states in the Wo GEMV
+  /// (`use_flash_merge`; unset: on every backend but the CPU).
   foundry_decoder(std::unique_ptr<backend> be, const llama_model& m, std::uint32_t max_positions,
                   std::unique_ptr<step_recorder> recorder = nullptr, std::optional<bool> gpu_tiles = std::nullopt,
                   bool q8_activations = true, bool flash_decode = false, bool device_positions = false,
                   rope_placement rope = rope_placement::qkv_epilogue,
-                  std::optional<bool> multi_row_gemvs = std::nullopt)
+                  std::optional<bool> multi_row_gemvs = std::nullopt, std::optional<bool> flash_merge = std::nullopt)
       : ex_(std::move(be)),
         q8_(q8_activations),
         flash_(flash_decode),
@@ -417,6 +430,7 @@ class foundry_decoder final : public decoder {
     });
     use_gpu_tiles(gpu_tiles.value_or(ex_.get_backend().name() != "cpu"));
     use_multi_row_gemvs(multi_row_gemvs.value_or(ex_.get_backend().name() != "cpu"));
+    use_flash_merge(flash_merge.value_or(ex_.get_backend().name() != "cpu"));
     // The architecture's RoPE + KV append kernels (see rope_append).
     const architecture& arch = hp_.arch;
     if (arch.qk_norm && arch.no_rope_layer_step != 0)
@@ -485,6 +499,30 @@ class foundry_decoder final : public decoder {
               },
               *m);
     });
+  }
+
+  /// With flash-decoding, whether the decode step merges the splits' states
+  /// in the Wo GEMV (true: `gemv_residual_flash_merged_for<PO>` reads
+  /// `partials` and `attention_combine_f32*` is not dispatched, one dispatch
+  /// fewer per layer) or in the combine kernel (false); compiles the merged
+  /// kernels. Layers whose Wo policy has no vector loads (K-quants), and
+  /// models with more than `fk::flash_merged_input<PO>::max_k` attention
+  /// outputs, keep the combine kernel. Without flash-decoding it does
+  /// nothing. On the CPU the merged kernel runs one fiber per thread (its
+  /// barrier rules out lane loops), so the constructor leaves it off there.
+  /// Takes effect at the next decode step; a replaying recorder records the
+  /// step again.
+  void use_flash_merge(bool merge) {
+    merge = merge && flash_;
+    if (merge != flash_merge_) recorded_ = false;
+    flash_merge_ = merge;
+    if (!merge) return;
+    for (const layer& l : layers_)
+      std::visit(
+          [&]<class P>(const device_matrix<P>&) {
+            if constexpr (has_vector_loads<P>) ex_.prepare<gemv_residual_flash_merged_for<P>>();
+          },
+          l.wo);
   }
 
   /// Prefill chunks of at most `tokens` tokens (1: the token-by-token path).
@@ -712,29 +750,37 @@ class foundry_decoder final : public decoder {
       with_qkv_rope<G>([&]<class K>(K*) { run_qkv_rope<K>(w, pos, cache_offset); });
     else
       std::visit([&]<class PV>(const device_matrix<PV>& wv) { run_qkv<typename G::template qkv<PV>>(w, wv); }, w.wv);
+    // Flash-decoding's split count: fixed for the context with device
+    // positions (the step never changes), else for this position.
+    const std::uint32_t splits = fk::flash_decode_splits(device_pos_ ? max_pos_ : pos + 1);
+    const bool merged = merges_in_wo(w);
+    const fk::flash_merge merge = merged ? fk::flash_merge::consumer : fk::flash_merge::combine_kernel;
     if (folds_rope(l)) {  // RoPE and the KV append inside flash-decoding's first pass
       fk::attention_flash_decode_rope(ex_, q_, k_, v_, k_cache_.at(cache_offset), v_cache_.at(cache_offset), partials_,
                                       attn_, hp_.n_head, hp_.n_head_kv, hp_.head_dim, max_pos_, buffer_ref(position_),
-                                      fk::flash_decode_splits(max_pos_), hp_.rope_freq_base,
+                                      splits, hp_.rope_freq_base,
                                       hp_.arch.rope == rope_type::neox ? fk::rope_pairing::neox
-                                                                       : fk::rope_pairing::normal);
+                                                                       : fk::rope_pairing::normal,
+                                      merge);
     } else {
       if (!rope_in_qkv(l)) rope_append(l, pos, 1, q_, k_, v_);
-      if (flash_ && device_pos_) {  // the split count fixed for the context: the step never changes
+      if (flash_ && device_pos_) {
         fk::attention_flash_decode(ex_, q_, k_cache_.at(cache_offset), v_cache_.at(cache_offset), partials_, attn_,
-                                   hp_.n_head, hp_.n_head_kv, hp_.head_dim, max_pos_, buffer_ref(position_),
-                                   fk::flash_decode_splits(max_pos_));
+                                   hp_.n_head, hp_.n_head_kv, hp_.head_dim, max_pos_, buffer_ref(position_), splits,
+                                   merge);
       } else if (flash_) {
         fk::attention_flash_decode(ex_, q_, k_cache_.at(cache_offset), v_cache_.at(cache_offset), partials_, attn_,
-                                   hp_.n_head, hp_.n_head_kv, hp_.head_dim, max_pos_, pos,
-                                   fk::flash_decode_splits(pos + 1));
+                                   hp_.n_head, hp_.n_head_kv, hp_.head_dim, max_pos_, pos, splits, merge);
       } else if (device_pos_) {
         attention_decode<fk::attention_decode_f32_position_buffer>(cache_offset, pos, q_, attn_);
       } else {
         attention_decode<fk::attention_decode_f32>(cache_offset, pos, q_, attn_);
       }
     }
-    residual_gemv<G>(w.wo, attn_, hp_.n_embd_q());
+    if (merged)
+      merged_wo_gemv(w.wo, splits);
+    else
+      residual_gemv<G>(w.wo, attn_, hp_.n_embd_q());
     {
       using gate_up = typename G::gate_up;
       typename gate_up::arguments a;
@@ -745,6 +791,41 @@ class foundry_decoder final : public decoder {
       ex_.dispatch<gate_up>(a);
     }
     residual_gemv<G>(w.down, h_, hp_.n_ff);
+  }
+
+  // Whether the layer's Wo GEMV merges flash-decoding's partial states
+  // (use_flash_merge): asked for, with a Wo policy that has vector loads and
+  // attention outputs that fit the merged vector's threadgroup memory.
+  bool merges_in_wo(const layer& w) const {
+    if (!flash_merge_) return false;
+    return std::visit(
+        [&]<class P>(const device_matrix<P>&) {
+          if constexpr (has_vector_loads<P>)
+            return hp_.n_embd_q() <= fk::flash_merged_input<P>::max_k;
+          else
+            return false;
+        },
+        w.wo);
+  }
+
+  // x = Wo · merge(partials) + x: the Wo GEMV reading flash-decoding's
+  // partial states (merges_in_wo).
+  void merged_wo_gemv(const residual_matrix& m, std::uint32_t splits) {
+    std::visit(
+        [&]<class P>(const device_matrix<P>& w) {
+          if constexpr (has_vector_loads<P>) {
+            using K = gemv_residual_flash_merged_for<P>;
+            typename K::arguments a;
+            w.template bind<"w">(a);
+            a.template set<"partials">(partials_).template set<"head_dim">(hp_.head_dim).template set<"splits">(splits);
+            a.template set<"n">(hp_.n_embd).template set<"k">(hp_.n_embd_q());
+            a.template set<"residual">(x_).template set<"y">(x_);
+            ex_.dispatch<K>(a);
+          } else {
+            throw std::logic_error("merged_wo_gemv: Wo policy " + std::string(P::name.view()) + " has no vector loads");
+          }
+        },
+        m);
   }
 
   // Whether layer l's decode step folds RoPE and the KV append into
@@ -1008,6 +1089,7 @@ class foundry_decoder final : public decoder {
   bool uniform_ = true;  // every layer matrix in PW (the batched prefill needs it)
   bool gpu_tiles_ = false;  // prefill GEMMs on the GPU tiles (use_gpu_tiles)
   bool multi_row_ = false;  // decode residual GEMVs and LM head multi-row (use_multi_row_gemvs)
+  bool flash_merge_ = false;  // flash-decoding's merge in the Wo GEMV (use_flash_merge)
   buffer X_, Q_, K_, V_, A_, H_;  // batched buffers of a prefill chunk
   bool logits_valid_ = false;
   std::vector<float> host_logits_;
@@ -1041,8 +1123,9 @@ void with_policy(quant::ggml_type t, std::string_view what, type_list<Ps...>, F&
 /// (`decode_gemvs`), decode attention by flash-decoding with `flash_decode`,
 /// the step's position and token in device memory with `device_positions`,
 /// RoPE and the KV append where `rope` says, the residual GEMVs and the LM
-/// head multi-row where `multi_row_gemvs` says (see the constructor). Throws `std::runtime_error` for types without
-/// kernels.
+/// head multi-row where `multi_row_gemvs` says, flash-decoding's merge in
+/// the Wo GEMV where `flash_merge` says (see the constructor). Throws
+/// `std::runtime_error` for types without kernels.
 inline std::unique_ptr<decoder> make_foundry_decoder(std::unique_ptr<backend> be, const llama_model& m,
                                                      std::uint32_t max_positions,
                                                      std::unique_ptr<step_recorder> recorder = nullptr,
@@ -1051,7 +1134,8 @@ inline std::unique_ptr<decoder> make_foundry_decoder(std::unique_ptr<backend> be
                                                      bool q8_activations = true, bool flash_decode = false,
                                                      bool device_positions = false,
                                                      rope_placement rope = rope_placement::qkv_epilogue,
-                                                     std::optional<bool> multi_row_gemvs = std::nullopt) {
+                                                     std::optional<bool> multi_row_gemvs = std::nullopt,
+                                                     std::optional<bool> flash_merge = std::nullopt) {
   const quant::ggml_type tw = m.layer(0).attn_q.type;
   for (const layer_weights& l : m.layers()) {
     for (const weight* w : {&l.attn_q, &l.attn_k, &l.ffn_gate, &l.ffn_up})
@@ -1077,7 +1161,7 @@ inline std::unique_ptr<decoder> make_foundry_decoder(std::unique_ptr<backend> be
                                               auto d = std::make_unique<foundry_decoder<PW, PE>>(
                                                   std::move(be), m, max_positions, std::move(recorder), gpu_tiles,
                                                   q8_activations, flash_decode, device_positions, rope,
-                                                  multi_row_gemvs);
+                                                  multi_row_gemvs, flash_merge);
                                               d->set_prefill_chunk(prefill_chunk);
                                               out = std::move(d);
                                             });

@@ -84,6 +84,7 @@ struct options {
   bool q8_activations = true;     // --float-activations turns it off
   gen::rope_placement rope = gen::rope_placement::qkv_epilogue;  // --rope-in
   std::optional<bool> multi_row_gemvs;  // --decode-gemv; unset: multi-row on GPU backends
+  std::optional<bool> flash_merge;  // --flash-merge; unset: in the Wo GEMV on GPU backends
   std::optional<bool> flash_decode;  // --[no-]flash-decode; unset: on GPU backends where the shapes allow
   std::optional<bool> graph_replay;  // --[no-]cuda-graph-replay; unset: on CUDA graphs where the model allows
 };
@@ -118,6 +119,10 @@ void print_usage(std::FILE* out) {
              "                      weight loads, several rows per SIMD-group; the default\n"
              "                      on GPU backends) or row-major (one row per SIMD-group;\n"
              "                      the default on the CPU)\n"
+             "  --flash-merge WHERE with flash-decoding, where the splits' states are merged:\n"
+             "                      wo (the Wo GEMV reads them: one kernel fewer per layer;\n"
+             "                      the default on GPU backends) or combine (a kernel of\n"
+             "                      its own; the default on the CPU)\n"
              "  --cuda-graph-replay with --backend cuda: capture the first decode step as a\n"
              "                      CUDA graph and replay it for every later one (position\n"
              "                      and token id in device memory); the default with CUDA\n"
@@ -266,6 +271,10 @@ options parse_options(int argc, char** argv) {
       const std::string w(value());
       if (w != "multi-row" && w != "row-major") usage_error("--decode-gemv must be multi-row or row-major");
       o.multi_row_gemvs = w == "multi-row";
+    } else if (arg == "--flash-merge") {
+      const std::string w(value());
+      if (w != "wo" && w != "combine") usage_error("--flash-merge must be wo or combine");
+      o.flash_merge = w == "wo";
     } else if (arg == "--cuda-graph-replay") {
       flag();
       o.graph_replay = true;
@@ -346,7 +355,8 @@ std::unique_ptr<gen::decoder> make_decoder(const options& o, const gen::llama_mo
   }
   fmt::print(stderr, "compiling kernels for the {} backend (cached after the first run)...\n", be->name());
   return gen::make_foundry_decoder(std::move(be), model, max_positions, std::move(recorder), o.prefill_chunk,
-                                   o.gpu_tiles, o.q8_activations, flash, replay, o.rope, o.multi_row_gemvs);
+                                   o.gpu_tiles, o.q8_activations, flash, replay, o.rope, o.multi_row_gemvs,
+                                   o.flash_merge);
 }
 
 double seconds_since(std::chrono::steady_clock::time_point t0) {

@@ -46,6 +46,7 @@
 #include "foundry/dsl/source_piece.hpp"
 #include "foundry/dsl/stage.hpp"
 #include "foundry/embedded/attention/flash_decode.metal.hpp"
+#include "foundry/embedded/attention/flash_merge.metal.hpp"
 #include "foundry/metal/half.hpp"
 #include "foundry/metal/type_name.hpp"
 #include "kernels/attention/attention.hpp"
@@ -54,10 +55,16 @@
 
 namespace foundry::kernels {
 
+/// Metal helpers of the merge of the splits' states (pass 2):
+/// `foundry_flash_merge_of`, `foundry_flash_merge_element` and
+/// `foundry_flash_merge_into` (flash_merge.metal), for the combine kernel
+/// and for `flash_merged_input` (flash_merged_input.hpp).
+using flash_merge_piece = source_piece<"flash_merge", embedded::attention::flash_merge_metal>;
+
 /// Metal helpers `foundry_attention_split`, `foundry_attention_combine`; the
 /// CPU form of the split uses attention.metal's `foundry_attention_range_cpu`.
-using flash_decode_piece =
-    source_piece<"flash_decode", embedded::attention::flash_decode_metal, attention_piece, rope_piece>;
+using flash_decode_piece = source_piece<"flash_decode", embedded::attention::flash_decode_metal, attention_piece,
+                                        rope_piece, flash_merge_piece>;
 
 /// Elements of `partials`: n_heads · splits · (head_dim + 2).
 using flash_decode_partial_elements =
@@ -276,6 +283,13 @@ constexpr bool flash_decode_supports(std::uint32_t n_heads, std::uint32_t n_kv, 
          head_dim <= flash_decode_max_head_dim;
 }
 
+/// Where flash-decoding's pass 2, the merge of the splits' states, runs.
+enum class flash_merge {
+  combine_kernel,  ///< its own dispatch (`attention_combine_f32*`), which writes y
+  consumer,        ///< no dispatch: the kernel that reads the attention output merges `partials` itself
+                   ///< (`flash_merged_input`, flash_merged_input.hpp); y is not written
+};
+
 namespace detail {
 /// Throws `dispatch_error` for shapes the flash-decoding kernels do not take
 /// (`pos_text`: the position, or a note that it lives on the device).
@@ -292,14 +306,15 @@ inline void check_flash_decode_shape(std::uint32_t n_heads, std::uint32_t n_kv, 
 }
 
 /// Dispatches split kernel `SplitG4` (at most 4 heads per KV head) or
-/// `Split`, then `Combine`; `set_split(args)` and `set_combine(args)` set
-/// the arguments only some forms have (`pos` or `position`; the folded
-/// RoPE's `k`, `v`, `freq_base`).
+/// `Split`, then `Combine` (unless `merge` is `flash_merge::consumer`);
+/// `set_split(args)` and `set_combine(args)` set the arguments only some
+/// forms have (`pos` or `position`; the folded RoPE's `k`, `v`,
+/// `freq_base`).
 template <class SplitG4, class Split, class Combine, class Executor, class SetSplit, class SetCombine>
 void flash_decode_dispatch(Executor& ex, buffer_ref q, buffer_ref k_cache, buffer_ref v_cache, buffer_ref partials,
                            buffer_ref y, std::uint32_t n_heads, std::uint32_t n_kv, std::uint32_t head_dim,
-                           std::uint32_t max_seq, std::uint32_t splits, SetSplit set_split,
-                           SetCombine set_combine) {
+                           std::uint32_t max_seq, std::uint32_t splits, SetSplit set_split, SetCombine set_combine,
+                           flash_merge merge) {
   auto split = [&]<class K>(K*) {
     typename K::arguments a;
     a.template set<"q">(q).template set<"k_cache">(k_cache).template set<"v_cache">(v_cache);
@@ -312,6 +327,7 @@ void flash_decode_dispatch(Executor& ex, buffer_ref q, buffer_ref k_cache, buffe
     split(static_cast<SplitG4*>(nullptr));
   else
     split(static_cast<Split*>(nullptr));
+  if (merge == flash_merge::consumer) return;
   typename Combine::arguments b;
   b.template set<"partials">(partials).template set<"y">(y).template set<"n_heads">(n_heads);
   b.template set<"n_kv">(n_kv).template set<"head_dim">(head_dim).template set<"max_seq">(max_seq);
@@ -329,15 +345,19 @@ void flash_decode_dispatch(Executor& ex, buffer_ref q, buffer_ref k_cache, buffe
 /// elements. Throws `dispatch_error` for shapes the kernels do not support
 /// (n_heads not a multiple of n_kv, more than 8 query heads per KV head,
 /// head_dim 0 or above 128, pos ≥ max_seq, splits 0), and the executor's
-/// binding errors for buffers that are too small.
+/// binding errors for buffers that are too small. `merge`:
+/// `flash_merge::consumer` dispatches pass 1 only and leaves y unwritten,
+/// for a next kernel that merges `partials` as it reads them
+/// (`flash_merged_input`).
 template <class Executor>
 void attention_flash_decode(Executor& ex, buffer_ref q, buffer_ref k_cache, buffer_ref v_cache, buffer_ref partials,
                             buffer_ref y, std::uint32_t n_heads, std::uint32_t n_kv, std::uint32_t head_dim,
-                            std::uint32_t max_seq, std::uint32_t pos, std::uint32_t splits) {
+                            std::uint32_t max_seq, std::uint32_t pos, std::uint32_t splits,
+                            flash_merge merge = flash_merge::combine_kernel) {
   detail::check_flash_decode_shape(n_heads, n_kv, head_dim, max_seq, pos < max_seq, std::to_string(pos), splits);
   auto set_pos = [&](auto& a) { a.template set<"pos">(pos); };
   detail::flash_decode_dispatch<attention_split_f32_g4, attention_split_f32, attention_combine_f32>(
-      ex, q, k_cache, v_cache, partials, y, n_heads, n_kv, head_dim, max_seq, splits, set_pos, set_pos);
+      ex, q, k_cache, v_cache, partials, y, n_heads, n_kv, head_dim, max_seq, splits, set_pos, set_pos, merge);
 }
 
 /// As above with the position read from `position[0]` (uint32, device
@@ -345,16 +365,18 @@ void attention_flash_decode(Executor& ex, buffer_ref q, buffer_ref k_cache, buff
 /// unchanged. `splits` is fixed by the caller (the position is not known
 /// on the host; `flash_decode_splits(max_seq)` fits every position).
 /// Throws as above for the shapes the host knows; a position ≥ max_seq on
-/// the device makes both kernels write nothing.
+/// the device makes both kernels write nothing. `merge` as above.
 template <class Executor>
 void attention_flash_decode(Executor& ex, buffer_ref q, buffer_ref k_cache, buffer_ref v_cache, buffer_ref partials,
                             buffer_ref y, std::uint32_t n_heads, std::uint32_t n_kv, std::uint32_t head_dim,
-                            std::uint32_t max_seq, buffer_ref position, std::uint32_t splits) {
+                            std::uint32_t max_seq, buffer_ref position, std::uint32_t splits,
+                            flash_merge merge = flash_merge::combine_kernel) {
   detail::check_flash_decode_shape(n_heads, n_kv, head_dim, max_seq, max_seq > 0, "in device memory", splits);
   auto set_position = [&](auto& a) { a.template set<"position">(position); };
   detail::flash_decode_dispatch<attention_split_f32_g4_position_buffer, attention_split_f32_position_buffer,
-                                attention_combine_f32_position_buffer>(
-      ex, q, k_cache, v_cache, partials, y, n_heads, n_kv, head_dim, max_seq, splits, set_position, set_position);
+                                attention_combine_f32_position_buffer>(ex, q, k_cache, v_cache, partials, y, n_heads,
+                                                                       n_kv, head_dim, max_seq, splits, set_position,
+                                                                       set_position, merge);
 }
 
 /// Decode attention by flash-decoding with RoPE and the KV-cache append
@@ -363,13 +385,15 @@ void attention_flash_decode(Executor& ex, buffer_ref q, buffer_ref k_cache, buff
 /// `k` [n_kv, head_dim] are this token's unrotated projections (neither is
 /// modified), `v` [n_kv, head_dim] its values; the rotated k and v are
 /// written to the caches at `position[0]` and the attention output to `y`.
-/// RoPE of `pairing` with base `freq_base` (rope.hpp). Other arguments and
-/// errors as the position-buffer `attention_flash_decode`.
+/// RoPE of `pairing` with base `freq_base` (rope.hpp). Other arguments
+/// (`merge` included) and errors as the position-buffer
+/// `attention_flash_decode`.
 template <class Executor>
 void attention_flash_decode_rope(Executor& ex, buffer_ref q, buffer_ref k, buffer_ref v, buffer_ref k_cache,
                                  buffer_ref v_cache, buffer_ref partials, buffer_ref y, std::uint32_t n_heads,
                                  std::uint32_t n_kv, std::uint32_t head_dim, std::uint32_t max_seq,
-                                 buffer_ref position, std::uint32_t splits, float freq_base, rope_pairing pairing) {
+                                 buffer_ref position, std::uint32_t splits, float freq_base, rope_pairing pairing,
+                                 flash_merge merge = flash_merge::combine_kernel) {
   detail::check_flash_decode_shape(n_heads, n_kv, head_dim, max_seq, max_seq > 0, "in device memory", splits);
   auto set_split = [&](auto& a) {
     a.template set<"position">(position).template set<"k">(k).template set<"v">(v);
@@ -380,12 +404,12 @@ void attention_flash_decode_rope(Executor& ex, buffer_ref q, buffer_ref k, buffe
     detail::flash_decode_dispatch<attention_split_rope_neox_f32_g4_position_buffer,
                                   attention_split_rope_neox_f32_position_buffer,
                                   attention_combine_f32_position_buffer>(
-        ex, q, k_cache, v_cache, partials, y, n_heads, n_kv, head_dim, max_seq, splits, set_split, set_combine);
+        ex, q, k_cache, v_cache, partials, y, n_heads, n_kv, head_dim, max_seq, splits, set_split, set_combine, merge);
   else
     detail::flash_decode_dispatch<attention_split_rope_norm_f32_g4_position_buffer,
                                   attention_split_rope_norm_f32_position_buffer,
                                   attention_combine_f32_position_buffer>(
-        ex, q, k_cache, v_cache, partials, y, n_heads, n_kv, head_dim, max_seq, splits, set_split, set_combine);
+        ex, q, k_cache, v_cache, partials, y, n_heads, n_kv, head_dim, max_seq, splits, set_split, set_combine, merge);
 }
 
 /// The flash-decoding aliases (kernels/library.hpp), one per line.

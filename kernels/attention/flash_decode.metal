@@ -18,7 +18,8 @@
 //   M = max_s m_s,  L = sum_s l_s exp(m_s - M),
 //   y[h, d] = sum_s acc_s[d] exp(m_s - M) / L
 // (the merge rule of "Flash-Decoding for long-context inference", Dao et
-// al., 2023). Split 0 is never empty, so M is finite.
+// al., 2023), with the helpers of flash_merge.metal. Split 0 is never
+// empty, so M is finite.
 //
 // Layouts: q, y [n_heads, head_dim] float; k_cache, v_cache [n_kv, max_seq,
 // head_dim] of T; partials [n_heads, splits, head_dim + 2] float.
@@ -210,20 +211,6 @@ ALWAYS_INLINE void foundry_attention_combine(const device float* partials, devic
   if (head >= n_heads || !foundry_split_valid<MAX_D, MAX_G>(n_heads, n_kv, head_dim, max_seq, pos, splits)) return;
   const uint D = head_dim;
   const device float* part = partials + (ulong)head * splits * (D + 2u);
-  float M = -INFINITY;
-  for (uint s = 0; s < splits; ++s) M = max(M, part[(ulong)s * (D + 2u)]);
-  float L = 0.0f;
-  for (uint s = 0; s < splits; ++s) {
-    const device float* ps = part + (ulong)s * (D + 2u);
-    L += ps[1] * precise::exp(ps[0] - M);
-  }
-  const float inv_L = 1.0f / L;
-  for (uint d = tid; d < D; d += threads) {
-    float o = 0.0f;
-    for (uint s = 0; s < splits; ++s) {
-      const device float* ps = part + (ulong)s * (D + 2u);
-      o += ps[2u + d] * precise::exp(ps[0] - M);
-    }
-    y[(ulong)head * D + d] = o * inv_L;
-  }
+  const foundry_flash_merge_weights w = foundry_flash_merge_of(part, D, splits);  // flash_merge.metal
+  for (uint d = tid; d < D; d += threads) y[(ulong)head * D + d] = foundry_flash_merge_element(part, D, splits, w, d);
 }

@@ -60,17 +60,21 @@ namespace foundry::kernels {
 namespace detail {
 
 /// Arguments shared by the GEMV main stages: `w`, `w_scales` (with a scale
-/// plane), `x` (k or batch·k floats), `n`, `k`, and `batch` when batched.
-template <weight_policy P, bool Batched>
+/// plane), `x` (k or batch·k floats; not with `WithInput` false, for hooks
+/// that supply the input themselves), `n`, `k`, and `batch` when batched.
+template <weight_policy P, bool Batched, bool WithInput = true>
 using gemv_arguments = concat_t<
     type_list<arg<"w", input<std::byte, min_elements<data_plane_size<P, size_arg<"n">, size_arg<"k">>>>>>,
     std::conditional_t<P::has_scale,
                        type_list<arg<"w_scales",
                                      input<std::byte, min_elements<scale_plane_size<P, size_arg<"n">, size_arg<"k">>>>>>,
                        type_list<>>,
-    type_list<arg<"x", input<float, min_elements<std::conditional_t<
-                                      Batched, sizes::product<size_arg<"batch">, size_arg<"k">>, size_arg<"k">>>>>,
-              arg<"n", scalar<std::uint32_t>>, arg<"k", scalar<std::uint32_t>>>,
+    std::conditional_t<WithInput,
+                       type_list<arg<"x", input<float, min_elements<std::conditional_t<
+                                                      Batched, sizes::product<size_arg<"batch">, size_arg<"k">>,
+                                                      size_arg<"k">>>>>>,
+                       type_list<>>,
+    type_list<arg<"n", scalar<std::uint32_t>>, arg<"k", scalar<std::uint32_t>>>,
     std::conditional_t<Batched, type_list<arg<"batch", scalar<std::uint32_t>>>, type_list<>>>;
 
 /// Ports produced by the GEMV main stages.

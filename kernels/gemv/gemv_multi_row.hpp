@@ -91,6 +91,12 @@ using gemv_q8_activation_arguments =
 template <class H>
 inline constexpr bool hook_loads_float4 = requires { H::load_input4("x", "k"); };
 
+/// Whether hook `H` supplies the input vector itself (`static constexpr bool
+/// reads_own_input = true`, e.g. `flash_merged_input`): the main stage then
+/// has no `x` argument.
+template <class H>
+inline constexpr bool hook_reads_own_input = requires { requires bool(H::reads_own_input); };
+
 /// The multi-row GEMV main stage (see the file comment). `RowsPerSimdgroup`
 /// is 1, 2 or 4; `SimdgroupsPerThreadgroup` 1 to 32.
 template <hook Hook, unsigned RowsPerSimdgroup = 2, unsigned SimdgroupsPerThreadgroup = 4, bool Batched = false,
@@ -134,10 +140,12 @@ struct gemv_multi_row {
     return "simdgroup_per_row<sizes::ceil_quotient<size_arg<n>, " + to_text(RowsPerSimdgroup) + ">, " +
            to_text(SimdgroupsPerThreadgroup) + "> (one SIMD-group per " + to_text(RowsPerSimdgroup) + " rows)";
   }
-  /// As `gemv_row_major`: `w`, `w_scales` (scaled policies), `x`, `n`, `k`,
+  /// As `gemv_row_major`: `w`, `w_scales` (scaled policies), `x` (not for
+  /// hooks that read their own input, `hook_reads_own_input`), `n`, `k`,
   /// `batch` (batched only).
-  using arguments = std::conditional_t<Q8Activations, detail::gemv_q8_activation_arguments<policy>,
-                                       detail::gemv_arguments<policy, Batched>>;
+  using arguments =
+      std::conditional_t<Q8Activations, detail::gemv_q8_activation_arguments<policy>,
+                         detail::gemv_arguments<policy, Batched, !hook_reads_own_input<Hook>>>;
   using produces = detail::gemv_ports<Batched>;
 
   static constexpr ct_string emit() {

@@ -28,6 +28,8 @@
 #include <kernels/library.hpp>
 #include <kernels/policies/repack.hpp>
 #include <kernels/common/rmsnorm_input.hpp>
+#include <kernels/attention/flash_merged_input.hpp>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -462,6 +464,135 @@ TEST(Gemv, MultiRowSimdgroupRmsNorm) {
     const weights<fp::f16> wf(g, s.n, s.k);
     check_rmsnorm<simdgroup_rms_multi_row<fp::f16, 4, 2>>(g, wf, layout::row_major);
   }
+}
+
+// --- flash-decoding's merge folded into the Wo GEMV (flash_merged_input) ---
+
+/// Flash-decoding partial states [heads, splits, head_dim + 2] = (m, l,
+/// acc[head_dim]) drawn at random (m in [−4, 4], l in [0.5, 3], acc in
+/// [−2, 2]; split 1 empty, (−inf, 0, 0...), when there are several), and
+/// their merge in float64 (Dao et al., 2023): x[h·D + d] =
+/// Σ_s acc_s[d]·e^(m_s − M) / Σ_s l_s·e^(m_s − M).
+struct merge_case {
+  std::vector<float> partials;
+  std::vector<double> x;
+  merge_case(std::mt19937_64& g, std::uint32_t heads, std::uint32_t d, std::uint32_t splits) {
+    std::uniform_real_distribution<float> um(-4, 4), ul(0.5f, 3), ua(-2, 2);
+    partials.resize(std::size_t{heads} * splits * (d + 2));
+    for (std::uint32_t h = 0; h < heads; ++h)
+      for (std::uint32_t s = 0; s < splits; ++s) {
+        float* p = partials.data() + (std::size_t{h} * splits + s) * (d + 2);
+        const bool empty = splits > 1 && s == 1;
+        p[0] = empty ? -std::numeric_limits<float>::infinity() : um(g);
+        p[1] = empty ? 0.0f : ul(g);
+        for (std::uint32_t e = 0; e < d; ++e) p[2 + e] = empty ? 0.0f : ua(g);
+      }
+    x.resize(std::size_t{heads} * d);
+    for (std::uint32_t h = 0; h < heads; ++h) {
+      const float* part = partials.data() + std::size_t{h} * splits * (d + 2);
+      double M = -std::numeric_limits<double>::infinity(), L = 0;
+      for (std::uint32_t s = 0; s < splits; ++s) M = std::max(M, double(part[s * (d + 2)]));
+      for (std::uint32_t s = 0; s < splits; ++s) L += part[s * (d + 2) + 1] * std::exp(part[s * (d + 2)] - M);
+      for (std::uint32_t e = 0; e < d; ++e) {
+        double o = 0;
+        for (std::uint32_t s = 0; s < splits; ++s) o += part[s * (d + 2) + 2 + e] * std::exp(part[s * (d + 2)] - M);
+        x[std::size_t{h} * d + e] = o / L;
+      }
+    }
+  }
+};
+
+template <fd::weight_policy P>
+using flash_merged = fk::gemv_residual_flash_merged<"test_flash_merged", P>;
+
+/// y = W·merge(partials) + residual against float64, measured against the
+/// magnitude of the products (`gemv_error` plus the residual): the merge's
+/// float exps and divisions and the row sums stay far below 1e-5 of it.
+template <fd::weight_policy P>
+void check_flash_merged(std::mt19937_64& g, std::uint32_t n, std::uint32_t heads, std::uint32_t d,
+                        std::uint32_t splits) {
+  const std::uint32_t k = heads * d;
+  SCOPED_TRACE(std::string(P::name.view()) + " n=" + std::to_string(n) + " heads=" + std::to_string(heads) +
+               " head_dim=" + std::to_string(d) + " splits=" + std::to_string(splits));
+  const weights<P> wts(g, n, k);
+  const merge_case mc(g, heads, d, splits);
+  const auto res = foundry_test::random_vector<float>(g, n, -2, 2);
+  const auto planes = fp::repack<P>(wts.gguf.data(), n, k, layout::row_major);
+  auto& ex = exec();
+  fd::buffer wb = ex.upload(planes.data), pb = ex.upload(mc.partials), rb = ex.upload(res);
+  fd::buffer sb = ex.upload(planes.scales.empty() ? std::vector<std::uint8_t>(1) : planes.scales);
+  fd::buffer yb = ex.allocate<float>(n);
+  yb.fill_bytes(0xFF);
+  using K = flash_merged<P>;
+  typename K::arguments a;
+  a.template set<"w">(wb).template set<"partials">(pb).template set<"head_dim">(d).template set<"splits">(splits);
+  if constexpr (P::has_scale) a.template set<"w_scales">(sb);
+  a.template set<"n">(n).template set<"k">(k).template set<"residual">(rb).template set<"y">(yb);
+  ex.dispatch<K>(a);
+  const auto y = yb.read<float>();
+  std::vector<double> ref(n), mag(n);
+  for (std::uint32_t r = 0; r < n; ++r) {
+    ref[r] = res[r];
+    mag[r] = std::abs(res[r]);
+    for (std::uint32_t i = 0; i < k; ++i) {
+      const double t = double(wts.w[std::size_t{r} * k + i]) * mc.x[i];
+      ref[r] += t;
+      mag[r] += std::abs(t);
+    }
+  }
+  EXPECT_LT(foundry_test::error_to_scale(y, ref, mag), kTolerance);
+}
+
+// The Wo GEMV with flash-decoding's merge folded into its input: SmolLM2's
+// shape (9 heads of 64, 576 rows) and odd ones (3 heads of 32; 4 heads of
+// 80 on 33 rows: partial SIMD-groups and threadgroups), one split, several
+// with an empty one, 64 splits; the GPU loop on the CPU (`gpu_form`) and
+// the host run loop, Q4_1, Q8_0, F16.
+TEST(Gemv, FlashMergedInput) {
+  FOUNDRY_SEED_TRACE();
+  auto g = foundry_test::rng();
+  using q41g = gpu_form<fp::q4_1>;
+  static_assert(!flash_merged<fp::q4_1>::lane_loop(), "the merge's barrier keeps the kernel on fibers");
+  static_assert(fd::kernels::hook_reads_own_input<fk::flash_merged_input<fp::q4_1>>);
+  struct merged_shape {
+    std::uint32_t n, heads, d, splits;
+  };
+  for (const merged_shape& c : {merged_shape{576, 9, 64, 8}, merged_shape{7, 3, 32, 1}, merged_shape{33, 4, 80, 3},
+                                merged_shape{40, 2, 64, 64}}) {
+    check_flash_merged<q41g>(g, c.n, c.heads, c.d, c.splits);
+    check_flash_merged<fp::q4_1>(g, c.n, c.heads, c.d, c.splits);
+    check_flash_merged<fp::q8_0>(g, c.n, c.heads, c.d, c.splits);
+    check_flash_merged<fp::f16>(g, c.n, c.heads, c.d, c.splits);
+  }
+}
+
+// Shapes the merge cannot take (k not a multiple of head_dim, head_dim 0,
+// no split, k above the threadgroup vector) give NaN in every row rather
+// than a plausible vector.
+TEST(Gemv, FlashMergedInputBadShapesGiveNaN) {
+  FOUNDRY_SEED_TRACE();
+  auto g = foundry_test::rng();
+  using K = flash_merged<fp::q8_0>;
+  const std::uint32_t n = 9;
+  auto& ex = exec();
+  auto run = [&](std::uint32_t k, std::uint32_t d, std::uint32_t splits) {
+    SCOPED_TRACE("k=" + std::to_string(k) + " head_dim=" + std::to_string(d) + " splits=" + std::to_string(splits));
+    const weights<fp::q8_0> wts(g, n, k);
+    const auto planes = fp::repack<fp::q8_0>(wts.gguf.data(), n, k, layout::row_major);
+    fd::buffer wb = ex.upload(planes.data), sb = ex.upload(planes.scales);
+    fd::buffer pb = ex.upload(foundry_test::random_vector<float>(g, std::size_t{k} * 3 * 4 + 64, 0.5, 1));
+    fd::buffer rb = ex.upload(foundry_test::random_vector<float>(g, n, -1, 1)), yb = ex.allocate<float>(n);
+    yb.fill_bytes(0);
+    K::arguments a;
+    a.set<"w">(wb).set<"w_scales">(sb).set<"partials">(pb).set<"head_dim">(d).set<"splits">(splits);
+    a.set<"n">(n).set<"k">(k).set<"residual">(rb).set<"y">(yb);
+    ex.dispatch<K>(a);
+    for (float v : yb.read<float>()) EXPECT_TRUE(std::isnan(v)) << v;
+  };
+  run(96, 64, 2);     // 96 is not a multiple of 64
+  run(64, 0, 2);      // no head_dim
+  run(64, 32, 0);     // no split
+  run(4096 + 32, 32, 1);  // above MaxK = 4096
 }
 
 // --- 8-bit activations: quantize_q8_activations + the integer GEMVs ---------

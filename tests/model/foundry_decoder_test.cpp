@@ -273,6 +273,35 @@ TEST(FoundryDecoder, MultiRowGemvsMatchRowMajor) {
   }
 }
 
+// Flash-decoding's merge in the Wo GEMV (`use_flash_merge`, the default on
+// GPU backends: gemv_residual_flash_merged reads `partials`, no combine
+// kernel) against the combine kernel, with scalar and with device
+// positions, the multi-row GEMVs in both: the merge is the same arithmetic
+// (flash_merge.metal) feeding the same GEMV tiling, so the greedy tokens
+// must be equal and the logits within float rounding (1e-5).
+TEST(FoundryDecoder, FlashMergeInWoMatchesCombineKernel) {
+  const auto& c = f32_fixture().at(1);
+  const std::uint32_t steps = 6, n = static_cast<std::uint32_t>(c.prompt_ids.size()) + steps;
+  for (const bool device_positions : {false, true}) {
+    SCOPED_TRACE(device_positions ? "device positions" : "scalar positions");
+    auto make = [&](bool merge) {
+      return gen::make_foundry_decoder(foundry_test::make_test_backend(), model(), n, nullptr, 1, false, false, true,
+                                       device_positions, gen::rope_placement::separate_kernel, true, merge);
+    };
+    auto merged = make(true), combined = make(false);
+    std::int32_t a = merged->prefill(c.prompt_ids, 0), b = combined->prefill(c.prompt_ids, 0);
+    ASSERT_EQ(a, b);
+    for (std::uint32_t i = 0, pos = static_cast<std::uint32_t>(c.prompt_ids.size()); i < steps; ++i, ++pos) {
+      a = merged->step(a, pos);
+      b = combined->step(b, pos);
+      ASSERT_EQ(a, b) << "position " << pos;
+      const auto want = combined->logits(), got = merged->logits();
+      EXPECT_LT(foundry::test::relative_error(got, std::vector<float>(want.begin(), want.end())), 1e-5)
+          << "logits at position " << pos;
+    }
+  }
+}
+
 // Feeds the prompt (token by token, or prefilled in one pass with
 // `prefill`), then the decoder's own greedy tokens, for `steps` steps.
 void check_greedy(const foundry::test::greedy_case& c, std::size_t steps, bool prefill = false,
