@@ -814,13 +814,10 @@ class foundry_decoder final : public decoder {
     std::visit(
         [&]<class P>(const device_matrix<P>& w) {
           if constexpr (has_vector_loads<P>) {
-            using K = gemv_residual_flash_merged_for<P>;
-            typename K::arguments a;
-            w.template bind<"w">(a);
-            a.template set<"partials">(partials_).template set<"head_dim">(hp_.head_dim).template set<"splits">(splits);
-            a.template set<"n">(hp_.n_embd).template set<"k">(hp_.n_embd_q());
-            a.template set<"residual">(x_).template set<"y">(x_);
-            ex_.dispatch<K>(a);
+            dispatch_residual<gemv_residual_flash_merged_for<P>>(w, hp_.n_embd_q(), [&](auto& a) {
+              a.template set<"partials">(partials_).template set<"head_dim">(hp_.head_dim);
+              a.template set<"splits">(splits);
+            });
           } else {
             throw std::logic_error("merged_wo_gemv: Wo policy " + std::string(P::name.view()) + " has no vector loads");
           }
@@ -1056,14 +1053,22 @@ class foundry_decoder final : public decoder {
     std::visit(
         [&]<class P>(const device_matrix<P>& w) {
           with_residual<G, P>([&]<class K>(K*) {
-            typename K::arguments a;
-            w.template bind<"w">(a);
-            a.template set<"x">(in).template set<"n">(hp_.n_embd).template set<"k">(k);
-            a.template set<"residual">(x_).template set<"y">(x_);
-            ex_.dispatch<K>(a);
+            dispatch_residual<K>(w, k, [&](auto& a) { a.template set<"x">(in); });
           });
         },
         m);
+  }
+
+  // x = W · input + x by residual GEMV kernel K (W [n_embd, k]); `set_input`
+  // binds the input arguments (`x`, or the merged input's `partials`, ...).
+  template <class K, weight_policy P, class SetInput>
+  void dispatch_residual(const device_matrix<P>& w, std::uint32_t k, SetInput&& set_input) {
+    typename K::arguments a;
+    w.template bind<"w">(a);
+    set_input(a);
+    a.template set<"n">(hp_.n_embd).template set<"k">(k);
+    a.template set<"residual">(x_).template set<"y">(x_);
+    ex_.dispatch<K>(a);
   }
 
   executor ex_;

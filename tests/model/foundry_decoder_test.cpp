@@ -199,6 +199,23 @@ TEST(FoundryDecoder, ReplayedGraphMatchesDirectLaunches) {
   check_device_positions(true, true, gen::rope_placement::qkv_epilogue);  // foundry-generate's CUDA default
 }
 
+// Prefills `prompt` into both decoders, then feeds each its own greedy
+// token for `steps` steps: the tokens must be equal and the logits of `got`
+// within `tolerance` (relative) of those of `want` at every step.
+void expect_same_greedy_steps(gen::decoder& got, gen::decoder& want, std::span<const std::int32_t> prompt,
+                              std::uint32_t steps, double tolerance) {
+  std::int32_t a = got.prefill(prompt, 0), b = want.prefill(prompt, 0);
+  ASSERT_EQ(a, b);
+  for (std::uint32_t i = 0, pos = static_cast<std::uint32_t>(prompt.size()); i < steps; ++i, ++pos) {
+    a = got.step(a, pos);
+    b = want.step(b, pos);
+    ASSERT_EQ(a, b) << "position " << pos;
+    const auto w = want.logits(), g = got.logits();
+    EXPECT_LT(foundry::test::relative_error(g, std::vector<float>(w.begin(), w.end())), tolerance)
+        << "logits at position " << pos;
+  }
+}
+
 // RoPE and the KV append in the QKV kernel's epilogue (the default) against
 // the separate RoPE kernel after the QKV one: the same float operations on
 // the same values in another order of kernels, so the greedy tokens must be
@@ -215,16 +232,7 @@ TEST(FoundryDecoder, RopeInQkvEpilogueMatchesSeparateKernel) {
                                        flash, true, rope);
     };
     auto fused = make(gen::rope_placement::qkv_epilogue), separate = make(gen::rope_placement::separate_kernel);
-    std::int32_t a = fused->prefill(c.prompt_ids, 0), b = separate->prefill(c.prompt_ids, 0);
-    ASSERT_EQ(a, b);
-    for (std::uint32_t i = 0, pos = static_cast<std::uint32_t>(c.prompt_ids.size()); i < steps; ++i, ++pos) {
-      a = fused->step(a, pos);
-      b = separate->step(b, pos);
-      ASSERT_EQ(a, b) << "position " << pos;
-      const auto want = separate->logits(), got = fused->logits();
-      EXPECT_LT(foundry::test::relative_error(got, std::vector<float>(want.begin(), want.end())), 1e-5)
-          << "logits at position " << pos;
-    }
+    expect_same_greedy_steps(*fused, *separate, c.prompt_ids, steps, 1e-5);
   }
 }
 
@@ -289,16 +297,7 @@ TEST(FoundryDecoder, FlashMergeInWoMatchesCombineKernel) {
                                        device_positions, gen::rope_placement::separate_kernel, true, merge);
     };
     auto merged = make(true), combined = make(false);
-    std::int32_t a = merged->prefill(c.prompt_ids, 0), b = combined->prefill(c.prompt_ids, 0);
-    ASSERT_EQ(a, b);
-    for (std::uint32_t i = 0, pos = static_cast<std::uint32_t>(c.prompt_ids.size()); i < steps; ++i, ++pos) {
-      a = merged->step(a, pos);
-      b = combined->step(b, pos);
-      ASSERT_EQ(a, b) << "position " << pos;
-      const auto want = combined->logits(), got = merged->logits();
-      EXPECT_LT(foundry::test::relative_error(got, std::vector<float>(want.begin(), want.end())), 1e-5)
-          << "logits at position " << pos;
-    }
+    expect_same_greedy_steps(*merged, *combined, c.prompt_ids, steps, 1e-5);
   }
 }
 
