@@ -29,10 +29,11 @@
 // read their weights in 16-byte loads, several rows per SIMD-group where the
 // policy has vector loads: gemv_residual_multi_row_<P> (one row per
 // SIMD-group) and rmsnorm_lm_head_multi_row<PE> (four rows per SIMD-group,
-// the RMSNorm summed by each SIMD-group). With flash-decoding on GPU
-// backends (`use_flash_merge`) attention_combine_f32 is not dispatched: the
-// Wo GEMV merges the splits' states as it reads its input,
-// gemv_residual_flash_merged_<PO> (kernels/attention/flash_merged_input.hpp).
+// the RMSNorm summed by each SIMD-group). With flash-decoding and
+// `use_flash_merge` attention_combine_f32 is not dispatched: the Wo GEMV
+// merges the splits' states as it reads its input,
+// gemv_residual_flash_merged_<PO> (kernels/attention/flash_merged_input.hpp);
+// off by default, slower than the combine kernel where measured.
 // Prefill (a chunk of M prompt tokens at positions p0..p0+M-1) runs the
 // projections as GEMMs over the chunk (kernels/gemm):
 //   X[m] = embedding(token m)                               embedding_<PE>, per token
@@ -243,6 +244,14 @@ using gemv_residual_multi_row_for =
     fk::gemv_multi_row_kernel<fixed_string("gemv_residual_multi_row_") + P::name + q8_suffix<P, Q8>(), P, true,
                               q8_rows<P, Q8>, 1, 4>;
 
+/// Flash-decoding's split count for a context of n positions
+/// (`fk::flash_decode_splits`): one split per `positions_per_split`
+/// positions, at most `max_splits`.
+struct flash_split_rule {
+  std::uint32_t positions_per_split = 32;
+  std::uint32_t max_splits = 64;
+};
+
 /// The output projection after flash-decoding with the merge of the splits'
 /// states folded into its input (x = Wo · merge(partials) + x): the residual
 /// GEMV's tiling (one row per SIMD-group, four SIMD-groups per threadgroup)
@@ -350,12 +359,12 @@ class foundry_decoder final : public decoder {
   /// GEMVs and LM head as the multi-row kernels (`use_multi_row_gemvs`;
   /// unset: on every backend but the CPU). `flash_merge`: with
   /// `flash_decode`, the merge of the splits' states in the Wo GEMV
-  /// (`use_flash_merge`; unset: on every backend but the CPU).
+  /// (`use_flash_merge`; off by default, see there).
   foundry_decoder(std::unique_ptr<backend> be, const llama_model& m, std::uint32_t max_positions,
                   std::unique_ptr<step_recorder> recorder = nullptr, std::optional<bool> gpu_tiles = std::nullopt,
                   bool q8_activations = true, bool flash_decode = false, bool device_positions = false,
                   rope_placement rope = rope_placement::qkv_epilogue,
-                  std::optional<bool> multi_row_gemvs = std::nullopt, std::optional<bool> flash_merge = std::nullopt)
+                  std::optional<bool> multi_row_gemvs = std::nullopt, bool flash_merge = false)
       : ex_(std::move(be)),
         q8_(q8_activations),
         flash_(flash_decode),
@@ -404,8 +413,7 @@ class foundry_decoder final : public decoder {
       else if (device_pos_ && rope_ == rope_placement::flash_decode)
         ex_.prepare<fk::attention_split_rope_norm_f32_position_buffer,
                     fk::attention_split_rope_norm_f32_g4_position_buffer>();
-      partials_ = ex_.allocate<float>(std::size_t{hp_.n_head} * fk::flash_decode_splits(max_pos_) *
-                                      (hp_.head_dim + 2));
+      allocate_partials();
     }
     if (recorder_ && recorder_->replays() && !device_pos_)
       throw std::invalid_argument(recorder_->name() + " replays a recorded step: the decoder needs device_positions");
@@ -430,7 +438,7 @@ class foundry_decoder final : public decoder {
     });
     use_gpu_tiles(gpu_tiles.value_or(ex_.get_backend().name() != "cpu"));
     use_multi_row_gemvs(multi_row_gemvs.value_or(ex_.get_backend().name() != "cpu"));
-    use_flash_merge(flash_merge.value_or(ex_.get_backend().name() != "cpu"));
+    use_flash_merge(flash_merge);
     // The architecture's RoPE + KV append kernels (see rope_append).
     const architecture& arch = hp_.arch;
     if (arch.qk_norm && arch.no_rope_layer_step != 0)
@@ -508,9 +516,14 @@ class foundry_decoder final : public decoder {
   /// kernels. Layers whose Wo policy has no vector loads (K-quants), and
   /// models with more than `fk::flash_merged_input<PO>::max_k` attention
   /// outputs, keep the combine kernel. Without flash-decoding it does
-  /// nothing. On the CPU the merged kernel runs one fiber per thread (its
-  /// barrier rules out lane loops), so the constructor leaves it off there.
-  /// Takes effect at the next decode step; a replaying recorder records the
+  /// nothing. Off by default: every threadgroup of the merged GEMV reads
+  /// all of `partials` (n_heads·splits·(head_dim + 2) floats) where the
+  /// combine kernel reads it once, which costs more than the dispatch it
+  /// saves. Measured on an H100 (bench/results/2026-12-07-h100-flash-merge.md):
+  /// SmolLM2 decodes at 869 tokens/s merged against 1144 with the combine
+  /// kernel (64 splits, 256 tokens), 515 against 997 at 1024 tokens. On the
+  /// CPU the merged kernel runs one fiber per thread (its barrier rules out
+  /// lane loops): 16.3 against 56.3 tokens/s. Takes effect at the next decode step; a replaying recorder records the
   /// step again.
   void use_flash_merge(bool merge) {
     merge = merge && flash_;
@@ -523,6 +536,22 @@ class foundry_decoder final : public decoder {
             if constexpr (has_vector_loads<P>) ex_.prepare<gemv_residual_flash_merged_for<P>>();
           },
           l.wo);
+  }
+
+  /// Flash-decoding's split count for `n_pos` positions:
+  /// `fk::flash_decode_splits(n_pos, rule.positions_per_split,
+  /// rule.max_splits)` (by default 32 and 64). A split is one SIMD-group walking its positions
+  /// one after another, so fewer positions per split shorten the critical
+  /// path at the price of more partial states to merge. Throws
+  /// `std::invalid_argument` for 0. Takes effect at the next decode step; a
+  /// replaying recorder records the step again.
+  void set_flash_decode_splits(flash_split_rule rule) {
+    if (rule.positions_per_split == 0 || rule.max_splits == 0)
+      throw std::invalid_argument("flash-decoding: positions per split and the split count must be at least 1");
+    if (rule.positions_per_split == splits_.positions_per_split && rule.max_splits == splits_.max_splits) return;
+    splits_ = rule;
+    recorded_ = false;
+    if (flash_) allocate_partials();
   }
 
   /// Prefill chunks of at most `tokens` tokens (1: the token-by-token path).
@@ -752,7 +781,7 @@ class foundry_decoder final : public decoder {
       std::visit([&]<class PV>(const device_matrix<PV>& wv) { run_qkv<typename G::template qkv<PV>>(w, wv); }, w.wv);
     // Flash-decoding's split count: fixed for the context with device
     // positions (the step never changes), else for this position.
-    const std::uint32_t splits = fk::flash_decode_splits(device_pos_ ? max_pos_ : pos + 1);
+    const std::uint32_t splits = flash_splits(device_pos_ ? max_pos_ : pos + 1);
     const bool merged = merges_in_wo(w);
     const fk::flash_merge merge = merged ? fk::flash_merge::consumer : fk::flash_merge::combine_kernel;
     if (folds_rope(l)) {  // RoPE and the KV append inside flash-decoding's first pass
@@ -810,6 +839,15 @@ class foundry_decoder final : public decoder {
 
   // x = Wo · merge(partials) + x: the Wo GEMV reading flash-decoding's
   // partial states (merges_in_wo).
+  std::uint32_t flash_splits(std::uint32_t n_pos) const {
+    return fk::flash_decode_splits(n_pos, splits_.positions_per_split, splits_.max_splits);
+  }
+
+  // partials_: n_head · (the context's split count) · (head_dim + 2) floats.
+  void allocate_partials() {
+    partials_ = ex_.allocate<float>(std::size_t{hp_.n_head} * flash_splits(max_pos_) * (hp_.head_dim + 2));
+  }
+
   void merged_wo_gemv(const residual_matrix& m, std::uint32_t splits) {
     std::visit(
         [&]<class P>(const device_matrix<P>& w) {
@@ -1074,6 +1112,7 @@ class foundry_decoder final : public decoder {
   executor ex_;
   bool q8_;  // the decode GEMVs' family: q8_gemvs (true) or float_gemvs
   bool flash_;  // decode attention by flash-decoding (partials_ its scratch)
+  flash_split_rule splits_;  // flash-decoding's split count (set_flash_decode_splits)
   bool device_pos_;  // decode steps read position_ and token_ (device_positions)
   rope_placement rope_;  // where RoPE and the KV append run (rope_in_qkv, folds_rope)
   bool recorded_ = false;  // the recorder holds a step (replays() recorders replay it)
@@ -1101,23 +1140,6 @@ class foundry_decoder final : public decoder {
   device_sampler sampler_;  // sampling on logits_ (choose_next)
 };
 
-namespace detail {
-template <class... Ps, class F>
-void with_policy(quant::ggml_type t, std::string_view what, type_list<Ps...>, F&& f) {
-  bool done = false;
-  ([&] {
-    if (!done && t == policies::ggml_type_of<Ps>) {
-      f(Ps{});
-      done = true;
-    }
-  }(), ...);
-  if (!done)
-    throw std::runtime_error(std::string(what) + " weights of type " + std::string(quant::to_string(t)) +
-                             " have no kernels in this build (layers: Q4_1, Q4_0, Q8_0, F16, Q4_K, Q5_K, "
-                             "Q6_K; output: Q8_0, Q4_1, F16, F32, Q6_K)");
-}
-}  // namespace detail
-
 /// A decoder on Foundry kernels for `m` on backend `be`, choosing the
 /// policies from the tensor types the file holds (every layer matrix must
 /// share one type), with `recorder` (optional) wrapping each step's
@@ -1129,49 +1151,22 @@ void with_policy(quant::ggml_type t, std::string_view what, type_list<Ps...>, F&
 /// the step's position and token in device memory with `device_positions`,
 /// RoPE and the KV append where `rope` says, the residual GEMVs and the LM
 /// head multi-row where `multi_row_gemvs` says, flash-decoding's merge in
-/// the Wo GEMV where `flash_merge` says (see the constructor). Throws
-/// `std::runtime_error` for types without kernels.
-inline std::unique_ptr<decoder> make_foundry_decoder(std::unique_ptr<backend> be, const llama_model& m,
-                                                     std::uint32_t max_positions,
-                                                     std::unique_ptr<step_recorder> recorder = nullptr,
-                                                     std::uint32_t prefill_chunk = 512,
-                                                     std::optional<bool> gpu_tiles = std::nullopt,
-                                                     bool q8_activations = true, bool flash_decode = false,
-                                                     bool device_positions = false,
-                                                     rope_placement rope = rope_placement::qkv_epilogue,
-                                                     std::optional<bool> multi_row_gemvs = std::nullopt,
-                                                     std::optional<bool> flash_merge = std::nullopt) {
-  const quant::ggml_type tw = m.layer(0).attn_q.type;
-  for (const layer_weights& l : m.layers()) {
-    for (const weight* w : {&l.attn_q, &l.attn_k, &l.ffn_gate, &l.ffn_up})
-      if (w->type != tw)
-        throw std::runtime_error("tensor " + std::string(w->name) + " is " + std::string(w->type_name()) +
-                                 "; this decoder needs Wq, Wk, Wgate and Wup of every layer in one type (" +
-                                 std::string(quant::to_string(tw)) + ")");
-    if (l.attn_v.type != tw && l.attn_v.type != quant::ggml_type::q6_k && l.attn_v.type != quant::ggml_type::q8_0)
-      throw std::runtime_error("tensor " + std::string(l.attn_v.name) + " is " + std::string(l.attn_v.type_name()) +
-                               "; Wv must be " + std::string(quant::to_string(tw)) + " (as Wq), Q6_K or Q8_0");
-  }
-  if (!m.hparams().tied_embeddings && m.output().type != m.token_embd().type)
-    throw std::runtime_error("output and token_embd must share a type");
-  std::unique_ptr<decoder> out;
-  detail::with_policy(tw, "layer",
-                      type_list<policies::q4_1, policies::q4_0, policies::q8_0, policies::f16, policies::q4_k,
-                                policies::q5_k, policies::q6_k>{},
-                      [&]<class PW>(PW) {
-                        detail::with_policy(m.output().type, "output",
-                                            type_list<policies::q8_0, policies::q4_1, policies::f16, policies::f32,
-                                                      policies::q6_k>{},
-                                            [&]<class PE>(PE) {
-                                              auto d = std::make_unique<foundry_decoder<PW, PE>>(
-                                                  std::move(be), m, max_positions, std::move(recorder), gpu_tiles,
-                                                  q8_activations, flash_decode, device_positions, rope,
-                                                  multi_row_gemvs, flash_merge);
-                                              d->set_prefill_chunk(prefill_chunk);
-                                              out = std::move(d);
-                                            });
-                      });
-  return out;
-}
+/// the Wo GEMV where `flash_merge` says (see the constructor), flash-decoding's
+/// split count by `splits` (`set_flash_decode_splits`). `m` must
+/// outlive the decoder. Throws `std::runtime_error` for types without
+/// kernels and for layers whose matrices do not share a type. Defined in
+/// decoders/make_foundry_decoder.cpp, which instantiates the decoder for
+/// every pair of policies (the project's slowest code to compile, so it is
+/// compiled once): link `foundry_generate_decoders`.
+std::unique_ptr<decoder> make_foundry_decoder(std::unique_ptr<backend> be, const llama_model& m,
+                                              std::uint32_t max_positions,
+                                              std::unique_ptr<step_recorder> recorder = nullptr,
+                                              std::uint32_t prefill_chunk = 512,
+                                              std::optional<bool> gpu_tiles = std::nullopt,
+                                              bool q8_activations = true, bool flash_decode = false,
+                                              bool device_positions = false,
+                                              rope_placement rope = rope_placement::qkv_epilogue,
+                                              std::optional<bool> multi_row_gemvs = std::nullopt,
+                                              bool flash_merge = false, flash_split_rule splits = {});
 
 }  // namespace foundry::generate

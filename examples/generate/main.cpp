@@ -84,7 +84,8 @@ struct options {
   bool q8_activations = true;     // --float-activations turns it off
   gen::rope_placement rope = gen::rope_placement::qkv_epilogue;  // --rope-in
   std::optional<bool> multi_row_gemvs;  // --decode-gemv; unset: multi-row on GPU backends
-  std::optional<bool> flash_merge;  // --flash-merge; unset: in the Wo GEMV on GPU backends
+  bool flash_merge = false;  // --flash-merge wo: in the Wo GEMV
+  gen::flash_split_rule flash_splits;  // --flash-split-positions, --flash-max-splits
   std::optional<bool> flash_decode;  // --[no-]flash-decode; unset: on GPU backends where the shapes allow
   std::optional<bool> graph_replay;  // --[no-]cuda-graph-replay; unset: on CUDA graphs where the model allows
 };
@@ -120,9 +121,12 @@ void print_usage(std::FILE* out) {
              "                      on GPU backends) or row-major (one row per SIMD-group;\n"
              "                      the default on the CPU)\n"
              "  --flash-merge WHERE with flash-decoding, where the splits' states are merged:\n"
-             "                      wo (the Wo GEMV reads them: one kernel fewer per layer;\n"
-             "                      the default on GPU backends) or combine (a kernel of\n"
-             "                      its own; the default on the CPU)\n"
+             "                      combine (a kernel of their own; the default) or wo\n"
+             "                      (the Wo GEMV reads them: one kernel fewer per layer,\n"
+             "                      but slower where measured)\n"
+             "  --flash-split-positions N  with flash-decoding, one split per N positions\n"
+             "                      (default 32)\n"
+             "  --flash-max-splits N  with flash-decoding, at most N splits (default 64)\n"
              "  --cuda-graph-replay with --backend cuda: capture the first decode step as a\n"
              "                      CUDA graph and replay it for every later one (position\n"
              "                      and token id in device memory); the default with CUDA\n"
@@ -275,6 +279,12 @@ options parse_options(int argc, char** argv) {
       const std::string w(value());
       if (w != "wo" && w != "combine") usage_error("--flash-merge must be wo or combine");
       o.flash_merge = w == "wo";
+    } else if (arg == "--flash-split-positions") {
+      o.flash_splits.positions_per_split = parse_number<std::uint32_t>(arg, value());
+      if (o.flash_splits.positions_per_split == 0) usage_error("--flash-split-positions must be at least 1");
+    } else if (arg == "--flash-max-splits") {
+      o.flash_splits.max_splits = parse_number<std::uint32_t>(arg, value());
+      if (o.flash_splits.max_splits == 0) usage_error("--flash-max-splits must be at least 1");
     } else if (arg == "--cuda-graph-replay") {
       flag();
       o.graph_replay = true;
@@ -356,7 +366,7 @@ std::unique_ptr<gen::decoder> make_decoder(const options& o, const gen::llama_mo
   fmt::print(stderr, "compiling kernels for the {} backend (cached after the first run)...\n", be->name());
   return gen::make_foundry_decoder(std::move(be), model, max_positions, std::move(recorder), o.prefill_chunk,
                                    o.gpu_tiles, o.q8_activations, flash, replay, o.rope, o.multi_row_gemvs,
-                                   o.flash_merge);
+                                   o.flash_merge, o.flash_splits);
 }
 
 double seconds_since(std::chrono::steady_clock::time_point t0) {

@@ -115,24 +115,31 @@ TEST(FoundryDecoder, Q8ActivationGreedyTokensMatchLlamaCppPlainPrompt) {
 
 // Decode attention by flash-decoding (`flash_decode`, flash_decode.hpp)
 // against the one-threadgroup-per-head kernel, step by step over 48
-// positions (one split, then two from position 32): the same greedy tokens,
-// and logits equal up to float rounding (each split's state is merged with
-// one more rescale; 1e-4, the bound of the float64 comparison above).
+// positions: with the default split rule (one split, then two from position
+// 32) and with one split per 3 positions, at most 8 (`flash_split_rule`:
+// splits of unequal length, then the cap from position 21). The same greedy
+// tokens, and logits equal up to float rounding (each split's state is
+// merged with one more rescale; 1e-4, the bound of the float64 comparison
+// above).
 TEST(FoundryDecoder, FlashDecodeMatchesAttentionDecode) {
   const auto& c = f32_fixture().at(1);
   const std::uint32_t n = 48;
   auto plain = foundry_decoder(n);
-  auto flash = gen::make_foundry_decoder(foundry_test::make_test_backend(), model(), n, nullptr, 512, false, false,
-                                         true);
-  std::int32_t a = -1, b = -1;
+  auto make = [&](gen::flash_split_rule rule) {
+    return gen::make_foundry_decoder(foundry_test::make_test_backend(), model(), n, nullptr, 512, false, false, true,
+                                     false, gen::rope_placement::qkv_epilogue, std::nullopt, false, rule);
+  };
+  auto flash = make({}), fine = make({3, 8});
+  std::int32_t a = -1;
   double worst = 0;
   for (std::uint32_t pos = 0; pos < n; ++pos) {
     const std::int32_t token = pos < c.prompt_ids.size() ? c.prompt_ids[pos] : a;
     a = plain->step(token, pos);
-    b = flash->step(token, pos);
-    EXPECT_EQ(a, b) << "position " << pos;
     const std::vector<float> want(plain->logits().begin(), plain->logits().end());
-    worst = std::max(worst, foundry::test::relative_error(flash->logits(), want));
+    for (gen::decoder* d : {flash.get(), fine.get()}) {
+      EXPECT_EQ(d->step(token, pos), a) << "position " << pos << (d == fine.get() ? ", 3 positions per split" : "");
+      worst = std::max(worst, foundry::test::relative_error(d->logits(), want));
+    }
   }
   std::printf("  flash-decoding vs attention_decode: largest relative logit difference %.2e\n", worst);
   EXPECT_LT(worst, 1e-4);
@@ -281,9 +288,8 @@ TEST(FoundryDecoder, MultiRowGemvsMatchRowMajor) {
   }
 }
 
-// Flash-decoding's merge in the Wo GEMV (`use_flash_merge`, the default on
-// GPU backends: gemv_residual_flash_merged reads `partials`, no combine
-// kernel) against the combine kernel, with scalar and with device
+// Flash-decoding's merge in the Wo GEMV (`use_flash_merge`:
+// gemv_residual_flash_merged reads `partials`, no combine kernel) against the combine kernel, with scalar and with device
 // positions, the multi-row GEMVs in both: the merge is the same arithmetic
 // (flash_merge.metal) feeding the same GEMV tiling, so the greedy tokens
 // must be equal and the logits within float rounding (1e-5).
