@@ -519,12 +519,13 @@ class foundry_decoder final : public decoder {
   /// nothing. Off by default: every threadgroup of the merged GEMV reads
   /// all of `partials` (n_heads·splits·(head_dim + 2) floats) where the
   /// combine kernel reads it once, which costs more than the dispatch it
-  /// saves. Measured on an H100 (bench/results/2026-12-07-h100-flash-merge.md):
-  /// SmolLM2 decodes at 869 tokens/s merged against 1144 with the combine
-  /// kernel (64 splits, 256 tokens), 515 against 997 at 1024 tokens. On the
-  /// CPU the merged kernel runs one fiber per thread (its barrier rules out
-  /// lane loops): 16.3 against 56.3 tokens/s. Takes effect at the next decode step; a replaying recorder records the
-  /// step again.
+  /// saves. Measured on an H100
+  /// (bench/results/2026-12-07-h100-flash-merge.md): SmolLM2 decodes at
+  /// 870 tokens/s merged against 1144 with the combine kernel at 256 tokens
+  /// (9 splits), 515 against 997 at 1024 tokens (33 splits). On the CPU
+  /// the merged kernel runs one fiber per thread (its barrier rules out lane
+  /// loops): 16.3 against 56.3 tokens/s. Takes effect at the next decode
+  /// step; a replaying recorder records the step again.
   void use_flash_merge(bool merge) {
     merge = merge && flash_;
     if (merge != flash_merge_) recorded_ = false;
@@ -540,11 +541,11 @@ class foundry_decoder final : public decoder {
 
   /// Flash-decoding's split count for `n_pos` positions:
   /// `fk::flash_decode_splits(n_pos, rule.positions_per_split,
-  /// rule.max_splits)` (by default 32 and 64). A split is one SIMD-group walking its positions
-  /// one after another, so fewer positions per split shorten the critical
-  /// path at the price of more partial states to merge. Throws
-  /// `std::invalid_argument` for 0. Takes effect at the next decode step; a
-  /// replaying recorder records the step again.
+  /// rule.max_splits)` (by default 32 and 64). A split is one SIMD-group
+  /// walking its positions one after another, so fewer positions per split
+  /// shorten the critical path at the price of more partial states to
+  /// merge. Throws `std::invalid_argument` for 0. Takes effect at the next
+  /// decode step; a replaying recorder records the step again.
   void set_flash_decode_splits(flash_split_rule rule) {
     if (rule.positions_per_split == 0 || rule.max_splits == 0)
       throw std::invalid_argument("flash-decoding: positions per split and the split count must be at least 1");
@@ -837,8 +838,7 @@ class foundry_decoder final : public decoder {
         w.wo);
   }
 
-  // x = Wo · merge(partials) + x: the Wo GEMV reading flash-decoding's
-  // partial states (merges_in_wo).
+  // Flash-decoding's split count for n_pos positions (set_flash_decode_splits).
   std::uint32_t flash_splits(std::uint32_t n_pos) const {
     return fk::flash_decode_splits(n_pos, splits_.positions_per_split, splits_.max_splits);
   }
@@ -848,6 +848,8 @@ class foundry_decoder final : public decoder {
     partials_ = ex_.allocate<float>(std::size_t{hp_.n_head} * flash_splits(max_pos_) * (hp_.head_dim + 2));
   }
 
+  // x = Wo · merge(partials) + x: the Wo GEMV reading flash-decoding's
+  // partial states (merges_in_wo).
   void merged_wo_gemv(const residual_matrix& m, std::uint32_t splits) {
     std::visit(
         [&]<class P>(const device_matrix<P>& w) {
