@@ -289,8 +289,9 @@ TEST(FoundryDecoder, MultiRowGemvsMatchRowMajor) {
 }
 
 // Flash-decoding's merge in the Wo GEMV (`use_flash_merge`:
-// gemv_residual_flash_merged reads `partials`, no combine kernel) against the combine kernel, with scalar and with device
-// positions, the multi-row GEMVs in both: the merge is the same arithmetic
+// gemv_residual_flash_merged reads `partials`, no combine kernel) against
+// the combine kernel, with scalar and with device positions, the multi-row
+// GEMVs in both: the merge is the same arithmetic
 // (flash_merge.metal) feeding the same GEMV tiling, so the greedy tokens
 // must be equal and the logits within float rounding (1e-5).
 TEST(FoundryDecoder, FlashMergeInWoMatchesCombineKernel) {
