@@ -1,32 +1,43 @@
 #!/usr/bin/env bash
 # SmolLM2 decode speed on the CUDA backend per flash-decoding split rule
 # (foundry-generate --flash-split-positions P --flash-max-splits S; the
-# decoder's flash_split_rule), side by side in one run, with llama.cpp's
-# llama-bench (flash attention off and on) before and after the Foundry runs.
-# Rules alternate within each round so that drift on the GPU hits all of
-# them alike. Prints a Markdown table.
+# decoder's flash_split_rule), per layout of the split kernel
+# (--flash-split-lanes: element lanes, the layout before, or position
+# lanes) and per place of the merge of the splits' states (--flash-merge
+# combine: a kernel of its own; split: the split kernel's last threadgroup
+# per KV head, position lanes only), side by side in one run, with llama.cpp's llama-bench (flash
+# attention off and on) before and after the Foundry runs. Configurations
+# alternate within each round so that drift on the GPU hits all of them
+# alike. Prints a Markdown table; ratios are against the first
+# configuration (the first layout with the first rule) and against
+# llama.cpp with flash attention (mean of before and after).
 #
 # Usage: bench/cuda/decode_split_rule.sh [path/to/llama-bench]
 #   FOUNDRY_GENERATE    foundry-generate binary (default build/default/examples/generate/foundry-generate)
 #   FOUNDRY_MODEL_PATH  the GGUF file (default: the README's SmolLM2-135M Q4_1)
-#   RULES               "P/S ..." rules to compare (default "32/64 16/64 8/64 4/64 4/128"; 32/64 is the default rule)
+#   LANES               layouts to compare (default "elements positions")
+#   RULES               "P/S ..." rules to compare (default "32/64 8/64 4/128"; 32/64 is the default rule)
+#   MERGES              merge places to compare (default "combine"; "combine split" adds the merge in the
+#                       split kernel, for position lanes)
 #   LENGTHS             tokens generated per run (default "256 1024")
-#   ROUNDS              runs of every rule per length (default 2)
+#   ROUNDS              runs of every configuration per length (default 2)
 # Without a llama-bench path the llama.cpp rows are left out.
 set -euo pipefail
 gen="${FOUNDRY_GENERATE:-build/default/examples/generate/foundry-generate}"
 model="${FOUNDRY_MODEL_PATH:-${FOUNDRY_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/foundry}/models/SmolLM2-135M-Instruct.Q4_1.gguf}"
-rules="${RULES:-32/64 16/64 8/64 4/64 4/128}"
+lanes="${LANES:-elements positions}"
+rules="${RULES:-32/64 8/64 4/128}"
+merges="${MERGES:-combine}"
 lengths="${LENGTHS:-256 1024}"
 rounds="${ROUNDS:-2}"
 llama_bench="${1:-}"
 [[ -x "$gen" ]] || { echo "foundry-generate not found at $gen (build the target first)" >&2; exit 1; }
 prompt="Write a long story about a lighthouse keeper who finds a message in a bottle."
 
-# foundry <tokens> <P> <S> -> "decode_tokens_per_s host_us_per_step"
+# foundry <tokens> <lanes> <P> <S> <merge> -> "decode_tokens_per_s host_us_per_step"
 foundry() {
   "$gen" --backend cuda --model "$model" --prompt "$prompt" --max-tokens "$1" --ignore-eos \
-    --flash-split-positions "$2" --flash-max-splits "$3" 2>&1 >/dev/null |
+    --flash-split-lanes "$2" --flash-split-positions "$3" --flash-max-splits "$4" --flash-merge "$5" 2>&1 >/dev/null |
     sed -n -e 's/.*generated tokens: [0-9]* (\([0-9.]*\) decode tokens\/s.*/\1/p' \
       -e 's/^host time per step: \([0-9.]*\) us.*/\1/p' | paste -sd' '
 }
@@ -41,13 +52,23 @@ declare -A llama_before llama_after
 if [[ -n "$llama_bench" ]]; then
   for n in $lengths; do for fa in 0 1; do llama_before[$n/$fa]="$(llama "$n" "$fa")"; done; done
 fi
+configs=()
+for l in $lanes; do
+  for rule in $rules; do
+    for m in $merges; do
+      [[ "$l" == elements && "$m" != combine ]] && continue  # the merging split kernel has position lanes
+      configs+=("$l $rule $m")
+    done
+  done
+done
 declare -A speed host
 for n in $lengths; do
   for ((r = 1; r <= rounds; ++r)); do
-    for rule in $rules; do
-      read -r tps us <<<"$(foundry "$n" "${rule%/*}" "${rule#*/}")"
-      speed[$n/$rule]+="${tps} "
-      host[$n/$rule]+="${us} "
+    for c in "${configs[@]}"; do
+      read -r l rule m <<<"$c"
+      read -r tps us <<<"$(foundry "$n" "$l" "${rule%/*}" "${rule#*/}" "$m")"
+      speed[$n/$c]+="${tps} "
+      host[$n/$c]+="${us} "
     done
   done
 done
@@ -55,18 +76,21 @@ if [[ -n "$llama_bench" ]]; then
   for n in $lengths; do for fa in 0 1; do llama_after[$n/$fa]="$(llama "$n" "$fa")"; done; done
 fi
 
-echo "| tokens | positions per split / split cap | decode tokens/s (rounds) | host µs per step | vs 32/64 |"
-echo "|---:|---|---:|---:|---:|"
+mean() { awk '{ s = 0; for (i = 1; i <= NF; ++i) s += $i; print (NF ? s / NF : 0) }' <<<"$1"; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.3f", a / b; else print "-" }'; }
+echo "| tokens | layout | positions per split / split cap | merge | decode tokens/s (rounds) | host µs per step | vs ${configs[0]} | vs llama.cpp FA on |"
+echo "|---:|---|---|---|---:|---:|---:|---:|"
 for n in $lengths; do
-  base="$(awk '{ s = 0; for (i = 1; i <= NF; ++i) s += $i; print s / NF }' <<<"${speed[$n/32/64]:-0}")"
-  for rule in $rules; do
-    mean="$(awk '{ s = 0; for (i = 1; i <= NF; ++i) s += $i; print s / NF }' <<<"${speed[$n/$rule]}")"
-    ratio="$(awk -v a="$mean" -v b="$base" 'BEGIN { if (b > 0) printf "%.3f", a / b; else print "-" }')"
-    echo "| $n | $rule | ${speed[$n/$rule]% } | ${host[$n/$rule]% } | $ratio |"
+  base="$(mean "${speed[$n/${configs[0]}]}")"
+  fa_on="$(mean "${llama_before[$n/1]:-} ${llama_after[$n/1]:-}")"
+  for c in "${configs[@]}"; do
+    read -r l rule place <<<"$c"
+    m="$(mean "${speed[$n/$c]}")"
+    echo "| $n | $l | $rule | $place | ${speed[$n/$c]% } | ${host[$n/$c]% } | $(ratio "$m" "$base") | $(ratio "$m" "$fa_on") |"
   done
   if [[ -n "$llama_bench" ]]; then
     for fa in 0 1; do
-      echo "| $n | llama.cpp, flash attention $fa (before / after) | ${llama_before[$n/$fa]} / ${llama_after[$n/$fa]} | | |"
+      echo "| $n | llama.cpp, flash attention $fa | | | ${llama_before[$n/$fa]} / ${llama_after[$n/$fa]} (before / after) | | | |"
     done
   fi
 done

@@ -29,11 +29,13 @@
 // read their weights in 16-byte loads, several rows per SIMD-group where the
 // policy has vector loads: gemv_residual_multi_row_<P> (one row per
 // SIMD-group) and rmsnorm_lm_head_multi_row<PE> (four rows per SIMD-group,
-// the RMSNorm summed by each SIMD-group). With flash-decoding and
-// `use_flash_merge` attention_combine_f32 is not dispatched: the Wo GEMV
-// merges the splits' states as it reads its input,
-// gemv_residual_flash_merged_<PO> (kernels/attention/flash_merged_input.hpp);
-// off by default, slower than the combine kernel where measured.
+// the RMSNorm summed by each SIMD-group). With flash-decoding,
+// `use_flash_merge` says where the splits' states are merged: in
+// attention_combine_f32 (the default), in the split kernel's last
+// threadgroup per KV head (attention_split_merge_f32*, device positions
+// only), or in the Wo GEMV as it reads its input,
+// gemv_residual_flash_merged_<PO> (kernels/attention/flash_merged_input.hpp;
+// slower than the combine kernel where measured).
 // Prefill (a chunk of M prompt tokens at positions p0..p0+M-1) runs the
 // projections as GEMMs over the chunk (kernels/gemm):
 //   X[m] = embedding(token m)                               embedding_<PE>, per token
@@ -286,6 +288,51 @@ enum class rope_placement {
                     ///< device positions only, else as `separate_kernel`
 };
 
+/// Where a decode step with flash-decoding merges the splits' partial
+/// states (`foundry_decoder::use_flash_merge`).
+enum class flash_merge_at {
+  combine_kernel,  ///< attention_combine_f32*, a kernel of its own
+  split_kernel,    ///< the split kernel's last threadgroup per KV head (attention_split_merge_f32*): one dispatch
+                   ///< fewer per layer; with device positions and position lanes (else the combine kernel)
+  wo_gemv,         ///< the Wo GEMV as it reads its input (gemv_residual_flash_merged): one dispatch fewer, but
+                   ///< every threadgroup merges every head
+};
+
+/// How a `foundry_decoder` runs (the constructor and `make_foundry_decoder`
+/// take one; the defaults suit the CPU). Set fields by name:
+/// `{.flash_decode = true, .device_positions = true}`.
+struct decoder_options {
+  /// Prompts are prefilled in chunks of at most this many tokens (1: one
+  /// decode step per token; `set_prefill_chunk`).
+  std::uint32_t prefill_chunk = 512;
+  /// The prefill GEMMs on the GPU tiles (true) or the CPU tile (false);
+  /// unset: the GPU tiles on every backend but the CPU (`use_gpu_tiles`).
+  std::optional<bool> gpu_tiles = std::nullopt;
+  /// The decode GEMVs' CPU forms read x̂ in 8-bit blocks with integer dot
+  /// products (`decode_gemvs`); only the chosen family is compiled.
+  bool q8_activations = true;
+  /// Decode attention by flash-decoding (head_dim ≤ 128 and at most 8 query
+  /// heads per KV head, else the constructor throws).
+  bool flash_decode = false;
+  /// The decode step's kernels read the position and the token id from
+  /// device buffers, so a recorder that replays runs the step recorded once
+  /// (see the constructor). Not with QK-norm architectures (throws).
+  bool device_positions = false;
+  /// Where RoPE and the KV append run.
+  rope_placement rope = rope_placement::qkv_epilogue;
+  /// The decode step's residual GEMVs and LM head as the multi-row kernels;
+  /// unset: on every backend but the CPU (`use_multi_row_gemvs`).
+  std::optional<bool> multi_row_gemvs = std::nullopt;
+  /// With `flash_decode`, where the splits' states are merged
+  /// (`use_flash_merge`).
+  flash_merge_at flash_merge = flash_merge_at::combine_kernel;
+  /// Flash-decoding's split count (`set_flash_decode_splits`).
+  flash_split_rule flash_splits = {};
+  /// Flash-decoding's first pass with device positions: its layout on GPUs
+  /// (`fk::split_lanes`; `set_flash_split_lanes`).
+  fk::split_lanes flash_split_lanes = fk::split_lanes::positions;
+};
+
 /// The decode GEMV kernels of a decoder with layer weights in `PW` and the
 /// output head in `PE`; `Q8`: their CPU forms read x̂ in 8-bit blocks with
 /// integer dot products (`cpu_q8_activations`: llama.cpp's CPU rule, an error
@@ -336,40 +383,35 @@ class foundry_decoder final : public decoder {
   using cpu_gemms = prefill_gemms<fk::gemm_tile_default, fk::gemm_tile_default>;
   using gpu_gemms = prefill_gemms<fk::gemm_tile_gpu, fk::gemm_tile_gpu_pair>;
 
-  /// `gpu_tiles`: prefill GEMMs on the GPU tiles (true) or the default
-  /// tile (false); unset: the GPU tiles on every backend but the CPU. Only
-  /// the chosen family is compiled here (`use_gpu_tiles` switches later).
-  /// `q8_activations`: the decode GEMVs read x̂ in 8-bit blocks on the CPU
-  /// (`q8_gemvs`; the float ones otherwise); only that family is compiled.
-  /// `flash_decode`: decode attention by flash-decoding (head_dim ≤ 128 and
-  /// at most 8 query heads per KV head, else the constructor throws).
-  /// `device_positions`: the decode step's kernels read the position and the
-  /// token id from device buffers (the `_position_buffer` kernels, the
+  /// A decoder of `m` (which must outlive it) for contexts of up to
+  /// `max_positions` positions on backend `be`, `recorder` (optional)
+  /// wrapping each decode step's dispatches, set up by `o`
+  /// (`decoder_options`). Only the kernel families `o` picks are compiled
+  /// (`use_gpu_tiles` and the others switch later). With
+  /// `o.device_positions` the decode step's kernels read the position and
+  /// the token id from device buffers (the `_position_buffer` kernels, the
   /// embedding's `token_id`); the step's argmax writes the next token id
   /// there and `advance_position` moves the position on, so a step's
   /// dispatches never change and a recorder that `replays` runs the step
   /// recorded once. The host writes the position or the token only when
   /// the caller's differ from those on the device (after a prefill, or a
-  /// sampled token); with `flash_decode` the split count is then fixed at
-  /// `flash_decode_splits(max_positions)`. Not with QK-norm architectures
-  /// (throws). A recorder that replays needs it (throws otherwise).
-  /// `rope`: where RoPE and the KV append run (`rope_placement`; by default
-  /// in the QKV kernel's epilogue where `rope_in_qkv` allows it: with
-  /// `device_positions`). `multi_row_gemvs`: the decode step's residual
-  /// GEMVs and LM head as the multi-row kernels (`use_multi_row_gemvs`;
-  /// unset: on every backend but the CPU). `flash_merge`: with
-  /// `flash_decode`, the merge of the splits' states in the Wo GEMV
-  /// (`use_flash_merge`; off by default, see there).
+  /// sampled token); with `o.flash_decode` the split count is then fixed
+  /// for the context (`flash_decode_splits(max_positions)` by
+  /// `o.flash_splits`). `o.rope` defaults to the QKV kernel's epilogue
+  /// where `rope_in_qkv` allows it (with device positions). Throws
+  /// `std::runtime_error` for flash-decoding of heads its kernels do not
+  /// take; `std::invalid_argument` for device positions with QK-norm, a
+  /// replaying recorder without device positions, a split rule with a 0,
+  /// a prefill chunk of 0.
   foundry_decoder(std::unique_ptr<backend> be, const llama_model& m, std::uint32_t max_positions,
-                  std::unique_ptr<step_recorder> recorder = nullptr, std::optional<bool> gpu_tiles = std::nullopt,
-                  bool q8_activations = true, bool flash_decode = false, bool device_positions = false,
-                  rope_placement rope = rope_placement::qkv_epilogue,
-                  std::optional<bool> multi_row_gemvs = std::nullopt, bool flash_merge = false)
+                  std::unique_ptr<step_recorder> recorder = nullptr, const decoder_options& o = {})
       : ex_(std::move(be)),
-        q8_(q8_activations),
-        flash_(flash_decode),
-        device_pos_(device_positions),
-        rope_(rope),
+        q8_(o.q8_activations),
+        flash_(o.flash_decode),
+        splits_(o.flash_splits),
+        lanes_(o.flash_split_lanes),
+        device_pos_(o.device_positions),
+        rope_(o.rope),
         hp_(m.hparams()),
         max_pos_(max_positions),
         head_(ex_, m.output()),
@@ -395,6 +437,7 @@ class foundry_decoder final : public decoder {
     part_index_ = ex_.allocate<std::uint32_t>(groups);
     best_value_ = ex_.allocate<float>(1);
     best_index_ = ex_.allocate<std::uint32_t>(1);
+    if (splits_.positions_per_split == 0 || splits_.max_splits == 0) throw_zero_split_rule();
     if (flash_) {
       if (!fk::flash_decode_supports(hp_.n_head, hp_.n_head_kv, hp_.head_dim))
         throw std::runtime_error("flash-decoding needs head_dim <= " + std::to_string(fk::flash_decode_max_head_dim) +
@@ -413,6 +456,7 @@ class foundry_decoder final : public decoder {
       else if (device_pos_ && rope_ == rope_placement::flash_decode)
         ex_.prepare<fk::attention_split_rope_norm_f32_position_buffer,
                     fk::attention_split_rope_norm_f32_g4_position_buffer>();
+      set_flash_split_lanes(lanes_);
       allocate_partials();
     }
     if (recorder_ && recorder_->replays() && !device_pos_)
@@ -429,6 +473,7 @@ class foundry_decoder final : public decoder {
       if (hp_.arch.no_rope_layer_step != 0) ex_.prepare<fk::kv_append_f32_position_buffer>();
       position_ = ex_.allocate<std::uint32_t>(1);
       token_ = ex_.allocate<std::uint32_t>(1);
+      merge_counters_ = ex_.upload(std::vector<std::uint32_t>(hp_.n_head_kv, 0));
     }
     // Compile the whole kernel set in one go.
     with_gemvs([&]<class G>(G) {
@@ -436,9 +481,10 @@ class foundry_decoder final : public decoder {
                   fk::argmax_f32, fk::repetition_penalty_f32, fk::top_k_candidates_f32, fk::gumbel_argmax_f32,
                   fk::logits_at_least_f32>();
     });
-    use_gpu_tiles(gpu_tiles.value_or(ex_.get_backend().name() != "cpu"));
-    use_multi_row_gemvs(multi_row_gemvs.value_or(ex_.get_backend().name() != "cpu"));
-    use_flash_merge(flash_merge);
+    use_gpu_tiles(o.gpu_tiles.value_or(ex_.get_backend().name() != "cpu"));
+    use_multi_row_gemvs(o.multi_row_gemvs.value_or(ex_.get_backend().name() != "cpu"));
+    use_flash_merge(o.flash_merge);
+    set_prefill_chunk(o.prefill_chunk);
     // The architecture's RoPE + KV append kernels (see rope_append).
     const architecture& arch = hp_.arch;
     if (arch.qk_norm && arch.no_rope_layer_step != 0)
@@ -509,28 +555,35 @@ class foundry_decoder final : public decoder {
     });
   }
 
-  /// With flash-decoding, whether the decode step merges the splits' states
-  /// in the Wo GEMV (true: `gemv_residual_flash_merged_for<PO>` reads
-  /// `partials` and `attention_combine_f32*` is not dispatched, one dispatch
-  /// fewer per layer) or in the combine kernel (false); compiles the merged
-  /// kernels. Layers whose Wo policy has no vector loads (K-quants), and
-  /// models with more than `fk::flash_merged_input<PO>::max_k` attention
-  /// outputs, keep the combine kernel. Without flash-decoding it does
-  /// nothing. Off by default: every threadgroup of the merged GEMV reads
-  /// all of `partials` (n_heads·splits·(head_dim + 2) floats) where the
-  /// combine kernel reads it once, which costs more than the dispatch it
-  /// saves. Measured on an H100
-  /// (bench/results/2026-12-07-h100-flash-merge.md): SmolLM2 decodes at
-  /// 870 tokens/s merged against 1144 with the combine kernel at 256 tokens
-  /// (9 splits), 515 against 997 at 1024 tokens (33 splits). On the CPU
-  /// the merged kernel runs one fiber per thread (its barrier rules out lane
-  /// loops): 16.3 against 56.3 tokens/s. Takes effect at the next decode
-  /// step; a replaying recorder records the step again.
-  void use_flash_merge(bool merge) {
-    merge = merge && flash_;
-    if (merge != flash_merge_) recorded_ = false;
-    flash_merge_ = merge;
-    if (!merge) return;
+  /// With flash-decoding, where the decode step merges the splits' states
+  /// (`flash_merge_at`); compiles the kernels that takes.
+  /// - `combine_kernel` (the default): `attention_combine_f32*`.
+  /// - `split_kernel`: the last threadgroup of the split kernel per KV head
+  ///   (`fk::attention_flash_decode_merged`, position lanes), with device
+  ///   positions; with scalar positions, element lanes
+  ///   (`set_flash_split_lanes`) or RoPE folded into the split kernel, the
+  ///   combine kernel. On the CPU the merging kernel runs one fiber per thread (its
+  ///   barriers rule out lane loops).
+  /// - `wo_gemv`: `gemv_residual_flash_merged_for<PO>` reads `partials`.
+  ///   Layers whose Wo policy has no vector loads (K-quants), and models
+  ///   with more than `fk::flash_merged_input<PO>::max_k` attention outputs,
+  ///   keep the combine kernel. Every threadgroup of the merged GEMV reads
+  ///   all of `partials` (n_heads·splits·(head_dim + 2) floats) where the
+  ///   combine kernel reads it once, which costs more than the dispatch it
+  ///   saves. Measured on an H100
+  ///   (bench/results/2026-12-07-h100-flash-merge.md): SmolLM2 decodes at
+  ///   870 tokens/s merged against 1144 with the combine kernel at 256
+  ///   tokens (9 splits), 515 against 997 at 1024 tokens (33 splits); on
+  ///   the CPU 16.3 against 56.3 tokens/s (fibers).
+  /// Without flash-decoding it does nothing. Takes effect at the next
+  /// decode step; a replaying recorder records the step again.
+  void use_flash_merge(flash_merge_at at) {
+    if (!flash_) at = flash_merge_at::combine_kernel;
+    if (at != merge_at_) recorded_ = false;
+    merge_at_ = at;
+    if (at == flash_merge_at::split_kernel && device_pos_)
+      ex_.prepare<fk::attention_split_merge_f32_position_buffer, fk::attention_split_merge_f32_g4_position_buffer>();
+    if (at != flash_merge_at::wo_gemv) return;
     for (const layer& l : layers_)
       std::visit(
           [&]<class P>(const device_matrix<P>&) {
@@ -547,12 +600,25 @@ class foundry_decoder final : public decoder {
   /// merge. Throws `std::invalid_argument` for 0. Takes effect at the next
   /// decode step; a replaying recorder records the step again.
   void set_flash_decode_splits(flash_split_rule rule) {
-    if (rule.positions_per_split == 0 || rule.max_splits == 0)
-      throw std::invalid_argument("flash-decoding: positions per split and the split count must be at least 1");
+    if (rule.positions_per_split == 0 || rule.max_splits == 0) throw_zero_split_rule();
     if (rule.positions_per_split == splits_.positions_per_split && rule.max_splits == splits_.max_splits) return;
     splits_ = rule;
     recorded_ = false;
     if (flash_) allocate_partials();
+  }
+
+  /// The GPU layout of flash-decoding's first pass with device positions,
+  /// where RoPE is not folded into it (`rope_placement::flash_decode` has
+  /// position lanes only): `fk::split_lanes::positions` (the default) or
+  /// `elements`, the layout before it, kept to compare both in one run. The
+  /// CPU form is the same for both. Takes effect at the next decode step; a
+  /// replaying recorder records the step again.
+  void set_flash_split_lanes(fk::split_lanes lanes) {
+    if (lanes != lanes_) recorded_ = false;
+    lanes_ = lanes;
+    if (flash_ && device_pos_ && lanes == fk::split_lanes::elements)
+      ex_.prepare<fk::attention_split_f32_position_buffer_element_lanes,
+                  fk::attention_split_f32_g4_position_buffer_element_lanes>();
   }
 
   /// Prefill chunks of at most `tokens` tokens (1: the token-by-token path).
@@ -794,10 +860,14 @@ class foundry_decoder final : public decoder {
                                       merge);
     } else {
       if (!rope_in_qkv(l)) rope_append(l, pos, 1, q_, k_, v_);
-      if (flash_ && device_pos_) {
+      if (flash_ && device_pos_ && merge_at_ == flash_merge_at::split_kernel && lanes_ == fk::split_lanes::positions) {
+        fk::attention_flash_decode_merged(ex_, q_, k_cache_.at(cache_offset), v_cache_.at(cache_offset), partials_,
+                                          merge_counters_, attn_, hp_.n_head, hp_.n_head_kv, hp_.head_dim, max_pos_,
+                                          buffer_ref(position_), splits);
+      } else if (flash_ && device_pos_) {
         fk::attention_flash_decode(ex_, q_, k_cache_.at(cache_offset), v_cache_.at(cache_offset), partials_, attn_,
                                    hp_.n_head, hp_.n_head_kv, hp_.head_dim, max_pos_, buffer_ref(position_), splits,
-                                   merge);
+                                   merge, lanes_);
       } else if (flash_) {
         fk::attention_flash_decode(ex_, q_, k_cache_.at(cache_offset), v_cache_.at(cache_offset), partials_, attn_,
                                    hp_.n_head, hp_.n_head_kv, hp_.head_dim, max_pos_, pos, splits, merge);
@@ -824,10 +894,10 @@ class foundry_decoder final : public decoder {
   }
 
   // Whether the layer's Wo GEMV merges flash-decoding's partial states
-  // (use_flash_merge): asked for, with a Wo policy that has vector loads and
+  // (use_flash_merge wo_gemv): asked for, with a Wo policy that has vector loads and
   // attention outputs that fit the merged vector's threadgroup memory.
   bool merges_in_wo(const layer& w) const {
-    if (!flash_merge_) return false;
+    if (merge_at_ != flash_merge_at::wo_gemv) return false;
     return std::visit(
         [&]<class P>(const device_matrix<P>&) {
           if constexpr (has_vector_loads<P>)
@@ -841,6 +911,10 @@ class foundry_decoder final : public decoder {
   // Flash-decoding's split count for n_pos positions (set_flash_decode_splits).
   std::uint32_t flash_splits(std::uint32_t n_pos) const {
     return fk::flash_decode_splits(n_pos, splits_.positions_per_split, splits_.max_splits);
+  }
+
+  [[noreturn]] static void throw_zero_split_rule() {
+    throw std::invalid_argument("flash-decoding: positions per split and the split count must be at least 1");
   }
 
   // partials_: n_head · (the context's split count) · (head_dim + 2) floats.
@@ -1115,6 +1189,7 @@ class foundry_decoder final : public decoder {
   bool q8_;  // the decode GEMVs' family: q8_gemvs (true) or float_gemvs
   bool flash_;  // decode attention by flash-decoding (partials_ its scratch)
   flash_split_rule splits_;  // flash-decoding's split count (set_flash_decode_splits)
+  fk::split_lanes lanes_;  // flash-decoding's first pass with RoPE: its GPU layout (set_flash_split_lanes)
   bool device_pos_;  // decode steps read position_ and token_ (device_positions)
   rope_placement rope_;  // where RoPE and the KV append run (rope_in_qkv, folds_rope)
   bool recorded_ = false;  // the recorder holds a step (replays() recorders replay it)
@@ -1130,12 +1205,13 @@ class foundry_decoder final : public decoder {
   buffer output_norm_, k_cache_, v_cache_, x_, q_, k_, v_, attn_, h_, logits_;
   buffer part_value_, part_index_, best_value_, best_index_, partials_;
   buffer position_, token_;  // device_positions: the step's position and token id (uint[1] each)
+  buffer merge_counters_;  // flash_merge_at::split_kernel: uint[n_kv], zero between dispatches
   std::uint32_t filled_ = 0;
   std::uint32_t chunk_ = 512, chunk_cap_ = 0;
   bool uniform_ = true;  // every layer matrix in PW (the batched prefill needs it)
   bool gpu_tiles_ = false;  // prefill GEMMs on the GPU tiles (use_gpu_tiles)
   bool multi_row_ = false;  // decode residual GEMVs and LM head multi-row (use_multi_row_gemvs)
-  bool flash_merge_ = false;  // flash-decoding's merge in the Wo GEMV (use_flash_merge)
+  flash_merge_at merge_at_ = flash_merge_at::combine_kernel;  // where flash-decoding merges (use_flash_merge)
   buffer X_, Q_, K_, V_, A_, H_;  // batched buffers of a prefill chunk
   bool logits_valid_ = false;
   std::vector<float> host_logits_;
@@ -1145,30 +1221,16 @@ class foundry_decoder final : public decoder {
 /// A decoder on Foundry kernels for `m` on backend `be`, choosing the
 /// policies from the tensor types the file holds (every layer matrix must
 /// share one type), with `recorder` (optional) wrapping each step's
-/// dispatches and prompts prefilled in chunks of `prefill_chunk` tokens
-/// (1: one decode step per token), the prefill GEMMs on the GPU tiles when
-/// `gpu_tiles` says so (unset: on every backend but the CPU), the decode
-/// GEMVs with 8-bit CPU activations unless `q8_activations` is false
-/// (`decode_gemvs`), decode attention by flash-decoding with `flash_decode`,
-/// the step's position and token in device memory with `device_positions`,
-/// RoPE and the KV append where `rope` says, the residual GEMVs and the LM
-/// head multi-row where `multi_row_gemvs` says, flash-decoding's merge in
-/// the Wo GEMV where `flash_merge` says (see the constructor), flash-decoding's
-/// split count by `splits` (`set_flash_decode_splits`). `m` must
+/// dispatches and the settings of `o` (`decoder_options`). `m` must
 /// outlive the decoder. Throws `std::runtime_error` for types without
-/// kernels and for layers whose matrices do not share a type. Defined in
-/// decoders/make_foundry_decoder.cpp, which instantiates the decoder for
-/// every pair of policies (the project's slowest code to compile, so it is
-/// compiled once): link `foundry_generate_decoders`.
+/// kernels and for layers whose matrices do not share a type, and what the
+/// constructor throws. Defined in decoders/make_foundry_decoder.cpp, which
+/// instantiates the decoder for every pair of policies (the project's
+/// slowest code to compile, so it is compiled once): link
+/// `foundry_generate_decoders`.
 std::unique_ptr<decoder> make_foundry_decoder(std::unique_ptr<backend> be, const llama_model& m,
                                               std::uint32_t max_positions,
                                               std::unique_ptr<step_recorder> recorder = nullptr,
-                                              std::uint32_t prefill_chunk = 512,
-                                              std::optional<bool> gpu_tiles = std::nullopt,
-                                              bool q8_activations = true, bool flash_decode = false,
-                                              bool device_positions = false,
-                                              rope_placement rope = rope_placement::qkv_epilogue,
-                                              std::optional<bool> multi_row_gemvs = std::nullopt,
-                                              bool flash_merge = false, flash_split_rule splits = {});
+                                              const decoder_options& o = {});
 
 }  // namespace foundry::generate

@@ -84,8 +84,9 @@ struct options {
   bool q8_activations = true;     // --float-activations turns it off
   gen::rope_placement rope = gen::rope_placement::qkv_epilogue;  // --rope-in
   std::optional<bool> multi_row_gemvs;  // --decode-gemv; unset: multi-row on GPU backends
-  bool flash_merge = false;  // --flash-merge wo: in the Wo GEMV
+  gen::flash_merge_at flash_merge = gen::flash_merge_at::combine_kernel;  // --flash-merge
   gen::flash_split_rule flash_splits;  // --flash-split-positions, --flash-max-splits
+  foundry::kernels::split_lanes flash_split_lanes = foundry::kernels::split_lanes::positions;  // --flash-split-lanes
   std::optional<bool> flash_decode;  // --[no-]flash-decode; unset: on GPU backends where the shapes allow
   std::optional<bool> graph_replay;  // --[no-]cuda-graph-replay; unset: on CUDA graphs where the model allows
 };
@@ -121,12 +122,17 @@ void print_usage(std::FILE* out) {
              "                      on GPU backends) or row-major (one row per SIMD-group;\n"
              "                      the default on the CPU)\n"
              "  --flash-merge WHERE with flash-decoding, where the splits' states are merged:\n"
-             "                      combine (a kernel of their own; the default) or wo\n"
-             "                      (the Wo GEMV reads them: one kernel fewer per layer,\n"
-             "                      but slower where measured)\n"
+             "                      combine (a kernel of their own; the default), split\n"
+             "                      (the split kernel's last threadgroup per KV head; with\n"
+             "                      a replayed CUDA graph only, else as combine) or wo\n"
+             "                      (the Wo GEMV reads them; slower where measured); split\n"
+             "                      and wo dispatch one kernel fewer per layer\n"
              "  --flash-split-positions N  with flash-decoding, one split per N positions\n"
              "                      (default 32)\n"
              "  --flash-max-splits N  with flash-decoding, at most N splits (default 64)\n"
+             "  --flash-split-lanes L  with flash-decoding on a GPU, the first kernel's\n"
+             "                      layout: positions (a lane per position; the default)\n"
+             "                      or elements (a lane per head element, the older one)\n"
              "  --cuda-graph-replay with --backend cuda: capture the first decode step as a\n"
              "                      CUDA graph and replay it for every later one (position\n"
              "                      and token id in device memory); the default with CUDA\n"
@@ -277,8 +283,19 @@ options parse_options(int argc, char** argv) {
       o.multi_row_gemvs = w == "multi-row";
     } else if (arg == "--flash-merge") {
       const std::string w(value());
-      if (w != "wo" && w != "combine") usage_error("--flash-merge must be wo or combine");
-      o.flash_merge = w == "wo";
+      if (w == "combine")
+        o.flash_merge = gen::flash_merge_at::combine_kernel;
+      else if (w == "split")
+        o.flash_merge = gen::flash_merge_at::split_kernel;
+      else if (w == "wo")
+        o.flash_merge = gen::flash_merge_at::wo_gemv;
+      else
+        usage_error("--flash-merge must be combine, split or wo");
+    } else if (arg == "--flash-split-lanes") {
+      const std::string l(value());
+      if (l != "positions" && l != "elements") usage_error("--flash-split-lanes must be positions or elements");
+      o.flash_split_lanes =
+          l == "elements" ? foundry::kernels::split_lanes::elements : foundry::kernels::split_lanes::positions;
     } else if (arg == "--flash-split-positions") {
       o.flash_splits.positions_per_split = parse_number<std::uint32_t>(arg, value());
       if (o.flash_splits.positions_per_split == 0) usage_error("--flash-split-positions must be at least 1");
@@ -364,9 +381,17 @@ std::unique_ptr<gen::decoder> make_decoder(const options& o, const gen::llama_mo
     throw foundry::backend_unavailable("backend " + o.backend + " is not available in this build");
   }
   fmt::print(stderr, "compiling kernels for the {} backend (cached after the first run)...\n", be->name());
-  return gen::make_foundry_decoder(std::move(be), model, max_positions, std::move(recorder), o.prefill_chunk,
-                                   o.gpu_tiles, o.q8_activations, flash, replay, o.rope, o.multi_row_gemvs,
-                                   o.flash_merge, o.flash_splits);
+  return gen::make_foundry_decoder(std::move(be), model, max_positions, std::move(recorder),
+                                   {.prefill_chunk = o.prefill_chunk,
+                                    .gpu_tiles = o.gpu_tiles,
+                                    .q8_activations = o.q8_activations,
+                                    .flash_decode = flash,
+                                    .device_positions = replay,
+                                    .rope = o.rope,
+                                    .multi_row_gemvs = o.multi_row_gemvs,
+                                    .flash_merge = o.flash_merge,
+                                    .flash_splits = o.flash_splits,
+                                    .flash_split_lanes = o.flash_split_lanes});
 }
 
 double seconds_since(std::chrono::steady_clock::time_point t0) {

@@ -47,6 +47,7 @@
 #include "foundry/dsl/stage.hpp"
 #include "foundry/embedded/attention/flash_decode.metal.hpp"
 #include "foundry/embedded/attention/flash_merge.metal.hpp"
+#include "foundry/embedded/attention/flash_split_merge.metal.hpp"
 #include "foundry/metal/half.hpp"
 #include "foundry/metal/type_name.hpp"
 #include "kernels/attention/attention.hpp"
@@ -65,6 +66,13 @@ using flash_merge_piece = source_piece<"flash_merge", embedded::attention::flash
 /// CPU form of the split uses attention.metal's `foundry_attention_range_cpu`.
 using flash_decode_piece = source_piece<"flash_decode", embedded::attention::flash_decode_metal, attention_piece,
                                         rope_piece, flash_merge_piece>;
+
+/// Metal helper `foundry_attention_merge_last` (flash_split_merge.metal):
+/// pass 2 done by the last threadgroup of pass 1 per KV head. A piece of
+/// its own: its atomics and barriers would keep every split kernel off the
+/// CPU's lane loops, not only the merging ones.
+using flash_split_merge_piece =
+    source_piece<"flash_split_merge", embedded::attention::flash_split_merge_metal, flash_decode_piece>;
 
 /// Elements of `partials`: n_heads · splits · (head_dim + 2).
 using flash_decode_partial_elements =
@@ -87,6 +95,16 @@ struct attention_split_dispatch {
   }
 };
 
+/// How a SIMD-group of pass 1 lays its split out over its lanes on GPUs
+/// (flash_decode.metal; the CPU form is the same for both):
+enum class split_lanes {
+  elements,   ///< lane i owns head elements i, i + 32, ...: one SIMD-group sum per head and position, the
+              ///< positions walked one after another
+  positions,  ///< 32 positions at a time, lane i scores position p + i against the group's heads (q in
+              ///< threadgroup memory), one SIMD-group max per head and step; the weights reach the V pass
+              ///< by shuffles. Fewer cross-lane operations and memory round trips per position.
+};
+
 /// How pass 1 gets the token at `pos`: from the caches (`none`: RoPE and
 /// the KV append ran before), or with RoPE and the append folded in, in
 /// one of the two pairings (rope.hpp).
@@ -95,7 +113,7 @@ enum class split_rope { none, normal, neox };
 namespace detail {
 /// The arguments of pass 1 (see `attention_split_stage`).
 template <class T, position_source Pos, split_rope Rope>
-using attention_split_args = std::conditional_t<
+using attention_split_base_args = std::conditional_t<
     Rope == split_rope::none,
     concat_t<type_list<arg<"q", input<float, min_elements<attention_query_elements>>>,
                        arg<"k_cache", input<T, min_elements<kv_cache_elements>>>,
@@ -114,6 +132,16 @@ using attention_split_args = std::conditional_t<
                        arg<"head_dim", scalar<std::uint32_t>>, arg<"max_seq", scalar<std::uint32_t>>>,
              position_args<Pos>,
              type_list<arg<"splits", scalar<std::uint32_t>>, arg<"freq_base", scalar<float>>>>>;
+/// Elements of `counters`: one per KV head.
+using flash_merge_counter_elements = size_arg<"n_kv">;
+/// Pass 1's arguments, with `MergeLast` followed by `y` and `counters`.
+template <class T, position_source Pos, split_rope Rope, bool MergeLast>
+using attention_split_args = std::conditional_t<
+    MergeLast,
+    concat_t<attention_split_base_args<T, Pos, Rope>,
+             type_list<arg<"y", output<float, min_elements<attention_query_elements>>>,
+                       arg<"counters", inout<std::uint32_t, min_elements<flash_merge_counter_elements>>>>>,
+    attention_split_base_args<T, Pos, Rope>>;
 }  // namespace detail
 
 /// Pass 1 main stage (see the file comment). Arguments: `q` (float [n_heads,
@@ -125,11 +153,19 @@ using attention_split_args = std::conditional_t<
 /// (left as they are), `k`, `v` (float [n_kv, head_dim], after `q`) its
 /// unrotated keys and its values, which the split holding `pos` writes
 /// (k rotated) to the caches at `pos`; `freq_base` (float) comes last.
-/// Registers per lane on GPUs: 2·MaxGroup·MaxHeadDim/32 floats (q and acc of
-/// the group's heads).
+/// `MergeLast`: pass 2 folded in (flash_split_merge.metal): the last
+/// threadgroup of each KV head to finish merges its query heads' states
+/// into `y` (float [n_heads, head_dim]), counted in `counters` (uint
+/// [n_kv], zero before the first dispatch and left zero after each), both
+/// after pass 1's arguments; no combine kernel.
+/// `Lanes`: the layout on GPUs (`split_lanes`). Registers per lane on GPUs:
+/// with element lanes 2·MaxGroup·MaxHeadDim/32 floats (q and acc of the
+/// group's heads); with position lanes MaxGroup·MaxHeadDim/32 (acc) plus up
+/// to 64 floats of K or V in flight, and threadgroup memory for the group's
+/// q (`q_group`, MaxGroup·MaxHeadDim floats, declared by both layouts).
 template <class T, unsigned SimdGroups = 4, unsigned MaxHeadDim = flash_decode_max_head_dim,
           unsigned MaxGroup = flash_decode_max_group, position_source Pos = position_source::scalar_arg,
-          split_rope Rope = split_rope::none>
+          split_rope Rope = split_rope::none, split_lanes Lanes = split_lanes::positions, bool MergeLast = false>
 struct attention_split_stage {
   static_assert(std::is_same_v<T, float> || std::is_same_v<T, half>, "foundry: KV caches hold float or half");
   static_assert(SimdGroups >= 1 && SimdGroups <= 32, "foundry: attention_split needs 1..32 SIMD-groups");
@@ -137,8 +173,13 @@ struct attention_split_stage {
   static_assert(MaxGroup >= 1, "foundry: MaxGroup must be at least 1");
   static constexpr fixed_string name = "attention_split";
   static constexpr stage_role role = stage_role::main;
-  using arguments = detail::attention_split_args<T, Pos, Rope>;
-  using helpers = type_list<flash_decode_piece>;
+  using arguments = detail::attention_split_args<T, Pos, Rope, MergeLast>;
+  using threadgroup =
+      std::conditional_t<MergeLast,
+                         type_list<tg_array<"q_group", float, MaxGroup * MaxHeadDim>,
+                                   tg_array<"merge_last", std::uint32_t, 1>>,
+                         type_list<tg_array<"q_group", float, MaxGroup * MaxHeadDim>>>;
+  using helpers = std::conditional_t<MergeLast, type_list<flash_split_merge_piece>, type_list<flash_decode_piece>>;
   /// Prefetch (dsl/stage.hpp): lane 0 of each SIMD-group asks for its
   /// split's K and V rows, which earlier steps wrote. Read before the wait,
   /// `position` may still be the one a kernel just before is changing: a
@@ -166,19 +207,27 @@ struct attention_split_stage {
 
   static constexpr ct_string emit() {
     const ct_string params = ct_string(metal::type_name<T>()) + ", " + to_text(MaxHeadDim) + ", " +
-                             to_text(MaxGroup) + ", " + to_text(static_cast<unsigned>(Rope)) + ">(";
+                             to_text(MaxGroup) + ", " + to_text(static_cast<unsigned>(Rope)) + ", " +
+                             to_text(static_cast<unsigned>(Lanes)) + ">(";
     const ct_string lanes =
         ",\n"
         "    $threadgroup_position_in_grid.x,\n"
         "    $threadgroup_position_in_grid.y * $simdgroups_per_threadgroup + $simdgroup_index_in_threadgroup,\n"
-        "    $thread_index_in_simdgroup);";
+        "    $thread_index_in_simdgroup, $q_group, $thread_index_in_threadgroup, $threads_per_threadgroup.x);";
+    ct_string split;
     if constexpr (Rope == split_rope::none)
-      return "foundry_attention_split<" + params + "$q, $k_cache, $v_cache, $partials, $n_heads, $n_kv, $head_dim, " +
-             "$max_seq, " + detail::position_expr<Pos>() + ", $splits, 0.0f" + lanes;
+      split = "foundry_attention_split<" + params + "$q, $k_cache, $v_cache, $partials, $n_heads, $n_kv, $head_dim, " +
+              "$max_seq, " + detail::position_expr<Pos>() + ", $splits, 0.0f" + lanes;
     else
-      return "foundry_attention_split_append<" + params +
-             "$q, $k, $v, $k_cache, $v_cache, $partials, $n_heads, $n_kv, $head_dim, $max_seq, " +
-             detail::position_expr<Pos>() + ", $splits, $freq_base" + lanes;
+      split = "foundry_attention_split_append<" + params +
+              "$q, $k, $v, $k_cache, $v_cache, $partials, $n_heads, $n_kv, $head_dim, $max_seq, " +
+              detail::position_expr<Pos>() + ", $splits, $freq_base" + lanes;
+    if constexpr (!MergeLast) return split;
+    return split + "\nfoundry_attention_merge_last<" + to_text(MaxHeadDim) + ", " + to_text(MaxGroup) +
+           ">($partials, $y, (device atomic_uint*)$counters, $n_heads, $n_kv, $head_dim, $max_seq, " +
+           detail::position_expr<Pos>() + ", $splits,\n"
+           "    $threadgroup_position_in_grid.x, $threadgroups_per_grid.y, $thread_index_in_threadgroup,\n"
+           "    $threads_per_threadgroup.x, $merge_last);";
   }
 };
 
@@ -262,12 +311,44 @@ using attention_split_rope_neox_f32_position_buffer =
                  attention_split_stage<float, 4, flash_decode_max_head_dim, flash_decode_max_group,
                                        position_source::buffer, split_rope::neox>>;
 
+/// `attention_split_f32_g4_position_buffer` and
+/// `attention_split_f32_position_buffer` with element lanes
+/// (`split_lanes::elements`), the layout before position lanes: kept so a
+/// benchmark compares both in one run (`attention_flash_decode`'s `lanes`).
+/// Same arguments.
+using attention_split_f32_g4_position_buffer_element_lanes =
+    fused_kernel<"attention_split_f32_g4_position_buffer_element_lanes", attention_split_dispatch<4>,
+                 attention_split_stage<float, 4, flash_decode_max_head_dim, 4, position_source::buffer,
+                                       split_rope::none, split_lanes::elements>>;
+using attention_split_f32_position_buffer_element_lanes =
+    fused_kernel<"attention_split_f32_position_buffer_element_lanes", attention_split_dispatch<4>,
+                 attention_split_stage<float, 4, flash_decode_max_head_dim, flash_decode_max_group,
+                                       position_source::buffer, split_rope::none, split_lanes::elements>>;
+
+/// Pass 1 with pass 2 folded in (`MergeLast`, flash_split_merge.metal),
+/// position lanes, the position read from `position[0]`: the last
+/// threadgroup of each KV head merges the states into `y`, so a decode step
+/// dispatches no combine kernel. `_g4`: at most 4 query heads per KV head.
+/// Arguments, in buffer order: those of `attention_split_f32_position_buffer`,
+/// then `y` (float [n_heads, head_dim]) and `counters` (uint [n_kv], zero
+/// before the first dispatch, left zero).
+using attention_split_merge_f32_g4_position_buffer =
+    fused_kernel<"attention_split_merge_f32_g4_position_buffer", attention_split_dispatch<4>,
+                 attention_split_stage<float, 4, flash_decode_max_head_dim, 4, position_source::buffer,
+                                       split_rope::none, split_lanes::positions, true>>;
+using attention_split_merge_f32_position_buffer =
+    fused_kernel<"attention_split_merge_f32_position_buffer", attention_split_dispatch<4>,
+                 attention_split_stage<float, 4, flash_decode_max_head_dim, flash_decode_max_group,
+                                       position_source::buffer, split_rope::none, split_lanes::positions, true>>;
+
 /// The split count for a context of `n_pos` positions: one split per
 /// `positions_per_split` positions (rounded up), at most `max_splits`. A
-/// split's SIMD-group walks its positions one after another, so shorter
-/// splits mean a shorter critical path and more partial states to merge;
-/// 32 positions per split keeps the merge (head_dim + 2 floats per split)
-/// well below the K/V bytes a split reads (64·head_dim floats).
+/// split is one SIMD-group; with position lanes it scores 32 positions at
+/// a time, so a split of 32 fills its lanes, and each further split adds a
+/// partial state (head_dim + 2 floats per head) to write and merge. On an
+/// H100, SmolLM2 decoded fastest at 32 of the rules measured (8 and 4 were
+/// 8 % and 22 % slower at 256 tokens;
+/// bench/results/2026-12-07-h100-split-lanes.md).
 inline std::uint32_t flash_decode_splits(std::uint32_t n_pos, std::uint32_t positions_per_split = 32,
                                          std::uint32_t max_splits = 64) {
   if (positions_per_split == 0 || max_splits == 0)
@@ -365,18 +446,49 @@ void attention_flash_decode(Executor& ex, buffer_ref q, buffer_ref k_cache, buff
 /// unchanged. `splits` is fixed by the caller (the position is not known
 /// on the host; `flash_decode_splits(max_seq)` fits every position).
 /// Throws as above for the shapes the host knows; a position ≥ max_seq on
-/// the device makes both kernels write nothing. `merge` as above.
+/// the device makes both kernels write nothing. `merge` as above. `lanes`:
+/// pass 1's layout on GPUs (`split_lanes`; `elements` runs the
+/// `_element_lanes` kernels).
 template <class Executor>
 void attention_flash_decode(Executor& ex, buffer_ref q, buffer_ref k_cache, buffer_ref v_cache, buffer_ref partials,
                             buffer_ref y, std::uint32_t n_heads, std::uint32_t n_kv, std::uint32_t head_dim,
                             std::uint32_t max_seq, buffer_ref position, std::uint32_t splits,
-                            flash_merge merge = flash_merge::combine_kernel) {
+                            flash_merge merge = flash_merge::combine_kernel,
+                            split_lanes lanes = split_lanes::positions) {
   detail::check_flash_decode_shape(n_heads, n_kv, head_dim, max_seq, max_seq > 0, "in device memory", splits);
   auto set_position = [&](auto& a) { a.template set<"position">(position); };
-  detail::flash_decode_dispatch<attention_split_f32_g4_position_buffer, attention_split_f32_position_buffer,
+  if (lanes == split_lanes::elements)
+    detail::flash_decode_dispatch<attention_split_f32_g4_position_buffer_element_lanes,
+                                  attention_split_f32_position_buffer_element_lanes,
+                                  attention_combine_f32_position_buffer>(ex, q, k_cache, v_cache, partials, y, n_heads,
+                                                                         n_kv, head_dim, max_seq, splits,
+                                                                         set_position, set_position, merge);
+  else
+    detail::flash_decode_dispatch<attention_split_f32_g4_position_buffer, attention_split_f32_position_buffer,
+                                  attention_combine_f32_position_buffer>(ex, q, k_cache, v_cache, partials, y, n_heads,
+                                                                         n_kv, head_dim, max_seq, splits,
+                                                                         set_position, set_position, merge);
+}
+
+/// As the position-buffer `attention_flash_decode` with pass 2 folded into
+/// pass 1 (`attention_split_merge_f32{_g4}_position_buffer`: one dispatch,
+/// no combine kernel; position lanes). `counters`: uint32 [n_kv] scratch,
+/// zero before the first call (the kernel leaves it zero; one per stream
+/// of dispatches, as `partials`). Throws as that function; the executor's
+/// binding errors for buffers that are too small.
+template <class Executor>
+void attention_flash_decode_merged(Executor& ex, buffer_ref q, buffer_ref k_cache, buffer_ref v_cache,
+                                   buffer_ref partials, buffer_ref counters, buffer_ref y, std::uint32_t n_heads,
+                                   std::uint32_t n_kv, std::uint32_t head_dim, std::uint32_t max_seq,
+                                   buffer_ref position, std::uint32_t splits) {
+  detail::check_flash_decode_shape(n_heads, n_kv, head_dim, max_seq, max_seq > 0, "in device memory", splits);
+  auto set_split = [&](auto& a) {
+    a.template set<"position">(position).template set<"y">(y).template set<"counters">(counters);
+  };
+  detail::flash_decode_dispatch<attention_split_merge_f32_g4_position_buffer, attention_split_merge_f32_position_buffer,
                                 attention_combine_f32_position_buffer>(ex, q, k_cache, v_cache, partials, y, n_heads,
-                                                                       n_kv, head_dim, max_seq, splits, set_position,
-                                                                       set_position, merge);
+                                                                       n_kv, head_dim, max_seq, splits, set_split,
+                                                                       [](auto&) {}, flash_merge::consumer);
 }
 
 /// Decode attention by flash-decoding with RoPE and the KV-cache append
@@ -422,6 +534,10 @@ using flash_decode_library = type_list<attention_split_f32,
                                        attention_split_rope_norm_f32_g4_position_buffer,
                                        attention_split_rope_neox_f32_g4_position_buffer,
                                        attention_split_rope_norm_f32_position_buffer,
-                                       attention_split_rope_neox_f32_position_buffer>;
+                                       attention_split_rope_neox_f32_position_buffer,
+                                       attention_split_f32_g4_position_buffer_element_lanes,
+                                       attention_split_f32_position_buffer_element_lanes,
+                                       attention_split_merge_f32_g4_position_buffer,
+                                       attention_split_merge_f32_position_buffer>;
 
 }  // namespace foundry::kernels

@@ -27,21 +27,32 @@
 // ROPE (template argument of pass 1): 0 reads q as it is and the token at
 // pos from the caches. 1 (adjacent pairs) or 2 (NeoX pairs) folds RoPE and
 // the KV-cache append into pass 1 (rope.metal): q and k_new are this
-// token's unrotated projections, each SIMD-group rotates q[h] at pos as it
-// loads it (q is left as it is), and the split whose range holds pos first
-// writes the rotated k_new and v_new to the caches at pos, then reads that
-// row back with the others. No other split reads row pos, and each lane
-// reads back only the elements it wrote itself, so no synchronization is
-// needed.
+// token's unrotated projections, q[h] is rotated at pos as it is loaded (q
+// is left as it is), and the split whose range holds pos first writes the
+// rotated k_new and v_new to the caches at pos, then reads that row back
+// with the others. No other split reads row pos. With element lanes each
+// lane reads back only the elements it wrote itself; with position lanes
+// the whole threadgroup waits after writing q_group (which orders device
+// memory too) before any lane scores a position.
 //
-// Two forms of pass 1, as in attention.metal: on the CPU lane 0 of each
-// SIMD-group computes its split alone with attention.metal's
-// foundry_attention_range_cpu (no cross-lane operation: the kernel runs as
-// lane loops); on
-// GPUs lane i owns head elements d = i, i + 32, ... and a score is one
-// SIMD-group sum per query head. (The CPU's lane-loop analysis reads this
-// text outside the GPU fence: no collective may be named here, not even in
-// a comment.)
+// Forms of pass 1: on the CPU lane 0 of each SIMD-group computes its split
+// alone with attention.metal's foundry_attention_range_cpu (no cross-lane
+// operation: the kernel runs as lane loops). On GPUs, LANES picks one of
+// two layouts:
+//  * element lanes (LANES 0, foundry_attention_split_elements): lane i owns
+//    head elements d = i, i + 32, ... and a score is one SIMD-group sum per
+//    query head and position, so a split walks its positions one after
+//    another, a few rows in flight;
+//  * position lanes (LANES 1, foundry_attention_split_positions): the split
+//    is walked 32 positions at a time. Lane i scores position p + i against
+//    every head of the group (a whole K row per lane, no cross-lane sum),
+//    one SIMD-group max per head and step rescales the states, and the
+//    weights reach the element lanes of the V pass by shuffles. The group's
+//    q, rotated and scaled, sits in threadgroup memory (q_group,
+//    MAX_G * MAX_D floats), written by the whole threadgroup: every
+//    SIMD-group of a threadgroup serves the same KV head.
+// (The CPU's lane-loop analysis reads this text outside the GPU fence: no
+// collective may be named here, not even in a comment.)
 
 // Whether the shapes are supported; both passes write nothing otherwise.
 template <int MAX_D, int MAX_G>
@@ -58,11 +69,15 @@ ALWAYS_INLINE void foundry_split_range(uint n_pos, uint splits, uint split, thre
 }
 
 #if FOUNDRY_TARGET_CPU
-template <typename T, int MAX_D, int MAX_G, int ROPE>
+// The CPU form of either layout; q_group, tid and threads are unused.
+template <typename T, int MAX_D, int MAX_G, int ROPE, int LANES>
 ALWAYS_INLINE void foundry_attention_split(
     const device float* q, const device T* k_cache, const device T* v_cache, device float* partials,
     uint n_heads, uint n_kv, uint head_dim, uint max_seq, uint pos, uint splits, float freq_base,
-    uint kv_head, uint split, uint lane) {
+    uint kv_head, uint split, uint lane, threadgroup float* q_group, uint tid, uint threads) {
+  (void)q_group;
+  (void)tid;
+  (void)threads;
   if (lane != 0u || kv_head >= n_kv || split >= splits ||
       !foundry_split_valid<MAX_D, MAX_G>(n_heads, n_kv, head_dim, max_seq, pos, splits))
     return;
@@ -89,7 +104,7 @@ ALWAYS_INLINE void foundry_attention_split(
 
 #if !FOUNDRY_TARGET_CPU
 template <typename T, int MAX_D, int MAX_G, int ROPE>
-ALWAYS_INLINE void foundry_attention_split(
+ALWAYS_INLINE void foundry_attention_split_elements(
     const device float* q, const device T* k_cache, const device T* v_cache, device float* partials,
     uint n_heads, uint n_kv, uint head_dim, uint max_seq, uint pos, uint splits, float freq_base,
     uint kv_head, uint split, uint lane) {
@@ -165,18 +180,141 @@ ALWAYS_INLINE void foundry_attention_split(
     }
   }
 }
+
+template <typename T, int MAX_D, int MAX_G, int ROPE>
+ALWAYS_INLINE void foundry_attention_split_positions(
+    const device float* q, const device T* k_cache, const device T* v_cache, device float* partials,
+    uint n_heads, uint n_kv, uint head_dim, uint max_seq, uint pos, uint splits, float freq_base,
+    uint kv_head, uint split, uint lane, threadgroup float* q_group, uint tid, uint threads) {
+  const int PER_LANE = MAX_D / 32;
+  // K float4s per lane loaded before any is used, V rows per lane likewise:
+  // one memory round trip covers a 64-element K row (16 float4s) with up to
+  // 4 heads; the 8-head form keeps half as many in registers.
+  const int K_CHUNK = MAX_G <= 4 ? 16 : 8, V_ROWS = MAX_G <= 4 ? 16 : 8;
+  if (kv_head >= n_kv ||  // uniform over the threadgroup: its x is the KV head
+      !foundry_split_valid<MAX_D, MAX_G>(n_heads, n_kv, head_dim, max_seq, pos, splits))
+    return;
+  const uint G = n_heads / n_kv, D = head_dim;
+  const float scale = 1.0f / precise::sqrt(float(D));
+  for (uint e = tid; e < G * D; e += threads) {
+    const uint i = e / D, d = e - i * D;
+    const device float* qh = q + (ulong)(kv_head * G + i) * D;
+    const float x = ROPE != 0 ? foundry_rope_element(qh, d, foundry_rope_pair_of(d, D, pos, freq_base, ROPE == 2))
+                              : qh[d];
+    q_group[i * uint(MAX_D) + d] = x * scale;
+  }
+  // Device memory too: the folded KV-cache append (foundry_attention_split_append)
+  // wrote row pos with other lanes than the one that scores it here.
+  threadgroup_barrier(mem_flags::mem_threadgroup | mem_flags::mem_device);
+  if (split >= splits) return;  // uniform over the SIMD-group
+  uint p0, p1;
+  foundry_split_range(pos + 1u, splits, split, p0, p1);
+  const ulong base = (ulong)kv_head * max_seq * D;
+  const bool by_float4 = D % 4u == 0u;  // rows then start 16-byte aligned in a 16-byte aligned cache
+  float m[MAX_G], l[MAX_G], acc[MAX_G][PER_LANE];  // m is the same in every lane; l is this lane's share
+  for (int i = 0; i < MAX_G; ++i) {
+    m[i] = -INFINITY;
+    l[i] = 0.0f;
+    for (int j = 0; j < PER_LANE; ++j) acc[i][j] = 0.0f;
+  }
+  for (uint p = p0; p < p1; p += 32u) {
+    const uint n = min(32u, p1 - p);  // positions of this step; lanes >= n score the last one again, unused
+    const ulong k_row = base + (ulong)(p + min(lane, n - 1u)) * D;
+    float s[MAX_G];
+    for (int i = 0; i < MAX_G; ++i) s[i] = 0.0f;
+    if (by_float4) {
+      for (uint d0 = 0; d0 < D; d0 += 4u * uint(K_CHUNK)) {
+        float4 k4[K_CHUNK];
+        for (int c = 0; c < K_CHUNK; ++c)  // clamped: a chunk past the row's end reloads its last float4, unused
+          k4[c] = float4(*(const device vec<T, 4>*)(k_cache + k_row + min(d0 + 4u * uint(c), D - 4u)));
+        for (int c = 0; c < K_CHUNK; ++c) {
+          const uint d = d0 + 4u * uint(c);
+          if (d >= D) break;
+          for (int i = 0; i < MAX_G; ++i) {
+            if (uint(i) >= G) break;
+            s[i] += dot(*(const threadgroup float4*)(q_group + uint(i) * uint(MAX_D) + d), k4[c]);
+          }
+        }
+      }
+    } else {
+      for (uint d = 0; d < D; ++d) {
+        const float k1 = float(k_cache[k_row + d]);
+        for (int i = 0; i < MAX_G; ++i) {
+          if (uint(i) >= G) break;
+          s[i] += q_group[uint(i) * uint(MAX_D) + d] * k1;
+        }
+      }
+    }
+    float e[MAX_G];
+    for (int i = 0; i < MAX_G; ++i) {
+      e[i] = 0.0f;
+      if (uint(i) >= G) continue;
+      const float m_new = max(m[i], simd_max(lane < n ? s[i] : -INFINITY));  // finite: lane 0 scores a position
+      const float c = precise::exp(m[i] - m_new);
+      e[i] = lane < n ? precise::exp(s[i] - m_new) : 0.0f;
+      l[i] = l[i] * c + e[i];
+      for (int j = 0; j < PER_LANE; ++j) acc[i][j] *= c;
+      m[i] = m_new;
+    }
+    for (uint b0 = 0; b0 < n; b0 += uint(V_ROWS)) {
+      float vr[V_ROWS][PER_LANE];
+      for (int b = 0; b < V_ROWS; ++b) {
+        const ulong v_row = base + (ulong)(p + min(b0 + uint(b), n - 1u)) * D;
+        for (int j = 0; j < PER_LANE; ++j) {
+          const uint d = lane + 32u * uint(j);
+          vr[b][j] = d < D ? float(v_cache[v_row + d]) : 0.0f;
+        }
+      }
+      for (int b = 0; b < V_ROWS; ++b) {
+        if (b0 + uint(b) >= n) break;  // the same in every lane
+        for (int i = 0; i < MAX_G; ++i) {
+          if (uint(i) >= G) break;
+          const float w = simd_shuffle(e[i], ushort(b0 + uint(b)));
+          for (int j = 0; j < PER_LANE; ++j) acc[i][j] += w * vr[b][j];
+        }
+      }
+    }
+  }
+  for (int i = 0; i < MAX_G; ++i) {
+    if (uint(i) >= G) break;
+    const float l_sum = simd_sum(l[i]);
+    device float* out = partials + ((ulong)(kv_head * G + uint(i)) * splits + split) * (D + 2u);
+    if (lane == 0u) {
+      out[0] = m[i];
+      out[1] = l_sum;
+    }
+    for (int j = 0; j < PER_LANE; ++j) {
+      const uint d = lane + 32u * uint(j);
+      if (d < D) out[2u + d] = acc[i][j];
+    }
+  }
+}
+
+template <typename T, int MAX_D, int MAX_G, int ROPE, int LANES>
+ALWAYS_INLINE void foundry_attention_split(
+    const device float* q, const device T* k_cache, const device T* v_cache, device float* partials,
+    uint n_heads, uint n_kv, uint head_dim, uint max_seq, uint pos, uint splits, float freq_base,
+    uint kv_head, uint split, uint lane, threadgroup float* q_group, uint tid, uint threads) {
+  if (LANES == 1)
+    foundry_attention_split_positions<T, MAX_D, MAX_G, ROPE>(q, k_cache, v_cache, partials, n_heads, n_kv, head_dim,
+                                                             max_seq, pos, splits, freq_base, kv_head, split, lane,
+                                                             q_group, tid, threads);
+  else
+    foundry_attention_split_elements<T, MAX_D, MAX_G, ROPE>(q, k_cache, v_cache, partials, n_heads, n_kv, head_dim,
+                                                            max_seq, pos, splits, freq_base, kv_head, split, lane);
+}
 #endif
 
 // Pass 1 with RoPE and the KV-cache append folded in (ROPE 1 or 2, see the
 // top of this file): the split whose range holds pos writes this token's
-// rotated k_new and v_new at pos, each element by the thread that reads it
-// back in foundry_attention_split (on GPUs lane i owns d = i, i + 32, ...;
-// on the CPU lane 0 owns the row), then the split runs as above.
-template <typename T, int MAX_D, int MAX_G, int ROPE>
+// rotated k_new and v_new at pos (on GPUs lane i writes d = i, i + 32, ...;
+// on the CPU lane 0 the whole row), then the split runs as above.
+template <typename T, int MAX_D, int MAX_G, int ROPE, int LANES>
 ALWAYS_INLINE void foundry_attention_split_append(
     const device float* q, const device float* k_new, const device float* v_new, device T* k_cache,
     device T* v_cache, device float* partials, uint n_heads, uint n_kv, uint head_dim, uint max_seq, uint pos,
-    uint splits, float freq_base, uint kv_head, uint split, uint lane) {
+    uint splits, float freq_base, uint kv_head, uint split, uint lane, threadgroup float* q_group, uint tid,
+    uint threads) {
   if (kv_head < n_kv && split < splits &&
       foundry_split_valid<MAX_D, MAX_G>(n_heads, n_kv, head_dim, max_seq, pos, splits)) {
     const uint D = head_dim;
@@ -198,8 +336,9 @@ ALWAYS_INLINE void foundry_attention_split_append(
       }
     }
   }
-  foundry_attention_split<T, MAX_D, MAX_G, ROPE>(q, k_cache, v_cache, partials, n_heads, n_kv, head_dim, max_seq, pos,
-                                                  splits, freq_base, kv_head, split, lane);
+  foundry_attention_split<T, MAX_D, MAX_G, ROPE, LANES>(q, k_cache, v_cache, partials, n_heads, n_kv, head_dim,
+                                                         max_seq, pos, splits, freq_base, kv_head, split, lane,
+                                                         q_group, tid, threads);
 }
 
 // Pass 2: thread tid of head h's threadgroup writes y[h, d] for d = tid,

@@ -152,9 +152,11 @@ TEST(Attention, UnsupportedShapesWriteNothing) {
 // Flash-decoding (flash_decode.hpp) against the same float64 reference and
 // tolerance: each split is the single-threadgroup recurrence over fewer
 // positions, and the merge adds one rescale per split (a few more float
-// roundings); the `_position_buffer` form must give the same bits. `partials` is poisoned (NaN) so a split state the combine
-// reads but pass 1 never wrote fails the check; split counts above the
-// position count leave empty splits, which must merge as nothing.
+// roundings); the `_position_buffer` form must give the same bits.
+// `partials` and `y` are poisoned (NaN) so a split state the merge reads
+// but pass 1 never wrote, or an output never written, fails the check;
+// split counts above the position count leave empty splits, which must
+// merge as nothing.
 void check_flash_decode(const attn_shape& s, std::uint32_t max_seq, std::initializer_list<std::uint32_t> positions,
                         std::initializer_list<std::uint32_t> split_counts) {
   FOUNDRY_SEED_TRACE();
@@ -186,21 +188,49 @@ void check_flash_decode(const attn_shape& s, std::uint32_t max_seq, std::initial
                                  fd::buffer_ref(position), splits);
       const auto got = y.read<float>();  // bit patterns: the NaN guard elements compare equal too
       EXPECT_EQ(std::memcmp(got.data(), out.data(), out.size() * sizeof(float)), 0) << "position in device memory";
+      // Element lanes, pass 1's other GPU layout (the same CPU form): the
+      // scores and weights summed in another order, so against float64.
+      partials.fill_bytes(0xFF);
+      y.fill_bytes(0xFF);
+      fk::attention_flash_decode(ex, qb, kb, vb, partials, y, s.n_heads, s.n_kv, s.head_dim, max_seq,
+                                 fd::buffer_ref(position), splits, fk::flash_merge::combine_kernel,
+                                 fk::split_lanes::elements);
+      const auto by_elements = y.read<float>();
+      EXPECT_LT(rel_error(by_elements, ref), 1e-5) << "element lanes";
+      for (std::size_t i = nq; i < nq + 4; ++i) EXPECT_TRUE(std::isnan(by_elements[i])) << "guard element " << i;
+      // Pass 2 folded into pass 1 (the last threadgroup of each KV head
+      // merges, with the combine kernel's arithmetic): against float64,
+      // twice with one counter buffer, which each run must leave zero for
+      // the next.
+      fd::buffer counters = ex.upload(std::vector<std::uint32_t>(s.n_kv, 0));
+      for (int run = 0; run < 2; ++run) {
+        partials.fill_bytes(0xFF);
+        y.fill_bytes(0xFF);
+        fk::attention_flash_decode_merged(ex, qb, kb, vb, partials, counters, y, s.n_heads, s.n_kv, s.head_dim,
+                                          max_seq, fd::buffer_ref(position), splits);
+        const auto merged = y.read<float>();
+        EXPECT_LT(rel_error(merged, ref), 1e-5) << "merged by pass 1, run " << run;
+        for (std::size_t i = nq; i < nq + 4; ++i) EXPECT_TRUE(std::isnan(merged[i])) << "guard element " << i;
+        EXPECT_EQ(counters.read<std::uint32_t>(), std::vector<std::uint32_t>(s.n_kv, 0)) << "run " << run;
+      }
     }
   }
 }
 
 // SmolLM2 (9/3 heads, d 64); GQA groups of 4, 6 and 8 (the largest
-// supported), multi-head, head_dim not a multiple of 32 (groups of up to 4
-// take attention_split_f32_g4, larger ones attention_split_f32); one split,
-// several, more splits than positions, and the count flash_decode_splits
-// picks.
+// supported), multi-head, head_dim not a multiple of 32, and one not a
+// multiple of 4 (position lanes then load K element by element; groups of
+// up to 4 take attention_split_f32_g4, larger ones attention_split_f32);
+// one split, several, more splits than positions, splits of more than 32
+// positions (several steps of position lanes), and the count
+// flash_decode_splits picks.
 TEST(FlashDecode, MatchesFloat64) {
   check_flash_decode({9, 3, 64}, 300, {0, 2, 40, 299}, {1, 3, 7, fk::flash_decode_splits(300)});
   check_flash_decode({32, 8, 128}, 257, {0, 100, 256}, {1, 5, 64});
   check_flash_decode({8, 1, 96}, 70, {69}, {2, 9});
   check_flash_decode({4, 4, 80}, 33, {1, 32}, {4});
   check_flash_decode({12, 2, 64}, 50, {49}, {3});  // 6 heads per KV head: the 8-head form
+  check_flash_decode({6, 2, 37}, 80, {0, 79}, {1, 3});
 }
 
 // Flash-decoding with RoPE and the KV-cache append folded into pass 1

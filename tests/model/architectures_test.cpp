@@ -123,8 +123,8 @@ TEST_P(Architecture, LogitsMatchFloat64Reference) {
   const auto n = static_cast<std::uint32_t>(ids.size());
   foundry::test::reference_model ref(m, n);
   // Float activations: the 1e-4 bounds are those of float32 arithmetic.
-  auto dec = gen::make_foundry_decoder(foundry_test::make_test_backend(), m, n, nullptr, 1, std::nullopt,
-                                       /*q8_activations=*/false);
+  auto dec = gen::make_foundry_decoder(foundry_test::make_test_backend(), m, n, nullptr,
+                                       {.prefill_chunk = 1, .q8_activations = false});
   double worst = 0;
   for (std::uint32_t pos = 0; pos < n; ++pos) {
     dec->step(ids[pos], pos);
@@ -132,8 +132,8 @@ TEST_P(Architecture, LogitsMatchFloat64Reference) {
     worst = std::max(worst, rel);
     EXPECT_LT(rel, 1e-4) << "position " << pos;
   }
-  auto batched = gen::make_foundry_decoder(foundry_test::make_test_backend(), m, n, nullptr, 512, std::nullopt,
-                                           /*q8_activations=*/false);
+  auto batched = gen::make_foundry_decoder(foundry_test::make_test_backend(), m, n, nullptr,
+                                           {.prefill_chunk = 512, .q8_activations = false});
   batched->prefill(ids, 0);
   const double rel = foundry::test::relative_error(batched->logits(), ref.logits());
   EXPECT_LT(rel, 1e-4) << "batched prefill of " << n << " tokens";
@@ -151,8 +151,8 @@ TEST_P(Architecture, GreedyTokensMatchLlamaCpp) {
     SCOPED_TRACE(c.name);
     const std::size_t steps = c.generated.size();
     auto dec = gen::make_foundry_decoder(foundry_test::make_test_backend(), m,
-                                         static_cast<std::uint32_t>(c.prompt_ids.size() + steps), nullptr, 512,
-                                         std::nullopt, /*q8_activations=*/false);
+                                         static_cast<std::uint32_t>(c.prompt_ids.size() + steps), nullptr,
+                                         {.prefill_chunk = 512, .q8_activations = false});
     const std::int32_t next = dec->prefill(c.prompt_ids, 0);
     // llama.cpp on the Q8_0 file: its first step only (see the file comment).
     for (const auto& [id, value] : stored[i].top[0])

@@ -35,6 +35,7 @@
 namespace {
 
 namespace gen = foundry::generate;
+namespace fk = foundry::kernels;
 
 [[maybe_unused]] auto* const kRequireModel = ::testing::AddGlobalTestEnvironment(new foundry::test::require_model);
 
@@ -48,8 +49,8 @@ const gen::llama_model& model() {
 // the tolerances below are those of float32 arithmetic.
 std::unique_ptr<gen::decoder> foundry_decoder(std::uint32_t max_positions, std::uint32_t prefill_chunk = 512,
                                               bool gpu_tiles = false, bool q8 = false) {
-  return gen::make_foundry_decoder(foundry_test::make_test_backend(), model(), max_positions, nullptr, prefill_chunk,
-                                   gpu_tiles, q8);
+  return gen::make_foundry_decoder(foundry_test::make_test_backend(), model(), max_positions, nullptr,
+                                   {.prefill_chunk = prefill_chunk, .gpu_tiles = gpu_tiles, .q8_activations = q8});
 }
 
 const std::vector<foundry::test::greedy_case>& f32_fixture() {
@@ -126,8 +127,9 @@ TEST(FoundryDecoder, FlashDecodeMatchesAttentionDecode) {
   const std::uint32_t n = 48;
   auto plain = foundry_decoder(n);
   auto make = [&](gen::flash_split_rule rule) {
-    return gen::make_foundry_decoder(foundry_test::make_test_backend(), model(), n, nullptr, 512, false, false, true,
-                                     false, gen::rope_placement::qkv_epilogue, std::nullopt, false, rule);
+    return gen::make_foundry_decoder(
+        foundry_test::make_test_backend(), model(), n, nullptr,
+        {.gpu_tiles = false, .q8_activations = false, .flash_decode = true, .flash_splits = rule});
   };
   auto flash = make({}), fine = make({3, 8});
   std::int32_t a = -1;
@@ -166,13 +168,14 @@ void check_device_positions(bool replay, bool flash = false,
                             gen::rope_placement rope = gen::rope_placement::separate_kernel) {
   const auto& c = f32_fixture().at(1);
   const std::uint32_t steps = 8, n = static_cast<std::uint32_t>(c.prompt_ids.size()) + steps;
-  auto plain = flash ? gen::make_foundry_decoder(foundry_test::make_test_backend(), model(), n, nullptr, 512, false,
-                                                 false, true)
+  auto plain = flash ? gen::make_foundry_decoder(foundry_test::make_test_backend(), model(), n, nullptr,
+                                                 {.gpu_tiles = false, .q8_activations = false, .flash_decode = true})
                      : foundry_decoder(n);
   std::unique_ptr<gen::step_recorder> recorder;
   if (replay) recorder = std::make_unique<gen::cuda_graph_step>(true);
-  auto dev = gen::make_foundry_decoder(foundry_test::make_test_backend(), model(), n, std::move(recorder), 512, false,
-                                       false, flash, true, rope);
+  auto dev = gen::make_foundry_decoder(
+      foundry_test::make_test_backend(), model(), n, std::move(recorder),
+      {.gpu_tiles = false, .q8_activations = false, .flash_decode = flash, .device_positions = true, .rope = rope});
   std::int32_t a = plain->prefill(c.prompt_ids, 0), b = dev->prefill(c.prompt_ids, 0);
   ASSERT_EQ(a, b);
   const std::int32_t n_vocab = static_cast<std::int32_t>(model().hparams().n_vocab);
@@ -235,8 +238,13 @@ TEST(FoundryDecoder, RopeInQkvEpilogueMatchesSeparateKernel) {
   for (const bool flash : {false, true}) {
     SCOPED_TRACE(flash ? "flash-decoding" : "attention_decode");
     auto make = [&](gen::rope_placement rope) {
-      return gen::make_foundry_decoder(foundry_test::make_test_backend(), model(), n, nullptr, 1, false, false,
-                                       flash, true, rope);
+      return gen::make_foundry_decoder(foundry_test::make_test_backend(), model(), n, nullptr,
+                                       {.prefill_chunk = 1,
+                                        .gpu_tiles = false,
+                                        .q8_activations = false,
+                                        .flash_decode = flash,
+                                        .device_positions = true,
+                                        .rope = rope});
     };
     auto fused = make(gen::rope_placement::qkv_epilogue), separate = make(gen::rope_placement::separate_kernel);
     expect_same_greedy_steps(*fused, *separate, c.prompt_ids, steps, 1e-5);
@@ -259,8 +267,12 @@ TEST(FoundryDecoder, MultiRowGemvsMatchRowMajor) {
   for (const bool q8 : {false, true}) {
     SCOPED_TRACE(q8 ? "8-bit CPU activations" : "float activations");
     auto make = [&](bool multi_row) {
-      return gen::make_foundry_decoder(foundry_test::make_test_backend(), model(), n, nullptr, 1, false, q8, false,
-                                       false, gen::rope_placement::separate_kernel, multi_row);
+      return gen::make_foundry_decoder(foundry_test::make_test_backend(), model(), n, nullptr,
+                                       {.prefill_chunk = 1,
+                                        .gpu_tiles = false,
+                                        .q8_activations = q8,
+                                        .rope = gen::rope_placement::separate_kernel,
+                                        .multi_row_gemvs = multi_row});
     };
     auto multi = make(true), row = make(false);
     if (!q8) {
@@ -288,24 +300,65 @@ TEST(FoundryDecoder, MultiRowGemvsMatchRowMajor) {
   }
 }
 
-// Flash-decoding's merge in the Wo GEMV (`use_flash_merge`:
-// gemv_residual_flash_merged reads `partials`, no combine kernel) against
-// the combine kernel, with scalar and with device positions, the multi-row
-// GEMVs in both: the merge is the same arithmetic
-// (flash_merge.metal) feeding the same GEMV tiling, so the greedy tokens
-// must be equal and the logits within float rounding (1e-5).
-TEST(FoundryDecoder, FlashMergeInWoMatchesCombineKernel) {
+// Flash-decoding's merge elsewhere than in the combine kernel
+// (`use_flash_merge`): in the Wo GEMV (gemv_residual_flash_merged reads
+// `partials`), with scalar and with device positions, and in the split
+// kernel's last threadgroup per KV head (attention_split_merge_f32*, device
+// positions only), against the combine kernel, the multi-row GEMVs in all:
+// the merge is the same arithmetic (flash_merge.metal), so the greedy tokens
+// must be equal and the logits within float rounding (1e-5). Fed token by
+// token, the split kernel's counters go through every layer of every step.
+TEST(FoundryDecoder, FlashMergePlacesMatchCombineKernel) {
   const auto& c = f32_fixture().at(1);
   const std::uint32_t steps = 6, n = static_cast<std::uint32_t>(c.prompt_ids.size()) + steps;
-  for (const bool device_positions : {false, true}) {
-    SCOPED_TRACE(device_positions ? "device positions" : "scalar positions");
-    auto make = [&](bool merge) {
-      return gen::make_foundry_decoder(foundry_test::make_test_backend(), model(), n, nullptr, 1, false, false, true,
-                                       device_positions, gen::rope_placement::separate_kernel, true, merge);
+  struct place {
+    gen::flash_merge_at at;
+    bool device_positions;
+    const char* what;
+  };
+  for (const place p : {place{gen::flash_merge_at::wo_gemv, false, "Wo GEMV, scalar positions"},
+                        place{gen::flash_merge_at::wo_gemv, true, "Wo GEMV, device positions"},
+                        place{gen::flash_merge_at::split_kernel, true, "split kernel, device positions"}}) {
+    SCOPED_TRACE(p.what);
+    auto make = [&](gen::flash_merge_at at) {
+      return gen::make_foundry_decoder(foundry_test::make_test_backend(), model(), n, nullptr,
+                                       {.prefill_chunk = 1,
+                                        .gpu_tiles = false,
+                                        .q8_activations = false,
+                                        .flash_decode = true,
+                                        .device_positions = p.device_positions,
+                                        .rope = gen::rope_placement::separate_kernel,
+                                        .multi_row_gemvs = true,
+                                        .flash_merge = at});
     };
-    auto merged = make(true), combined = make(false);
+    auto merged = make(p.at), combined = make(gen::flash_merge_at::combine_kernel);
     expect_same_greedy_steps(*merged, *combined, c.prompt_ids, steps, 1e-5);
   }
+}
+
+// Flash-decoding's first pass with position lanes (the default) against
+// element lanes (`set_flash_split_lanes`), device positions, the prompt fed
+// token by token and a split rule of 3 positions per split (several splits
+// of unequal length, one of them partly empty in a step of 32 positions):
+// on GPUs the two layouts sum the scores and weights in another order, so
+// the greedy tokens must be equal and the logits within float rounding
+// (1e-5). The CPU form is the same for both layouts, so there this checks
+// only that both kernel sets compose and run.
+TEST(FoundryDecoder, FlashSplitPositionLanesMatchElementLanes) {
+  const auto& c = f32_fixture().at(1);
+  const std::uint32_t steps = 8, n = static_cast<std::uint32_t>(c.prompt_ids.size()) + steps;
+  auto make = [&](fk::split_lanes lanes) {
+    return gen::make_foundry_decoder(foundry_test::make_test_backend(), model(), n, nullptr,
+                                     {.prefill_chunk = 1,
+                                      .gpu_tiles = false,
+                                      .q8_activations = false,
+                                      .flash_decode = true,
+                                      .device_positions = true,
+                                      .flash_splits = {3, 64},
+                                      .flash_split_lanes = lanes});
+  };
+  auto positions = make(fk::split_lanes::positions), elements = make(fk::split_lanes::elements);
+  expect_same_greedy_steps(*positions, *elements, c.prompt_ids, steps, 1e-5);
 }
 
 // Feeds the prompt (token by token, or prefilled in one pass with

@@ -98,8 +98,8 @@ TEST(KQuantsModel, LogitsMatchFloat64Reference) {
   const gen::tokenizer tok = gen::tokenizer_from_gguf(model().file());
   const auto ids = tok.encode("The quick brown fox", gen::adds_bos(model().file()), true);
   ASSERT_GE(ids.size(), 3u);
-  auto dec = gen::make_foundry_decoder(foundry_test::make_test_backend(), model(), 16, nullptr, 512, std::nullopt,
-                                       /*q8_activations=*/false);
+  auto dec = gen::make_foundry_decoder(foundry_test::make_test_backend(), model(), 16, nullptr,
+                                       {.prefill_chunk = 512, .q8_activations = false});
   foundry::test::reference_model ref(model(), 16);
   for (std::uint32_t pos = 0; pos < 3; ++pos) {
     dec->step(ids[pos], pos);
@@ -122,8 +122,8 @@ void check_greedy(const foundry::test::greedy_case& c, std::size_t steps) {
   SCOPED_TRACE(c.name);
   ASSERT_LE(steps, c.generated.size());
   auto dec = gen::make_foundry_decoder(foundry_test::make_test_backend(), model(),
-                                       static_cast<std::uint32_t>(c.prompt_ids.size() + steps), nullptr, 512,
-                                       std::nullopt, /*q8_activations=*/false);
+                                       static_cast<std::uint32_t>(c.prompt_ids.size() + steps), nullptr,
+                                       {.prefill_chunk = 512, .q8_activations = false});
   std::uint32_t pos = 0;
   std::int32_t next = -1;
   for (const std::int32_t id : c.prompt_ids) next = dec->step(id, pos++);
@@ -149,8 +149,8 @@ TEST(KQuantsModel, ChatPromptAnswersParis) {
   const auto prompt = tok.encode(text, gen::adds_bos(model().file()), true);
   const std::uint32_t max_new = 24;
   auto dec = gen::make_foundry_decoder(foundry_test::make_test_backend(), model(),
-                                       static_cast<std::uint32_t>(prompt.size()) + max_new, nullptr, 512,
-                                       std::nullopt, /*q8_activations=*/false);
+                                       static_cast<std::uint32_t>(prompt.size()) + max_new, nullptr,
+                                       {.prefill_chunk = 512, .q8_activations = false});
   std::uint32_t pos = 0;
   std::int32_t next = -1;
   for (const std::int32_t id : prompt) next = dec->step(id, pos++);

@@ -36,10 +36,7 @@ void with_policy(quant::ggml_type t, std::string_view what, type_list<Ps...>, F&
 
 std::unique_ptr<decoder> make_foundry_decoder(std::unique_ptr<backend> be, const llama_model& m,
                                               std::uint32_t max_positions, std::unique_ptr<step_recorder> recorder,
-                                              std::uint32_t prefill_chunk, std::optional<bool> gpu_tiles,
-                                              bool q8_activations, bool flash_decode, bool device_positions,
-                                              rope_placement rope, std::optional<bool> multi_row_gemvs,
-                                              bool flash_merge, flash_split_rule splits) {
+                                              const decoder_options& o) {
   const quant::ggml_type tw = m.layer(0).attn_q.type;
   for (const layer_weights& l : m.layers()) {
     for (const weight* w : {&l.attn_q, &l.attn_k, &l.ffn_gate, &l.ffn_up})
@@ -61,12 +58,8 @@ std::unique_ptr<decoder> make_foundry_decoder(std::unique_ptr<backend> be, const
                 with_policy(m.output().type, "output",
                             type_list<policies::q8_0, policies::q4_1, policies::f16, policies::f32, policies::q6_k>{},
                             [&]<class PE>(PE) {
-                              auto d = std::make_unique<foundry_decoder<PW, PE>>(
-                                  std::move(be), m, max_positions, std::move(recorder), gpu_tiles, q8_activations,
-                                  flash_decode, device_positions, rope, multi_row_gemvs, flash_merge);
-                              d->set_prefill_chunk(prefill_chunk);
-                              d->set_flash_decode_splits(splits);
-                              out = std::move(d);
+                              out = std::make_unique<foundry_decoder<PW, PE>>(std::move(be), m, max_positions,
+                                                                              std::move(recorder), o);
                             });
               });
   return out;
