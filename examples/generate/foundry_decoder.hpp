@@ -34,8 +34,8 @@
 // attention_combine_f32 (the default), in the split kernel's last
 // threadgroup per KV head (attention_split_merge_f32*, device positions
 // only), or in the Wo GEMV as it reads its input,
-// gemv_residual_flash_merged_<PO> (kernels/attention/flash_merged_input.hpp;
-// slower than the combine kernel where measured).
+// gemv_residual_flash_merged_<PO> (kernels/attention/flash_merged_input.hpp);
+// both slower than the combine kernel where measured.
 // Prefill (a chunk of M prompt tokens at positions p0..p0+M-1) runs the
 // projections as GEMMs over the chunk (kernels/gemm):
 //   X[m] = embedding(token m)                               embedding_<PE>, per token
@@ -293,7 +293,8 @@ enum class rope_placement {
 enum class flash_merge_at {
   combine_kernel,  ///< attention_combine_f32*, a kernel of its own
   split_kernel,    ///< the split kernel's last threadgroup per KV head (attention_split_merge_f32*): one dispatch
-                   ///< fewer per layer; with device positions and position lanes (else the combine kernel)
+                   ///< fewer per layer, but slower where measured; with device positions and position lanes
+                   ///< (else the combine kernel)
   wo_gemv,         ///< the Wo GEMV as it reads its input (gemv_residual_flash_merged): one dispatch fewer, but
                    ///< every threadgroup merges every head
 };
@@ -562,8 +563,11 @@ class foundry_decoder final : public decoder {
   ///   (`fk::attention_flash_decode_merged`, position lanes), with device
   ///   positions; with scalar positions, element lanes
   ///   (`set_flash_split_lanes`) or RoPE folded into the split kernel, the
-  ///   combine kernel. On the CPU the merging kernel runs one fiber per thread (its
-  ///   barriers rule out lane loops).
+  ///   combine kernel. Slower where measured: on an H100 SmolLM2 decodes
+  ///   at 0.905× the combine kernel's speed at 256 tokens, 0.829× at 1024
+  ///   (bench/results/2026-12-07-h100-split-lanes.md; the last threadgroup
+  ///   merges alone after the others). On the CPU the merging kernel runs
+  ///   one fiber per thread (its barriers rule out lane loops).
   /// - `wo_gemv`: `gemv_residual_flash_merged_for<PO>` reads `partials`.
   ///   Layers whose Wo policy has no vector loads (K-quants), and models
   ///   with more than `fk::flash_merged_input<PO>::max_k` attention outputs,

@@ -328,7 +328,10 @@ using attention_split_f32_position_buffer_element_lanes =
 /// Pass 1 with pass 2 folded in (`MergeLast`, flash_split_merge.metal),
 /// position lanes, the position read from `position[0]`: the last
 /// threadgroup of each KV head merges the states into `y`, so a decode step
-/// dispatches no combine kernel. `_g4`: at most 4 query heads per KV head.
+/// dispatches no combine kernel. Slower than split + combine on an H100
+/// (15 µs against 9 + 4 µs per layer for SmolLM2 at 256 tokens: the last
+/// threadgroup merges alone; bench/results/2026-12-07-h100-split-lanes.md),
+/// so not the decoder's default. `_g4`: at most 4 query heads per KV head.
 /// Arguments, in buffer order: those of `attention_split_f32_position_buffer`,
 /// then `y` (float [n_heads, head_dim]) and `counters` (uint [n_kv], zero
 /// before the first dispatch, left zero).
@@ -391,11 +394,21 @@ inline void check_flash_decode_shape(std::uint32_t n_heads, std::uint32_t n_kv, 
 /// `set_split(args)` and `set_combine(args)` set the arguments only some
 /// forms have (`pos` or `position`; the folded RoPE's `k`, `v`,
 /// `freq_base`).
+/// Throws `dispatch_error` if `k_cache` is bound at a byte offset that is
+/// not a multiple of 16 while head_dim is a multiple of 4: the position
+/// lanes' K loads are 16 bytes wide, which a misaligned row would fault on
+/// (a GPU) or read past (the vector type's alignment). Buffers themselves
+/// start at least 16-byte aligned on every backend.
 template <class SplitG4, class Split, class Combine, class Executor, class SetSplit, class SetCombine>
 void flash_decode_dispatch(Executor& ex, buffer_ref q, buffer_ref k_cache, buffer_ref v_cache, buffer_ref partials,
                            buffer_ref y, std::uint32_t n_heads, std::uint32_t n_kv, std::uint32_t head_dim,
                            std::uint32_t max_seq, std::uint32_t splits, SetSplit set_split, SetCombine set_combine,
                            flash_merge merge) {
+  if (head_dim % 4 == 0 && k_cache.offset() % 16 != 0)
+    throw dispatch_error("attention_flash_decode: k_cache is bound at byte offset " +
+                         std::to_string(k_cache.offset()) +
+                         ", not a multiple of 16; the split kernel reads K rows of head_dim " +
+                         std::to_string(head_dim) + " in 16-byte loads");
   auto split = [&]<class K>(K*) {
     typename K::arguments a;
     a.template set<"q">(q).template set<"k_cache">(k_cache).template set<"v_cache">(v_cache);
@@ -426,7 +439,9 @@ void flash_decode_dispatch(Executor& ex, buffer_ref q, buffer_ref k_cache, buffe
 /// elements. Throws `dispatch_error` for shapes the kernels do not support
 /// (n_heads not a multiple of n_kv, more than 8 query heads per KV head,
 /// head_dim 0 or above 128, pos ≥ max_seq, splits 0), and the executor's
-/// binding errors for buffers that are too small. `merge`:
+/// binding errors for buffers that are too small; `dispatch_error` for a
+/// `k_cache` bound at a byte offset that is not a multiple of 16 when
+/// head_dim is a multiple of 4 (16-byte K loads). `merge`:
 /// `flash_merge::consumer` dispatches pass 1 only and leaves y unwritten,
 /// for a next kernel that merges `partials` as it reads them
 /// (`flash_merged_input`).

@@ -331,6 +331,10 @@ TEST(FlashDecode, UnsupportedShapes) {
   EXPECT_THROW(call(9, 4, 64, 16, 3, 2), fd::dispatch_error);
   EXPECT_THROW(call(9, 3, 64, 16, 16, 2), fd::dispatch_error);
   EXPECT_THROW(call(9, 3, 64, 16, 3, 0), fd::dispatch_error);
+  // A K cache bound 4 bytes into a buffer: its rows would not be 16-byte
+  // aligned for the position lanes' K loads.
+  EXPECT_THROW(fk::attention_flash_decode(ex, big, big.at(4), big, part, y, 9, 3, 64, 16, 3, 2),
+               fd::dispatch_error);
   y.fill_bytes(0xFF);
   part.fill_bytes(0xFF);
   fk::attention_split_f32::arguments a;
