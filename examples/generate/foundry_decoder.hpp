@@ -438,7 +438,7 @@ class foundry_decoder final : public decoder {
     part_index_ = ex_.allocate<std::uint32_t>(groups);
     best_value_ = ex_.allocate<float>(1);
     best_index_ = ex_.allocate<std::uint32_t>(1);
-    if (splits_.positions_per_split == 0 || splits_.max_splits == 0) throw_zero_split_rule();
+    check_split_rule(splits_);
     if (flash_) {
       if (!fk::flash_decode_supports(hp_.n_head, hp_.n_head_kv, hp_.head_dim))
         throw std::runtime_error("flash-decoding needs head_dim <= " + std::to_string(fk::flash_decode_max_head_dim) +
@@ -604,7 +604,7 @@ class foundry_decoder final : public decoder {
   /// merge. Throws `std::invalid_argument` for 0. Takes effect at the next
   /// decode step; a replaying recorder records the step again.
   void set_flash_decode_splits(flash_split_rule rule) {
-    if (rule.positions_per_split == 0 || rule.max_splits == 0) throw_zero_split_rule();
+    check_split_rule(rule);
     if (rule.positions_per_split == splits_.positions_per_split && rule.max_splits == splits_.max_splits) return;
     splits_ = rule;
     recorded_ = false;
@@ -917,8 +917,11 @@ class foundry_decoder final : public decoder {
     return fk::flash_decode_splits(n_pos, splits_.positions_per_split, splits_.max_splits);
   }
 
-  [[noreturn]] static void throw_zero_split_rule() {
-    throw std::invalid_argument("flash-decoding: positions per split and the split count must be at least 1");
+  // Throws std::invalid_argument for a rule with a 0 (the constructor and
+  // set_flash_decode_splits).
+  static void check_split_rule(flash_split_rule rule) {
+    if (rule.positions_per_split == 0 || rule.max_splits == 0)
+      throw std::invalid_argument("flash-decoding: positions per split and the split count must be at least 1");
   }
 
   // partials_: n_head · (the context's split count) · (head_dim + 2) floats.
@@ -1193,7 +1196,7 @@ class foundry_decoder final : public decoder {
   bool q8_;  // the decode GEMVs' family: q8_gemvs (true) or float_gemvs
   bool flash_;  // decode attention by flash-decoding (partials_ its scratch)
   flash_split_rule splits_;  // flash-decoding's split count (set_flash_decode_splits)
-  fk::split_lanes lanes_;  // flash-decoding's first pass with RoPE: its GPU layout (set_flash_split_lanes)
+  fk::split_lanes lanes_;  // flash-decoding's first pass with device positions: its GPU layout (set_flash_split_lanes)
   bool device_pos_;  // decode steps read position_ and token_ (device_positions)
   rope_placement rope_;  // where RoPE and the KV append run (rope_in_qkv, folds_rope)
   bool recorded_ = false;  // the recorder holds a step (replays() recorders replay it)

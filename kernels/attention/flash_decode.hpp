@@ -472,17 +472,17 @@ void attention_flash_decode(Executor& ex, buffer_ref q, buffer_ref k_cache, buff
                             split_lanes lanes = split_lanes::positions) {
   detail::check_flash_decode_shape(n_heads, n_kv, head_dim, max_seq, max_seq > 0, "in device memory", splits);
   auto set_position = [&](auto& a) { a.template set<"position">(position); };
+  auto run = [&]<class SplitG4, class Split>(SplitG4*, Split*) {
+    detail::flash_decode_dispatch<SplitG4, Split, attention_combine_f32_position_buffer>(
+        ex, q, k_cache, v_cache, partials, y, n_heads, n_kv, head_dim, max_seq, splits, set_position, set_position,
+        merge);
+  };
   if (lanes == split_lanes::elements)
-    detail::flash_decode_dispatch<attention_split_f32_g4_position_buffer_element_lanes,
-                                  attention_split_f32_position_buffer_element_lanes,
-                                  attention_combine_f32_position_buffer>(ex, q, k_cache, v_cache, partials, y, n_heads,
-                                                                         n_kv, head_dim, max_seq, splits,
-                                                                         set_position, set_position, merge);
+    run(static_cast<attention_split_f32_g4_position_buffer_element_lanes*>(nullptr),
+        static_cast<attention_split_f32_position_buffer_element_lanes*>(nullptr));
   else
-    detail::flash_decode_dispatch<attention_split_f32_g4_position_buffer, attention_split_f32_position_buffer,
-                                  attention_combine_f32_position_buffer>(ex, q, k_cache, v_cache, partials, y, n_heads,
-                                                                         n_kv, head_dim, max_seq, splits,
-                                                                         set_position, set_position, merge);
+    run(static_cast<attention_split_f32_g4_position_buffer*>(nullptr),
+        static_cast<attention_split_f32_position_buffer*>(nullptr));
 }
 
 /// As the position-buffer `attention_flash_decode` with pass 2 folded into
@@ -500,6 +500,7 @@ void attention_flash_decode_merged(Executor& ex, buffer_ref q, buffer_ref k_cach
   auto set_split = [&](auto& a) {
     a.template set<"position">(position).template set<"y">(y).template set<"counters">(counters);
   };
+  // Pass 1 only (`consumer`): the merging split kernel writes y itself.
   detail::flash_decode_dispatch<attention_split_merge_f32_g4_position_buffer, attention_split_merge_f32_position_buffer,
                                 attention_combine_f32_position_buffer>(ex, q, k_cache, v_cache, partials, y, n_heads,
                                                                        n_kv, head_dim, max_seq, splits, set_split,
