@@ -350,6 +350,9 @@ ALWAYS_INLINE void foundry_attention_combine(const device float* partials, devic
   if (head >= n_heads || !foundry_split_valid<MAX_D, MAX_G>(n_heads, n_kv, head_dim, max_seq, pos, splits)) return;
   const uint D = head_dim;
   const device float* part = partials + (ulong)head * splits * (D + 2u);
-  const foundry_flash_merge_weights w = foundry_flash_merge_of(part, D, splits);  // flash_merge.metal
-  for (uint d = tid; d < D; d += threads) y[(ulong)head * D + d] = foundry_flash_merge_element(part, D, splits, w, d);
+  for (uint d = tid; d < D; d += threads) {  // one element per thread: the most loads in flight per head
+    float v;
+    foundry_flash_merge_run<1>(part, D, splits, d, &v);  // flash_merge.metal
+    y[(ulong)head * D + d] = v;
+  }
 }

@@ -36,11 +36,7 @@ ALWAYS_INLINE void foundry_attention_merge_last(const device float* partials, de
   threadgroup_barrier(mem_flags::mem_threadgroup);
   if (*last == 0u) return;
   const uint G = n_heads / n_kv, D = head_dim;
-  for (uint e = tid; e < G * D; e += threads) {
-    const uint i = e / D, d = e - i * D;
-    const ulong h = (ulong)kv_head * G + i;
-    const device float* part = partials + h * splits * (D + 2u);
-    const foundry_flash_merge_weights w = foundry_flash_merge_of(part, D, splits);  // flash_merge.metal
-    y[h * D + d] = foundry_flash_merge_element(part, D, splits, w, d);
-  }
+  const ulong h0 = (ulong)kv_head * G;  // the KV head's query heads are consecutive
+  foundry_flash_merge_heads(partials + h0 * splits * (D + 2u), G * D, D, splits, y + h0 * D, tid,
+                            threads);  // flash_merge.metal
 }
