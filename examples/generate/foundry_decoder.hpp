@@ -564,9 +564,9 @@ class foundry_decoder final : public decoder {
   ///   positions; with scalar positions, element lanes
   ///   (`set_flash_split_lanes`) or RoPE folded into the split kernel, the
   ///   combine kernel. Slower where measured: on an H100 SmolLM2 decodes
-  ///   at 0.905× the combine kernel's speed at 256 tokens, 0.829× at 1024
-  ///   (bench/results/2026-12-07-h100-split-lanes.md; the last threadgroup
-  ///   merges alone after the others). On the CPU the merging kernel runs
+  ///   at 0.961× the combine kernel's speed at 256 tokens, 0.953× at 1024
+  ///   (bench/results/2026-12-07-h100-merge-one-pass.md; the last
+  ///   threadgroup merges alone after the others). On the CPU the merging kernel runs
   ///   one fiber per thread (its barriers rule out lane loops).
   /// - `wo_gemv`: `gemv_residual_flash_merged_for<PO>` reads `partials`.
   ///   Layers whose Wo policy has no vector loads (K-quants), and models
@@ -575,10 +575,11 @@ class foundry_decoder final : public decoder {
   ///   all of `partials` (n_heads·splits·(head_dim + 2) floats) where the
   ///   combine kernel reads it once, which costs more than the dispatch it
   ///   saves. Measured on an H100
-  ///   (bench/results/2026-12-07-h100-flash-merge.md): SmolLM2 decodes at
-  ///   870 tokens/s merged against 1144 with the combine kernel at 256
-  ///   tokens (9 splits), 515 against 997 at 1024 tokens (33 splits); on
-  ///   the CPU 16.3 against 56.3 tokens/s (fibers).
+  ///   (bench/results/2026-12-07-h100-merge-one-pass.md): SmolLM2 decodes
+  ///   at 1245 tokens/s merged against 1340 with the combine kernel at 256
+  ///   tokens (9 splits), 1049 against 1247 at 1024 tokens (33 splits); on
+  ///   the CPU 16.3 against 56.3 tokens/s (fibers, an older form of the
+  ///   merge: bench/results/2026-12-07-h100-flash-merge.md).
   /// Without flash-decoding it does nothing. Takes effect at the next
   /// decode step; a replaying recorder records the step again.
   void use_flash_merge(flash_merge_at at) {

@@ -329,9 +329,10 @@ using attention_split_f32_position_buffer_element_lanes =
 /// position lanes, the position read from `position[0]`: the last
 /// threadgroup of each KV head merges the states into `y`, so a decode step
 /// dispatches no combine kernel. Slower than split + combine on an H100
-/// (15 µs against 9 + 4 µs per layer for SmolLM2 at 256 tokens: the last
-/// threadgroup merges alone; bench/results/2026-12-07-h100-split-lanes.md),
-/// so not the decoder's default. `_g4`: at most 4 query heads per KV head.
+/// (SmolLM2 decodes at 0.961× at 256 tokens, 0.953× at 1024: the last
+/// threadgroup merges alone after the others;
+/// bench/results/2026-12-07-h100-merge-one-pass.md), so not the decoder's
+/// default. `_g4`: at most 4 query heads per KV head.
 /// Arguments, in buffer order: those of `attention_split_f32_position_buffer`,
 /// then `y` (float [n_heads, head_dim]) and `counters` (uint [n_kv], zero
 /// before the first dispatch, left zero).

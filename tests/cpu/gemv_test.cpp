@@ -547,8 +547,9 @@ void check_flash_merged(std::mt19937_64& g, std::uint32_t n, std::uint32_t heads
 // shape (9 heads of 64, 576 rows) and odd ones (3 heads of 32; 4 heads of
 // 80 on 33 rows: partial SIMD-groups and threadgroups; 16 heads of 18, not a
 // multiple of 4: one element per thread), one split, several with an empty
-// one, one batch of loads (8 splits) and one more, 64 splits; the GPU loop on
-// the CPU (`gpu_form`) and the host run loop, Q4_1, Q8_0, F16.
+// one, SmolLM2's 9 (a batch of loads, flash_merge.metal, and one more), 17
+// (two and one), 64; the GPU loop on the CPU (`gpu_form`) and the host run
+// loop, Q4_1, Q8_0, F16.
 TEST(Gemv, FlashMergedInput) {
   FOUNDRY_SEED_TRACE();
   auto g = foundry_test::rng();
@@ -558,8 +559,8 @@ TEST(Gemv, FlashMergedInput) {
   struct merged_shape {
     std::uint32_t n, heads, d, splits;
   };
-  for (const merged_shape& c : {merged_shape{576, 9, 64, 8}, merged_shape{7, 3, 32, 1}, merged_shape{33, 4, 80, 3},
-                                merged_shape{40, 2, 64, 64}, merged_shape{50, 16, 18, 9}}) {
+  for (const merged_shape& c : {merged_shape{576, 9, 64, 9}, merged_shape{7, 3, 32, 1}, merged_shape{33, 4, 80, 3},
+                                merged_shape{40, 2, 64, 64}, merged_shape{50, 16, 18, 17}}) {
     check_flash_merged<q41g>(g, c.n, c.heads, c.d, c.splits);
     check_flash_merged<fp::q4_1>(g, c.n, c.heads, c.d, c.splits);
     check_flash_merged<fp::q8_0>(g, c.n, c.heads, c.d, c.splits);
