@@ -57,7 +57,7 @@ llama() {
     awk -F, '{ gsub(/"/, "") } NR == 1 { for (i = 1; i <= NF; ++i) if ($i == "avg_ts") c = i } NR == 2 { print $c }'
 }
 
-for bin in $gen $baseline; do  # compile the kernels of every configuration
+for bin in "$gen" ${baseline:+"$baseline"}; do  # compile the kernels of every configuration
   for m in $merges; do
     "$bin" --backend cuda --model "$model" --prompt Hi --max-tokens 4 --ignore-eos --flash-merge "$m" >/dev/null 2>&1
   done

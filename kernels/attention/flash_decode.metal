@@ -349,10 +349,7 @@ ALWAYS_INLINE void foundry_attention_combine(const device float* partials, devic
                                              uint tid, uint threads) {
   if (head >= n_heads || !foundry_split_valid<MAX_D, MAX_G>(n_heads, n_kv, head_dim, max_seq, pos, splits)) return;
   const uint D = head_dim;
-  const device float* part = partials + (ulong)head * splits * (D + 2u);
-  for (uint d = tid; d < D; d += threads) {  // one element per thread: the most loads in flight per head
-    float v;
-    foundry_flash_merge_run<1>(part, D, splits, d, &v);  // flash_merge.metal
-    y[(ulong)head * D + d] = v;
-  }
+  // One element per thread: the most loads in flight per head (flash_merge.metal).
+  foundry_flash_merge_elements(partials + (ulong)head * splits * (D + 2u), D, D, splits, y + (ulong)head * D, tid,
+                               threads);
 }

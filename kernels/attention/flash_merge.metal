@@ -58,29 +58,38 @@ ALWAYS_INLINE void foundry_flash_merge_run(const device float* part, uint head_d
 }
 
 // The merged outputs of consecutive heads, out[h * head_dim + d] for
-// i = h * head_dim + d < n (n a multiple of head_dim), written by threads
-// tid, tid + threads, ... (runs of 4 elements per thread when head_dim is a
-// multiple of 4: one batch of loads serves 4 outputs). partials: those
-// heads' states, [n / head_dim, splits, head_dim + 2]; head_dim, splits > 0.
-// Out: a device or threadgroup float pointer.
+// i = h * head_dim + d < n (n a multiple of head_dim), one element per
+// thread: threads tid, tid + threads, ... partials: those heads' states,
+// [n / head_dim, splits, head_dim + 2]; head_dim, splits > 0. Out: a device
+// or threadgroup float pointer.
 template <typename Out>
-ALWAYS_INLINE void foundry_flash_merge_heads(const device float* partials, uint n, uint head_dim, uint splits,
-                                             Out out, uint tid, uint threads) {
+ALWAYS_INLINE void foundry_flash_merge_elements(const device float* partials, uint n, uint head_dim, uint splits,
+                                                Out out, uint tid, uint threads) {
   const ulong head_stride = (ulong)splits * ((ulong)head_dim + 2u);
-  if (head_dim % 4u == 0u) {
-    for (uint i = tid * 4u; i < n; i += threads * 4u) {
-      const uint h = i / head_dim;
-      float v[4];
-      foundry_flash_merge_run<4>(partials + h * head_stride, head_dim, splits, i - h * head_dim, v);
-      for (uint c = 0u; c < 4u; ++c) out[i + c] = v[c];
-    }
-    return;
-  }
   for (uint i = tid; i < n; i += threads) {
     const uint h = i / head_dim;
     float v;
     foundry_flash_merge_run<1>(partials + h * head_stride, head_dim, splits, i - h * head_dim, &v);
     out[i] = v;
+  }
+}
+
+// As foundry_flash_merge_elements, in runs of 4 elements per thread when
+// head_dim is a multiple of 4 (one batch of loads serves 4 outputs), for
+// merges that cover more elements than the threadgroup has threads.
+template <typename Out>
+ALWAYS_INLINE void foundry_flash_merge_heads(const device float* partials, uint n, uint head_dim, uint splits,
+                                             Out out, uint tid, uint threads) {
+  if (head_dim % 4u != 0u) {
+    foundry_flash_merge_elements(partials, n, head_dim, splits, out, tid, threads);
+    return;
+  }
+  const ulong head_stride = (ulong)splits * ((ulong)head_dim + 2u);
+  for (uint i = tid * 4u; i < n; i += threads * 4u) {
+    const uint h = i / head_dim;
+    float v[4];
+    foundry_flash_merge_run<4>(partials + h * head_stride, head_dim, splits, i - h * head_dim, v);
+    for (uint c = 0u; c < 4u; ++c) out[i + c] = v[c];
   }
 }
 
