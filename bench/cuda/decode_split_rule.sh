@@ -24,7 +24,9 @@
 #   MERGES              merge places to compare (default "combine"; "split" is the merge in the split
 #                       kernel, for position lanes; "wo" the merge in the Wo GEMV)
 #   BASELINE            a foundry-generate built from an older tree: its rows are labelled "baseline"
-#                       and come first (default: none)
+#                       and come first (default: none); it may be the same binary as
+#                       FOUNDRY_GENERATE, with BASELINE_ARGS
+#   BASELINE_ARGS       further options for the baseline's runs (e.g. --no-run-ahead)
 #   LENGTHS             tokens generated per run (default "256 1024")
 #   ROUNDS              runs of every configuration per length (default 2)
 # Without a llama-bench path the llama.cpp rows are left out.
@@ -38,16 +40,18 @@ lengths="${LENGTHS:-256 1024}"
 rounds="${ROUNDS:-2}"
 llama_bench="${1:-}"
 baseline="${BASELINE:-}"
+baseline_args="${BASELINE_ARGS:-}"
 [[ -x "$gen" ]] || { echo "foundry-generate not found at $gen (build the target first)" >&2; exit 1; }
 [[ -z "$baseline" || -x "$baseline" ]] || { echo "baseline foundry-generate not found at $baseline" >&2; exit 1; }
 prompt="Write a long story about a lighthouse keeper who finds a message in a bottle."
 
-# foundry <binary> <tokens> <lanes> <P> <S> <merge> -> "decode_tokens_per_s host_us_per_step"
+# foundry <binary> <further options> <tokens> <lanes> <P> <S> <merge> -> "decode_tokens_per_s host_us_per_step"
 foundry() {
-  local bin="$1"
-  shift
+  local bin="$1" extra="$2"
+  shift 2
+  # shellcheck disable=SC2086 # the further options split into words
   "$bin" --backend cuda --model "$model" --prompt "$prompt" --max-tokens "$1" --ignore-eos \
-    --flash-split-lanes "$2" --flash-split-positions "$3" --flash-max-splits "$4" --flash-merge "$5" 2>&1 >/dev/null |
+    --flash-split-lanes "$2" --flash-split-positions "$3" --flash-max-splits "$4" --flash-merge "$5" $extra 2>&1 >/dev/null |
     sed -n -e 's/.*generated tokens: [0-9]* (\([0-9.]*\) decode tokens\/s.*/\1/p' \
       -e 's/^host time per step: \([0-9.]*\) us.*/\1/p' | paste -sd' '
 }
@@ -82,9 +86,9 @@ for n in $lengths; do
   for ((r = 1; r <= rounds; ++r)); do
     for c in "${configs[@]}"; do
       read -r tree l rule m <<<"$c"
-      bin="$gen"
-      [[ "$tree" == baseline ]] && bin="$baseline"
-      read -r tps us <<<"$(foundry "$bin" "$n" "$l" "${rule%/*}" "${rule#*/}" "$m")"
+      bin="$gen" extra=""
+      [[ "$tree" == baseline ]] && bin="$baseline" extra="$baseline_args"
+      read -r tps us <<<"$(foundry "$bin" "$extra" "$n" "$l" "${rule%/*}" "${rule#*/}" "$m")"
       speed[$n/$c]+="${tps} "
       host[$n/$c]+="${us} "
     done

@@ -19,6 +19,15 @@
 // pos >= max_positions() is an error (std::out_of_range), as is a token
 // outside the vocabulary.
 //
+// Greedy decode one step ahead: a loop that feeds every step's argmax to
+// the next step can launch step pos + 1 before it reads step pos's token,
+//
+//   launch(t, pos); launch_next(pos + 1); t1 = collect(); launch_next(pos + 2); t2 = collect(); ...
+//
+// so a decoder whose argmax stays on the device (the Foundry decoder with a
+// replayed CUDA graph) keeps the GPU busy while the host reads a token and
+// prints it. The defaults run each step when it is launched.
+//
 // Implementations: the float64 reference of the tests
 // (tests/model/support/reference_model.hpp, `--reference` in foundry-generate)
 // and the one on Foundry kernels (selected by --backend).
@@ -26,6 +35,8 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <deque>
+#include <optional>
 #include <span>
 #include <stdexcept>
 #include <string>
@@ -77,6 +88,33 @@ class decoder {
     return sample_from_logits(logits(), greedy, params, state, recent);
   }
 
+  /// Starts the step of `token` at `pos` (step's rules); its argmax is
+  /// returned by `collect`. The default runs the step now.
+  virtual void launch(std::int32_t token, std::uint32_t pos) {
+    last_ = step(token, pos);
+    ahead_.push_back(last_);
+    next_pos_ = pos + 1;
+  }
+  /// Starts the step at `pos` on the argmax of the step launched last (at
+  /// pos - 1), which need not be collected yet. Throws std::logic_error when
+  /// no step was launched, and std::invalid_argument when `pos` does not
+  /// follow the step launched last.
+  virtual void launch_next(std::uint32_t pos) {
+    check_launch_next(next_pos_, pos);
+    launch(last_, pos);
+  }
+  /// The argmax of the oldest launched step not collected yet (launch
+  /// order). Throws std::logic_error when every launched step was collected.
+  virtual std::int32_t collect() {
+    if (ahead_.empty()) throw std::logic_error("collect: no launched step to collect");
+    const std::int32_t t = ahead_.front();
+    ahead_.pop_front();
+    return t;
+  }
+  /// Whether launch and launch_next return before the step has run, so the
+  /// host's work between collects overlaps the device's.
+  virtual bool runs_ahead() const { return false; }
+
   /// Positions the KV cache holds (the most tokens one sequence can have).
   virtual std::uint32_t max_positions() const = 0;
 
@@ -90,6 +128,23 @@ class decoder {
   /// its work is submitted, before the wait for its result (0 for paths that
   /// compute on the host). Divided by the steps, the host overhead per token.
   virtual double host_seconds() const { return 0.0; }
+
+ protected:
+  /// launch_next's checks: `next` is the position after the last launched
+  /// step (empty when none is launched).
+  static void check_launch_next(std::optional<std::uint32_t> next, std::uint32_t pos) {
+    if (!next) throw std::logic_error("launch_next: no launched step to continue from");
+    if (pos != *next)
+      throw std::invalid_argument("launch_next: position " + std::to_string(pos) + " does not follow the last " +
+                                  "launched step's (" + std::to_string(*next - 1) + ")");
+  }
+
+ private:
+  // The default launch: argmaxes of launched steps not collected, the
+  // argmax of the step launched last and the position after it.
+  std::deque<std::int32_t> ahead_;
+  std::int32_t last_ = -1;
+  std::optional<std::uint32_t> next_pos_;
 };
 
 /// The greedy choice: index of the largest value, the lowest one among equal

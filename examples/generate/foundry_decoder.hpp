@@ -110,6 +110,24 @@ class step_recorder {
   virtual bool replays() const { return false; }
   /// Runs the recorded step again; submitted when it returns.
   virtual void replay(executor&) { throw std::logic_error(name() + ": this recorder does not replay steps"); }
+
+  /// Whether the recorder reads results back asynchronously (`read_back`,
+  /// `collect`), so a decoder can submit the next step before it reads this
+  /// one's token (decoder::launch_next).
+  virtual bool reads_back() const { return false; }
+  /// After a step's work is submitted (end or replay): enqueues a copy of
+  /// `result` (one uint, the step's token id) into host memory behind it
+  /// and returns at once. At most `read_back_depth()` read-backs may be in
+  /// flight; `collect` returns them in the order they were enqueued.
+  virtual void read_back(executor&, const buffer&) {
+    throw std::logic_error(name() + ": this recorder does not read results back");
+  }
+  /// Waits for the oldest read-back in flight and returns its value.
+  virtual std::uint32_t collect(executor&) {
+    throw std::logic_error(name() + ": this recorder does not read results back");
+  }
+  /// Read-backs that may be in flight at once.
+  virtual std::size_t read_back_depth() const { return 0; }
 };
 
 /// Whether the decode GEMVs of policy `P` differ with 8-bit CPU activations
@@ -634,6 +652,8 @@ class foundry_decoder final : public decoder {
 
   std::int32_t prefill(std::span<const std::int32_t> tokens, std::uint32_t pos) override {
     if (tokens.empty()) throw std::invalid_argument("prefill: no tokens");
+    check_none_in_flight("prefill");
+    launched_next_.reset();
     if (chunk_ <= 1 || !uniform_) return decoder::prefill(tokens, pos);
     if (pos > filled_ || std::uint64_t{pos} + tokens.size() > max_pos_)
       throw std::out_of_range("prefill of " + std::to_string(tokens.size()) + " tokens at position " +
@@ -653,37 +673,68 @@ class foundry_decoder final : public decoder {
   }
 
   std::int32_t step(std::int32_t token, std::uint32_t pos) override {
-    if (token < 0 || std::uint32_t(token) >= hp_.n_vocab)
-      throw std::out_of_range("token " + std::to_string(token) + " is outside the vocabulary");
-    if (pos >= max_pos_ || pos > filled_)
-      throw std::out_of_range("position " + std::to_string(pos) + " (cache holds " + std::to_string(filled_) +
-                              " of " + std::to_string(max_pos_) + ")");
+    check_none_in_flight("step");
+    check_step(token, pos);
     const auto t0 = std::chrono::steady_clock::now();
-    if (device_pos_) {  // the device's position and token, written only when they differ
-      const std::uint32_t p = pos, t = std::uint32_t(token);
-      if (device_at_ != p) position_.write(std::span<const std::uint32_t>(&p, 1));
-      if (device_token_ != t) token_.write(std::span<const std::uint32_t>(&t, 1));
-    }
-    if (recorder_ && recorder_->replays() && recorded_) {
-      recorder_->replay(ex_);
-    } else {
-      if (recorder_) recorder_->begin(ex_);
-      dispatch_step(std::uint32_t(token), pos);
-      if (recorder_) recorder_->end(ex_);
-      recorded_ = true;
-    }
+    submit_step(token, pos);
     host_seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     ex_.synchronize();
-    filled_ = pos + 1;
-    logits_valid_ = false;
     if (!device_pos_) return std::int32_t(best_index_.read<std::uint32_t>()[0]);
     const std::uint32_t next = token_.read<std::uint32_t>()[0];
-    device_at_ = pos + 1;
     device_token_ = next;
     return std::int32_t(next);
   }
 
+  /// Whether launch and launch_next run ahead: with device positions and a
+  /// recorder that replays the step and reads its token back asynchronously
+  /// (cuda_graph_step with `replay_recorded`). Otherwise they are the
+  /// decoder's defaults (each step runs when launched).
+  bool runs_ahead() const override { return device_pos_ && recorder_ && recorder_->reads_back(); }
+  /// Submits the step and enqueues the read-back of its token (the argmax in
+  /// token_); returns without waiting. Throws what `step` throws, and
+  /// std::logic_error while launched steps are not collected.
+  void launch(std::int32_t token, std::uint32_t pos) override {
+    if (!runs_ahead()) return decoder::launch(token, pos);
+    check_none_in_flight("launch");
+    check_step(token, pos);
+    const auto t0 = std::chrono::steady_clock::now();
+    submit_step(token, pos);
+    read_back_token(pos, t0);
+  }
+  /// Submits the step at `pos` on the token the step launched last left in
+  /// token_ (its argmax: the graph reads it from the device, so the host
+  /// need not have it yet). Throws what decoder::launch_next throws,
+  /// std::out_of_range at the end of the cache, and std::logic_error when the
+  /// recorder's read-backs in flight are at their limit (collect first).
+  void launch_next(std::uint32_t pos) override {
+    if (!runs_ahead()) return decoder::launch_next(pos);
+    check_launch_next(launched_next_, pos);
+    if (pos >= max_pos_)
+      throw std::out_of_range("launch_next: position " + std::to_string(pos) + " is past the cache (" +
+                              std::to_string(max_pos_) + " positions)");
+    if (in_flight_ >= recorder_->read_back_depth())
+      throw std::logic_error("launch_next: " + std::to_string(in_flight_) +
+                             " launched steps are not collected (collect one first)");
+    const auto t0 = std::chrono::steady_clock::now();
+    run_step(0, pos);  // position_ and token_ already hold this step's (the token is not read)
+    read_back_token(pos, t0);
+  }
+  /// Waits for the oldest launched step not collected; returns its argmax.
+  /// Throws std::logic_error when none is in flight, and what the backend
+  /// throws for a kernel that faulted.
+  std::int32_t collect() override {
+    if (!runs_ahead()) return decoder::collect();
+    if (in_flight_ == 0) throw std::logic_error("collect: no launched step to collect");
+    --in_flight_;
+    const std::uint32_t next = recorder_->collect(ex_);
+    if (in_flight_ == 0) device_token_ = next;  // token_ holds the last launched step's argmax
+    return std::int32_t(next);
+  }
+
+  /// The logits of the last step; with launched steps, of the last one
+  /// launched once all are collected (std::logic_error before).
   std::span<const float> logits() override {
+    check_none_in_flight("logits");
     if (!logits_valid_ && filled_ > 0) {
       host_logits_ = logits_.read<float>();
       logits_valid_ = true;
@@ -697,6 +748,7 @@ class foundry_decoder final : public decoder {
                            std::span<const std::int32_t> recent) override {
     if (params.greedy() && !params.penalizes()) return greedy;
     if (filled_ == 0) throw std::logic_error("choose_next before the first step");
+    check_none_in_flight("choose_next");
     logits_valid_ = false;  // the penalty rewrites logits_ in place
     return sampler_.choose(ex_, logits_, hp_.n_vocab, greedy, params, state, recent);
   }
@@ -709,6 +761,60 @@ class foundry_decoder final : public decoder {
 
  private:
   static constexpr std::uint32_t argmax_chunk = 4096;
+
+  // step's checks of its arguments.
+  void check_step(std::int32_t token, std::uint32_t pos) const {
+    if (token < 0 || std::uint32_t(token) >= hp_.n_vocab)
+      throw std::out_of_range("token " + std::to_string(token) + " is outside the vocabulary");
+    if (pos >= max_pos_ || pos > filled_)
+      throw std::out_of_range("position " + std::to_string(pos) + " (cache holds " + std::to_string(filled_) +
+                              " of " + std::to_string(max_pos_) + ")");
+  }
+  // Launched steps must be collected before anything else runs or reads
+  // the decoder's buffers: they may still be writing them.
+  void check_none_in_flight(const char* what) const {
+    if (in_flight_ != 0)
+      throw std::logic_error(std::string(what) + " while " + std::to_string(in_flight_) +
+                             " launched steps are not collected");
+  }
+  // Submits the step of `token` at `pos` (replayed, recorded or dispatched);
+  // returns without waiting for it.
+  void submit_step(std::int32_t token, std::uint32_t pos) {
+    launched_next_.reset();
+    if (device_pos_) {  // the device's position and token, written only when they differ
+      const std::uint32_t p = pos, t = std::uint32_t(token);
+      if (device_at_ != p) position_.write(std::span<const std::uint32_t>(&p, 1));
+      if (device_token_ != t) token_.write(std::span<const std::uint32_t>(&t, 1));
+    }
+    run_step(std::uint32_t(token), pos);
+    filled_ = pos + 1;
+    logits_valid_ = false;
+    if (device_pos_) device_at_ = pos + 1;
+  }
+  // The step's work: the recorded step replayed, or its dispatches (recorded
+  // when there is a recorder).
+  void run_step(std::uint32_t token, std::uint32_t pos) {
+    if (recorder_ && recorder_->replays() && recorded_) {
+      recorder_->replay(ex_);
+    } else {
+      if (recorder_) recorder_->begin(ex_);
+      dispatch_step(token, pos);
+      if (recorder_) recorder_->end(ex_);
+      recorded_ = true;
+    }
+  }
+  // After a launched step at `pos` was submitted: enqueues its token's
+  // read-back; the step's argmax is in token_ only on the device until then.
+  void read_back_token(std::uint32_t pos, std::chrono::steady_clock::time_point t0) {
+    filled_ = pos + 1;
+    logits_valid_ = false;
+    device_at_ = pos + 1;
+    device_token_.reset();
+    recorder_->read_back(ex_, token_);
+    ++in_flight_;
+    launched_next_ = pos + 1;
+    host_seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  }
 
   struct layer {
     buffer attn_norm, ffn_norm;
@@ -1202,6 +1308,8 @@ class foundry_decoder final : public decoder {
   rope_placement rope_;  // where RoPE and the KV append run (rope_in_qkv, folds_rope)
   bool recorded_ = false;  // the recorder holds a step (replays() recorders replay it)
   std::optional<std::uint32_t> device_at_, device_token_;  // what position_ and token_ hold, when known
+  std::size_t in_flight_ = 0;  // launched steps not collected (runs_ahead)
+  std::optional<std::uint32_t> launched_next_;  // the position after the step launched last (runs_ahead)
   llama_hparams hp_;
   std::uint32_t max_pos_;
   device_matrix<PE> head_;

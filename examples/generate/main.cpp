@@ -23,7 +23,11 @@
 // once and replayed for every token (position and token id in device
 // memory) where the model allows it, else recorded per step
 // (--no-cuda-graph-replay forces that); the statistics then also give the
-// host time per step (issuing the kernels, before the wait).
+// host time per step (issuing the kernels, before the wait). Greedy decode
+// without a repetition penalty runs one step ahead (decoder::launch_next):
+// with the replayed graph, step t + 1 is launched before step t's token is
+// read and printed, so the GPU does not wait for the host between steps
+// (--no-run-ahead waits for each step before launching the next).
 #include <fmt/core.h>
 
 #include <algorithm>
@@ -79,6 +83,7 @@ struct options {
   std::vector<std::string> stops;  // --stop
   bool ignore_eos = false;
   bool cuda_graphs = true;
+  bool run_ahead = true;  // --no-run-ahead turns it off
   std::uint32_t prefill_chunk = 512;
   std::optional<bool> gpu_tiles;  // --prefill-tile; unset: GPU tiles on GPU backends
   bool q8_activations = true;     // --float-activations turns it off
@@ -140,6 +145,9 @@ void print_usage(std::FILE* out) {
              "  --no-cuda-graph-replay  capture every decode step anew as a CUDA graph\n"
              "  --no-cuda-graphs    with --backend cuda: launch every kernel from the host\n"
              "                      instead of replaying each step as a CUDA graph\n"
+             "  --no-run-ahead      greedy decode: wait for each step's token before launching\n"
+             "                      the next step (by default, with a replayed CUDA graph, the\n"
+             "                      next step is launched first)\n"
              "  --reference         run the float64 reference forward pass on the host\n"
              "                      instead of Foundry kernels (slow; for checking)\n"
              "  --model PATH        GGUF model (default: $FOUNDRY_MODEL_PATH, else\n"
@@ -311,6 +319,9 @@ options parse_options(int argc, char** argv) {
     } else if (arg == "--no-cuda-graphs") {
       flag();
       o.cuda_graphs = false;
+    } else if (arg == "--no-run-ahead") {
+      flag();
+      o.run_ahead = false;
     } else if (arg == "--help" || arg == "-h") {
       print_usage(stdout);
       std::exit(0);
@@ -444,12 +455,14 @@ int run(const options& o) {
   const auto t_gen = std::chrono::steady_clock::now();
   std::uint32_t generated = 0, decode_steps = 0;
   std::string stop = o.max_tokens == 0 ? "--max-tokens 0" : "";
-  while (generated < o.max_tokens) {
-    const std::int32_t token = dec->choose_next(next, o.sampling, sampler, history);
+  // Takes `token` as generated: prints it, or sets `stop` and returns false
+  // where generation ends (end of generation, a stop string, --max-tokens,
+  // a full context).
+  auto accept = [&](std::int32_t token) {
     if (token < 0) throw std::runtime_error("the decoder produced no valid logits");
     if (!o.ignore_eos && tok.is_end_of_generation(token)) {
       stop = "end of generation (" + tok.token_text(token) + ")";
-      break;
+      return false;
     }
     history.push_back(token);
     const std::string piece = stops.push(stream.push(token));
@@ -458,18 +471,43 @@ int run(const options& o) {
     ++generated;
     if (stops.stopped()) {
       stop = "stop string \"" + stops.matched() + "\"";
-      break;
+      return false;
     }
     if (generated == o.max_tokens) {
       stop = "--max-tokens";
-      break;
+      return false;
     }
     if (pos >= max_positions) {
       stop = "context full";
-      break;
+      return false;
     }
-    next = dec->step(token, pos++);
-    ++decode_steps;
+    return true;
+  };
+  if (!(o.run_ahead && o.sampling.greedy() && !o.sampling.penalizes())) {
+    while (generated < o.max_tokens) {
+      const std::int32_t token = dec->choose_next(next, o.sampling, sampler, history);
+      if (!accept(token)) break;
+      next = dec->step(token, pos++);
+      ++decode_steps;
+    }
+  } else if (o.max_tokens > 0) {
+    // Greedy, one step ahead: the step at pos + 1 is launched on the argmax
+    // of the step at pos (still on the device) before that argmax is
+    // collected and printed. `running`: the step on `token` was launched.
+    std::int32_t token = next;
+    bool running = false;
+    while (accept(token)) {
+      if (!running) dec->launch(token, pos);
+      ++pos;
+      ++decode_steps;
+      // The next step only where its token can be used (known here: the
+      // token limit and the context; an end of generation or a stop string
+      // is seen one step late, and that step's token is dropped below).
+      running = generated + 1 < o.max_tokens && pos < max_positions;
+      if (running) dec->launch_next(pos);
+      token = dec->collect();
+    }
+    if (running) (void)dec->collect();
   }
   std::string rest;
   if (!stops.stopped()) rest = stops.push(stream.flush());

@@ -19,12 +19,14 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <cstddef>
 #include <cstring>
 #include <foundry/backends/cuda/cuda.hpp>
 #include <foundry/foundry.hpp>
 #include <foundry/quant/ggml_blocks.hpp>
 #include <kernels/library.hpp>
 #include <kernels/policies/repack.hpp>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -323,6 +325,59 @@ TEST(CudaExecutor, GraphReplayEqualsDirectLaunches) {
   std::vector<double> h = gemv_ref(std::vector<fd::half>(w1.begin(), w1.end()), rmsnorm_ref(x, gamma, 1e-5f), n);
   for (auto& v : h) v = double(float(v));
   EXPECT_LT(foundry_test::gemv_error(replayed2, std::vector<fd::half>(w2.begin(), w2.end()), h, k), 1e-5);
+}
+
+// Asynchronous read-back (cuda_backend::read_back into page-locked host
+// memory): a GEMV's output read back, the same output buffer overwritten by
+// a second GEMV queued behind the copy, read back into a second slot; each
+// slot holds its own GEMV's output bit for bit (the direct launches'), so
+// the copy ran in stream order and the later kernel did not reach it.
+// Misuse throws.
+TEST(CudaExecutor, ReadBackKeepsStreamOrder) {
+  FOUNDRY_SEED_TRACE();
+  auto g = foundry_test::rng();
+  const std::uint32_t k = 576, n = 960;
+  auto w = foundry_test::random_vector<float>(g, std::size_t{n} * k, -1, 1);
+  auto x1 = foundry_test::random_vector<float>(g, k, -1, 1), x2 = foundry_test::random_vector<float>(g, k, -1, 1);
+  auto& ex = gpu();
+  fd::buffer wb = ex.upload(std::vector<fd::half>(w.begin(), w.end()));
+  fd::buffer x1b = ex.upload(x1), x2b = ex.upload(x2), yb = ex.allocate<float>(n);
+  auto gemv = [&](const fd::buffer& xb) {
+    fk::gemv_f16::arguments a;
+    a.set<"w">(wb).set<"x">(xb).set<"y">(yb).set<"n">(n).set<"k">(k);
+    ex.dispatch<fk::gemv_f16>(a);
+  };
+  auto direct = [&](const fd::buffer& xb) {
+    yb.fill_bytes(0xFF);
+    gemv(xb);
+    ex.synchronize();
+    return yb.read<float>();
+  };
+  const std::vector<float> y1 = direct(x1b), y2 = direct(x2b);
+  ASSERT_NE(std::memcmp(y1.data(), y2.data(), y1.size() * sizeof(float)), 0);
+
+  fc::cuda_backend& be = cuda();
+  const std::size_t bytes = std::size_t{n} * sizeof(float);
+  fc::host_readback first = be.make_host_readback(bytes), second = be.make_host_readback(bytes);
+  EXPECT_THROW(be.wait(first), fd::error);  // nothing in flight
+  EXPECT_THROW(be.read_back(yb.info(), 4, bytes, first), fd::error);  // past the buffer's end
+  yb.fill_bytes(0xFF);
+  gemv(x1b);
+  be.read_back(yb.info(), 0, bytes, first);
+  EXPECT_TRUE(first.in_flight());
+  EXPECT_THROW(be.read_back(yb.info(), 0, bytes, first), fd::error);  // not waited for
+  gemv(x2b);
+  be.read_back(yb.info(), 0, bytes, second);
+  const std::span<const std::byte> a = be.wait(first);
+  ASSERT_EQ(a.size(), bytes);
+  EXPECT_EQ(std::memcmp(a.data(), y1.data(), bytes), 0) << "the first read-back holds the first GEMV's output";
+  const std::span<const std::byte> b = be.wait(second);
+  EXPECT_EQ(std::memcmp(b.data(), y2.data(), bytes), 0) << "the second read-back holds the second GEMV's output";
+  EXPECT_FALSE(first.in_flight());
+  be.begin_capture();
+  gemv(x1b);
+  EXPECT_THROW(be.read_back(yb.info(), 0, bytes, first), fd::error);  // not while capturing
+  (void)be.end_capture();
 }
 
 }  // namespace

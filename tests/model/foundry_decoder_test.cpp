@@ -209,6 +209,54 @@ TEST(FoundryDecoder, ReplayedGraphMatchesDirectLaunches) {
   check_device_positions(true, true, gen::rope_placement::qkv_epilogue);  // foundry-generate's CUDA default
 }
 
+// Greedy decode one step ahead (launch, launch_next, collect; decoder.hpp)
+// against step by step: the same tokens, and afterwards the same logits and
+// a step that continues from them. On CUDA the decoder runs the replayed
+// graph with flash-decoding and RoPE in the QKV epilogue (foundry-generate's
+// CUDA default), two steps in flight: its logits may differ from the
+// scalar-position decoder's by float rounding (1e-4, as
+// check_device_positions). Elsewhere the decoder's defaults run each step at
+// launch (RoPE in the QKV epilogue: logits within 1e-4 as well). Misuse throws: collect or launch_next with
+// nothing launched, launch_next at another position, a step while steps are
+// in flight.
+TEST(FoundryDecoder, RunAheadMatchesStepByStep) {
+  const bool cuda = foundry_test::test_backend_name() == "cuda";
+  const auto& c = f32_fixture().at(1);
+  const std::uint32_t steps = 8, n = static_cast<std::uint32_t>(c.prompt_ids.size()) + steps + 1;
+  const gen::decoder_options plain_options{.gpu_tiles = false, .q8_activations = false, .flash_decode = cuda};
+  auto plain = gen::make_foundry_decoder(foundry_test::make_test_backend(), model(), n, nullptr, plain_options);
+  std::unique_ptr<gen::step_recorder> recorder;
+  if (cuda) recorder = std::make_unique<gen::cuda_graph_step>(true);
+  auto ahead = gen::make_foundry_decoder(foundry_test::make_test_backend(), model(), n, std::move(recorder),
+                                         {.gpu_tiles = false,
+                                          .q8_activations = false,
+                                          .flash_decode = cuda,
+                                          .device_positions = true,
+                                          .rope = gen::rope_placement::qkv_epilogue});
+  EXPECT_EQ(ahead->runs_ahead(), cuda);
+  std::int32_t a = plain->prefill(c.prompt_ids, 0), b = ahead->prefill(c.prompt_ids, 0);
+  ASSERT_EQ(a, b);
+  std::uint32_t pos = static_cast<std::uint32_t>(c.prompt_ids.size());
+  EXPECT_THROW(ahead->collect(), std::logic_error);
+  EXPECT_THROW(ahead->launch_next(pos), std::logic_error);
+  ahead->launch(b, pos);
+  EXPECT_THROW(ahead->launch_next(pos + 2), std::invalid_argument);
+  for (std::uint32_t i = 0; i < steps; ++i, ++pos) {
+    a = plain->step(a, pos);
+    if (i + 1 < steps) ahead->launch_next(pos + 1);  // on the argmax not yet collected
+    if (cuda) {
+      EXPECT_THROW(ahead->step(a, pos + 1), std::logic_error) << "a step while steps are in flight";
+    }
+    b = ahead->collect();
+    ASSERT_EQ(a, b) << "position " << pos;
+  }
+  EXPECT_THROW(ahead->collect(), std::logic_error);
+  const auto want = plain->logits(), got = ahead->logits();
+  EXPECT_LT(foundry::test::relative_error(got, std::vector<float>(want.begin(), want.end())), 1e-4)
+      << "logits of the last launched step";
+  EXPECT_EQ(ahead->step(b, pos), plain->step(a, pos)) << "a step after the launched ones";
+}
+
 // Prefills `prompt` into both decoders, then feeds each its own greedy
 // token for `steps` steps: the tokens must be equal and the logits of `got`
 // within `tolerance` (relative) of those of `want` at every step.

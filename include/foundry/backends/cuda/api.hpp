@@ -102,6 +102,7 @@ inline constexpr int CU_FUNC_ATTRIBUTE_LOCAL_SIZE_BYTES = 3;
 inline constexpr int CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION = 6;
 inline constexpr unsigned CU_STREAM_NON_BLOCKING = 1;
 inline constexpr unsigned CU_EVENT_DEFAULT = 0;
+inline constexpr unsigned CU_EVENT_DISABLE_TIMING = 2;
 inline constexpr int CU_STREAM_CAPTURE_STATUS_NONE = 0;
 inline constexpr int CU_STREAM_CAPTURE_MODE_RELAXED = 2;
 inline constexpr nvrtcResult NVRTC_SUCCESS = 0;
@@ -139,6 +140,8 @@ struct driver_api {
   R (*mem_alloc)(api::CUdeviceptr*, std::size_t) = nullptr;
   R (*mem_free)(api::CUdeviceptr) = nullptr;
   R (*mem_get_info)(std::size_t*, std::size_t*) = nullptr;
+  R (*mem_host_alloc)(void**, std::size_t, unsigned) = nullptr;
+  R (*mem_free_host)(void*) = nullptr;
   R (*memcpy_htod_async)(api::CUdeviceptr, const void*, std::size_t, api::CUstream) = nullptr;
   R (*memcpy_dtoh_async)(void*, api::CUdeviceptr, std::size_t, api::CUstream) = nullptr;
   R (*memcpy_dtod_async)(api::CUdeviceptr, api::CUdeviceptr, std::size_t, api::CUstream) = nullptr;
@@ -290,6 +293,8 @@ inline loaded_driver load_driver() {
   bind(lib, d.mem_alloc, {"cuMemAlloc_v2"}, missing);
   bind(lib, d.mem_free, {"cuMemFree_v2"}, missing);
   bind(lib, d.mem_get_info, {"cuMemGetInfo_v2"}, missing);
+  bind(lib, d.mem_host_alloc, {"cuMemHostAlloc"}, missing);
+  bind(lib, d.mem_free_host, {"cuMemFreeHost"}, missing);
   bind(lib, d.memcpy_htod_async, {"cuMemcpyHtoDAsync_v2"}, missing);
   bind(lib, d.memcpy_dtoh_async, {"cuMemcpyDtoHAsync_v2"}, missing);
   bind(lib, d.memcpy_dtod_async, {"cuMemcpyDtoDAsync_v2"}, missing);
@@ -466,6 +471,7 @@ static_assert(CU_FUNC_ATTRIBUTE_NUM_REGS == foundry::cuda::api::CU_FUNC_ATTRIBUT
 static_assert(CU_FUNC_ATTRIBUTE_LOCAL_SIZE_BYTES == foundry::cuda::api::CU_FUNC_ATTRIBUTE_LOCAL_SIZE_BYTES);
 static_assert(CU_STREAM_NON_BLOCKING == foundry::cuda::api::CU_STREAM_NON_BLOCKING);
 static_assert(CU_EVENT_DEFAULT == foundry::cuda::api::CU_EVENT_DEFAULT);
+static_assert(CU_EVENT_DISABLE_TIMING == foundry::cuda::api::CU_EVENT_DISABLE_TIMING);
 static_assert(CU_STREAM_CAPTURE_STATUS_NONE == foundry::cuda::api::CU_STREAM_CAPTURE_STATUS_NONE);
 static_assert(CU_STREAM_CAPTURE_MODE_RELAXED == foundry::cuda::api::CU_STREAM_CAPTURE_MODE_RELAXED);
 static_assert(NVRTC_SUCCESS == foundry::cuda::api::NVRTC_SUCCESS);

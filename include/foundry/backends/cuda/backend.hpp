@@ -185,6 +185,66 @@ class graph {
   std::size_t dispatches_ = 0;
 };
 
+/// The host end of an asynchronous read-back (move only): `capacity()`
+/// bytes of page-locked host memory (cuMemHostAlloc, so the device-to-host
+/// copy runs without the host) and an event (timing off) recorded behind the
+/// copy. `cuda_backend::read_back` enqueues a copy into it and returns at
+/// once; `cuda_backend::wait` blocks until that copy has arrived. This is how
+/// a result (a decode step's token id) is read while the work queued after
+/// it (the next step) keeps the device busy. Made by
+/// `cuda_backend::make_host_readback`; must not outlive that backend.
+class host_readback {
+ public:
+  host_readback() = default;
+  host_readback(host_readback&& o) noexcept
+      : host_(std::exchange(o.host_, nullptr)), event_(std::exchange(o.event_, nullptr)),
+        capacity_(std::exchange(o.capacity_, 0)), size_(std::exchange(o.size_, 0)),
+        in_flight_(std::exchange(o.in_flight_, false)) {}
+  host_readback& operator=(host_readback&& o) noexcept {
+    if (this != &o) {
+      reset();
+      host_ = std::exchange(o.host_, nullptr);
+      event_ = std::exchange(o.event_, nullptr);
+      capacity_ = std::exchange(o.capacity_, 0);
+      size_ = std::exchange(o.size_, 0);
+      in_flight_ = std::exchange(o.in_flight_, false);
+    }
+    return *this;
+  }
+  host_readback(const host_readback&) = delete;
+  host_readback& operator=(const host_readback&) = delete;
+  ~host_readback() { reset(); }
+
+  explicit operator bool() const noexcept { return host_ != nullptr; }
+  /// Bytes the host memory holds.
+  std::size_t capacity() const noexcept { return capacity_; }
+  /// Whether a read-back was enqueued and not yet waited for.
+  bool in_flight() const noexcept { return in_flight_; }
+
+ private:
+  friend class cuda_backend;
+  host_readback(void* host, api::CUevent e, std::size_t bytes) : host_(host), event_(e), capacity_(bytes) {}
+  void reset() noexcept {
+    if (host_ == nullptr && event_ == nullptr) return;
+    try {
+      const driver_api& d = driver();
+      if (event_) {
+        d.event_synchronize(event_);  // a copy may still be writing host_
+        d.event_destroy(event_);
+      }
+      if (host_) d.mem_free_host(host_);
+    } catch (...) {
+    }
+    host_ = nullptr;
+    event_ = nullptr;
+  }
+  void* host_ = nullptr;
+  api::CUevent event_ = nullptr;
+  std::size_t capacity_ = 0;
+  std::size_t size_ = 0;  // bytes of the last read-back
+  bool in_flight_ = false;
+};
+
 /// See the file comment.
 class cuda_backend final : public backend {
  public:
@@ -261,6 +321,63 @@ class cuda_backend final : public backend {
     make_current();
     d_.check(d_.memcpy_dtoh_async(dst, device_pointer(src) + off, n, stream_), "cuMemcpyDtoHAsync");
     wait("download");
+  }
+
+  // --- asynchronous read-back into host memory --------------------------------
+
+  /// Page-locked host memory of `bytes` bytes and its event, for
+  /// `read_back`. Throws `driver_error` when the allocation fails.
+  host_readback make_host_readback(std::size_t bytes) {
+    make_current();
+    void* host = nullptr;
+    d_.check(d_.mem_host_alloc(&host, std::max<std::size_t>(bytes, 1), 0), "cuMemHostAlloc",
+             std::to_string(bytes) + " bytes");
+    api::CUevent e = nullptr;
+    if (const api::CUresult r = d_.event_create(&e, api::CU_EVENT_DISABLE_TIMING); r != api::CUDA_SUCCESS) {
+      d_.mem_free_host(host);
+      d_.check(r, "cuEventCreate");
+    }
+    return host_readback(host, e, bytes);
+  }
+  /// Enqueues a copy of bytes [off, off + n) of `src` into `dst`, behind the
+  /// work queued so far, and returns at once; `wait(dst)` returns the bytes.
+  /// Work queued after it may overwrite `src` without affecting the copy.
+  /// Throws `error` while capturing, when `dst` is empty, when n exceeds its
+  /// capacity or the range exceeds `src`, or when `dst` holds a read-back
+  /// not waited for (its bytes would be overwritten unseen).
+  void read_back(const buffer_info& src, std::size_t off, std::size_t n, host_readback& dst) {
+    check_not_capturing("read_back");
+    if (!dst) throw error("foundry cuda: read_back into an empty host_readback");
+    if (n > dst.capacity_ || off > src.bytes || n > src.bytes - off)
+      throw error("foundry cuda: read_back of bytes [" + std::to_string(off) + ", " + std::to_string(off + n) +
+                  ") of a " + std::to_string(src.bytes) + "-byte buffer into " + std::to_string(dst.capacity_) +
+                  " bytes of host memory");
+    if (dst.in_flight_) throw error("foundry cuda: read_back into a host_readback whose last read-back was not waited for");
+    make_current();
+    d_.check(d_.memcpy_dtoh_async(dst.host_, device_pointer(src) + off, n, stream_), "cuMemcpyDtoHAsync");
+    d_.check(d_.event_record(dst.event_, stream_), "cuEventRecord");
+    dst.size_ = n;
+    dst.in_flight_ = true;
+    pending_ = true;
+  }
+  /// Waits until the read-back enqueued into `dst` has arrived (the work
+  /// queued before it is done; work queued after it may still run) and
+  /// returns its bytes, valid until the next read_back into `dst`. Throws
+  /// `error` when none is in flight, `driver_error` naming the kernels run
+  /// since the last wait when a kernel before it faulted.
+  std::span<const std::byte> wait(host_readback& dst) {
+    if (!dst.in_flight_) throw error("foundry cuda: wait for a host_readback with no read-back in flight");
+    make_current();
+    dst.in_flight_ = false;
+    const api::CUresult r = d_.event_synchronize(dst.event_);
+    if (r != api::CUDA_SUCCESS) {
+      std::string kernels;
+      for (const auto& k : recent_) kernels += (kernels.empty() ? "" : ", ") + k;
+      throw driver_error("foundry cuda: read-back: cuEventSynchronize failed: " + d_.describe(r) +
+                             (kernels.empty() ? std::string() : "; kernels run since the last wait: " + kernels),
+                         r);
+    }
+    return {static_cast<const std::byte*>(dst.host_), dst.size_};
   }
 
   /// NVRTC for this device's architecture, kernels compiled in parallel
