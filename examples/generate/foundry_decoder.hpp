@@ -777,23 +777,22 @@ class foundry_decoder final : public decoder {
       throw std::logic_error(std::string(what) + " while " + std::to_string(in_flight_) +
                              " launched steps are not collected");
   }
-  // Submits the step of `token` at `pos` (replayed, recorded or dispatched);
-  // returns without waiting for it.
+  // Submits the step of `token` at `pos`: the device's position and token
+  // where they differ, then run_step; returns without waiting for it.
   void submit_step(std::int32_t token, std::uint32_t pos) {
-    launched_next_.reset();
     if (device_pos_) {  // the device's position and token, written only when they differ
       const std::uint32_t p = pos, t = std::uint32_t(token);
       if (device_at_ != p) position_.write(std::span<const std::uint32_t>(&p, 1));
       if (device_token_ != t) token_.write(std::span<const std::uint32_t>(&t, 1));
     }
     run_step(std::uint32_t(token), pos);
-    filled_ = pos + 1;
-    logits_valid_ = false;
-    if (device_pos_) device_at_ = pos + 1;
   }
-  // The step's work: the recorded step replayed, or its dispatches (recorded
-  // when there is a recorder).
+  // The step's work at `pos` (the recorded step replayed, or its dispatches,
+  // recorded when there is a recorder) and what it changes: the cache holds
+  // pos + 1 positions, the host's logits are stale, the device's position
+  // has moved on.
   void run_step(std::uint32_t token, std::uint32_t pos) {
+    launched_next_.reset();
     if (recorder_ && recorder_->replays() && recorded_) {
       recorder_->replay(ex_);
     } else {
@@ -802,13 +801,13 @@ class foundry_decoder final : public decoder {
       if (recorder_) recorder_->end(ex_);
       recorded_ = true;
     }
+    filled_ = pos + 1;
+    logits_valid_ = false;
+    if (device_pos_) device_at_ = pos + 1;
   }
   // After a launched step at `pos` was submitted: enqueues its token's
   // read-back; the step's argmax is in token_ only on the device until then.
   void read_back_token(std::uint32_t pos, std::chrono::steady_clock::time_point t0) {
-    filled_ = pos + 1;
-    logits_valid_ = false;
-    device_at_ = pos + 1;
     device_token_.reset();
     recorder_->read_back(ex_, token_);
     ++in_flight_;

@@ -352,7 +352,8 @@ class cuda_backend final : public backend {
       throw error("foundry cuda: read_back of bytes [" + std::to_string(off) + ", " + std::to_string(off + n) +
                   ") of a " + std::to_string(src.bytes) + "-byte buffer into " + std::to_string(dst.capacity_) +
                   " bytes of host memory");
-    if (dst.in_flight_) throw error("foundry cuda: read_back into a host_readback whose last read-back was not waited for");
+    if (dst.in_flight_)
+      throw error("foundry cuda: read_back into a host_readback whose last read-back was not waited for");
     make_current();
     d_.check(d_.memcpy_dtoh_async(dst.host_, device_pointer(src) + off, n, stream_), "cuMemcpyDtoHAsync");
     d_.check(d_.event_record(dst.event_, stream_), "cuEventRecord");
@@ -370,13 +371,7 @@ class cuda_backend final : public backend {
     make_current();
     dst.in_flight_ = false;
     const api::CUresult r = d_.event_synchronize(dst.event_);
-    if (r != api::CUDA_SUCCESS) {
-      std::string kernels;
-      for (const auto& k : recent_) kernels += (kernels.empty() ? "" : ", ") + k;
-      throw driver_error("foundry cuda: read-back: cuEventSynchronize failed: " + d_.describe(r) +
-                             (kernels.empty() ? std::string() : "; kernels run since the last wait: " + kernels),
-                         r);
-    }
+    if (r != api::CUDA_SUCCESS) throw fault("read-back", "cuEventSynchronize", r);
     return {static_cast<const std::byte*>(dst.host_), dst.size_};
   }
 
@@ -579,14 +574,23 @@ class cuda_backend final : public backend {
   }
   void wait(const char* what) {
     const api::CUresult r = d_.stream_synchronize(stream_);
-    std::string kernels;
-    for (const auto& k : recent_) kernels += (kernels.empty() ? "" : ", ") + k;
+    if (r != api::CUDA_SUCCESS) {
+      driver_error e = fault(what, "cuStreamSynchronize", r);
+      recent_.clear();
+      pending_ = false;
+      throw e;
+    }
     recent_.clear();
     pending_ = false;
-    if (r != api::CUDA_SUCCESS)
-      throw driver_error("foundry cuda: " + std::string(what) + ": cuStreamSynchronize failed: " + d_.describe(r) +
-                             (kernels.empty() ? std::string() : "; kernels run since the last wait: " + kernels),
-                         r);
+  }
+  // The error of a wait (`function` failed with `r`), naming the kernels
+  // dispatched since the last stream wait: a fault surfaces there.
+  driver_error fault(const char* what, const char* function, api::CUresult r) const {
+    std::string kernels;
+    for (const auto& k : recent_) kernels += (kernels.empty() ? "" : ", ") + k;
+    return driver_error("foundry cuda: " + std::string(what) + ": " + function + " failed: " + d_.describe(r) +
+                            (kernels.empty() ? std::string() : "; kernels run since the last wait: " + kernels),
+                        r);
   }
 
   backend_options opts_;
