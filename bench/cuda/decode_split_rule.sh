@@ -14,7 +14,9 @@
 # alike. Prints a Markdown table; ratios are against the first
 # configuration (the baseline's when there is one, else the first layout
 # with the first rule) and against llama.cpp with flash attention (mean of
-# before and after).
+# before and after). The host time per step is given over every step
+# (prompt and the first decode step, which records the CUDA graph,
+# included) and per decode step after the first.
 #
 # Usage: bench/cuda/decode_split_rule.sh [path/to/llama-bench]
 #   FOUNDRY_GENERATE    foundry-generate binary (default build/default/examples/generate/foundry-generate)
@@ -27,6 +29,7 @@
 #                       and come first (default: none); it may be the same binary as
 #                       FOUNDRY_GENERATE, with BASELINE_ARGS
 #   BASELINE_ARGS       further options for the baseline's runs (e.g. --no-run-ahead)
+#   CURRENT_ARGS        further options for the other runs (e.g. --fold-argmax)
 #   LENGTHS             tokens generated per run (default "256 1024")
 #   ROUNDS              runs of every configuration per length (default 2)
 # Without a llama-bench path the llama.cpp rows are left out.
@@ -41,19 +44,26 @@ rounds="${ROUNDS:-2}"
 llama_bench="${1:-}"
 baseline="${BASELINE:-}"
 baseline_args="${BASELINE_ARGS:-}"
+current_args="${CURRENT_ARGS:-}"
 [[ -x "$gen" ]] || { echo "foundry-generate not found at $gen (build the target first)" >&2; exit 1; }
 [[ -z "$baseline" || -x "$baseline" ]] || { echo "baseline foundry-generate not found at $baseline" >&2; exit 1; }
 prompt="Write a long story about a lighthouse keeper who finds a message in a bottle."
 
-# foundry <binary> <further options> <tokens> <lanes> <P> <S> <merge> -> "decode_tokens_per_s host_us_per_step"
+# foundry <binary> <further options> <tokens> <lanes> <P> <S> <merge>
+#   -> "decode_tokens_per_s host_us_per_step host_us_per_decode_step_after_the_first"
+# (the last "-" where the binary does not print it)
 foundry() {
   local bin="$1" extra="$2"
   shift 2
+  local out
   # shellcheck disable=SC2086 # the further options split into words
-  "$bin" --backend cuda --model "$model" --prompt "$prompt" --max-tokens "$1" --ignore-eos \
-    --flash-split-lanes "$2" --flash-split-positions "$3" --flash-max-splits "$4" --flash-merge "$5" $extra 2>&1 >/dev/null |
-    sed -n -e 's/.*generated tokens: [0-9]* (\([0-9.]*\) decode tokens\/s.*/\1/p' \
-      -e 's/^host time per step: \([0-9.]*\) us.*/\1/p' | paste -sd' '
+  out="$("$bin" --backend cuda --model "$model" --prompt "$prompt" --max-tokens "$1" --ignore-eos \
+    --flash-split-lanes "$2" --flash-split-positions "$3" --flash-max-splits "$4" --flash-merge "$5" $extra 2>&1 >/dev/null)"
+  local tps all steady
+  tps="$(sed -n 's/.*generated tokens: [0-9]* (\([0-9.]*\) decode tokens\/s.*/\1/p' <<<"$out")"
+  all="$(sed -n 's/^host time per step: \([0-9.]*\) us.*/\1/p' <<<"$out")"
+  steady="$(sed -n 's/.*; \([0-9.]*\) us per decode step after the first.*/\1/p' <<<"$out")"
+  echo "${tps:--} ${all:--} ${steady:--}"
 }
 # llama <tokens> <fa> -> tokens/s
 llama() {
@@ -81,16 +91,17 @@ for tree in ${baseline:+baseline} current; do
     done
   done
 done
-declare -A speed host
+declare -A speed host steady
 for n in $lengths; do
   for ((r = 1; r <= rounds; ++r)); do
     for c in "${configs[@]}"; do
       read -r tree l rule m <<<"$c"
-      bin="$gen" extra=""
+      bin="$gen" extra="$current_args"
       [[ "$tree" == baseline ]] && bin="$baseline" extra="$baseline_args"
-      read -r tps us <<<"$(foundry "$bin" "$extra" "$n" "$l" "${rule%/*}" "${rule#*/}" "$m")"
+      read -r tps us us_steady <<<"$(foundry "$bin" "$extra" "$n" "$l" "${rule%/*}" "${rule#*/}" "$m")"
       speed[$n/$c]+="${tps} "
       host[$n/$c]+="${us} "
+      steady[$n/$c]+="${us_steady} "
     done
   done
 done
@@ -100,19 +111,19 @@ fi
 
 mean() { awk '{ s = 0; for (i = 1; i <= NF; ++i) s += $i; print (NF ? s / NF : 0) }' <<<"$1"; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.3f", a / b; else print "-" }'; }
-echo "| tokens | tree | layout | positions per split / split cap | merge | decode tokens/s (rounds) | host µs per step | vs ${configs[0]} | vs llama.cpp FA on |"
-echo "|---:|---|---|---|---|---:|---:|---:|---:|"
+echo "| tokens | tree | layout | positions per split / split cap | merge | decode tokens/s (rounds) | host µs per step | host µs per decode step after the first | vs ${configs[0]} | vs llama.cpp FA on |"
+echo "|---:|---|---|---|---|---:|---:|---:|---:|---:|"
 for n in $lengths; do
   base="$(mean "${speed[$n/${configs[0]}]}")"
   fa_on="$(mean "${llama_before[$n/1]:-} ${llama_after[$n/1]:-}")"
   for c in "${configs[@]}"; do
     read -r tree l rule place <<<"$c"
     m="$(mean "${speed[$n/$c]}")"
-    echo "| $n | $tree | $l | $rule | $place | ${speed[$n/$c]% } | ${host[$n/$c]% } | $(ratio "$m" "$base") | $(ratio "$m" "$fa_on") |"
+    echo "| $n | $tree | $l | $rule | $place | ${speed[$n/$c]% } | ${host[$n/$c]% } | ${steady[$n/$c]% } | $(ratio "$m" "$base") | $(ratio "$m" "$fa_on") |"
   done
   if [[ -n "$llama_bench" ]]; then
     for fa in 0 1; do
-      echo "| $n | llama.cpp, flash attention $fa | | | | ${llama_before[$n/$fa]} / ${llama_after[$n/$fa]} (before / after) | | | |"
+      echo "| $n | llama.cpp, flash attention $fa | | | | ${llama_before[$n/$fa]} / ${llama_after[$n/$fa]} (before / after) | | | | |"
     done
   fi
 done

@@ -124,6 +124,10 @@ class decoder {
   /// Seconds spent compiling kernels so far (0 for paths without kernels).
   virtual double compile_seconds() const { return 0.0; }
 
+  /// Kernels one decode step dispatches (counted the last time a step's
+  /// kernels were issued; 0 before, and for paths without kernels).
+  virtual std::uint64_t dispatches_per_step() const { return 0; }
+
   /// Host seconds spent issuing the steps so far: from a step's start until
   /// its work is submitted, before the wait for its result (0 for paths that
   /// compute on the host). Divided by the steps, the host overhead per token.

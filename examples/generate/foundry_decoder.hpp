@@ -69,12 +69,14 @@
 // that `replays` (cuda_graph_step) runs one recorded step again per token.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
 #include <span>
 #include <string>
+#include <type_traits>
 #include <variant>
 #include <vector>
 
@@ -167,12 +169,16 @@ template <weight_policy P, bool Q8 = false>
 using rmsnorm_lm_head_multi_row_input =
     std::conditional_t<q8_rows<P, Q8>, fk::cpu_q8_activations<fk::rmsnorm_simdgroup_input<P>>,
                        fk::rmsnorm_simdgroup_input<P>>;
+/// Rows per SIMD-group of the multi-row LM head (one arg-max pair each
+/// where the arg-max's first pass is folded in).
+inline constexpr unsigned lm_head_rows_per_simdgroup = 4;
 /// The multi-row LM head's main stage: 4 rows per SIMD-group, 2 SIMD-groups
 /// per threadgroup, the fastest of the rows × SIMD-groups sweep on the
 /// 49152 × 576 Q8_0 and Q4_1 LM heads of SmolLM2 (H100,
 /// bench/results/2026-12-06-h100-cuda.md).
 template <weight_policy P, bool Q8 = false>
-using rmsnorm_lm_head_multi_row_main = fk::gemv_multi_row<rmsnorm_lm_head_multi_row_input<P, Q8>, 4, 2>;
+using rmsnorm_lm_head_multi_row_main =
+    fk::gemv_multi_row<rmsnorm_lm_head_multi_row_input<P, Q8>, lm_head_rows_per_simdgroup, 2>;
 /// Fused final RMSNorm + LM head for GPUs: logits = W · RMSNorm(x; gamma),
 /// W [n_vocab, k] row-major in `P` (a policy with vector loads: F16, F32,
 /// Q8_0, Q4_0, Q4_1), x and gamma float[k] at 16-byte aligned addresses,
@@ -185,6 +191,19 @@ using rmsnorm_lm_head_multi_row =
     fused_kernel<fixed_string("rmsnorm_lm_head_multi_row_") + P::name + q8_suffix<P, Q8>(),
                  typename rmsnorm_lm_head_multi_row_main<P, Q8>::template dispatch_for<>,
                  rmsnorm_lm_head_multi_row_main<P, Q8>, epi::store<"y", "value", size_arg<"n">>>;
+
+/// The multi-row LM head with the greedy arg-max's first pass in its
+/// epilogue (`fk::argmax_partial`): besides the logits, each SIMD-group of
+/// 4 rows writes its best (logit, token id) pair to `part_value`,
+/// `part_index` (float, uint [ceil(n_vocab / 4)]), which
+/// `fk::argmax_f32_advance_position` then reduces (`decoder_options::fold_argmax`).
+/// Same arguments as `rmsnorm_lm_head_multi_row`, then `part_value`, `part_index`.
+template <weight_policy P, bool Q8 = false>
+using rmsnorm_lm_head_multi_row_argmax =
+    fused_kernel<fixed_string("rmsnorm_lm_head_multi_row_argmax_") + P::name + q8_suffix<P, Q8>(),
+                 typename rmsnorm_lm_head_multi_row_main<P, Q8>::template dispatch_for<>,
+                 rmsnorm_lm_head_multi_row_main<P, Q8>, epi::store<"y", "value", size_arg<"n">>,
+                 fk::argmax_partial<lm_head_rows_per_simdgroup>>;
 
 /// A weight matrix on the device: its planes in policy `P`.
 template <weight_policy P>
@@ -288,11 +307,13 @@ template <weight_policy P, bool Q8, bool Vector = has_vector_loads<P>>
 struct multi_row_gemvs {
   using residual = gemv_residual_for<P, Q8>;
   using lm_head = rmsnorm_lm_head<P, Q8>;
+  using lm_head_argmax = void;  // no multi-row LM head: the arg-max stays in its own kernels
 };
 template <weight_policy P, bool Q8>
 struct multi_row_gemvs<P, Q8, true> {
   using residual = gemv_residual_multi_row_for<P, Q8>;
   using lm_head = rmsnorm_lm_head_multi_row<P, Q8>;
+  using lm_head_argmax = rmsnorm_lm_head_multi_row_argmax<P, Q8>;
 };
 }  // namespace detail
 
@@ -350,6 +371,14 @@ struct decoder_options {
   /// Flash-decoding's first pass with device positions: its layout on GPUs
   /// (`fk::split_lanes`; `set_flash_split_lanes`).
   fk::split_lanes flash_split_lanes = fk::split_lanes::positions;
+  /// With device positions and the multi-row LM head (an output head with
+  /// vector loads), the greedy arg-max's first pass runs in the LM head's
+  /// epilogue and its second pass also moves the position on
+  /// (`rmsnorm_lm_head_multi_row_argmax`, `fk::argmax_f32_advance_position`):
+  /// two dispatches per step instead of four. False (the default until its
+  /// speed is measured on a GPU against the separate kernels) keeps the LM
+  /// head, the two `argmax_f32` passes and `advance_position` apart.
+  bool fold_argmax = false;
 };
 
 /// The decode GEMV kernels of a decoder with layer weights in `PW` and the
@@ -375,6 +404,9 @@ struct decode_gemvs {
   template <weight_policy P>
   using residual_multi_row = typename detail::multi_row_gemvs<P, Q8>::residual;
   using lm_head_multi_row = typename detail::multi_row_gemvs<PE, Q8>::lm_head;
+  /// The multi-row LM head with the arg-max's first pass in its epilogue
+  /// (`rmsnorm_lm_head_multi_row_argmax`); void where PE has no vector loads.
+  using lm_head_multi_row_argmax = typename detail::multi_row_gemvs<PE, Q8>::lm_head_argmax;
 };
 
 /// See the file comment.
@@ -430,6 +462,7 @@ class foundry_decoder final : public decoder {
         splits_(o.flash_splits),
         lanes_(o.flash_split_lanes),
         device_pos_(o.device_positions),
+        fold_argmax_(o.fold_argmax),
         rope_(o.rope),
         hp_(m.hparams()),
         max_pos_(max_positions),
@@ -451,7 +484,10 @@ class foundry_decoder final : public decoder {
     attn_ = ex_.allocate<float>(hp_.n_embd_q());
     h_ = ex_.allocate<float>(hp_.n_ff);
     logits_ = ex_.allocate<float>(hp_.n_vocab);
-    const std::uint32_t groups = (hp_.n_vocab + argmax_chunk - 1) / argmax_chunk;
+    // The pairs of the first arg-max pass: one per chunk, or one per
+    // SIMD-group of the LM head where the pass is in its epilogue.
+    const std::uint32_t groups = std::max((hp_.n_vocab + argmax_chunk - 1) / argmax_chunk,
+                                          (hp_.n_vocab + lm_head_rows - 1) / lm_head_rows);
     part_value_ = ex_.allocate<float>(groups);
     part_index_ = ex_.allocate<std::uint32_t>(groups);
     best_value_ = ex_.allocate<float>(1);
@@ -758,9 +794,12 @@ class foundry_decoder final : public decoder {
   }
   double compile_seconds() const override { return ex_.compile_seconds(); }
   double host_seconds() const override { return host_seconds_; }
+  std::uint64_t dispatches_per_step() const override { return step_dispatches_; }
 
  private:
   static constexpr std::uint32_t argmax_chunk = 4096;
+  // Rows per SIMD-group of the multi-row LM head: one arg-max pair each.
+  static constexpr std::uint32_t lm_head_rows = lm_head_rows_per_simdgroup;
 
   // step's checks of its arguments.
   void check_step(std::int32_t token, std::uint32_t pos) const {
@@ -797,7 +836,9 @@ class foundry_decoder final : public decoder {
       recorder_->replay(ex_);
     } else {
       if (recorder_) recorder_->begin(ex_);
+      const std::uint64_t before = ex_.dispatches();
       dispatch_step(token, pos);
+      step_dispatches_ = ex_.dispatches() - before;
       if (recorder_) recorder_->end(ex_);
       recorded_ = true;
     }
@@ -861,10 +902,22 @@ class foundry_decoder final : public decoder {
       embed<embedding_token_buffer>(token, x_);
     else
       embed<embedding>(token, x_);
+    const bool folded = folds_argmax();
     with_gemvs([&]<class G>(G) {
       for (std::uint32_t l = 0; l < hp_.n_layer; ++l) run_layer<G>(l, pos);
+      if constexpr (!std::is_void_v<typename G::lm_head_multi_row_argmax>) {
+        if (folded) return lm_head_argmax<typename G::lm_head_multi_row_argmax>(x_);
+      }
       lm_head<G>(x_);
     });
+    if (folded) {  // the pairs the LM head wrote → token_, and position_ moved on
+      const std::uint32_t pairs = (hp_.n_vocab + lm_head_rows - 1) / lm_head_rows;
+      fk::argmax_f32_advance_position::arguments a;
+      a.set<"x">(part_value_).set<"x_index">(part_index_).set<"n">(pairs).set<"chunk">(pairs);
+      a.set<"out_value">(best_value_).set<"out_index">(token_).set<"position">(position_);
+      ex_.dispatch<fk::argmax_f32_advance_position>(a);
+      return;
+    }
     fk::argmax_two_pass(ex_, logits_, hp_.n_vocab, part_value_, part_index_, best_value_,
                         device_pos_ ? token_ : best_index_, argmax_chunk);
     if (device_pos_) {
@@ -926,6 +979,22 @@ class foundry_decoder final : public decoder {
       a.template set<"y">(logits_).template set<"n">(hp_.n_vocab).template set<"k">(hp_.n_embd);
       ex_.dispatch<K>(a);
     });
+  }
+
+  // Whether the decode step folds the arg-max's first pass into the LM head
+  // and its second pass into the position advance (decoder_options::fold_argmax).
+  bool folds_argmax() const { return fold_argmax_ && device_pos_ && multi_row_ && has_vector_loads<PE>; }
+
+  // logits = W · RMSNorm(x; output_norm) and the arg-max's pairs in
+  // part_value_, part_index_ (kernel K, an `rmsnorm_lm_head_multi_row_argmax`).
+  template <class K>
+  void lm_head_argmax(buffer_ref x) {
+    typename K::arguments a;
+    head_.template bind<"w">(a);
+    a.template set<"x">(x).template set<"gamma">(output_norm_).template set<"eps">(hp_.rms_eps);
+    a.template set<"y">(logits_).template set<"n">(hp_.n_vocab).template set<"k">(hp_.n_embd);
+    a.template set<"part_value">(part_value_).template set<"part_index">(part_index_);
+    ex_.dispatch<K>(a);
   }
 
   // Calls f(static_cast<K*>(nullptr)) with the LM-head kernel of the GEMV
@@ -1304,6 +1373,7 @@ class foundry_decoder final : public decoder {
   flash_split_rule splits_;  // flash-decoding's split count (set_flash_decode_splits)
   fk::split_lanes lanes_;  // flash-decoding's first pass with device positions: its GPU layout (set_flash_split_lanes)
   bool device_pos_;  // decode steps read position_ and token_ (device_positions)
+  bool fold_argmax_;  // decoder_options::fold_argmax (folds_argmax)
   rope_placement rope_;  // where RoPE and the KV append run (rope_in_qkv, folds_rope)
   bool recorded_ = false;  // the recorder holds a step (replays() recorders replay it)
   std::optional<std::uint32_t> device_at_, device_token_;  // what position_ and token_ hold, when known
@@ -1317,6 +1387,7 @@ class foundry_decoder final : public decoder {
   std::vector<layer> layers_;
   std::unique_ptr<step_recorder> recorder_;
   double host_seconds_ = 0.0;
+  std::uint64_t step_dispatches_ = 0;  // dispatches_per_step
   buffer output_norm_, k_cache_, v_cache_, x_, q_, k_, v_, attn_, h_, logits_;
   buffer part_value_, part_index_, best_value_, best_index_, partials_;
   buffer position_, token_;  // device_positions: the step's position and token id (uint[1] each)

@@ -84,6 +84,7 @@ struct options {
   bool ignore_eos = false;
   bool cuda_graphs = true;
   bool run_ahead = true;  // --no-run-ahead turns it off
+  bool fold_argmax = false;  // --fold-argmax turns it on
   std::uint32_t prefill_chunk = 512;
   std::optional<bool> gpu_tiles;  // --prefill-tile; unset: GPU tiles on GPU backends
   bool q8_activations = true;     // --float-activations turns it off
@@ -148,6 +149,10 @@ void print_usage(std::FILE* out) {
              "  --no-run-ahead      greedy decode: wait for each step's token before launching\n"
              "                      the next step (by default, with a replayed CUDA graph, the\n"
              "                      next step is launched first)\n"
+             "  --fold-argmax       with a replayed CUDA graph: the greedy arg-max's first\n"
+             "                      pass in the LM head's epilogue and the position moved by\n"
+             "                      its second pass (two kernels fewer per step) instead of\n"
+             "                      two arg-max kernels and a position kernel\n"
              "  --reference         run the float64 reference forward pass on the host\n"
              "                      instead of Foundry kernels (slow; for checking)\n"
              "  --model PATH        GGUF model (default: $FOUNDRY_MODEL_PATH, else\n"
@@ -322,6 +327,9 @@ options parse_options(int argc, char** argv) {
     } else if (arg == "--no-run-ahead") {
       flag();
       o.run_ahead = false;
+    } else if (arg == "--fold-argmax") {
+      flag();
+      o.fold_argmax = true;
     } else if (arg == "--help" || arg == "-h") {
       print_usage(stdout);
       std::exit(0);
@@ -402,7 +410,8 @@ std::unique_ptr<gen::decoder> make_decoder(const options& o, const gen::llama_mo
                                     .multi_row_gemvs = o.multi_row_gemvs,
                                     .flash_merge = o.flash_merge,
                                     .flash_splits = o.flash_splits,
-                                    .flash_split_lanes = o.flash_split_lanes});
+                                    .flash_split_lanes = o.flash_split_lanes,
+                                    .fold_argmax = o.fold_argmax});
 }
 
 double seconds_since(std::chrono::steady_clock::time_point t0) {
@@ -454,6 +463,16 @@ int run(const options& o) {
   gen::stop_matcher stops(o.stops);
   const auto t_gen = std::chrono::steady_clock::now();
   std::uint32_t generated = 0, decode_steps = 0;
+  // Host time of the decode steps issued after the first one (which may
+  // record a CUDA graph, a one-time cost), for the per-step figure.
+  std::uint32_t issued = 0, issued_after_first = 0;
+  double host_at_first = 0.0;
+  auto count_issued = [&] {
+    if (++issued == 1)
+      host_at_first = dec->host_seconds();
+    else
+      ++issued_after_first;
+  };
   std::string stop = o.max_tokens == 0 ? "--max-tokens 0" : "";
   // Takes `token` as generated: prints it, or sets `stop` and returns false
   // where generation ends (end of generation, a stop string, --max-tokens,
@@ -488,6 +507,7 @@ int run(const options& o) {
       const std::int32_t token = dec->choose_next(next, o.sampling, sampler, history);
       if (!accept(token)) break;
       next = dec->step(token, pos++);
+      count_issued();
       ++decode_steps;
     }
   } else if (o.max_tokens > 0) {
@@ -497,14 +517,20 @@ int run(const options& o) {
     std::int32_t token = next;
     bool running = false;
     while (accept(token)) {
-      if (!running) dec->launch(token, pos);
+      if (!running) {
+        dec->launch(token, pos);
+        count_issued();
+      }
       ++pos;
       ++decode_steps;
       // The next step only where its token can be used (known here: the
       // token limit and the context; an end of generation or a stop string
       // is seen one step late, and that step's token is dropped below).
       running = generated + 1 < o.max_tokens && pos < max_positions;
-      if (running) dec->launch_next(pos);
+      if (running) {
+        dec->launch_next(pos);
+        count_issued();
+      }
       token = dec->collect();
     }
     if (running) (void)dec->collect();
@@ -535,9 +561,19 @@ int run(const options& o) {
                o.sampling.seed, sampler.steps(), sampler.device_decided, sampler.second_round, sampler.fallbacks);
   // The CPU backend runs each kernel as it is dispatched, so its "host time"
   // would be the whole step; the figure means something on GPU backends.
-  if (const double host = dec->host_seconds(); host > 0 && o.backend != "cpu")
-    fmt::print(stderr, "host time per step: {:.1f} us (issuing kernels, before the wait for the result)\n",
+  // Two figures: over every step (the prompt's chunks and the first decode
+  // step, which records the CUDA graph, included), and per decode step
+  // after the first (the steady state of generation).
+  if (const double host = dec->host_seconds(); host > 0 && o.backend != "cpu") {
+    fmt::print(stderr, "host time per step: {:.1f} us (issuing kernels, before the wait for the result)",
                1e6 * host / static_cast<double>(prompt.size() + decode_steps));
+    if (issued_after_first > 0)
+      fmt::print(stderr, "; {:.1f} us per decode step after the first ({} steps)",
+                 1e6 * (host - host_at_first) / static_cast<double>(issued_after_first), issued_after_first);
+    fmt::print(stderr, "\n");
+  }
+  if (const std::uint64_t k = dec->dispatches_per_step(); k > 0)
+    fmt::print(stderr, "kernels per decode step: {}\n", k);
   return 0;
 }
 

@@ -391,7 +391,8 @@ inline void check_flash_decode_shape(std::uint32_t n_heads, std::uint32_t n_kv, 
 }
 
 /// Dispatches split kernel `SplitG4` (at most 4 heads per KV head) or
-/// `Split`, then `Combine` (unless `merge` is `flash_merge::consumer`);
+/// `Split`, then `Combine` (unless `merge` is `flash_merge::consumer`, or
+/// `Combine` is void: a split kernel that merges itself);
 /// `set_split(args)` and `set_combine(args)` set the arguments only some
 /// forms have (`pos` or `position`; the folded RoPE's `k`, `v`,
 /// `freq_base`).
@@ -422,13 +423,15 @@ void flash_decode_dispatch(Executor& ex, buffer_ref q, buffer_ref k_cache, buffe
     split(static_cast<SplitG4*>(nullptr));
   else
     split(static_cast<Split*>(nullptr));
-  if (merge == flash_merge::consumer) return;
-  typename Combine::arguments b;
-  b.template set<"partials">(partials).template set<"y">(y).template set<"n_heads">(n_heads);
-  b.template set<"n_kv">(n_kv).template set<"head_dim">(head_dim).template set<"max_seq">(max_seq);
-  b.template set<"splits">(splits);
-  set_combine(b);
-  ex.template dispatch<Combine>(b);
+  if constexpr (!std::is_void_v<Combine>) {
+    if (merge == flash_merge::consumer) return;
+    typename Combine::arguments b;
+    b.template set<"partials">(partials).template set<"y">(y).template set<"n_heads">(n_heads);
+    b.template set<"n_kv">(n_kv).template set<"head_dim">(head_dim).template set<"max_seq">(max_seq);
+    b.template set<"splits">(splits);
+    set_combine(b);
+    ex.template dispatch<Combine>(b);
+  }
 }
 }  // namespace detail
 
@@ -501,11 +504,10 @@ void attention_flash_decode_merged(Executor& ex, buffer_ref q, buffer_ref k_cach
   auto set_split = [&](auto& a) {
     a.template set<"position">(position).template set<"y">(y).template set<"counters">(counters);
   };
-  // Pass 1 only (`consumer`): the merging split kernel writes y itself.
+  // No combine kernel: the merging split kernel writes y itself.
   detail::flash_decode_dispatch<attention_split_merge_f32_g4_position_buffer, attention_split_merge_f32_position_buffer,
-                                attention_combine_f32_position_buffer>(ex, q, k_cache, v_cache, partials, y, n_heads,
-                                                                       n_kv, head_dim, max_seq, splits, set_split,
-                                                                       [](auto&) {}, flash_merge::consumer);
+                                void>(ex, q, k_cache, v_cache, partials, y, n_heads, n_kv, head_dim, max_seq, splits,
+                                      set_split, [](auto&) {}, flash_merge::consumer);
 }
 
 /// Decode attention by flash-decoding with RoPE and the KV-cache append

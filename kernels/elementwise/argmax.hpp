@@ -16,12 +16,19 @@
 /// One pass with chunk = n uses a single threadgroup (fine for small n).
 /// `argmax_two_pass` issues both passes.
 ///
+/// The first pass may instead be folded into the GEMV that computes the
+/// values (`argmax_partial`, an epilogue: one pair per SIMD-group of the
+/// GEMV's rows); the second pass then reduces those pairs, with
+/// `argmax_f32_advance_position` also moving a replayed decode step's
+/// position on.
+///
 /// Ties go to the smallest index; NaN is never selected; an empty or
 /// all-NaN range yields (−inf, 0xFFFFFFFF) (argmax.metal).
 
 #include <cstdint>
 #include <string>
 
+#include "foundry/core/ct_text.hpp"
 #include "foundry/core/errors.hpp"
 #include "foundry/dsl/argument_access.hpp"
 #include "foundry/dsl/arguments.hpp"
@@ -30,6 +37,7 @@
 #include "foundry/dsl/dispatch.hpp"
 #include "foundry/dsl/port.hpp"
 #include "foundry/dsl/source_piece.hpp"
+#include "foundry/dsl/sizes.hpp"
 #include "foundry/dsl/stage.hpp"
 #include "foundry/embedded/elementwise/argmax.metal.hpp"
 
@@ -96,6 +104,63 @@ using argmax_dispatch = chunk_dispatch<"argmax_f32", Threads>;
 /// `out_index`.
 using argmax_f32 = fused_kernel<"argmax_f32", argmax_dispatch<256>, argmax_stage>;
 
+/// Argmax second pass that also moves a decode step's position on: the
+/// `argmax_stage` of one threadgroup (chunk = n), then `position[0] += 1` by
+/// thread 0 of threadgroup 0 (the position the kernels of a replayed decode
+/// step read, kv_cache.hpp's `advance_position`). Arguments: those of
+/// `argmax_stage`, then `position` (uint [1], read and written).
+struct argmax_advance_position_stage {
+  static constexpr fixed_string name = "argmax_advance_position";
+  static constexpr stage_role role = stage_role::main;
+  using arguments = concat_t<argmax_stage::arguments, type_list<arg<"position", inout<std::uint32_t>>>>;
+  using threadgroup = argmax_stage::threadgroup;
+  using helpers = argmax_stage::helpers;
+  static constexpr ct_string emit() {
+    return ct_string(argmax_stage::body) +
+           "\nif ($threadgroup_position_in_grid.x == 0u && $thread_index_in_threadgroup == 0u) $position[0] += 1u;";
+  }
+};
+
+/// The last kernel of a replayed greedy decode step whose LM head wrote
+/// per-SIMD-group partial pairs (`argmax_partial`): the arg-max of those
+/// pairs (x = values, x_index = indices, n = chunk = their count, one
+/// threadgroup of 1024 threads, four pairs in flight per thread) and the
+/// position moved on, in one dispatch instead of `argmax_f32` +
+/// `advance_position`. Arguments, in buffer order: those of `argmax_f32`,
+/// then `position`. Throws dispatch_error when chunk is 0.
+using argmax_f32_advance_position =
+    fused_kernel<"argmax_f32_advance_position", chunk_dispatch<"argmax_f32_advance_position", 1024>,
+                 argmax_advance_position_stage>;
+
+/// Epilogue: the arg-max of a GEMV's rows folded into the GEMV, as the first
+/// pass of a two-pass arg-max. Each SIMD-group that holds `RowsPerSimdgroup`
+/// adjacent rows (R, `gemv_multi_row`'s tiling: its first row a multiple of
+/// R, lanes 0..R−1 the writers) reduces them to one (value, row) pair at
+/// `part_value[row / R]`, `part_index[row / R]` (float, uint [ceil(n / R)]),
+/// with the order and NaN rule of `argmax_f32` (argmax.metal); `argmax_f32`
+/// or `argmax_f32_advance_position` over those ceil(n / R) pairs then gives
+/// the arg-max of the n rows. Put it after the epilogue that stores the
+/// rows (the logits stay available for sampling). Consumes `row`, `writer`
+/// and `Value`; writes only for writers.
+template <unsigned RowsPerSimdgroup, fixed_string Value = "value">
+struct argmax_partial {
+  static_assert(RowsPerSimdgroup >= 1 && RowsPerSimdgroup <= 32,
+                "argmax_partial: RowsPerSimdgroup must be 1 to 32 (the rows of one SIMD-group)");
+  static constexpr fixed_string name = "argmax_partial";
+  static constexpr stage_role role = stage_role::epilogue;
+  using pairs = sizes::ceil_quotient<size_arg<"n">, RowsPerSimdgroup>;
+  using arguments = type_list<arg<"part_value", output<float, min_elements<pairs>>>,
+                              arg<"part_index", output<std::uint32_t, min_elements<pairs>>>>;
+  using consumes = type_list<port<"row", std::uint32_t>, port<"writer", bool>, port<Value, float>>;
+  using helpers = type_list<argmax_piece>;
+  /// Stores only for the writer (stage_traits::stores_only_for_writer).
+  static constexpr bool stores_only_for_writer = true;
+  static constexpr ct_string emit() {
+    return "foundry_argmax_rows($" + ct_string(Value.view()) + ", $row, $writer, $row / " +
+           to_text(RowsPerSimdgroup) + "u, $thread_index_in_simdgroup, $part_value, $part_index);";
+  }
+};
+
 /// Issues the two argmax passes on `ex` (an `executor`): `partial_value` /
 /// `partial_index` must hold ceil(n / chunk) elements, `out_value` /
 /// `out_index` one; `out_index[0]` is the arg-max of x[0..n) when the
@@ -123,6 +188,7 @@ void argmax_two_pass(Executor& ex, buffer_ref x, std::uint32_t n, buffer_ref par
 /// The library's argmax kernels: every alias of this header, one per
 /// line. kernels/library.hpp concatenates these lists; add a new alias here.
 using argmax_library = type_list<
-    argmax_f32>;
+    argmax_f32,
+    argmax_f32_advance_position>;
 
 }  // namespace foundry::kernels

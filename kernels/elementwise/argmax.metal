@@ -77,7 +77,25 @@ ALWAYS_INLINE void foundry_argmax_block(const device float* x, const device uint
   const ulong end = stop < (ulong)n ? stop : (ulong)n;
   float bv = -INFINITY;
   uint bi = 0xFFFFFFFFu;
-  for (ulong e = begin + tid; e < end; e += threads) {
+  ulong e = begin + tid;
+  // Four elements per thread in flight: the loop over a few thousand
+  // partial pairs (a second pass) is otherwise one memory round trip per
+  // element and thread.
+  for (; e + 3ul * threads < end; e += 4ul * threads) {
+    float v[4];
+    uint i[4];
+    for (uint j = 0u; j < 4u; ++j) {
+      v[j] = x[e + j * threads];
+      i[j] = has_index ? x_index[e + j * threads] : uint(e + j * threads);
+    }
+    for (uint j = 0u; j < 4u; ++j) {
+      if (foundry_argmax_better(v[j], i[j], bv, bi)) {
+        bv = v[j];
+        bi = i[j];
+      }
+    }
+  }
+  for (; e < end; e += threads) {
     const float v = x[e];
     const uint i = has_index ? x_index[e] : uint(e);
     if (foundry_argmax_better(v, i, bv, bi)) {
@@ -97,6 +115,43 @@ ALWAYS_INLINE void foundry_argmax_block(const device float* x, const device uint
   if (tid == 0u) {
     out_value[group] = bv;
     out_index[group] = bi;
+  }
+}
+#endif
+
+// The argmax epilogue of a GEMV (argmax_partial, argmax.hpp): the rows that
+// the writer threads of one SIMD-group hold, reduced to one (value, index)
+// pair at part_value[slot], part_index[slot] (slot: the SIMD-group's, the
+// same for all its writers). A NaN row counts as (-INFINITY, 0xFFFFFFFF),
+// as in foundry_argmax_block. Every thread of the SIMD-group must call it.
+#if FOUNDRY_TARGET_CPU
+// The CPU form: the lane loops run the writer lanes of a SIMD-group in lane
+// order (dsl/lane_loop.hpp), so the first writer (lane 0) stores its pair
+// and each later one keeps the better of its own and the stored one.
+ALWAYS_INLINE void foundry_argmax_rows(float value, uint row, bool writer, uint slot, uint lane,
+                                       device float* part_value, device uint* part_index) {
+  if (!writer) return;
+  const bool number = value == value;
+  const float v = number ? value : -INFINITY;
+  const uint i = number ? row : 0xFFFFFFFFu;
+  if (lane == 0u || foundry_argmax_better(v, i, part_value[slot], part_index[slot])) {
+    part_value[slot] = v;
+    part_index[slot] = i;
+  }
+}
+#endif
+#if !FOUNDRY_TARGET_CPU
+// The GPU form: one butterfly over the SIMD-group; lane 0 (a writer when
+// the SIMD-group has a row inside the output) stores.
+ALWAYS_INLINE void foundry_argmax_rows(float value, uint row, bool writer, uint slot, uint lane,
+                                       device float* part_value, device uint* part_index) {
+  const bool counts = writer && value == value;
+  float bv = counts ? value : -INFINITY;
+  uint bi = counts ? row : 0xFFFFFFFFu;
+  foundry_argmax_simd(bv, bi);
+  if (lane == 0u && writer) {
+    part_value[slot] = bv;
+    part_index[slot] = bi;
   }
 }
 #endif

@@ -18,6 +18,8 @@
 #include <kernels/elementwise/argmax.hpp>
 #include <kernels/elementwise/residual.hpp>
 #include <kernels/elementwise/softmax.hpp>
+#include <kernels/gemv/gemv_multi_row.hpp>
+#include <kernels/policies/f32.hpp>
 
 #include "test_support.hpp"
 
@@ -226,6 +228,136 @@ TEST(Argmax, NanIsSkipped) {
   const argmax_out all_nan = run_single(std::vector<float>(40, std::numeric_limits<float>::quiet_NaN()));
   EXPECT_EQ(all_nan.index, 0xFFFFFFFFu);
   EXPECT_EQ(all_nan.value, -std::numeric_limits<float>::infinity());
+}
+
+// The second pass that also advances the position: the pairs of a first
+// pass (indices not in order, as a GEMV's partial pairs are not) reduce to
+// the reference's pair, and position[0] grows by exactly one.
+TEST(Argmax, SecondPassAdvancesThePosition) {
+  FOUNDRY_SEED_TRACE();
+  auto g = foundry_test::rng();
+  auto& ex = exec();
+  for (std::uint32_t n : {1u, 5u, 1023u, 4097u, 12288u, 12291u}) {
+    SCOPED_TRACE("n=" + std::to_string(n));
+    auto values = foundry_test::random_vector<float>(g, n, -20, 20);
+    std::vector<std::uint32_t> index(n);
+    for (std::uint32_t i = 0; i < n; ++i) index[i] = (i * 7919u + 13u) % 100003u;
+    if (n > 4) values[n - 2] = values[3] = 30.0f;  // a tie: the smaller index wins
+    std::uint32_t want = 0;
+    for (std::uint32_t i = 1; i < n; ++i)
+      if (values[i] > values[want] || (values[i] == values[want] && index[i] < index[want])) want = i;
+    const std::uint32_t start = 1000u + n;
+    fd::buffer vb = ex.upload(values), ib = ex.upload(index), pos = ex.upload(std::vector<std::uint32_t>{start});
+    fd::buffer ov = ex.allocate<float>(1), oi = ex.allocate<std::uint32_t>(1);
+    ov.fill_bytes(0xFF), oi.fill_bytes(0xFF);
+    fk::argmax_f32_advance_position::arguments a;
+    a.set<"x">(vb).set<"x_index">(ib).set<"n">(n).set<"chunk">(n);
+    a.set<"out_value">(ov).set<"out_index">(oi).set<"position">(pos);
+    ex.dispatch<fk::argmax_f32_advance_position>(a);
+    EXPECT_EQ(oi.read<std::uint32_t>()[0], index[want]);
+    EXPECT_EQ(ov.read<float>()[0], values[want]);
+    EXPECT_EQ(pos.read<std::uint32_t>()[0], start + 1u);
+  }
+}
+
+// --- arg-max folded into a GEMV (argmax_partial) -----------------------------------
+
+// y = W·x with W float [n, k], R rows per SIMD-group, S SIMD-groups per
+// threadgroup, storing y and one arg-max pair per SIMD-group.
+template <unsigned R, unsigned S>
+using gemv_argmax_main = fk::gemv_multi_row<fd::plain_input<fd::policies::f32>, R, S>;
+template <unsigned R, unsigned S>
+constexpr auto gemv_argmax_name() {
+  if constexpr (R == 4)
+    return fd::fixed_string("gemv_argmax_r4");
+  else if constexpr (R == 2)
+    return fd::fixed_string("gemv_argmax_r2");
+  else
+    return fd::fixed_string("gemv_argmax_r1");
+}
+template <unsigned R, unsigned S>
+using gemv_argmax = fd::fused_kernel<gemv_argmax_name<R, S>(), typename gemv_argmax_main<R, S>::template dispatch_for<>,
+                                     gemv_argmax_main<R, S>, fd::epi::store<"y", "value", fd::size_arg<"n">>,
+                                     fk::argmax_partial<R>>;
+
+// Checks gemv_argmax<R, S> on an n × k matrix: y against float64 (float sums
+// of k products: 1e-5), then every pair against the best row of its
+// SIMD-group's R rows of y (exact: the same floats), and the second pass
+// over the pairs against the first index of y's largest non-NaN value.
+// `nan_rows`: rows whose weights are all NaN (their y is NaN, never chosen).
+template <unsigned R, unsigned S>
+void check_gemv_argmax(std::uint32_t n, std::uint32_t k, const std::vector<std::uint32_t>& nan_rows,
+                       const std::vector<std::uint32_t>& tied_rows) {
+  SCOPED_TRACE("R=" + std::to_string(R) + " S=" + std::to_string(S) + " n=" + std::to_string(n) +
+               " k=" + std::to_string(k));
+  auto g = foundry_test::rng();
+  auto& ex = exec();
+  auto w = foundry_test::random_vector<float>(g, std::size_t{n} * k, -1, 1);
+  const auto x = foundry_test::random_vector<float>(g, k, -1, 1);
+  for (std::uint32_t r : tied_rows)  // equal rows: equal sums, a tie
+    std::copy_n(w.begin(), k, w.begin() + std::ptrdiff_t(std::size_t{r} * k));
+  for (std::uint32_t r : nan_rows)
+    std::fill_n(w.begin() + std::ptrdiff_t(std::size_t{r} * k), k, std::numeric_limits<float>::quiet_NaN());
+  const std::uint32_t pairs = (n + R - 1) / R;
+  fd::buffer wb = ex.upload(w), xb = ex.upload(x), y = ex.allocate<float>(n);
+  fd::buffer pv = ex.allocate<float>(pairs + 3), pi = ex.allocate<std::uint32_t>(pairs + 3);
+  y.fill_bytes(0xFF), pv.fill_bytes(0xFF), pi.fill_bytes(0xFF);
+  typename gemv_argmax<R, S>::arguments a;
+  a.template set<"w">(wb).template set<"x">(xb).template set<"y">(y).template set<"n">(n).template set<"k">(k);
+  a.template set<"part_value">(pv).template set<"part_index">(pi);
+  ex.template dispatch<gemv_argmax<R, S>>(a);
+  const auto out = y.read<float>();
+  const auto values = pv.read<float>();
+  const auto index = pi.read<std::uint32_t>();
+  std::vector<double> ref(n);
+  std::vector<float> finite_out;
+  std::vector<double> finite_ref;
+  for (std::uint32_t r = 0; r < n; ++r) {
+    for (std::uint32_t c = 0; c < k; ++c) ref[r] += double(w[std::size_t{r} * k + c]) * x[c];
+    if (std::isnan(ref[r])) {
+      EXPECT_TRUE(std::isnan(out[r])) << "row " << r;
+    } else {
+      finite_out.push_back(out[r]);
+      finite_ref.push_back(ref[r]);
+    }
+  }
+  if (!finite_ref.empty()) {
+    EXPECT_LT(rel_error(finite_out, finite_ref), 1e-5);
+  }
+  for (std::uint32_t p = 0; p < pairs; ++p) {
+    const std::uint32_t r0 = p * R, r1 = std::min(n, r0 + R);
+    const std::vector<float> rows(out.begin() + r0, out.begin() + r1);
+    const std::uint32_t best = argmax_ref(rows);
+    EXPECT_EQ(index[p], best == 0xFFFFFFFFu ? best : r0 + best) << "pair " << p;
+    if (best != 0xFFFFFFFFu) {
+      EXPECT_EQ(values[p], rows[best]) << "pair " << p;
+    }
+  }
+  for (std::uint32_t p = pairs; p < pairs + 3; ++p) EXPECT_EQ(index[p], 0xFFFFFFFFu) << "guard pair " << p;
+  fd::buffer ov = ex.allocate<float>(1), oi = ex.allocate<std::uint32_t>(1);
+  fk::argmax_f32::arguments second;
+  second.set<"x">(pv).set<"x_index">(pi).set<"n">(pairs).set<"chunk">(pairs);
+  second.set<"out_value">(ov).set<"out_index">(oi);
+  ex.dispatch<fk::argmax_f32>(second);
+  EXPECT_EQ(oi.read<std::uint32_t>()[0], argmax_ref(out));
+}
+
+TEST(ArgmaxPartial, MultiRowGemvShapes) {
+  FOUNDRY_SEED_TRACE();
+  check_gemv_argmax<4, 2>(1, 32, {}, {});
+  check_gemv_argmax<4, 2>(7, 36, {}, {});  // a partial SIMD-group, an F32 row not a multiple of 4
+  check_gemv_argmax<4, 2>(1027, 64, {}, {});
+  check_gemv_argmax<1, 4>(133, 96, {}, {});
+  check_gemv_argmax<2, 4>(261, 40, {}, {});
+}
+
+// Ties inside one SIMD-group and across SIMD-groups go to the smallest row;
+// NaN rows are skipped, and a SIMD-group of NaN rows only yields no row.
+TEST(ArgmaxPartial, TiesAndNan) {
+  FOUNDRY_SEED_TRACE();
+  check_gemv_argmax<4, 2>(300, 64, {5, 6, 100, 101, 102, 103}, {1, 3, 9, 250});
+  check_gemv_argmax<4, 2>(8, 32, {0, 1, 2, 3, 4, 5, 6, 7}, {});
+  check_gemv_argmax<1, 4>(50, 32, {0, 7}, {3, 40});
 }
 
 TEST(Argmax, ZeroChunkIsRejected) {

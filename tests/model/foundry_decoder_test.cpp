@@ -348,6 +348,45 @@ TEST(FoundryDecoder, MultiRowGemvsMatchRowMajor) {
   }
 }
 
+// The greedy arg-max's first pass in the multi-row LM head's epilogue and
+// its second pass moving the position on (`decoder_options::fold_argmax`,
+// with device positions) against the two argmax_f32 passes and
+// advance_position: the logits come from the same main stage and store, so
+// they are equal bit for bit, and the tokens must be equal. The prompt goes
+// token by token (every position runs the decode step); step 3 is fed a
+// token other than the argmax (the host writes it). The folded step
+// dispatches two kernels fewer. On CUDA the folded decoder replays its
+// first step's graph (cuda_graph_step), as foundry-generate does.
+TEST(FoundryDecoder, FoldedArgmaxMatchesSeparateKernels) {
+  const auto& c = f32_fixture().at(1);
+  const std::uint32_t steps = 8, n = static_cast<std::uint32_t>(c.prompt_ids.size()) + steps;
+  auto make = [&](bool fold) {
+    std::unique_ptr<gen::step_recorder> recorder;
+    if (fold && foundry_test::test_backend_name() == "cuda") recorder = std::make_unique<gen::cuda_graph_step>(true);
+    return gen::make_foundry_decoder(foundry_test::make_test_backend(), model(), n, std::move(recorder),
+                                     {.prefill_chunk = 1,
+                                      .gpu_tiles = false,
+                                      .q8_activations = false,
+                                      .device_positions = true,
+                                      .multi_row_gemvs = true,
+                                      .fold_argmax = fold});
+  };
+  auto folded = make(true), separate = make(false);
+  std::int32_t a = folded->prefill(c.prompt_ids, 0), b = separate->prefill(c.prompt_ids, 0);
+  ASSERT_EQ(a, b);
+  const std::int32_t n_vocab = static_cast<std::int32_t>(model().hparams().n_vocab);
+  for (std::uint32_t i = 0, pos = static_cast<std::uint32_t>(c.prompt_ids.size()); i < steps; ++i, ++pos) {
+    const std::int32_t token = i == 3 ? (a + 1) % n_vocab : a;
+    a = folded->step(token, pos);
+    b = separate->step(token, pos);
+    ASSERT_EQ(a, b) << "position " << pos;
+    const auto want = separate->logits(), got = folded->logits();
+    EXPECT_TRUE(std::equal(want.begin(), want.end(), got.begin(), got.end())) << "logits at position " << pos;
+  }
+  EXPECT_GT(separate->dispatches_per_step(), 2u);
+  EXPECT_EQ(folded->dispatches_per_step() + 2, separate->dispatches_per_step());
+}
+
 // Flash-decoding's merge elsewhere than in the combine kernel
 // (`use_flash_merge`): in the Wo GEMV (gemv_residual_flash_merged reads
 // `partials`), with scalar and with device positions, and in the split

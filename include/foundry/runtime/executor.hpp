@@ -14,6 +14,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <span>
 #include <string>
@@ -93,7 +94,13 @@ class executor {
     const dispatch_size size = K::dispatch::compute(args);
     check_dispatch(K::name.view(), size, K::uses_simdgroups);
     backend_->dispatch(p, bound.args, size, K::threadgroup_memory_bytes);
+    ++dispatches_;
   }
+
+  /// Dispatches issued through this executor so far (those a backend
+  /// records into a graph included): the difference over a piece of work
+  /// counts its kernels.
+  std::uint64_t dispatches() const noexcept { return dispatches_; }
 
   /// Waits for every dispatch issued so far.
   void synchronize() { backend_->synchronize(); }
@@ -153,6 +160,7 @@ class executor {
   std::vector<std::unique_ptr<pipeline>> by_type_;
   std::unordered_map<std::uint64_t, std::unique_ptr<pipeline>> by_hash_;
   double compile_seconds_ = 0;
+  std::uint64_t dispatches_ = 0;
 };
 
 }  // namespace foundry
