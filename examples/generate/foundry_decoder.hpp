@@ -486,8 +486,7 @@ class foundry_decoder final : public decoder {
     logits_ = ex_.allocate<float>(hp_.n_vocab);
     // The pairs of the first arg-max pass: one per chunk, or one per
     // SIMD-group of the LM head where the pass is in its epilogue.
-    const std::uint32_t groups = std::max((hp_.n_vocab + argmax_chunk - 1) / argmax_chunk,
-                                          (hp_.n_vocab + lm_head_rows - 1) / lm_head_rows);
+    const std::uint32_t groups = std::max((hp_.n_vocab + argmax_chunk - 1) / argmax_chunk, lm_head_pairs());
     part_value_ = ex_.allocate<float>(groups);
     part_index_ = ex_.allocate<std::uint32_t>(groups);
     best_value_ = ex_.allocate<float>(1);
@@ -798,8 +797,6 @@ class foundry_decoder final : public decoder {
 
  private:
   static constexpr std::uint32_t argmax_chunk = 4096;
-  // Rows per SIMD-group of the multi-row LM head: one arg-max pair each.
-  static constexpr std::uint32_t lm_head_rows = lm_head_rows_per_simdgroup;
 
   // step's checks of its arguments.
   void check_step(std::int32_t token, std::uint32_t pos) const {
@@ -906,12 +903,12 @@ class foundry_decoder final : public decoder {
     with_gemvs([&]<class G>(G) {
       for (std::uint32_t l = 0; l < hp_.n_layer; ++l) run_layer<G>(l, pos);
       if constexpr (!std::is_void_v<typename G::lm_head_multi_row_argmax>) {
-        if (folded) return lm_head_argmax<typename G::lm_head_multi_row_argmax>(x_);
+        if (folded) return dispatch_lm_head<typename G::lm_head_multi_row_argmax>(x_);
       }
       lm_head<G>(x_);
     });
     if (folded) {  // the pairs the LM head wrote → token_, and position_ moved on
-      const std::uint32_t pairs = (hp_.n_vocab + lm_head_rows - 1) / lm_head_rows;
+      const std::uint32_t pairs = lm_head_pairs();
       fk::argmax_f32_advance_position::arguments a;
       a.set<"x">(part_value_).set<"x_index">(part_index_).set<"n">(pairs).set<"chunk">(pairs);
       a.set<"out_value">(best_value_).set<"out_index">(token_).set<"position">(position_);
@@ -972,29 +969,32 @@ class foundry_decoder final : public decoder {
   // m·k floats), so the loads are aligned.
   template <class G>
   void lm_head(buffer_ref x) {
-    with_lm_head<G>([&]<class K>(K*) {
-      typename K::arguments a;
-      head_.template bind<"w">(a);
-      a.template set<"x">(x).template set<"gamma">(output_norm_).template set<"eps">(hp_.rms_eps);
-      a.template set<"y">(logits_).template set<"n">(hp_.n_vocab).template set<"k">(hp_.n_embd);
-      ex_.dispatch<K>(a);
-    });
+    with_lm_head<G>([&]<class K>(K*) { dispatch_lm_head<K>(x); });
+  }
+
+  // Dispatches LM-head kernel K on the hidden state at `x`: logits_, and
+  // for a kernel with the arg-max's first pass in its epilogue
+  // (`rmsnorm_lm_head_multi_row_argmax`) its pairs in part_value_,
+  // part_index_.
+  template <class K>
+  void dispatch_lm_head(buffer_ref x) {
+    typename K::arguments a;
+    head_.template bind<"w">(a);
+    a.template set<"x">(x).template set<"gamma">(output_norm_).template set<"eps">(hp_.rms_eps);
+    a.template set<"y">(logits_).template set<"n">(hp_.n_vocab).template set<"k">(hp_.n_embd);
+    if constexpr (has_argument<K, "part_value">)
+      a.template set<"part_value">(part_value_).template set<"part_index">(part_index_);
+    ex_.dispatch<K>(a);
   }
 
   // Whether the decode step folds the arg-max's first pass into the LM head
   // and its second pass into the position advance (decoder_options::fold_argmax).
   bool folds_argmax() const { return fold_argmax_ && device_pos_ && multi_row_ && has_vector_loads<PE>; }
 
-  // logits = W · RMSNorm(x; output_norm) and the arg-max's pairs in
-  // part_value_, part_index_ (kernel K, an `rmsnorm_lm_head_multi_row_argmax`).
-  template <class K>
-  void lm_head_argmax(buffer_ref x) {
-    typename K::arguments a;
-    head_.template bind<"w">(a);
-    a.template set<"x">(x).template set<"gamma">(output_norm_).template set<"eps">(hp_.rms_eps);
-    a.template set<"y">(logits_).template set<"n">(hp_.n_vocab).template set<"k">(hp_.n_embd);
-    a.template set<"part_value">(part_value_).template set<"part_index">(part_index_);
-    ex_.dispatch<K>(a);
+  // The (value, token id) pairs the folded arg-max's first pass writes: one
+  // per SIMD-group of the multi-row LM head.
+  std::uint32_t lm_head_pairs() const {
+    return (hp_.n_vocab + lm_head_rows_per_simdgroup - 1) / lm_head_rows_per_simdgroup;
   }
 
   // Calls f(static_cast<K*>(nullptr)) with the LM-head kernel of the GEMV
