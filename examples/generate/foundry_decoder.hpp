@@ -537,6 +537,11 @@ class foundry_decoder final : public decoder {
     });
     use_gpu_tiles(o.gpu_tiles.value_or(ex_.get_backend().name() != "cpu"));
     use_multi_row_gemvs(o.multi_row_gemvs.value_or(ex_.get_backend().name() != "cpu"));
+    if (folds_argmax())  // compiled with the rest, not inside the first step's recording
+      with_gemvs([&]<class G>(G) {
+        if constexpr (!std::is_void_v<typename G::lm_head_multi_row_argmax>)
+          ex_.prepare<typename G::lm_head_multi_row_argmax, fk::argmax_f32_advance_position>();
+      });
     use_flash_merge(o.flash_merge);
     set_prefill_chunk(o.prefill_chunk);
     // The architecture's RoPE + KV append kernels (see rope_append).

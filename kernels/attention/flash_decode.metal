@@ -103,6 +103,23 @@ ALWAYS_INLINE void foundry_attention_split(
 #endif
 
 #if !FOUNDRY_TARGET_CPU
+// Writes query head `head`'s state of split `split` to `partials` (the
+// layout of the file comment): m and l by lane 0, acc[j] (head element
+// lane + 32 j) by every lane, as both GPU layouts hold them.
+template <int PER_LANE>
+ALWAYS_INLINE void foundry_split_store(device float* partials, uint head, uint splits, uint split, uint D, uint lane,
+                                       float m, float l, thread const float* acc) {
+  device float* out = partials + ((ulong)head * splits + split) * (D + 2u);
+  if (lane == 0u) {
+    out[0] = m;
+    out[1] = l;
+  }
+  for (int j = 0; j < PER_LANE; ++j) {
+    const uint d = lane + 32u * uint(j);
+    if (d < D) out[2u + d] = acc[j];
+  }
+}
+
 template <typename T, int MAX_D, int MAX_G, int ROPE>
 ALWAYS_INLINE void foundry_attention_split_elements(
     const device float* q, const device T* k_cache, const device T* v_cache, device float* partials,
@@ -169,15 +186,7 @@ ALWAYS_INLINE void foundry_attention_split_elements(
   }
   for (int i = 0; i < MAX_G; ++i) {
     if (uint(i) >= G) break;
-    device float* out = partials + ((ulong)(kv_head * G + uint(i)) * splits + split) * (D + 2u);
-    if (lane == 0u) {
-      out[0] = m[i];
-      out[1] = l[i];
-    }
-    for (int j = 0; j < PER_LANE; ++j) {
-      const uint d = lane + 32u * uint(j);
-      if (d < D) out[2u + d] = acc[i][j];
-    }
+    foundry_split_store<PER_LANE>(partials, kv_head * G + uint(i), splits, split, D, lane, m[i], l[i], acc[i]);
   }
 }
 
@@ -277,16 +286,8 @@ ALWAYS_INLINE void foundry_attention_split_positions(
   }
   for (int i = 0; i < MAX_G; ++i) {
     if (uint(i) >= G) break;
-    const float l_sum = simd_sum(l[i]);
-    device float* out = partials + ((ulong)(kv_head * G + uint(i)) * splits + split) * (D + 2u);
-    if (lane == 0u) {
-      out[0] = m[i];
-      out[1] = l_sum;
-    }
-    for (int j = 0; j < PER_LANE; ++j) {
-      const uint d = lane + 32u * uint(j);
-      if (d < D) out[2u + d] = acc[i][j];
-    }
+    const float l_sum = simd_sum(l[i]);  // each lane holds its positions' share
+    foundry_split_store<PER_LANE>(partials, kv_head * G + uint(i), splits, split, D, lane, m[i], l_sum, acc[i]);
   }
 }
 

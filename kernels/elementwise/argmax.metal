@@ -119,6 +119,15 @@ ALWAYS_INLINE void foundry_argmax_block(const device float* x, const device uint
 }
 #endif
 
+// The pair a row enters the reduction as: (-INFINITY, 0xFFFFFFFF) for a NaN
+// row and for a thread that holds none (`counts` false), which loses to
+// every number.
+ALWAYS_INLINE void foundry_argmax_candidate(bool counts, float value, uint row, thread float& v, thread uint& i) {
+  const bool number = counts && value == value;
+  v = number ? value : -INFINITY;
+  i = number ? row : 0xFFFFFFFFu;
+}
+
 // The argmax epilogue of a GEMV (argmax_partial, argmax.hpp): the rows that
 // the writer threads of one SIMD-group hold, reduced to one (value, index)
 // pair at part_value[slot], part_index[slot] (slot: the SIMD-group's, the
@@ -131,9 +140,9 @@ ALWAYS_INLINE void foundry_argmax_block(const device float* x, const device uint
 ALWAYS_INLINE void foundry_argmax_rows(float value, uint row, bool writer, uint slot, uint lane,
                                        device float* part_value, device uint* part_index) {
   if (!writer) return;
-  const bool number = value == value;
-  const float v = number ? value : -INFINITY;
-  const uint i = number ? row : 0xFFFFFFFFu;
+  float v;
+  uint i;
+  foundry_argmax_candidate(true, value, row, v, i);
   if (lane == 0u || foundry_argmax_better(v, i, part_value[slot], part_index[slot])) {
     part_value[slot] = v;
     part_index[slot] = i;
@@ -145,9 +154,9 @@ ALWAYS_INLINE void foundry_argmax_rows(float value, uint row, bool writer, uint 
 // the SIMD-group has a row inside the output) stores.
 ALWAYS_INLINE void foundry_argmax_rows(float value, uint row, bool writer, uint slot, uint lane,
                                        device float* part_value, device uint* part_index) {
-  const bool counts = writer && value == value;
-  float bv = counts ? value : -INFINITY;
-  uint bi = counts ? row : 0xFFFFFFFFu;
+  float bv;
+  uint bi;
+  foundry_argmax_candidate(writer, value, row, bv, bi);
   foundry_argmax_simd(bv, bi);
   if (lane == 0u && writer) {
     part_value[slot] = bv;
