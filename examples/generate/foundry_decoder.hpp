@@ -537,11 +537,6 @@ class foundry_decoder final : public decoder {
     });
     use_gpu_tiles(o.gpu_tiles.value_or(ex_.get_backend().name() != "cpu"));
     use_multi_row_gemvs(o.multi_row_gemvs.value_or(ex_.get_backend().name() != "cpu"));
-    if (folds_argmax())  // compiled with the rest, not inside the first step's recording
-      with_gemvs([&]<class G>(G) {
-        if constexpr (!std::is_void_v<typename G::lm_head_multi_row_argmax>)
-          ex_.prepare<typename G::lm_head_multi_row_argmax, fk::argmax_f32_advance_position>();
-      });
     use_flash_merge(o.flash_merge);
     set_prefill_chunk(o.prefill_chunk);
     // The architecture's RoPE + KV append kernels (see rope_append).
@@ -604,6 +599,10 @@ class foundry_decoder final : public decoder {
       with_residual<G, PW>([&]<class R>(R*) {
         with_lm_head<G>([&]<class L>(L*) { ex_.prepare<R, L>(); });
       });
+      // The folded arg-max's kernels, where the step takes them: compiled
+      // here, not inside the first step's recording.
+      if constexpr (!std::is_void_v<typename G::lm_head_multi_row_argmax>)
+        if (folds_argmax()) ex_.prepare<typename G::lm_head_multi_row_argmax, fk::argmax_f32_advance_position>();
       for (const layer& l : layers_)
         for (const residual_matrix* m : {&l.wo, &l.down})
           std::visit(
